@@ -1,0 +1,473 @@
+/*  broker.c — the broker process: listing, task cutting, and the wiring of broker/sched.c to a
+    ROUTER (mappers) and a DEALER (reducer).
+
+    The broker hands out no task until the reducer has answered JOB with its applied set, so
+    that a task the reducer already holds is never run again. From then on each poll round does
+    this: take messages, re-fill the credit of idle mappers from the queue, expire leases, and
+    every hb_ms send heartbeats. Every 3 s it re-sends JOB, and the reducer answers with its full
+    applied set. That heals lost acks and a reducer that restarted. */
+#include "broker.h"
+#include "log.h"
+#include "net.h"
+#include "sched.h"
+#include "store.h"
+#include "util.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_INPUTS 256
+
+typedef struct {
+    const char *listen, *reducer_ep, *col;
+    const char *inputs [MAX_INPUTS];
+    int ninputs;
+    tl_store_cfg_t cfg;
+    uint64_t split;
+    int64_t hb_ms;
+    tl_sched_cfg_t sc;
+} s_opts_t;
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: tally broker --listen EP --reducer EP --input URI [--input URI ...] --group-by COL [options]\n"
+             "\n"
+             "Lists the input, cuts it into tasks and hands them to mappers as their slots free up.\n"
+             "The job ends when the reducer has applied every task.\n"
+             "\n"
+             "  --listen EP            where mappers connect (e.g. tcp://*:5555)\n"
+             "  --reducer EP           the reducer's --listen address as mappers reach it (tcp://HOST:PORT)\n"
+             "  --input URI            s3://bucket/prefix (a glob is allowed in the last segment),\n"
+             "                         a local file or folder, file://PATH, or http(s)://URL; repeatable\n"
+             "  --group-by COL         header name (case-insensitive, spaces ignored) or 1-based number\n"
+             "  --split-size SIZE      cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
+             "  --endpoint-url URL     S3 endpoint (path-style); default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL\n"
+             "  --region REGION        S3 region; default AWS_REGION, AWS_DEFAULT_REGION, us-east-1\n"
+             "  --no-sign-request      anonymous S3 requests (public buckets)\n"
+             "  --hb-ms MS             heartbeat interval (default 1000)\n"
+             "  --lease-ms MS          a mapper silent this long is lost and its tasks re-issued (default 4000)\n"
+             "  --apply-timeout-ms MS  re-issue a finished task the reducer has not applied by then (default 60000)\n"
+             "  --max-attempts N       tries per task on retryable errors (default 4)\n"
+             "  -v, --verbose / -q, --quiet\n"
+             "  -h, --help\n");
+}
+
+static int
+s_parse (int argc, char **argv, s_opts_t *o)
+{
+    static const struct option opts [] = {
+        { "listen", required_argument, 0, 'l' },   { "reducer", required_argument, 0, 'r' },
+        { "input", required_argument, 0, 'i' },    { "group-by", required_argument, 0, 'g' },
+        { "split-size", required_argument, 0, 'S' }, { "endpoint-url", required_argument, 0, 'e' },
+        { "region", required_argument, 0, 'R' },   { "no-sign-request", no_argument, 0, 'N' },
+        { "hb-ms", required_argument, 0, 'H' },    { "lease-ms", required_argument, 0, 'L' },
+        { "apply-timeout-ms", required_argument, 0, 'A' }, { "max-attempts", required_argument, 0, 'M' },
+        { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+    };
+    int c, level = TL_LOG_INFO;
+    uint64_t v;
+    o->split = 64ULL << 20;
+    o->hb_ms = 1000;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+        switch (c) {
+            case 'l': o->listen = optarg; break;
+            case 'r': o->reducer_ep = optarg; break;
+            case 'i':
+                if (o->ninputs == MAX_INPUTS) {
+                    fprintf (stderr, "tally broker: at most %d --input\n", MAX_INPUTS);
+                    return 2;
+                }
+                o->inputs [o->ninputs++] = optarg;
+                break;
+            case 'g': o->col = optarg; break;
+            case 'S':
+                if (tl_parse_size (optarg, &o->split) || (o->split && o->split < 4096)) {
+                    fprintf (stderr, "tally broker: --split-size wants a size such as 64M (at least 4K, or 0), not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'e': o->cfg.endpoint = optarg; break;
+            case 'R': o->cfg.region = optarg; break;
+            case 'N': o->cfg.nosign = true; break;
+            case 'H': case 'L': case 'A':
+                if (tl_parse_uint (optarg, 10, 3600000, &v)) {
+                    fprintf (stderr, "tally broker: --%s wants milliseconds from 10 to 3600000, not '%s'\n",
+                             c == 'H' ? "hb-ms" : c == 'L' ? "lease-ms" : "apply-timeout-ms", optarg);
+                    return 2;
+                }
+                if (c == 'H') o->hb_ms = (int64_t) v;
+                if (c == 'L') o->sc.lease_ms = (int64_t) v;
+                if (c == 'A') o->sc.apply_timeout_ms = (int64_t) v;
+                break;
+            case 'M':
+                if (tl_parse_uint (optarg, 1, 100, &v)) {
+                    fprintf (stderr, "tally broker: --max-attempts wants 1 to 100, not '%s'\n", optarg);
+                    return 2;
+                }
+                o->sc.max_attempts = (uint32_t) v;
+                break;
+            case 'v': level = TL_LOG_DEBUG; break;
+            case 'q': level = TL_LOG_WARN; break;
+            case 'h': s_usage (stdout); return 1;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tally broker: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!o->listen || !o->reducer_ep || !o->ninputs || !o->col || !*o->col) {
+        fprintf (stderr, "tally broker: --listen, --reducer, --input and --group-by are required (see --help)\n");
+        return 2;
+    }
+    if (!o->sc.lease_ms)
+        o->sc.lease_ms = 4 * o->hb_ms;
+    tl_log_init ("broker", level);
+    return 0;
+}
+
+/*  Compressed objects cannot be cut at byte offsets. */
+static bool
+s_splittable (const char *uri)
+{
+    size_t n = strlen (uri);
+    static const char *ext [] = { ".gz", ".zst", ".bz2", ".xz", ".zip", ".lz4" };
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t e = strlen (ext [i]);
+        if (n > e && strcasecmp (uri + n - e, ext [i]) == 0)
+            return false;
+    }
+    return true;
+}
+
+static int
+s_objcmp (const void *a, const void *b)
+{
+    return strcmp (((const tl_object_t *) a)->uri, ((const tl_object_t *) b)->uri);
+}
+
+typedef struct {
+    s_opts_t o;
+    char job [17];
+    tl_objlist_t objs;
+    tl_sched_t *sched;
+    zsock_t *router, *reducer;
+    bool synced;
+    uint64_t bytes_total;
+} s_broker_t;
+
+static void
+s_send_task (s_broker_t *b, int m, const tl_task_t *t)
+{
+    const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
+    const tl_object_t *obj = &b->objs.v [t->object];
+    tl_msg_t msg = {
+        .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = t->attempt, .uri = obj->uri,
+        .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
+        .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+        .region = b->o.cfg.region ? b->o.cfg.region : "",
+    };
+    if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
+        tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
+                  zmq_strerror (zmq_errno ()));
+}
+
+static void
+s_send_job (s_broker_t *b)
+{
+    tl_msg_t m = { .type = TL_MSG_JOB, .job = b->job, .col = b->o.col,
+                   .tasks = tl_sched_stats (b->sched).tasks, .bytes = b->bytes_total };
+    tl_send (b->reducer, NULL, 0, &m, true);
+}
+
+static void
+s_to_mapper (s_broker_t *b, const void *ident, size_t identlen, tl_msg_type_t type)
+{
+    tl_msg_t m = { .type = type, .job = b->job, .ok = true };
+    tl_send (b->router, ident, identlen, &m, true);
+}
+
+static void
+s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *m, int64_t now)
+{
+    int idx = tl_sched_find (b->sched, ident, identlen);
+    if (m->type == TL_MSG_HELLO) {
+        idx = tl_sched_join (b->sched, ident, identlen, m->name, (uint32_t) (m->slots > 4096 ? 0 : m->slots), now);
+        if (idx < 0) {
+            tl_err_t e;
+            tl_err_set (&e, TL_EPROTO, 0, "hello with %llu slots refused", (unsigned long long) m->slots);
+            tl_badmsg ("a mapper", &e);
+            return;
+        }
+        tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms };
+        tl_send (b->router, ident, identlen, &w, true);
+        return;
+    }
+    if (idx < 0) {
+        /* A stranger, or a mapper whose lease lapsed: it must say hello again. */
+        if (m->type != TL_MSG_BYE)
+            s_to_mapper (b, ident, identlen, TL_MSG_RESET);
+        return;
+    }
+    tl_sched_seen (b->sched, idx, now);
+    switch (m->type) {
+        case TL_MSG_HB:
+            for (size_t i = 0; i < m->n_running; i++)
+                tl_sched_progress (b->sched, idx, m->running [i].task, (uint32_t) m->running [i].attempt,
+                                   m->running [i].bytes_done);
+            break;
+        case TL_MSG_DONE:
+            tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
+            break;
+        case TL_MSG_FAIL:
+            tl_warn ("task %llu failed on %s: %s%s", (unsigned long long) m->task, tl_sched_mapper (b->sched, idx)->name,
+                     m->error, m->retry ? " (will retry)" : "");
+            tl_sched_fail (b->sched, idx, m->task, (uint32_t) m->attempt, m->retry, m->error, now);
+            break;
+        case TL_MSG_BYE:
+            tl_sched_leave (b->sched, idx);
+            break;
+        default: {
+            tl_err_t e;
+            tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m->type));
+            tl_badmsg ("a mapper", &e);
+        }
+    }
+}
+
+static void
+s_events (s_broker_t *b)
+{
+    tl_sched_ev_t ev;
+    while (tl_sched_event (b->sched, &ev)) {
+        const tl_mapper_t *mp = tl_sched_mapper (b->sched, ev.mapper);
+        const char *name = mp ? mp->name : "-";
+        tl_sched_stats_t st = tl_sched_stats (b->sched);
+        switch (ev.type) {
+            case TL_EV_JOINED:
+                tl_info ("mapper %s joined with %u slots (%llu mappers; %llu/%llu tasks applied)", name, ev.n,
+                         (unsigned long long) st.mappers_alive, (unsigned long long) st.applied,
+                         (unsigned long long) st.tasks);
+                break;
+            case TL_EV_LOST:
+                tl_warn ("mapper %s lost (silent past its lease): %u task(s) re-queued", name, ev.n);
+                break;
+            case TL_EV_LEFT:
+                tl_info ("mapper %s left: %u task(s) re-queued", name, ev.n);
+                break;
+            case TL_EV_REQUEUED:
+                tl_info ("task %llu re-queued", (unsigned long long) ev.task);
+                break;
+            case TL_EV_FAILED: {
+                const tl_task_t *t = tl_sched_task (b->sched, ev.task);
+                tl_error ("task %llu (%s) failed for good after %u attempt(s): %s", (unsigned long long) ev.task,
+                          b->objs.v [t->object].uri, t->failures, t->error);
+                break;
+            }
+            case TL_EV_CANCEL:
+                if (mp) {
+                    tl_msg_t m = { .type = TL_MSG_CANCEL, .task = ev.task };
+                    tl_send (b->router, mp->key, mp->keylen, &m, true);
+                }
+                break;
+        }
+    }
+}
+
+static int
+s_list_inputs (s_broker_t *b)
+{
+    for (int i = 0; i < b->o.ninputs; i++) {
+        tl_err_t e = { 0 };
+        size_t before = b->objs.n;
+        if (tl_store_list (&b->o.cfg, b->o.inputs [i], &b->objs, &e) != 0) {
+            tl_error ("cannot list %s: %s", b->o.inputs [i], e.msg);
+            return -1;
+        }
+        tl_info ("%s: %zu object(s)", b->o.inputs [i], b->objs.n - before);
+    }
+    if (b->objs.skipped_empty)
+        tl_info ("left out %zu empty object(s) (such as S3 \"folder\" markers)", b->objs.skipped_empty);
+    /* Overlapping inputs must not count an object twice. */
+    if (b->objs.n)
+        qsort (b->objs.v, b->objs.n, sizeof *b->objs.v, s_objcmp);
+    size_t w = 0;
+    for (size_t i = 0; i < b->objs.n; i++) {
+        if (w && strcmp (b->objs.v [w - 1].uri, b->objs.v [i].uri) == 0) {
+            tl_warn ("%s is listed by more than one --input: counted once", b->objs.v [i].uri);
+            free (b->objs.v [i].uri);
+            continue;
+        }
+        b->objs.v [w++] = b->objs.v [i];
+    }
+    b->objs.n = w;
+    if (!b->objs.n) {
+        tl_error ("no objects to count: the inputs are empty or match nothing");
+        return -1;
+    }
+    return 0;
+}
+
+int
+tl_broker_main (int argc, char **argv)
+{
+    s_broker_t b = { 0 };
+    int prc = s_parse (argc, argv, &b.o);
+    if (prc)
+        return prc == 1 ? 0 : prc;
+    tl_store_cfg_from_env (&b.o.cfg);
+    int rc = 1;
+    tl_random_id (b.job);
+    if (s_list_inputs (&b) != 0)
+        goto done;
+    b.sched = tl_sched_new (&b.o.sc);
+    for (size_t i = 0; i < b.objs.n; i++) {
+        uint64_t size = b.objs.v [i].size;
+        b.bytes_total += size;
+        if (b.o.split && size > b.o.split && s_splittable (b.objs.v [i].uri))
+            for (uint64_t off = 0; off < size; off += b.o.split)
+                tl_sched_add (b.sched, (uint32_t) i, off, size - off < b.o.split ? size - off : b.o.split);
+        else
+            tl_sched_add (b.sched, (uint32_t) i, 0, size);
+    }
+    tl_info ("job %s: %zu object(s), %llu bytes, %llu task(s), group by '%s'", b.job, b.objs.n,
+             (unsigned long long) b.bytes_total, (unsigned long long) tl_sched_stats (b.sched).tasks, b.o.col);
+    b.router = tl_sock_new (ZMQ_ROUTER, 1 << 20);
+    b.reducer = tl_sock_new (ZMQ_DEALER, 64 << 20);
+    if (!b.router || !b.reducer)
+        goto done;
+    if (zsock_bind (b.router, "%s", b.o.listen) < 0) {
+        tl_error ("cannot listen on %s: %s", b.o.listen, zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    if (zsock_connect (b.reducer, "%s", b.o.reducer_ep) < 0) {
+        tl_error ("cannot connect to reducer %s: %s", b.o.reducer_ep, zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    tl_warn ("running unauthenticated: anyone who can reach %s can take tasks", b.o.listen);
+    s_send_job (&b);
+    int64_t now = tl_now_ms (), last_hb = now, last_job = now, last_progress = now, started = now;
+    zpoller_t *poller = zpoller_new (b.router, b.reducer, NULL);
+    bool interrupted = false;
+    while (true) {
+        zsock_t *which = zpoller_wait (poller, 50);
+        if (zpoller_terminated (poller) || zsys_interrupted) {
+            interrupted = true;
+            break;
+        }
+        now = tl_now_ms ();
+        for (int k = 0; which == b.router && k < 1000; k++) {
+            char ident [256];
+            size_t identlen = 0;
+            tl_msg_t m;
+            tl_err_t e;
+            int got = tl_recv (b.router, ident, &identlen, &m, &e);
+            if (got == -2)
+                break;
+            if (got == -1)
+                tl_badmsg ("a peer of --listen", &e);
+            else {
+                s_on_mapper (&b, ident, identlen, &m, now);
+                tl_msg_clear (&m);
+            }
+            if (!(zsock_events (b.router) & ZMQ_POLLIN))
+                break;
+        }
+        for (int k = 0; which == b.reducer && k < 1000; k++) {
+            tl_msg_t m;
+            tl_err_t e;
+            int got = tl_recv (b.reducer, NULL, NULL, &m, &e);
+            if (got == -2)
+                break;
+            if (got == -1)
+                tl_badmsg ("the reducer", &e);
+            else if (m.type == TL_MSG_APPLIED && strcmp (m.job, b.job) == 0) {
+                for (size_t i = 0; i < m.n_ids; i++)
+                    tl_sched_applied (b.sched, m.ids [i], now);
+                if (m.full && !b.synced) {
+                    b.synced = true;
+                    tl_info ("reducer %s ready (%zu task(s) already applied)", b.o.reducer_ep, m.n_ids);
+                }
+            }
+            tl_msg_clear (&m);
+            if (!(zsock_events (b.reducer) & ZMQ_POLLIN))
+                break;
+        }
+        if (b.synced) {
+            int m;
+            const tl_task_t *t;
+            while (tl_sched_next (b.sched, now, &m, &t))
+                s_send_task (&b, m, t);
+        }
+        tl_sched_tick (b.sched, now);
+        s_events (&b);
+        if (tl_sched_finished (b.sched))
+            break;
+        if (now - last_hb >= b.o.hb_ms) {
+            for (size_t i = 0; i < tl_sched_mapper_count (b.sched); i++) {
+                const tl_mapper_t *mp = tl_sched_mapper (b.sched, (int) i);
+                if (mp->alive)
+                    s_to_mapper (&b, mp->key, mp->keylen, TL_MSG_HB);
+            }
+            last_hb = now;
+        }
+        if (now - last_job >= 3000) {
+            if (!b.synced)
+                tl_info ("waiting for the reducer at %s", b.o.reducer_ep);
+            s_send_job (&b);
+            last_job = now;
+        }
+        if (now - last_progress >= 5000) {
+            tl_sched_stats_t st = tl_sched_stats (b.sched);
+            tl_info ("progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)",
+                     (unsigned long long) st.applied, (unsigned long long) st.tasks, (unsigned long long) st.running,
+                     (unsigned long long) st.queued, (unsigned long long) st.mappers_alive);
+            last_progress = now;
+        }
+    }
+    zpoller_destroy (&poller);
+    if (interrupted) {
+        tl_warn ("interrupted: the job is not finished (mappers will wait for a broker)");
+        rc = 130;
+        goto done;
+    }
+    tl_sched_stats_t st = tl_sched_stats (b.sched);
+    char error [TL_STR_MAX] = "";
+    if (st.failed) {
+        size_t off = (size_t) snprintf (error, sizeof error, "%llu task(s) failed:", (unsigned long long) st.failed);
+        for (uint64_t i = 0; i < st.tasks && off < sizeof error; i++) {
+            const tl_task_t *t = tl_sched_task (b.sched, i);
+            if (t->state == TL_TASK_FAILED)
+                off += (size_t) snprintf (error + off, sizeof error - off, " %s", t->error);
+        }
+    }
+    tl_msg_t end = { .type = TL_MSG_END, .job = b.job, .ok = st.failed == 0, .error = error };
+    tl_send (b.reducer, NULL, 0, &end, false);
+    for (size_t i = 0; i < tl_sched_mapper_count (b.sched); i++) {
+        const tl_mapper_t *mp = tl_sched_mapper (b.sched, (int) i);
+        if (mp->alive) {
+            tl_msg_t e = { .type = TL_MSG_END, .job = b.job, .ok = st.failed == 0 };
+            tl_send (b.router, mp->key, mp->keylen, &e, true);
+        }
+        tl_info ("mapper %s: %llu task(s) assigned, %llu done", mp->name, (unsigned long long) mp->assigned,
+                 (unsigned long long) mp->done);
+    }
+    tl_info ("job %s %s in %.2f s: %llu/%llu task(s) applied, %llu re-issued, %llu mapper(s) lost", b.job,
+             st.failed ? "FAILED" : "done", (double) (now - started) / 1000.0, (unsigned long long) st.applied,
+             (unsigned long long) st.tasks, (unsigned long long) st.reissued, (unsigned long long) st.mappers_lost);
+    if (st.failed)
+        tl_error ("%s", error);
+    rc = st.failed ? 1 : 0;
+done:
+    zsock_destroy (&b.router);
+    zsock_destroy (&b.reducer);
+    tl_sched_destroy (&b.sched);
+    tl_objlist_free (&b.objs);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*  sched.h — the scheduler: which task goes to which mapper, and when work is re-issued.
+
+    Pure: no sockets, no clock (every call that needs the time takes `now` in ms), so it can be
+    unit-tested and driven by a simulator at 1,000 mappers.
+
+    Tasks move QUEUED -> RUNNING (on a mapper) -> MAPPED (mapper said DONE) -> APPLIED (the
+    reducer said so). Only APPLIED is finished. A task goes back to the front of the queue when
+    its mapper's lease lapses (no message for lease_ms), when its mapper leaves, when it fails
+    with a retryable error (up to max_attempts), or when it stays MAPPED for apply_timeout_ms
+    without being applied (its partial was lost). Re-issuing is always safe because the reducer
+    applies a task id at most once.
+
+    Credit: a mapper with S slots holds at most S+1 unfinished tasks. One spare keeps a slot busy
+    while the next task is on the wire; any more would be static pre-assignment, and a mapper that
+    joins late would find the queue empty. */
+#ifndef TL_SCHED_H
+#define TL_SCHED_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TL_TASK_QUEUED, TL_TASK_RUNNING, TL_TASK_MAPPED, TL_TASK_APPLIED, TL_TASK_FAILED } tl_task_state_t;
+
+typedef struct {
+    uint64_t id;
+    uint32_t object;        /* the shell's object index */
+    uint64_t offset, length;
+    tl_task_state_t state;
+    uint32_t attempt;       /* number of the current/last assignment, from 1 */
+    uint32_t failures;
+    int mapper;             /* index while RUNNING, else -1 */
+    int64_t since;          /* when it entered its state */
+    uint64_t bytes_done;    /* progress from heartbeats */
+    char error [256];       /* last failure */
+} tl_task_t;
+
+typedef struct {
+    char key [256];         /* the peer's identity, opaque */
+    size_t keylen;
+    char name [128];
+    uint32_t slots;
+    uint32_t held;          /* RUNNING tasks on it */
+    int64_t last_seen;
+    bool alive;
+    uint64_t assigned, done;
+} tl_mapper_t;
+
+typedef struct {
+    int64_t lease_ms;           /* a mapper silent this long is lost (default 4000) */
+    int64_t apply_timeout_ms;   /* MAPPED but not APPLIED this long: re-issue (default 60000) */
+    uint32_t max_attempts;      /* retryable failures before a task fails (default 4) */
+} tl_sched_cfg_t;
+
+typedef enum {
+    TL_EV_JOINED,       /* mapper joined */
+    TL_EV_LOST,         /* mapper's lease lapsed; n tasks re-queued */
+    TL_EV_LEFT,         /* mapper said bye; n tasks re-queued */
+    TL_EV_REQUEUED,     /* task re-queued (failure or apply timeout) */
+    TL_EV_FAILED,       /* task failed for good */
+    TL_EV_CANCEL,       /* tell mapper to drop task: it was applied from another attempt */
+} tl_sched_ev_type_t;
+
+typedef struct {
+    tl_sched_ev_type_t type;
+    int mapper;
+    uint64_t task;
+    uint32_t n;
+} tl_sched_ev_t;
+
+typedef struct {
+    uint64_t tasks, queued, running, mapped, applied, failed;
+    uint64_t reissued, mappers_alive, mappers_lost;
+} tl_sched_stats_t;
+
+typedef struct tl_sched tl_sched_t;
+
+tl_sched_t *tl_sched_new (const tl_sched_cfg_t *cfg);
+void tl_sched_destroy (tl_sched_t **self_p);
+/*  Add a task for bytes [offset, offset+length) of object. Returns its id. */
+uint64_t tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t length);
+/*  A mapper says hello. A known key re-joining first gives back what it held. Returns its index,
+    or -1 for a bad argument (slots 0, key too long). */
+int tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *name, uint32_t slots, int64_t now);
+/*  Index of the live mapper with this key, or -1. */
+int tl_sched_find (const tl_sched_t *self, const void *key, size_t keylen);
+/*  Any message from mapper m: renew its lease. Progress is optional (NULL, 0). */
+void tl_sched_seen (tl_sched_t *self, int m, int64_t now);
+void tl_sched_progress (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t bytes_done);
+/*  The next assignment, if any mapper has credit and a task is queued: returns true and sets
+    *m and *task (borrowed). The task is RUNNING on *m from now on. */
+bool tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task);
+/*  Mapper m finished task/attempt (its partial is on the way to the reducer). */
+void tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t now);
+/*  Mapper m failed task/attempt. */
+void tl_sched_fail (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, bool retryable,
+                    const char *error, int64_t now);
+/*  The reducer applied task. Unknown ids are ignored (returns false). */
+bool tl_sched_applied (tl_sched_t *self, uint64_t task, int64_t now);
+/*  Mapper m leaves (bye): its tasks go back to the queue. */
+void tl_sched_leave (tl_sched_t *self, int m);
+/*  Expire leases and apply timeouts. */
+void tl_sched_tick (tl_sched_t *self, int64_t now);
+/*  Pop the next event for the shell to log or act on. */
+bool tl_sched_event (tl_sched_t *self, tl_sched_ev_t *ev);
+/*  Every task applied or failed. */
+bool tl_sched_finished (const tl_sched_t *self);
+tl_sched_stats_t tl_sched_stats (const tl_sched_t *self);
+const tl_task_t *tl_sched_task (const tl_sched_t *self, uint64_t id);
+size_t tl_sched_mapper_count (const tl_sched_t *self);
+const tl_mapper_t *tl_sched_mapper (const tl_sched_t *self, int m);
+#endif

@@ -1,0 +1,73 @@
+/*  main.c — the `tally` entry point: one executable, one subcommand per role. */
+#include "broker/broker.h"
+#include "cli/gen.h"
+#include "cli/run.h"
+#include "cli/watch.h"
+#include "mapper/mapper.h"
+#include "reducer/reducer.h"
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "tally %s - distributed group-by/count over CSV objects in S3, with live totals\n"
+             "\n"
+             "usage: tally COMMAND [options]     (tally COMMAND --help for its options)\n"
+             "\n"
+             "  broker    list the input, cut it into tasks, hand them to mappers on demand\n"
+             "  mapper    take tasks, stream objects, count, push partials to the reducer\n"
+             "  reducer   apply partials exactly once, publish live totals\n"
+             "  watch     show the live totals of a running job\n"
+             "  run       all of the above on this machine, then print the result\n"
+             "  gen       write synthetic TLC yellow-trip CSVs with ground truth\n"
+             "\n"
+             "  tally --version\n",
+             TALLY_VERSION);
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage (stderr);
+        return 2;
+    }
+    const char *cmd = argv [1];
+    if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "version") == 0) {
+        int maj, min, pat;
+        zmq_version (&maj, &min, &pat);
+        printf ("tally %s (libzmq %d.%d.%d, czmq %d.%d.%d)\n", TALLY_VERSION, maj, min, pat, CZMQ_VERSION_MAJOR,
+                CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
+        return 0;
+    }
+    if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0 || strcmp (cmd, "help") == 0) {
+        s_usage (stdout);
+        return 0;
+    }
+    /* czmq's own signal handling sets zsys_interrupted on SIGINT/SIGTERM; the roles poll it. */
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    int rc;
+    if (strcmp (cmd, "broker") == 0)
+        rc = tl_broker_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "mapper") == 0)
+        rc = tl_mapper_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "reducer") == 0)
+        rc = tl_reducer_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "watch") == 0)
+        rc = tl_watch_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "run") == 0)
+        rc = tl_run_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "gen") == 0)
+        rc = tl_gen_main (argc - 1, argv + 1);
+    else {
+        fprintf (stderr, "tally: unknown command '%s'\n\n", cmd);
+        s_usage (stderr);
+        return 2;
+    }
+    zsys_shutdown ();
+    return rc;
+}

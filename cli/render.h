@@ -1,0 +1,16 @@
+/*  render.h — the result as people and programs read it: table, csv or json. */
+#ifndef TL_RENDER_H
+#define TL_RENDER_H
+#include "codec.h"
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON } tl_fmt_t;
+
+/*  Parse "table", "csv" or "json". Returns 0 or TL_EINVAL. */
+int tl_fmt_parse (const char *s, tl_fmt_t *fmt);
+/*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
+void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
+/*  One progress line (no newline): bar, tasks, bytes, rate, ETA, mappers. */
+void tl_render_progress (char *out, size_t outlen, const tl_msg_t *u);
+#endif

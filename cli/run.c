@@ -1,0 +1,310 @@
+/*  run.c — one-shot convenience: start a reducer, a broker and N mappers as child processes
+    talking over ipc:// sockets in a private temporary folder, follow the live totals, print
+    the final result, and stop the children.
+
+    The children are the real roles (this same executable, run with `reducer`, `broker`,
+    `mapper`), so `tally run` exercises exactly what a fleet runs. */
+#include "run.h"
+#include "log.h"
+#include "net.h"
+#include "util.h"
+#include "watch.h"
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CHILD_ARGS 600
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: tally run --input URI [--input URI ...] --group-by COL [options]\n"
+             "\n"
+             "Runs reducer, broker and mappers on this machine and prints the final counts.\n"
+             "\n"
+             "  --input URI          s3://bucket/prefix, a local file or folder, file://PATH or http(s)://URL\n"
+             "  --group-by COL       header name (case-insensitive, spaces ignored) or 1-based number\n"
+             "  --mappers N          mapper processes (default 1)\n"
+             "  --slots N            slots per mapper (default: cores / mappers, at least 1)\n"
+             "  --format F           table (default), csv or json\n"
+             "  --split-size SIZE    cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
+             "  --endpoint-url URL   S3 endpoint (path-style)\n"
+             "  --region REGION      S3 region\n"
+             "  --no-sign-request    anonymous S3 requests\n"
+             "  --rate-limit BYTES   cap each slot's read rate (bytes/s)\n"
+             "  -v, --verbose        show the children's logs\n"
+             "  -q, --quiet          no progress line\n"
+             "  -h, --help\n");
+}
+
+typedef struct {
+    pid_t pid;
+    const char *role;
+    int status;
+    bool exited;
+} s_child_t;
+
+static pid_t
+s_spawn (const char *exe, char **args)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execv (exe, args);
+        fprintf (stderr, "tally run: cannot start %s: %s\n", exe, strerror (errno));
+        _exit (127);
+    }
+    return pid;
+}
+
+typedef struct {
+    s_child_t *kids;
+    int nkids;
+    int broker;     /* index of the broker */
+    bool broker_failed;
+    bool mappers_gone;
+} s_watchdog_t;
+
+/*  Reap children; stop following when the broker failed or every mapper is gone. */
+static bool
+s_alive (void *arg)
+{
+    s_watchdog_t *w = arg;
+    int st;
+    pid_t pid;
+    while ((pid = waitpid (-1, &st, WNOHANG)) > 0)
+        for (int i = 0; i < w->nkids; i++)
+            if (w->kids [i].pid == pid) {
+                w->kids [i].exited = true;
+                w->kids [i].status = st;
+            }
+    s_child_t *b = &w->kids [w->broker];
+    if (b->exited && !(WIFEXITED (b->status) && WEXITSTATUS (b->status) == 0)) {
+        w->broker_failed = true;
+        return false;
+    }
+    bool any = false;
+    for (int i = 0; i < w->nkids; i++)
+        if (strcmp (w->kids [i].role, "mapper") == 0 && !w->kids [i].exited)
+            any = true;
+    if (!any && !b->exited) {
+        w->mappers_gone = true;
+        return false;
+    }
+    return true;
+}
+
+int
+tl_run_main (int argc, char **argv)
+{
+    static const struct option opts [] = {
+        { "input", required_argument, 0, 'i' },    { "group-by", required_argument, 0, 'g' },
+        { "mappers", required_argument, 0, 'm' },  { "slots", required_argument, 0, 's' },
+        { "format", required_argument, 0, 'f' },   { "split-size", required_argument, 0, 'S' },
+        { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
+        { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
+        { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+    };
+    char *bargs [MAX_CHILD_ARGS];
+    int nb = 0;
+    const char *col = NULL, *rate = NULL, *endpoint = NULL;
+    bool nosign = false, verbose = false, quiet = false;
+    int ninputs = 0;
+    uint64_t mappers = 1, slots = 0, v;
+    tl_fmt_t fmt = TL_FMT_TABLE;
+    int c;
+    /* broker args are filled after the fixed ones below */
+    char *inputs [256];
+    const char *split = NULL, *region = NULL;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+        switch (c) {
+            case 'i':
+                if (ninputs == 256) {
+                    fprintf (stderr, "tally run: at most 256 --input\n");
+                    return 2;
+                }
+                inputs [ninputs++] = optarg;
+                break;
+            case 'g': col = optarg; break;
+            case 'm':
+                if (tl_parse_uint (optarg, 1, 256, &mappers)) {
+                    fprintf (stderr, "tally run: --mappers wants 1 to 256, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 's':
+                if (tl_parse_uint (optarg, 1, 1024, &slots)) {
+                    fprintf (stderr, "tally run: --slots wants 1 to 1024, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'f':
+                if (tl_fmt_parse (optarg, &fmt)) {
+                    fprintf (stderr, "tally run: --format is table, csv or json, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'S':
+                if (tl_parse_size (optarg, &v)) {
+                    fprintf (stderr, "tally run: --split-size wants a size such as 64M, not '%s'\n", optarg);
+                    return 2;
+                }
+                split = optarg;
+                break;
+            case 'e': endpoint = optarg; break;
+            case 'R': region = optarg; break;
+            case 'N': nosign = true; break;
+            case 'r':
+                if (tl_parse_size (optarg, &v) || !v) {
+                    fprintf (stderr, "tally run: --rate-limit wants bytes per second such as 10M, not '%s'\n", optarg);
+                    return 2;
+                }
+                rate = optarg;
+                break;
+            case 'v': verbose = true; break;
+            case 'q': quiet = true; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tally run: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!ninputs || !col || !*col) {
+        fprintf (stderr, "tally run: --input and --group-by are required (see --help)\n");
+        return 2;
+    }
+    if (!slots) {
+        long n = sysconf (_SC_NPROCESSORS_ONLN);
+        slots = n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1;
+    }
+    tl_log_init ("run", verbose ? TL_LOG_INFO : TL_LOG_WARN);
+    char exe [4096];
+    ssize_t el = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) {
+        fprintf (stderr, "tally run: cannot find my own executable\n");
+        return 1;
+    }
+    exe [el] = 0;
+    char dir [] = "/tmp/tally-run-XXXXXX";
+    if (!mkdtemp (dir)) {
+        fprintf (stderr, "tally run: cannot make a temporary folder: %s\n", strerror (errno));
+        return 1;
+    }
+    char rep [128], pep [128], bep [128];
+    snprintf (rep, sizeof rep, "ipc://%s/reducer", dir);
+    snprintf (pep, sizeof pep, "ipc://%s/publish", dir);
+    snprintf (bep, sizeof bep, "ipc://%s/broker", dir);
+    const char *loud = verbose ? "-v" : "-q";
+    s_child_t kids [260];
+    int nkids = 0;
+    int rc = 1;
+    zsock_t *sub = NULL;
+
+    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud, NULL };
+    kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
+    sub = tl_sock_new (ZMQ_SUB, 256 << 20);
+    if (!sub || zsock_connect (sub, "%s", pep) < 0)
+        goto done;
+    zsock_set_subscribe (sub, "");
+
+    bargs [nb++] = exe;
+    bargs [nb++] = "broker";
+    bargs [nb++] = "--listen";
+    bargs [nb++] = bep;
+    bargs [nb++] = "--reducer";
+    bargs [nb++] = rep;
+    bargs [nb++] = "--group-by";
+    bargs [nb++] = (char *) col;
+    for (int i = 0; i < ninputs; i++) {
+        bargs [nb++] = "--input";
+        bargs [nb++] = inputs [i];
+    }
+    if (split) {
+        bargs [nb++] = "--split-size";
+        bargs [nb++] = (char *) split;
+    }
+    if (endpoint) {
+        bargs [nb++] = "--endpoint-url";
+        bargs [nb++] = (char *) endpoint;
+    }
+    if (region) {
+        bargs [nb++] = "--region";
+        bargs [nb++] = (char *) region;
+    }
+    if (nosign)
+        bargs [nb++] = "--no-sign-request";
+    bargs [nb++] = (char *) loud;
+    bargs [nb] = NULL;
+    int broker = nkids;
+    kids [nkids++] = (s_child_t) { s_spawn (exe, bargs), "broker", 0, false };
+
+    char slotstr [16];
+    snprintf (slotstr, sizeof slotstr, "%llu", (unsigned long long) slots);
+    for (uint64_t i = 0; i < mappers; i++) {
+        char *margs [12];
+        int k = 0;
+        char name [64];
+        snprintf (name, sizeof name, "mapper-%llu", (unsigned long long) i + 1);
+        margs [k++] = exe;
+        margs [k++] = "mapper";
+        margs [k++] = "--broker";
+        margs [k++] = bep;
+        margs [k++] = "--slots";
+        margs [k++] = slotstr;
+        margs [k++] = "--name";
+        margs [k++] = name;
+        if (rate) {
+            margs [k++] = "--rate-limit";
+            margs [k++] = (char *) rate;
+        }
+        margs [k++] = (char *) loud;
+        margs [k] = NULL;
+        kids [nkids++] = (s_child_t) { s_spawn (exe, margs), "mapper", 0, false };
+    }
+
+    s_watchdog_t wd = { kids, nkids, broker, false, false };
+    bool tty = isatty (STDERR_FILENO) && !quiet;
+    tl_watch_opts_t o = { .fmt = fmt, .until_done = true };
+    /* The live view goes to stderr (when it is a terminal), the result to stdout. */
+    if (tty) {
+        o.live = true;
+        o.until_done = true;
+    }
+    int wrc = tl_watch_loop (sub, &o, stdout, tty ? stderr : NULL, s_alive, &wd);
+    if (wrc == 0)
+        rc = 0;
+    else if (wrc == 1)
+        rc = 1;
+    else if (wd.broker_failed)
+        fprintf (stderr, "tally run: the broker failed (see its message above)\n");
+    else if (wd.mappers_gone)
+        fprintf (stderr, "tally run: every mapper exited before the job finished\n");
+    else
+        rc = 130;
+done:
+    zsock_destroy (&sub);
+    for (int i = 0; i < nkids; i++)
+        if (!kids [i].exited && kids [i].pid > 0)
+            kill (kids [i].pid, SIGTERM);
+    for (int i = 0; i < nkids; i++)
+        if (!kids [i].exited && kids [i].pid > 0)
+            waitpid (kids [i].pid, NULL, 0);
+    char path [160];
+    snprintf (path, sizeof path, "%s/reducer", dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/publish", dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/broker", dir);
+    unlink (path);
+    rmdir (dir);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/*  watch.c — the live view. A SUB socket receives the reducer's full-state UPDATEs. The reducer
+    answers our subscription with its current state at once, so the first screen is the whole
+    table, not only what changes later. Updates older than what we have (by seq) are skipped. */
+#include "watch.h"
+#include "log.h"
+#include "net.h"
+#include "util.h"
+#include <getopt.h>
+#include <unistd.h>
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: tally watch --subscribe ENDPOINT [--until-done] [--once] [--format table|csv|json]\n"
+             "\n"
+             "Shows the live totals of a running job (the reducer's --publish address).\n"
+             "\n"
+             "  --subscribe EP   the reducer's publish endpoint (e.g. tcp://10.0.0.1:5557)\n"
+             "  --until-done     exit after the final table (exit 1 if the job failed)\n"
+             "  --once           print the current state once and exit\n"
+             "  --format F       table (default), csv or json\n"
+             "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
+             "  -h, --help\n"
+             "\n"
+             "On a terminal the table is redrawn in place. Otherwise each update is printed, or only\n"
+             "the final one with --until-done.\n");
+}
+
+int
+tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out, bool (*alive) (void *), void *arg)
+{
+    int64_t start = tl_now_ms ();
+    uint64_t last_seq = 0;
+    char last_job [TL_STR_MAX + 1] = "";
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    int rc = 4;
+    while (!zsys_interrupted) {
+        if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
+            rc = 3;
+            break;
+        }
+        if (alive && !alive (arg))
+            break;
+        if (!zpoller_wait (poller, 200)) {
+            if (zpoller_terminated (poller))
+                break;
+            continue;
+        }
+        tl_msg_t m;
+        tl_err_t e;
+        int got = tl_recv (sub, NULL, NULL, &m, &e);
+        if (got == -2)
+            break;
+        if (got == -1) {
+            tl_badmsg ("the reducer", &e);
+            continue;
+        }
+        if (m.type != TL_MSG_UPDATE) {
+            tl_msg_clear (&m);
+            continue;
+        }
+        bool same_job = strcmp (last_job, m.job) == 0;
+        if (same_job && m.seq <= last_seq && !m.done) {
+            tl_msg_clear (&m);
+            continue;
+        }
+        last_seq = m.seq;
+        snprintf (last_job, sizeof last_job, "%s", m.job);
+        if (o->once) {
+            tl_render (out, &m, o->fmt);
+            fflush (out);
+            tl_msg_clear (&m);
+            rc = 0;
+            break;
+        }
+        if (o->live && live_out) {
+            /* Redraw in place: home, clear, table, progress. */
+            fputs ("\033[H\033[J", live_out);
+            tl_render (live_out, &m, TL_FMT_TABLE);
+            char line [256];
+            tl_render_progress (line, sizeof line, &m);
+            fprintf (live_out, "%s\n", line);
+            fflush (live_out);
+        }
+        else if (!o->until_done) {
+            tl_render (out, &m, o->fmt);
+            if (o->fmt == TL_FMT_TABLE)
+                fputc ('\n', out);
+            fflush (out);
+        }
+        if (m.done) {
+            if (o->until_done || o->live) {
+                if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
+                    tl_render (out, &m, o->fmt);
+                fflush (out);
+            }
+            rc = m.ok ? 0 : 1;
+            tl_msg_clear (&m);
+            if (o->until_done)
+                break;
+            continue;
+        }
+        tl_msg_clear (&m);
+    }
+    zpoller_destroy (&poller);
+    return rc;
+}
+
+int
+tl_watch_main (int argc, char **argv)
+{
+    static const struct option opts [] = {
+        { "subscribe", required_argument, 0, 's' }, { "until-done", no_argument, 0, 'u' },
+        { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' },
+        { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    const char *ep = NULL;
+    tl_watch_opts_t o = { .fmt = TL_FMT_TABLE };
+    int c;
+    uint64_t v;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+            case 's': ep = optarg; break;
+            case 'u': o.until_done = true; break;
+            case 'o': o.once = true; break;
+            case 'f':
+                if (tl_fmt_parse (optarg, &o.fmt)) {
+                    fprintf (stderr, "tally watch: --format is table, csv or json, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 't':
+                if (tl_parse_uint (optarg, 1, 86400 * 7, &v)) {
+                    fprintf (stderr, "tally watch: --timeout wants seconds, not '%s'\n", optarg);
+                    return 2;
+                }
+                o.timeout_s = (int) v;
+                break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tally watch: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!ep) {
+        fprintf (stderr, "tally watch: --subscribe is required (see --help)\n");
+        return 2;
+    }
+    tl_log_init ("watch", TL_LOG_WARN);
+    o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
+    zsock_t *sub = tl_sock_new (ZMQ_SUB, 256 << 20);
+    if (!sub || zsock_connect (sub, "%s", ep) < 0) {
+        fprintf (stderr, "tally watch: cannot connect to %s: %s\n", ep, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sub);
+        return 1;
+    }
+    zsock_set_subscribe (sub, "");
+    int rc = tl_watch_loop (sub, &o, stdout, stdout, NULL, NULL);
+    zsock_destroy (&sub);
+    if (rc == 3)
+        fprintf (stderr, "tally watch: no final result from %s within %d s\n", ep, o.timeout_s);
+    return rc == 4 ? 130 : rc;
+}

@@ -1,0 +1,21 @@
+/*  watch.h — `tally watch`: subscribe to a reducer and show the live totals. */
+#ifndef TL_WATCH_H
+#define TL_WATCH_H
+#include "render.h"
+#include <czmq.h>
+
+typedef struct {
+    tl_fmt_t fmt;
+    bool until_done;    /* exit after the final result */
+    bool once;          /* print the first state received and exit */
+    bool live;          /* redraw in place (a terminal) */
+    int timeout_s;      /* give up after this long without a final result; 0: never */
+} tl_watch_opts_t;
+
+/*  Read updates from a SUB socket (already connected and subscribed) and render them to out
+    as opts ask. `alive` (optional) is called between updates and may return false to stop.
+    Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
+int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
+                   bool (*alive) (void *arg), void *arg);
+int tl_watch_main (int argc, char **argv);
+#endif

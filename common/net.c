@@ -1,0 +1,93 @@
+/*  net.c — sockets and framing. */
+#include "net.h"
+#include "log.h"
+#include "util.h"
+#include <stdlib.h>
+
+zsock_t *
+tl_sock_new (int type, int64_t maxmsg)
+{
+    zsock_t *s = zsock_new (type);
+    if (!s)
+        return NULL;
+    zsock_set_maxmsgsize (s, maxmsg);
+    zsock_set_linger (s, 2000);
+    zsock_set_sndhwm (s, 10000);
+    zsock_set_rcvhwm (s, 10000);
+    if (type == ZMQ_ROUTER)
+        zsock_set_router_mandatory (s, 1);
+    return s;
+}
+
+int
+tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *m, bool dontwait)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (tl_msg_encode (m, &data, &len) != 0)
+        return -1;
+    void *h = zsock_resolve (sock);
+    int flags = dontwait ? ZMQ_DONTWAIT : 0;
+    int rc = 0;
+    if (ident && zmq_send (h, ident, identlen, ZMQ_SNDMORE | flags) < 0)
+        rc = -1;
+    if (rc == 0 && zmq_send (h, data, len, flags) < 0)
+        rc = -1;
+    free (data);
+    return rc;
+}
+
+int
+tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e)
+{
+    zmsg_t *msg = zmsg_recv (sock);
+    if (!msg)
+        return -2;
+    int rc = 0;
+    if (ident) {
+        zframe_t *id = zmsg_pop (msg);
+        if (!id || zframe_size (id) > 255 || zframe_size (id) == 0) {
+            zframe_destroy (&id);
+            zmsg_destroy (&msg);
+            tl_err_set (e, TL_EPROTO, 0, "bad peer identity");
+            return -1;
+        }
+        memcpy (ident, zframe_data (id), zframe_size (id));
+        *identlen = zframe_size (id);
+        zframe_destroy (&id);
+    }
+    if (zmsg_size (msg) != 1) {
+        tl_err_set (e, TL_EPROTO, 0, "expected 1 frame, got %zu", zmsg_size (msg));
+        rc = -1;
+    }
+    else {
+        zframe_t *f = zmsg_first (msg);
+        if (tl_msg_decode (zframe_data (f), zframe_size (f), m, e) != 0)
+            rc = -1;
+    }
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+static uint64_t s_bad, s_bad_unlogged;
+static int64_t s_bad_last;
+
+void
+tl_badmsg (const char *from, const tl_err_t *e)
+{
+    s_bad++;
+    s_bad_unlogged++;
+    int64_t now = tl_now_ms ();
+    if (now - s_bad_last >= 1000) {
+        tl_warn ("dropped %llu bad message(s) from %s; latest: %s", (unsigned long long) s_bad_unlogged, from,
+                 e ? e->msg : "?");
+        s_bad_unlogged = 0;
+        s_bad_last = now;
+    }
+}
+
+uint64_t
+tl_badmsg_count (void)
+{
+    return s_bad;
+}

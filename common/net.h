@@ -1,0 +1,20 @@
+/*  net.h — ZeroMQ plumbing shared by the roles: sockets with tally's defaults, and sending and
+    receiving one tl_msg_t per frame. */
+#ifndef TL_NET_H
+#define TL_NET_H
+#include "codec.h"
+#include <czmq.h>
+
+/*  A socket of `type` (ZMQ_ROUTER, ...) with ZMQ_MAXMSGSIZE = maxmsg, linger 2 s and, for
+    ROUTER, ROUTER_MANDATORY (unroutable sends fail instead of vanishing). Not yet bound. */
+zsock_t *tl_sock_new (int type, int64_t maxmsg);
+/*  Encode m and send it; with ident (ROUTER) it goes first. Non-blocking when dontwait.
+    Returns 0 or -1 (errno from zmq). */
+int tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *m, bool dontwait);
+/*  Receive one message. For ROUTER sockets pass ident (256 bytes) and *identlen. Returns 0, or
+    -1 with e filled for a malformed message (already consumed), or -2 when interrupted. */
+int tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e);
+/*  Log a dropped message at most once a second (with how many were dropped meanwhile). */
+void tl_badmsg (const char *from, const tl_err_t *e);
+uint64_t tl_badmsg_count (void);
+#endif

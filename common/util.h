@@ -1,0 +1,14 @@
+/*  util.h — small helpers for the shells: clocks, ids, numbers. Not used by the pure core. */
+#ifndef TL_UTIL_H
+#define TL_UTIL_H
+#include <stdint.h>
+
+/*  Milliseconds on a monotonic clock. */
+int64_t tl_now_ms (void);
+/*  A random 16-hex-digit id into out[17]. */
+void tl_random_id (char out [17]);
+/*  Parse "123", "64M", "1G", "8k" (binary multiples) into *v. Returns 0 or TL_EINVAL. */
+int tl_parse_size (const char *s, uint64_t *v);
+/*  Parse a non-negative integer in [min, max]. Returns 0 or TL_EINVAL. */
+int tl_parse_uint (const char *s, uint64_t min, uint64_t max, uint64_t *v);
+#endif

@@ -1,0 +1,457 @@
+/*  mapper.c — the mapper process: one DEALER to the broker, one to the reducer, N slot threads.
+
+    The main thread owns both sockets. A slot thread (a zactor) gets a tl_work_t pointer, runs it
+    to the end and hands back a tl_work_result_t pointer. Pointers cross the inproc pipe, and
+    ownership goes with them. Progress and cancel are shared words in the slot's struct.
+
+    Order of reporting: the PARTIAL goes to the reducer before DONE goes to the broker. The
+    broker waits for the reducer's APPLIED anyway, so this order only saves a round of
+    re-issue when the mapper dies in between.
+
+    Failure handling: a broker silent for 5 heartbeats gets a new socket and a new HELLO, with
+    backoff from 1 s up to 10 s. Our running tasks are cancelled, because the broker has
+    re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
+    and then we exit. */
+#include "mapper.h"
+#include "log.h"
+#include "net.h"
+#include "slot.h"
+#include "util.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    zactor_t *actor;
+    tl_work_t *work;            /* running task, NULL when idle */
+    volatile int cancel;
+    _Atomic uint64_t progress;
+    const char *name;
+    const tl_store_cfg_t *cfg;
+} s_slot_t;
+
+typedef struct {
+    const char *broker_ep;
+    char name [128];
+    uint32_t nslots;
+    bool stay;
+    tl_store_cfg_t cfg;
+    zsock_t *broker, *reducer;
+    char reducer_ep [TL_STR_MAX + 1];
+    s_slot_t *slots;
+    tl_work_t **queue;          /* received, not yet started */
+    size_t nqueue;
+    int64_t hb_ms;
+    int64_t last_heard, last_hb, last_hello;
+    bool welcomed;
+    uint64_t tasks_done, tasks_failed;
+    int64_t backoff_ms;
+    bool ended;
+} s_mapper_t;
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: tally mapper --broker ENDPOINT [options]\n"
+             "\n"
+             "Takes tasks from the broker as slots free up, streams each object, counts the\n"
+             "group-by column and pushes the partial counts to the reducer.\n"
+             "\n"
+             "  --broker EP          the broker (e.g. tcp://10.0.0.1:5555)\n"
+             "  --slots N            tasks run at once (default: number of cores)\n"
+             "  --name NAME          name shown in the broker's logs (default: host-pid)\n"
+             "  --rate-limit BYTES   cap each slot's read rate, e.g. 10M (bytes/s; default none)\n"
+             "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
+             "  --no-sign-request    anonymous S3 requests\n"
+             "  --stay               stay for the next job instead of exiting when a job ends\n"
+             "  -v, --verbose / -q, --quiet\n"
+             "  -h, --help\n"
+             "\n"
+             "AWS credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.\n");
+}
+
+static void
+s_slot_actor (zsock_t *pipe, void *args)
+{
+    s_slot_t *slot = args;
+    zsock_signal (pipe, 0);
+    while (true) {
+        char *cmd = NULL;
+        void *ptr = NULL;
+        if (zsock_recv (pipe, "sp", &cmd, &ptr) != 0)
+            break;
+        bool term = cmd && streq (cmd, "$TERM");
+        if (cmd && streq (cmd, "RUN")) {
+            tl_work_result_t *res = calloc (1, sizeof *res);
+            if (res)
+                tl_work_run (slot->work, slot->name, slot->cfg, &slot->cancel, &slot->progress, res);
+            zsock_send (pipe, "sp", "DONE", res);
+        }
+        zstr_free (&cmd);
+        if (term)
+            break;
+    }
+}
+
+static tl_work_t *
+s_work_from (const tl_msg_t *m)
+{
+    tl_work_t *w = calloc (1, sizeof *w);
+    if (!w)
+        return NULL;
+    snprintf (w->job, sizeof w->job, "%s", m->job);
+    w->task = m->task;
+    w->attempt = m->attempt;
+    w->uri = strdup (m->uri);
+    w->offset = m->offset;
+    w->length = m->length;
+    w->size = m->size;
+    w->col = strdup (m->col);
+    w->endpoint = m->endpoint && *m->endpoint ? strdup (m->endpoint) : NULL;
+    w->region = m->region && *m->region ? strdup (m->region) : NULL;
+    w->nosign = m->nosign;
+    if (!w->uri || !w->col)
+        tl_work_free (&w);
+    return w;
+}
+
+static void
+s_send_hello (s_mapper_t *mp, int64_t now)
+{
+    tl_msg_t m = { .type = TL_MSG_HELLO, .name = mp->name, .slots = mp->nslots };
+    tl_send (mp->broker, NULL, 0, &m, true);
+    mp->last_hello = now;
+}
+
+static void
+s_cancel_all (s_mapper_t *mp)
+{
+    for (size_t i = 0; i < mp->nqueue; i++)
+        tl_work_free (&mp->queue [i]);
+    mp->nqueue = 0;
+    for (uint32_t i = 0; i < mp->nslots; i++)
+        if (mp->slots [i].work)
+            mp->slots [i].cancel = 1;
+}
+
+static int
+s_connect_broker (s_mapper_t *mp)
+{
+    zsock_destroy (&mp->broker);
+    mp->broker = tl_sock_new (ZMQ_DEALER, 1 << 20);
+    if (!mp->broker)
+        return -1;
+    zsock_set_linger (mp->broker, 500);
+    if (zsock_connect (mp->broker, "%s", mp->broker_ep) < 0) {
+        tl_error ("cannot connect to broker %s: %s", mp->broker_ep, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_dispatch (s_mapper_t *mp)
+{
+    for (uint32_t i = 0; i < mp->nslots && mp->nqueue; i++) {
+        s_slot_t *s = &mp->slots [i];
+        if (s->work)
+            continue;
+        s->work = mp->queue [0];
+        memmove (mp->queue, mp->queue + 1, (mp->nqueue - 1) * sizeof *mp->queue);
+        mp->nqueue--;
+        s->cancel = 0;
+        atomic_store (&s->progress, 0);
+        tl_debug ("task %llu attempt %llu: %s [%llu+%llu] on slot %u", (unsigned long long) s->work->task,
+                  (unsigned long long) s->work->attempt, s->work->uri, (unsigned long long) s->work->offset,
+                  (unsigned long long) s->work->length, i);
+        zsock_send (s->actor, "sp", "RUN", NULL);
+    }
+}
+
+static void
+s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
+{
+    switch (m->type) {
+        case TL_MSG_WELCOME:
+            mp->welcomed = true;
+            mp->backoff_ms = 1000;
+            mp->hb_ms = m->hb_ms >= 50 && m->hb_ms <= 60000 ? (int64_t) m->hb_ms : 1000;
+            if (strcmp (mp->reducer_ep, m->reducer) != 0) {
+                zsock_destroy (&mp->reducer);
+                mp->reducer = tl_sock_new (ZMQ_DEALER, 1024);
+                snprintf (mp->reducer_ep, sizeof mp->reducer_ep, "%s", m->reducer);
+                if (!mp->reducer || zsock_connect (mp->reducer, "%s", m->reducer) < 0)
+                    tl_error ("cannot connect to reducer %s: %s", m->reducer, zmq_strerror (zmq_errno ()));
+            }
+            tl_info ("joined job %s as %s with %u slots; reducer %s", m->job, mp->name, mp->nslots, m->reducer);
+            break;
+        case TL_MSG_TASK: {
+            if (mp->nqueue >= mp->nslots + 1) {
+                tl_warn ("broker sent task %llu beyond our credit; queued anyway", (unsigned long long) m->task);
+            }
+            tl_work_t *w = s_work_from (m);
+            tl_work_t **q = realloc (mp->queue, (mp->nqueue + 1) * sizeof *q);
+            if (!w || !q) {
+                tl_msg_t f = { .type = TL_MSG_FAIL, .task = m->task, .attempt = m->attempt, .retry = true,
+                               .error = "mapper out of memory" };
+                tl_send (mp->broker, NULL, 0, &f, true);
+                tl_work_free (&w);
+                if (q)
+                    mp->queue = q;
+                break;
+            }
+            mp->queue = q;
+            mp->queue [mp->nqueue++] = w;
+            s_dispatch (mp);
+            break;
+        }
+        case TL_MSG_CANCEL:
+            for (size_t i = 0; i < mp->nqueue; i++)
+                if (mp->queue [i]->task == m->task) {
+                    tl_work_free (&mp->queue [i]);
+                    memmove (mp->queue + i, mp->queue + i + 1, (mp->nqueue - i - 1) * sizeof *mp->queue);
+                    mp->nqueue--;
+                    break;
+                }
+            for (uint32_t i = 0; i < mp->nslots; i++)
+                if (mp->slots [i].work && mp->slots [i].work->task == m->task)
+                    mp->slots [i].cancel = 1;
+            break;
+        case TL_MSG_RESET:
+            tl_warn ("broker does not know us (lease lapsed or broker restarted): rejoining");
+            s_cancel_all (mp);
+            s_send_hello (mp, now);
+            break;
+        case TL_MSG_END:
+            tl_info ("job %s ended (%s)", m->job, m->ok ? "ok" : "failed");
+            if (!mp->stay)
+                mp->ended = true;
+            break;
+        case TL_MSG_HB:
+            break;
+        default: {
+            tl_err_t e;
+            tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m->type));
+            tl_badmsg ("the broker", &e);
+        }
+    }
+}
+
+static void
+s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
+{
+    tl_work_t *w = s->work;
+    if (!res) {
+        tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt, .retry = true,
+                       .error = "mapper out of memory" };
+        tl_send (mp->broker, NULL, 0, &f, true);
+    }
+    else if (res->rc == TL_ECANCEL || (s->cancel && res->rc)) {
+        tl_debug ("task %llu cancelled", (unsigned long long) w->task);
+    }
+    else if (res->rc) {
+        mp->tasks_failed++;
+        tl_warn ("task %llu failed: %s", (unsigned long long) w->task, res->err.msg);
+        tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt,
+                       .retry = res->err.retryable || res->rc == TL_ENET || res->rc == TL_ENOMEM, .error = res->err.msg };
+        tl_send (mp->broker, NULL, 0, &f, true);
+    }
+    else {
+        int sent = mp->reducer ? zmq_send (zsock_resolve (mp->reducer), res->partial, res->partial_len, ZMQ_DONTWAIT) : -1;
+        if (sent < 0) {
+            tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt, .retry = true,
+                           .error = "reducer unreachable (send queue full)" };
+            tl_send (mp->broker, NULL, 0, &f, true);
+        }
+        else {
+            mp->tasks_done++;
+            if (res->rs.retries)
+                tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
+                         (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
+            tl_msg_t d = { .type = TL_MSG_DONE, .task = w->task, .attempt = w->attempt, .rows = res->rows,
+                           .bytes = res->bytes, .bad = res->bad };
+            tl_send (mp->broker, NULL, 0, &d, true);
+        }
+    }
+    if (res)
+        free (res->partial);
+    free (res);
+    tl_work_free (&s->work);
+}
+
+static void
+s_heartbeat (s_mapper_t *mp, int64_t now)
+{
+    tl_running_t run [mp->nslots + 1];
+    size_t n = 0;
+    for (uint32_t i = 0; i < mp->nslots; i++)
+        if (mp->slots [i].work)
+            run [n++] = (tl_running_t) { mp->slots [i].work->task, mp->slots [i].work->attempt,
+                                         atomic_load (&mp->slots [i].progress) };
+    tl_msg_t m = { .type = TL_MSG_HB, .running = run, .n_running = n };
+    tl_send (mp->broker, NULL, 0, &m, true);
+    mp->last_hb = now;
+}
+
+int
+tl_mapper_main (int argc, char **argv)
+{
+    static const struct option opts [] = {
+        { "broker", required_argument, 0, 'b' },  { "slots", required_argument, 0, 's' },
+        { "name", required_argument, 0, 'n' },    { "rate-limit", required_argument, 0, 'r' },
+        { "endpoint-url", required_argument, 0, 'e' }, { "no-sign-request", no_argument, 0, 'N' },
+        { "stay", no_argument, 0, 'S' },          { "verbose", no_argument, 0, 'v' },
+        { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    s_mapper_t mp = { 0 };
+    long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+    mp.nslots = ncpu > 0 ? (uint32_t) ncpu : 1;
+    int level = TL_LOG_INFO, c;
+    uint64_t v;
+    char host [64] = "mapper";
+    gethostname (host, sizeof host - 1);
+    snprintf (mp.name, sizeof mp.name, "%s-%d", host, (int) getpid ());
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+        switch (c) {
+            case 'b': mp.broker_ep = optarg; break;
+            case 's':
+                if (tl_parse_uint (optarg, 1, 1024, &v)) {
+                    fprintf (stderr, "tally mapper: --slots wants a number from 1 to 1024, not '%s'\n", optarg);
+                    return 2;
+                }
+                mp.nslots = (uint32_t) v;
+                break;
+            case 'n': snprintf (mp.name, sizeof mp.name, "%s", optarg); break;
+            case 'r':
+                if (tl_parse_size (optarg, &mp.cfg.rate_limit) || mp.cfg.rate_limit == 0) {
+                    fprintf (stderr, "tally mapper: --rate-limit wants bytes per second such as 10M, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'e': mp.cfg.endpoint = optarg; break;
+            case 'N': mp.cfg.nosign = true; break;
+            case 'S': mp.stay = true; break;
+            case 'v': level = TL_LOG_DEBUG; break;
+            case 'q': level = TL_LOG_WARN; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tally mapper: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!mp.broker_ep) {
+        fprintf (stderr, "tally mapper: --broker is required (see --help)\n");
+        return 2;
+    }
+    tl_log_init ("mapper", level);
+    int rc = 1;
+    mp.hb_ms = 1000;
+    mp.backoff_ms = 1000;
+    mp.slots = calloc (mp.nslots, sizeof *mp.slots);
+    if (!mp.slots || s_connect_broker (&mp) != 0)
+        goto done;
+    for (uint32_t i = 0; i < mp.nslots; i++) {
+        mp.slots [i].name = mp.name;
+        mp.slots [i].cfg = &mp.cfg;
+        if (!(mp.slots [i].actor = zactor_new (s_slot_actor, &mp.slots [i])))
+            goto done;
+    }
+    int64_t now = tl_now_ms ();
+    mp.last_heard = now;
+    s_send_hello (&mp, now);
+    tl_info ("%s: %u slots, broker %s", mp.name, mp.nslots, mp.broker_ep);
+    int64_t last_wait_log = now;
+    while (!zsys_interrupted && !mp.ended) {
+        zpoller_t *poller = zpoller_new (mp.broker, NULL);
+        for (uint32_t i = 0; i < mp.nslots; i++)
+            zpoller_add (poller, mp.slots [i].actor);
+        void *which = zpoller_wait (poller, (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1));
+        bool term = zpoller_terminated (poller);
+        zpoller_destroy (&poller);
+        if (term)
+            break;
+        now = tl_now_ms ();
+        if (which == mp.broker) {
+            for (int k = 0; k < 100 && (zsock_events (mp.broker) & ZMQ_POLLIN); k++) {
+                tl_msg_t m;
+                tl_err_t e;
+                int got = tl_recv (mp.broker, NULL, NULL, &m, &e);
+                if (got == -2)
+                    break;
+                mp.last_heard = now;
+                if (got == -1) {
+                    tl_badmsg ("the broker", &e);
+                    continue;
+                }
+                s_on_broker (&mp, &m, now);
+                tl_msg_clear (&m);
+            }
+        }
+        for (uint32_t i = 0; i < mp.nslots; i++) {
+            s_slot_t *s = &mp.slots [i];
+            if (which == s->actor || (s->work && (zsock_events (zactor_sock (s->actor)) & ZMQ_POLLIN))) {
+                char *cmd = NULL;
+                void *ptr = NULL;
+                if (zsock_recv (s->actor, "sp", &cmd, &ptr) == 0 && cmd && streq (cmd, "DONE"))
+                    s_on_result (&mp, s, ptr);
+                zstr_free (&cmd);
+            }
+        }
+        s_dispatch (&mp);
+        if (now - mp.last_hb >= mp.hb_ms)
+            s_heartbeat (&mp, now);
+        if (!mp.welcomed && now - last_wait_log >= 5000) {
+            tl_info ("waiting for the broker at %s", mp.broker_ep);
+            last_wait_log = now;
+        }
+        if (now - mp.last_heard > 5 * mp.hb_ms && now - mp.last_hello >= mp.backoff_ms) {
+            tl_warn ("no word from the broker for %lld ms: reconnecting", (long long) (now - mp.last_heard));
+            s_cancel_all (&mp);
+            mp.welcomed = false;
+            if (s_connect_broker (&mp) != 0)
+                goto done;
+            s_send_hello (&mp, now);
+            mp.backoff_ms = mp.backoff_ms * 2 > 10000 ? 10000 : mp.backoff_ms * 2;
+        }
+    }
+    if (!mp.ended) {
+        tl_msg_t bye = { .type = TL_MSG_BYE };
+        tl_send (mp.broker, NULL, 0, &bye, true);
+        tl_info ("stopping: unfinished work handed back to the broker");
+    }
+    rc = 0;
+done:
+    if (mp.slots) {
+        for (uint32_t i = 0; i < mp.nslots; i++)
+            mp.slots [i].cancel = 1;
+        for (uint32_t i = 0; i < mp.nslots; i++) {
+            /* A slot that finished while we were leaving has a result waiting: take it. */
+            if (mp.slots [i].actor && mp.slots [i].work) {
+                char *cmd = NULL;
+                void *ptr = NULL;
+                if (zsock_recv (mp.slots [i].actor, "sp", &cmd, &ptr) == 0 && ptr) {
+                    free (((tl_work_result_t *) ptr)->partial);
+                    free (ptr);
+                }
+                zstr_free (&cmd);
+            }
+            zactor_destroy (&mp.slots [i].actor);
+            tl_work_free (&mp.slots [i].work);
+        }
+    }
+    for (size_t i = 0; i < mp.nqueue; i++)
+        tl_work_free (&mp.queue [i]);
+    free (mp.queue);
+    free (mp.slots);
+    zsock_destroy (&mp.broker);
+    zsock_destroy (&mp.reducer);
+    tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/*  slot.c — one task.
+
+    A range that does not start at 0 has no header in its bytes, so we first read the object's
+    head (up to 1 MiB) until the first newline and resolve the column from that. The range is
+    then read from tl_csv_stream_offset() to the object's end, and the scanner stops the read
+    once it has finished the last line that starts inside the range (the line rule). */
+#include "slot.h"
+#include "codec.h"
+#include "csv.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tl_csv_t *csv;
+    tl_err_t *e;
+    _Atomic uint64_t *progress;
+    uint64_t read;
+} s_scan_t;
+
+static int
+s_scan_sink (void *arg, const char *buf, size_t len)
+{
+    s_scan_t *s = arg;
+    s->read += len;
+    if (s->progress)
+        atomic_store_explicit (s->progress, s->read, memory_order_relaxed);
+    return tl_csv_feed (s->csv, buf, len, s->e);
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+    int found;
+} s_head_t;
+
+static int
+s_head_sink (void *arg, const char *buf, size_t len)
+{
+    s_head_t *h = arg;
+    char *nb = realloc (h->buf, h->len + len);
+    if (!nb)
+        return TL_ENOMEM;
+    h->buf = nb;
+    memcpy (h->buf + h->len, buf, len);
+    const char *nl = memchr (h->buf + h->len, '\n', len);
+    h->len += len;
+    if (nl) {
+        h->len = nl - h->buf;
+        h->found = 1;
+        return 1;
+    }
+    return h->len >= (1 << 20) ? 1 : 0;
+}
+
+void
+tl_work_free (tl_work_t **w_p)
+{
+    if (w_p && *w_p) {
+        free ((*w_p)->uri);
+        free ((*w_p)->col);
+        free ((*w_p)->endpoint);
+        free ((*w_p)->region);
+        free (*w_p);
+        *w_p = NULL;
+    }
+}
+
+void
+tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *mcfg,
+             const volatile int *cancel, _Atomic uint64_t *progress, tl_work_result_t *out)
+{
+    memset (out, 0, sizeof *out);
+    tl_store_cfg_t cfg = { 0 };
+    if (mcfg)
+        cfg = *mcfg;
+    if (!cfg.endpoint && w->endpoint && *w->endpoint)
+        cfg.endpoint = w->endpoint;
+    if (!cfg.region && w->region && *w->region)
+        cfg.region = w->region;
+    cfg.nosign = cfg.nosign || w->nosign;
+    tl_store_cfg_from_env (&cfg);
+
+    tl_agg_t *agg = tl_agg_new ();
+    tl_csv_t *csv = agg ? tl_csv_new (w->col, agg) : NULL;
+    tl_agg_entry_t *groups = NULL;
+    s_head_t head = { 0 };
+    int rc = 0;
+    if (!csv) {
+        rc = tl_err_set (&out->err, TL_EINVAL, 0, "bad group-by spec '%s'", w->col);
+        goto done;
+    }
+    uint64_t end = w->offset + w->length;
+    tl_csv_set_range (csv, w->offset, end >= w->size ? UINT64_MAX : end);
+    if (w->offset > 0) {
+        rc = tl_store_read (&cfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
+        if (rc)
+            goto done;
+        if (!head.found && head.len >= (1 << 20)) {
+            rc = tl_err_set (&out->err, TL_EPROTO, 0, "%s: header line longer than 1 MiB", w->uri);
+            goto done;
+        }
+        if ((rc = tl_csv_set_header (csv, head.buf, head.len, &out->err)) != 0) {
+            char m [sizeof out->err.msg];
+            snprintf (m, sizeof m, "%s", out->err.msg);
+            tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
+            goto done;
+        }
+    }
+    uint64_t from = tl_csv_stream_offset (csv);
+    s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress };
+    rc = tl_store_read (&cfg, w->uri, from, UINT64_MAX, s_scan_sink, &scan, cancel, &out->rs, &out->err);
+    if (rc == 0)
+        rc = tl_csv_finish (csv, &out->err);
+    if (rc) {
+        if (rc == TL_ECOLUMN) {
+            char m [sizeof out->err.msg];
+            snprintf (m, sizeof m, "%s", out->err.msg);
+            tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
+        }
+        goto done;
+    }
+    tl_csv_stats_t st = tl_csv_stats (csv);
+    out->rows = st.rows;
+    out->bad = st.bad;
+    out->blank = st.blank;
+    out->bytes = w->length;
+    size_t ng = tl_agg_size (agg);
+    groups = calloc (ng + 1, sizeof *groups);
+    if (!groups) {
+        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+        goto done;
+    }
+    size_t pos = 0, i = 0;
+    while (tl_agg_next (agg, &pos, &groups [i]))
+        i++;
+    tl_msg_t m = {
+        .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
+        .rows = st.rows, .bytes = w->length, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
+    };
+    if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
+        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");
+done:
+    out->rc = rc;
+    if (rc && !out->err.code)
+        tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, tl_strerror (rc));
+    free (groups);
+    free (head.buf);
+    tl_csv_destroy (&csv);
+    tl_agg_destroy (&agg);
+}

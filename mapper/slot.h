@@ -1,0 +1,36 @@
+/*  slot.h — the work of one task, start to finish, with no sockets: stream the byte range,
+    resolve the column from the object's header, count, and encode the PARTIAL.
+    The mapper runs one of these per slot thread. */
+#ifndef TL_SLOT_H
+#define TL_SLOT_H
+#include "err.h"
+#include "store.h"
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct {
+    char job [64];
+    uint64_t task, attempt;
+    char *uri;              /* owned */
+    uint64_t offset, length, size;
+    char *col;              /* owned: group-by spec */
+    char *endpoint;         /* owned, may be NULL */
+    char *region;           /* owned, may be NULL */
+    bool nosign;
+} tl_work_t;
+
+typedef struct {
+    int rc;                 /* 0, or the error code */
+    tl_err_t err;
+    char *partial;          /* encoded PARTIAL, caller frees */
+    size_t partial_len;
+    uint64_t rows, bad, blank, bytes;
+    tl_read_stats_t rs;
+} tl_work_result_t;
+
+/*  Run w. cancel is polled; progress gets the bytes read so far. cfg supplies the mapper's own
+    overrides (rate limit; endpoint/nosign if set there). */
+void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
+                  const volatile int *cancel, _Atomic uint64_t *progress, tl_work_result_t *out);
+void tl_work_free (tl_work_t **w_p);
+#endif

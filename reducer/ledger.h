@@ -1,0 +1,39 @@
+/*  ledger.h — the reducer's book: running totals plus the set of task ids already applied.
+
+    tl_ledger_apply adds a partial's counts and marks its task id applied in one step. A second
+    partial for the same id changes nothing and is counted in `dups`. This is what makes
+    re-runs, backup copies and duplicate deliveries safe. Task ids must be below the job's task
+    count (tl_ledger_set_tasks), which bounds the applied bitmap whatever a peer sends.
+
+    Pure: no sockets, no clock. */
+#ifndef TL_LEDGER_H
+#define TL_LEDGER_H
+#include "agg.h"
+#include "codec.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tl_ledger tl_ledger_t;
+
+typedef struct {
+    uint64_t tasks_total, tasks_applied;
+    uint64_t rows, bytes, bad, blank, dups, rejected;
+} tl_ledger_stats_t;
+
+tl_ledger_t *tl_ledger_new (void);
+void tl_ledger_destroy (tl_ledger_t **self_p);
+/*  Forget everything (a new job). */
+void tl_ledger_reset (tl_ledger_t *self);
+/*  The job's task count; it may grow (splits), never shrink below an applied id. */
+int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
+/*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id
+    is out of range (counted in `rejected`). */
+int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
+bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
+/*  All applied ids, ascending, into a new array (*ids, caller frees). */
+int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, size_t *n);
+const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
+/*  Tasks applied per mapper name. */
+const tl_agg_t *tl_ledger_mappers (const tl_ledger_t *self);
+tl_ledger_stats_t tl_ledger_stats (const tl_ledger_t *self);
+#endif

@@ -1,0 +1,299 @@
+/*  reducer.c — the reducer process.
+
+    Sockets: a ROUTER on --listen takes JOB/END from the broker and PARTIALs from mappers; an
+    XPUB on --publish serves watchers. XPUB hands us every subscription (XPUB_VERBOSE), and we
+    answer each with the full current state at once: the last-value cache that lets a late
+    watcher see the whole table immediately, and the final result long after the job ended.
+
+    Acks: applied task ids are batched and sent to the broker after each poll round. The broker
+    re-sends JOB every few seconds and we answer with the full applied set, so a lost ack only
+    delays a task's completion; it never loses or repeats one. */
+#include "reducer.h"
+#include "ledger.h"
+#include "log.h"
+#include "net.h"
+#include "util.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUBLISH_MIN_MS 200
+
+typedef struct {
+    zsock_t *router, *xpub;
+    tl_ledger_t *ledger;
+    char job [TL_STR_MAX + 1];
+    char col [TL_STR_MAX + 1];
+    char error [TL_STR_MAX + 1];
+    uint64_t bytes_total;
+    bool have_job, done, ok;
+    int64_t started, finished;
+    uint64_t seq;
+    bool dirty;
+    int64_t last_pub;
+    char broker [256];
+    size_t brokerlen;
+    uint64_t *acks;
+    size_t nacks, acks_cap;
+    uint64_t stale;     /* partials for another job */
+} s_reducer_t;
+
+static void
+s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: tally reducer --listen ENDPOINT --publish ENDPOINT [options]\n"
+             "\n"
+             "Applies each task's partial counts exactly once, keeps the running totals and\n"
+             "publishes them live. After the job it keeps serving the final result until stopped.\n"
+             "\n"
+             "  --listen EP     where the broker and mappers connect (e.g. tcp://*:5556)\n"
+             "  --publish EP    where watchers subscribe (e.g. tcp://*:5557)\n"
+             "  -v, --verbose   more logging\n"
+             "  -q, --quiet     warnings and errors only\n"
+             "  -h, --help      this text\n");
+}
+
+static void
+s_publish (s_reducer_t *r, int64_t now)
+{
+    const tl_agg_t *totals = tl_ledger_totals (r->ledger);
+    const tl_agg_t *mappers = tl_ledger_mappers (r->ledger);
+    tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
+    size_t ng = tl_agg_size (totals), nm = tl_agg_size (mappers);
+    tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
+    tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
+    tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
+    char *names = calloc (nm + 1, TL_AGG_KEY_MAX + 1);
+    if (!groups || !ments || !ms || !names)
+        goto done;
+    tl_agg_sorted (totals, groups);
+    tl_agg_sorted (mappers, ments);
+    for (size_t i = 0; i < nm; i++) {
+        char *n = names + i * (TL_AGG_KEY_MAX + 1);
+        memcpy (n, ments [i].key, ments [i].len);
+        ms [i].name = n;
+        ms [i].tasks = ments [i].count;
+    }
+    tl_msg_t m = {
+        .type = TL_MSG_UPDATE, .seq = ++r->seq, .job = r->job, .col = r->col, .done = r->done, .ok = r->ok,
+        .error = r->error, .tasks_done = st.tasks_applied, .tasks_total = st.tasks_total, .rows = st.rows,
+        .bytes = st.bytes, .bytes_total = r->bytes_total, .bad = st.bad, .blank = st.blank, .dups = st.dups,
+        .elapsed_ms = (uint64_t) ((r->done ? r->finished : now) - r->started),
+        .groups = groups, .n_groups = ng, .mappers = ms, .n_mappers = nm,
+    };
+    if (tl_send (r->xpub, NULL, 0, &m, true) != 0)
+        tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
+    r->dirty = false;
+    r->last_pub = now;
+done:
+    free (groups);
+    free (ments);
+    free (ms);
+    free (names);
+}
+
+static void
+s_send_applied (s_reducer_t *r, bool full)
+{
+    if (!r->brokerlen || !r->have_job)
+        return;
+    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full };
+    uint64_t *all = NULL;
+    if (full) {
+        size_t n = 0;
+        if (tl_ledger_applied_ids (r->ledger, &all, &n) != 0)
+            return;
+        m.ids = all;
+        m.n_ids = n;
+    }
+    else {
+        m.ids = r->acks;
+        m.n_ids = r->nacks;
+    }
+    if (tl_send (r->router, r->broker, r->brokerlen, &m, true) != 0)
+        tl_debug ("ack to broker not sent (%s); it will re-sync", zmq_strerror (zmq_errno ()));
+    r->nacks = 0;
+    free (all);
+}
+
+static void
+s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m, int64_t now)
+{
+    if (!r->have_job || strcmp (r->job, m->job) != 0) {
+        if (r->have_job)
+            tl_warn ("job %s replaces job %s (%s); its totals are discarded", m->job, r->job,
+                     r->done ? "which had ended" : "which had NOT ended");
+        tl_ledger_reset (r->ledger);
+        snprintf (r->job, sizeof r->job, "%s", m->job);
+        snprintf (r->col, sizeof r->col, "%s", m->col);
+        r->error [0] = 0;
+        r->have_job = true;
+        r->done = false;
+        r->ok = false;
+        r->started = now;
+        tl_info ("job %s: %llu tasks, %llu bytes, group by '%s'", m->job, (unsigned long long) m->tasks,
+                 (unsigned long long) m->bytes, m->col);
+    }
+    if (tl_ledger_set_tasks (r->ledger, m->tasks) != 0)
+        tl_error ("job %s: cannot track %llu tasks", m->job, (unsigned long long) m->tasks);
+    r->bytes_total = m->bytes;
+    memcpy (r->broker, ident, identlen);
+    r->brokerlen = identlen;
+    r->dirty = true;
+    s_send_applied (r, true);
+}
+
+static void
+s_on_partial (s_reducer_t *r, const tl_msg_t *m)
+{
+    if (!r->have_job || strcmp (r->job, m->job) != 0) {
+        if (r->stale++ % 1000 == 0)
+            tl_warn ("partial for job %s ignored: current job is %s", m->job, r->have_job ? r->job : "(none)");
+        return;
+    }
+    int rc = tl_ledger_apply (r->ledger, m);
+    if (rc == TL_EINVAL) {
+        tl_err_t e;
+        tl_err_set (&e, TL_EPROTO, 0, "partial for unknown task %llu", (unsigned long long) m->task);
+        tl_badmsg ("a mapper", &e);
+        return;
+    }
+    if (rc == 0)
+        tl_debug ("task %llu attempt %llu from %s: duplicate, ignored", (unsigned long long) m->task,
+                  (unsigned long long) m->attempt, m->mapper);
+    /* Ack duplicates too: the broker may have missed the first ack. */
+    if (r->nacks == r->acks_cap) {
+        size_t cap = r->acks_cap ? r->acks_cap * 2 : 256;
+        uint64_t *a = realloc (r->acks, cap * sizeof *a);
+        if (!a)
+            return;
+        r->acks = a;
+        r->acks_cap = cap;
+    }
+    r->acks [r->nacks++] = m->task;
+    if (rc == 1)
+        r->dirty = true;
+}
+
+static void
+s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
+{
+    if (!r->have_job || strcmp (r->job, m->job) != 0 || r->done)
+        return;
+    r->done = true;
+    r->ok = m->ok;
+    r->finished = now;
+    snprintf (r->error, sizeof r->error, "%s", m->error ? m->error : "");
+    tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
+    tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
+             m->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
+             (unsigned long long) st.rows, (unsigned long long) st.bad, (unsigned long long) st.dups);
+    s_publish (r, now);
+}
+
+int
+tl_reducer_main (int argc, char **argv)
+{
+    static const struct option opts [] = {
+        { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
+        { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+    };
+    const char *listen = NULL, *publish = NULL;
+    int level = TL_LOG_INFO, c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+        switch (c) {
+            case 'l': listen = optarg; break;
+            case 'p': publish = optarg; break;
+            case 'v': level = TL_LOG_DEBUG; break;
+            case 'q': level = TL_LOG_WARN; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tally reducer: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (!listen || !publish) {
+        fprintf (stderr, "tally reducer: --listen and --publish are required (see --help)\n");
+        return 2;
+    }
+    tl_log_init ("reducer", level);
+    s_reducer_t r = { 0 };
+    int rc = 1;
+    r.ledger = tl_ledger_new ();
+    r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
+    r.xpub = tl_sock_new (ZMQ_XPUB, 1024);
+    if (!r.ledger || !r.router || !r.xpub)
+        goto done;
+    zsock_set_xpub_verbose (r.xpub, 1);
+    zsock_set_sndhwm (r.xpub, 100);
+    if (zsock_bind (r.router, "%s", listen) < 0) {
+        tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    if (zsock_bind (r.xpub, "%s", publish) < 0) {
+        tl_error ("cannot publish on %s: %s", publish, zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    tl_warn ("running unauthenticated: anyone who can reach %s and %s can send counts or read them", listen, publish);
+    tl_info ("listening on %s, publishing on %s", listen, publish);
+    zpoller_t *poller = zpoller_new (r.router, r.xpub, NULL);
+    while (!zsys_interrupted) {
+        zsock_t *which = zpoller_wait (poller, 50);
+        int64_t now = tl_now_ms ();
+        if (zpoller_terminated (poller))
+            break;
+        /* Drain what is ready, a bounded batch per round so that publishing keeps its pace. */
+        for (int i = 0; which == r.router && i < 1000; i++) {
+            char ident [256];
+            size_t identlen = 0;
+            tl_msg_t m;
+            tl_err_t e;
+            int got = tl_recv (r.router, ident, &identlen, &m, &e);
+            if (got == -2)
+                break;
+            if (got == -1)
+                tl_badmsg ("a peer of --listen", &e);
+            else {
+                if (m.type == TL_MSG_PARTIAL)
+                    s_on_partial (&r, &m);
+                else if (m.type == TL_MSG_JOB)
+                    s_on_job (&r, ident, identlen, &m, now);
+                else if (m.type == TL_MSG_END)
+                    s_on_end (&r, &m, now);
+                else {
+                    tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m.type));
+                    tl_badmsg ("a peer of --listen", &e);
+                }
+                tl_msg_clear (&m);
+            }
+            if (!(zsock_events (r.router) & ZMQ_POLLIN))
+                break;
+        }
+        if (which == r.xpub) {
+            zframe_t *f = zframe_recv (r.xpub);
+            /* A subscription (first byte 1): answer with the full state, the snapshot. */
+            if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1 && r.have_job)
+                s_publish (&r, now);
+            zframe_destroy (&f);
+        }
+        if (r.nacks)
+            s_send_applied (&r, false);
+        if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
+            s_publish (&r, now);
+    }
+    zpoller_destroy (&poller);
+    tl_info ("stopped");
+    rc = 0;
+done:
+    zsock_destroy (&r.router);
+    zsock_destroy (&r.xpub);
+    tl_ledger_destroy (&r.ledger);
+    free (r.acks);
+    return rc;
+}
