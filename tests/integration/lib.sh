@@ -1,0 +1,58 @@
+# Shared helpers for integration tests: temp dirs, free ports, moto, waiting, cleanup.
+# Every process a test starts is recorded and killed (SIGKILL) on exit.
+set -euo pipefail
+: "${TALLY:?TALLY must point at the tally binary}"
+: "${TALLY_SRC:?TALLY_SRC must point at the source tree}"
+T=$(mktemp -d /tmp/tally-test.XXXXXX)
+PIDS=()
+cleanup () {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ $rc -ne 0 ]; then
+        echo "--- FAILED (rc=$rc); logs in $T:" >&2
+        for f in "$T"/*.log; do [ -f "$f" ] && { echo "=== $f" >&2; tail -25 "$f" >&2; }; done
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+
+fail () { echo "FAIL: $*" >&2; exit 1; }
+pass () { echo "ok - $*"; }
+
+free_port () {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# bg NAME CMD...: start CMD in the background, logging to $T/NAME.log; sets $LAST_PID.
+bg () {
+    local name=$1; shift
+    "$@" > "$T/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# wait_for FILE PATTERN [SECS]: wait until FILE contains PATTERN.
+wait_for () {
+    local file=$1 pat=$2 secs=${3:-30} i=0
+    while ! grep -q -- "$pat" "$file" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt $((secs * 10)) ] && fail "timed out waiting for '$pat' in $file"
+        sleep 0.1
+    done
+}
+
+# start_moto: moto's S3 on a free loopback port; sets ENDPOINT.
+start_moto () {
+    local port; port=$(free_port)
+    bg moto python3 -m moto.server -H 127.0.0.1 -p "$port"
+    ENDPOINT="http://127.0.0.1:$port"
+    local i=0
+    until curl -s -o /dev/null "$ENDPOINT/"; do
+        i=$((i + 1)); [ $i -gt 150 ] && fail "moto did not start"; sleep 0.1
+    done
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+}
+
+check_truth () { python3 "$TALLY_SRC/tests/tools/check_truth.py" "$@"; }

@@ -1,0 +1,102 @@
+/*  The aggregator and the reducer's ledger. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agg.h"
+#include "reducer/ledger.h"
+
+static void
+test_agg_many (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new ();
+    char k [32];
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 100000; i++) {
+            int n = snprintf (k, sizeof k, "key-%d", i);
+            assert_int_equal (tl_agg_add (a, k, (size_t) n, (uint64_t) i % 7 + 1), 0);
+        }
+    assert_int_equal (tl_agg_size (a), 100000);
+    assert_int_equal (tl_agg_get (a, "key-13", 6), 3 * (13 % 7 + 1));
+    assert_int_equal (tl_agg_get (a, "nope", 4), 0);
+    tl_agg_entry_t *v = calloc (100000, sizeof *v);
+    tl_agg_sorted (a, v);
+    for (int i = 1; i < 100000; i++)
+        assert_true (v [i - 1].count >= v [i].count);
+    free (v);
+    char big [TL_AGG_KEY_MAX + 1];
+    memset (big, 'x', sizeof big);
+    assert_int_equal (tl_agg_add (a, big, sizeof big, 1), TL_EINVAL);
+    tl_agg_clear (a);
+    assert_int_equal (tl_agg_size (a), 0);
+    assert_int_equal (tl_agg_total (a), 0);
+    tl_agg_destroy (&a);
+    assert_null (a);
+}
+
+static void
+test_sort_ties (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new ();
+    tl_agg_add (a, "b", 1, 5);
+    tl_agg_add (a, "a", 1, 5);
+    tl_agg_add (a, "c", 1, 9);
+    tl_agg_add (a, "", 0, 5);
+    tl_agg_entry_t v [4];
+    tl_agg_sorted (a, v);
+    assert_memory_equal (v [0].key, "c", 1);
+    assert_int_equal (v [1].len, 0);
+    assert_memory_equal (v [2].key, "a", 1);
+    assert_memory_equal (v [3].key, "b", 1);
+    tl_agg_destroy (&a);
+}
+
+static void
+test_ledger_once (void **state)
+{
+    (void) state;
+    tl_ledger_t *l = tl_ledger_new ();
+    assert_int_equal (tl_ledger_set_tasks (l, 100), 0);
+    tl_agg_entry_t g [] = { { "1", 1, 10 }, { "2", 1, 5 } };
+    tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = "j", .task = 7, .mapper = "m1", .rows = 15, .bytes = 100,
+                   .bad = 1, .groups = g, .n_groups = 2 };
+    assert_int_equal (tl_ledger_apply (l, &p), 1);
+    assert_int_equal (tl_ledger_apply (l, &p), 0);     /* duplicate */
+    p.attempt = 3;
+    assert_int_equal (tl_ledger_apply (l, &p), 0);     /* re-run of the same task */
+    p.task = 100;
+    assert_int_equal (tl_ledger_apply (l, &p), TL_EINVAL);
+    p.task = UINT64_MAX;
+    assert_int_equal (tl_ledger_apply (l, &p), TL_EINVAL);
+    p.task = 99;
+    assert_int_equal (tl_ledger_apply (l, &p), 1);
+    tl_ledger_stats_t st = tl_ledger_stats (l);
+    assert_int_equal (st.tasks_applied, 2);
+    assert_int_equal (st.dups, 2);
+    assert_int_equal (st.rejected, 2);
+    assert_int_equal (st.rows, 30);
+    assert_int_equal (tl_agg_get (tl_ledger_totals (l), "1", 1), 20);
+    uint64_t *ids;
+    size_t n;
+    assert_int_equal (tl_ledger_applied_ids (l, &ids, &n), 0);
+    assert_int_equal (n, 2);
+    assert_int_equal (ids [0], 7);
+    assert_int_equal (ids [1], 99);
+    free (ids);
+    assert_int_equal (tl_ledger_set_tasks (l, 1ULL << 40), TL_EINVAL);
+    tl_ledger_destroy (&l);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_agg_many), cmocka_unit_test (test_sort_ties), cmocka_unit_test (test_ledger_once),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/*  The codec: every message round-trips, and hostile frames are refused without crashing
+    or allocating what a header claims. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include "codec.h"
+
+static void
+test_roundtrip_partial (void **state)
+{
+    (void) state;
+    tl_agg_entry_t g [] = { { "1", 1, 100 }, { "", 0, 7 }, { "a\0b", 3, 1 } };
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m",
+                   .rows = 108, .bytes = 999, .bad = 3, .blank = 1, .groups = g, .n_groups = 3 };
+    char *data;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    tl_msg_t d;
+    tl_err_t e;
+    assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+    assert_int_equal (d.type, TL_MSG_PARTIAL);
+    assert_string_equal (d.job, "j1");
+    assert_int_equal (d.task, 42);
+    assert_int_equal (d.attempt, 2);
+    assert_int_equal (d.rows, 108);
+    assert_int_equal (d.n_groups, 3);
+    assert_int_equal (d.groups [2].len, 3);
+    assert_memory_equal (d.groups [2].key, "a\0b", 3);
+    assert_int_equal (d.groups [1].count, 7);
+    tl_msg_clear (&d);
+    free (data);
+}
+
+static void
+test_roundtrip_all (void **state)
+{
+    (void) state;
+    tl_running_t run [] = { { 1, 1, 500 } };
+    uint64_t ids [] = { 1, 5, 9 };
+    tl_mapper_stat_t ms [] = { { "m1", 3 } };
+    tl_msg_t msgs [] = {
+        { .type = TL_MSG_HELLO, .name = "n", .slots = 4 },
+        { .type = TL_MSG_HB, .running = run, .n_running = 1 },
+        { .type = TL_MSG_DONE, .task = 1, .attempt = 1, .rows = 2, .bytes = 3, .bad = 0 },
+        { .type = TL_MSG_FAIL, .task = 1, .attempt = 1, .retry = true, .error = "boom" },
+        { .type = TL_MSG_BYE },
+        { .type = TL_MSG_WELCOME, .job = "j", .reducer = "tcp://x:1", .hb_ms = 1000 },
+        { .type = TL_MSG_TASK, .job = "j", .task = 7, .attempt = 1, .uri = "s3://b/trip data/k.csv", .offset = 0,
+          .length = 10, .size = 10, .col = "passenger_count", .endpoint = "", .nosign = true, .region = "" },
+        { .type = TL_MSG_CANCEL, .task = 3 },
+        { .type = TL_MSG_RESET },
+        { .type = TL_MSG_END, .job = "j", .ok = false, .error = "x" },
+        { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100 },
+        { .type = TL_MSG_APPLIED, .job = "j", .ids = ids, .n_ids = 3, .full = true },
+        { .type = TL_MSG_UPDATE, .seq = 9, .job = "j", .col = "c", .done = true, .ok = true, .tasks_done = 1,
+          .tasks_total = 1, .rows = 1, .bytes = 1, .bytes_total = 1, .bad = 0, .elapsed_ms = 5, .error = "",
+          .mappers = ms, .n_mappers = 1 },
+    };
+    for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+        char *data;
+        size_t len;
+        assert_int_equal (tl_msg_encode (&msgs [i], &data, &len), 0);
+        tl_msg_t d;
+        tl_err_t e;
+        assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+        assert_int_equal (d.type, msgs [i].type);
+        if (d.type == TL_MSG_TASK) {
+            assert_string_equal (d.uri, "s3://b/trip data/k.csv");
+            assert_true (d.nosign);
+        }
+        if (d.type == TL_MSG_APPLIED) {
+            assert_int_equal (d.n_ids, 3);
+            assert_int_equal (d.ids [2], 9);
+        }
+        if (d.type == TL_MSG_HB)
+            assert_int_equal (d.running [0].bytes_done, 500);
+        if (d.type == TL_MSG_UPDATE)
+            assert_string_equal (d.mappers [0].name, "m1");
+        tl_msg_clear (&d);
+        free (data);
+    }
+}
+
+static int
+s_decode_bytes (const void *p, size_t n)
+{
+    tl_msg_t d;
+    tl_err_t e;
+    int rc = tl_msg_decode (p, n, &d, &e);
+    tl_msg_clear (&d);
+    return rc;
+}
+
+static void
+test_hostile (void **state)
+{
+    (void) state;
+    /* An array that claims 4 billion elements in 5 bytes. */
+    const unsigned char huge [] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    assert_int_equal (tl_msgpack_check (huge, sizeof huge), TL_EPROTO);
+    assert_int_equal (s_decode_bytes (huge, sizeof huge), TL_EPROTO);
+    /* A map that claims 2^31 pairs. */
+    const unsigned char hmap [] = { 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'v' };
+    assert_int_equal (s_decode_bytes (hmap, sizeof hmap), TL_EPROTO);
+    /* A str32 longer than the frame. */
+    const unsigned char hstr [] = { 0x81, 0xa1, 't', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x' };
+    assert_int_equal (s_decode_bytes (hstr, sizeof hstr), TL_EPROTO);
+    /* Nesting 100 deep. */
+    unsigned char deep [100];
+    memset (deep, 0x91, sizeof deep);
+    deep [99] = 0x01;
+    assert_int_equal (s_decode_bytes (deep, sizeof deep), TL_EPROTO);
+    /* The never-used byte, trailing garbage, empty frame, not a map. */
+    const unsigned char c1 [] = { 0xc1 };
+    assert_int_equal (s_decode_bytes (c1, 1), TL_EPROTO);
+    assert_int_equal (s_decode_bytes ("", 0), TL_EPROTO);
+    const unsigned char arr [] = { 0x90 };
+    assert_int_equal (s_decode_bytes (arr, 1), TL_EPROTO);
+
+    /* Well-formed msgpack with the wrong version, type, field types, or missing fields. */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct { int v; const char *t; const char *field; int as_str; } cases [] = {
+        { 2, "hello", "slots", 0 },     /* wrong version */
+        { 1, "nosuch", "slots", 0 },    /* unknown type */
+        { 1, "hello", "slots", 1 },     /* slots is a string */
+        { 1, "hello", "other", 0 },     /* lacks slots */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 4);
+        msgpack_pack_str_with_body (&pk, "v", 1);
+        msgpack_pack_uint64 (&pk, (uint64_t) cases [i].v);
+        msgpack_pack_str_with_body (&pk, "t", 1);
+        msgpack_pack_str_with_body (&pk, cases [i].t, strlen (cases [i].t));
+        msgpack_pack_str_with_body (&pk, "name", 4);
+        msgpack_pack_str_with_body (&pk, "n", 1);
+        msgpack_pack_str_with_body (&pk, cases [i].field, strlen (cases [i].field));
+        if (cases [i].as_str)
+            msgpack_pack_str_with_body (&pk, "4", 1);
+        else
+            msgpack_pack_uint64 (&pk, 4);
+        assert_int_equal (s_decode_bytes (sb.data, sb.size), TL_EPROTO);
+        msgpack_sbuffer_destroy (&sb);
+    }
+}
+
+static void
+test_fuzz_mutations (void **state)
+{
+    (void) state;
+    /* Every truncation and many random byte flips of a valid partial: never a crash. */
+    tl_agg_entry_t g [] = { { "1", 1, 100 }, { "2", 1, 7 } };
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m",
+                   .rows = 108, .bytes = 999, .bad = 3, .groups = g, .n_groups = 2 };
+    char *data;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    for (size_t n = 0; n < len; n++)
+        assert_int_not_equal (s_decode_bytes (data, n), 0);
+    srand (7);
+    int ok = 0;
+    char *copy = malloc (len);
+    for (int i = 0; i < 20000; i++) {
+        memcpy (copy, data, len);
+        for (int k = 0; k < 1 + rand () % 4; k++)
+            copy [rand () % len] = (char) (rand () & 0xff);
+        ok += s_decode_bytes (copy, len) == 0;
+    }
+    assert_true (ok < 20000);
+    free (copy);
+    free (data);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_roundtrip_partial), cmocka_unit_test (test_roundtrip_all),
+        cmocka_unit_test (test_hostile),           cmocka_unit_test (test_fuzz_mutations),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,268 @@
+/*  The scheduler, driven with a fake clock: credit, late joiners, leases, failures, the
+    applied-only-counts rule, and a randomised simulation of 1,000 mappers that die, rejoin and
+    lose partials, checked for "every task applied, none twice, credit never exceeded". */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include "broker/sched.h"
+
+static tl_sched_t *
+s_new (int tasks)
+{
+    tl_sched_cfg_t cfg = { .lease_ms = 4000, .apply_timeout_ms = 10000, .max_attempts = 3 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    for (int i = 0; i < tasks; i++)
+        tl_sched_add (s, (uint32_t) i, 0, 100);
+    return s;
+}
+
+static int
+s_drain (tl_sched_t *s, int64_t now, int *per_mapper, int nm)
+{
+    int n = 0, m;
+    const tl_task_t *t;
+    while (tl_sched_next (s, now, &m, &t)) {
+        if (per_mapper && m < nm)
+            per_mapper [m]++;
+        n++;
+    }
+    return n;
+}
+
+static void
+test_credit_and_late_joiner (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (20);
+    int a = tl_sched_join (s, "A", 1, "a", 2, 0);
+    int got [2] = { 0 };
+    assert_int_equal (s_drain (s, 0, got, 2), 3);     /* slots + 1 */
+    int b = tl_sched_join (s, "B", 1, "b", 1, 100);
+    assert_int_equal (s_drain (s, 100, got, 2), 2);   /* the late joiner finds work at once */
+    assert_int_equal (got [b], 2);
+    assert_int_equal (tl_sched_stats (s).running, 5);
+    assert_int_equal (tl_sched_join (s, "C", 1, "c", 0, 0), -1);  /* zero slots refused */
+    (void) a;
+    tl_sched_destroy (&s);
+}
+
+static void
+test_done_then_applied (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (2);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t));
+    uint64_t id = t->id;
+    tl_sched_done (s, a, id, 1, 10);
+    assert_false (tl_sched_finished (s));          /* DONE is not enough */
+    assert_int_equal (tl_sched_stats (s).mapped, 1);
+    tl_sched_applied (s, id, 20);
+    assert_true (tl_sched_next (s, 20, &m, &t));
+    tl_sched_applied (s, t->id, 30);               /* applied while running: cancel the runner */
+    tl_sched_ev_t ev;
+    bool cancel = false;
+    while (tl_sched_event (s, &ev))
+        cancel |= ev.type == TL_EV_CANCEL && ev.task == t->id;
+    assert_true (cancel);
+    assert_true (tl_sched_finished (s));
+    assert_int_equal (tl_sched_stats (s).applied, 2);
+    tl_sched_destroy (&s);
+}
+
+static void
+test_lease_and_timeouts (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (3);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    assert_int_equal (s_drain (s, 0, NULL, 0), 2);
+    tl_sched_tick (s, 3000);
+    assert_int_equal (tl_sched_stats (s).running, 2);
+    tl_sched_seen (s, a, 3000);
+    tl_sched_tick (s, 6000);
+    assert_int_equal (tl_sched_stats (s).mappers_alive, 1);
+    tl_sched_tick (s, 7001);                       /* silent past the lease */
+    tl_sched_stats_t st = tl_sched_stats (s);
+    assert_int_equal (st.mappers_alive, 0);
+    assert_int_equal (st.queued, 3);
+    assert_int_equal (tl_sched_find (s, "A", 1), -1);
+    /* A stale DONE from the lost mapper changes nothing. */
+    tl_sched_done (s, a, 0, 1, 7002);
+    assert_int_equal (tl_sched_stats (s).mapped, 0);
+    /* MAPPED but never applied: re-issued after the apply timeout. */
+    int b = tl_sched_join (s, "B", 1, "b", 1, 8000);
+    int m;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 8000, &m, &t));
+    assert_int_equal (m, b);
+    assert_int_equal (t->attempt, 2);
+    uint64_t id = t->id;
+    tl_sched_done (s, b, id, 2, 8100);
+    tl_sched_seen (s, b, 18000);
+    tl_sched_tick (s, 18000);
+    assert_int_equal (tl_sched_task (s, id)->state, TL_TASK_MAPPED);
+    tl_sched_seen (s, b, 18200);
+    tl_sched_tick (s, 18200);
+    assert_int_equal (tl_sched_task (s, id)->state, TL_TASK_QUEUED);
+    tl_sched_destroy (&s);
+}
+
+static void
+test_failures (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (2);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m;
+    const tl_task_t *t;
+    for (int i = 1; i <= 3; i++) {
+        assert_true (tl_sched_next (s, 0, &m, &t));
+        if (t->id != 0) {           /* keep task 1 aside */
+            tl_sched_applied (s, t->id, 0);
+            assert_true (tl_sched_next (s, 0, &m, &t));
+        }
+        assert_int_equal (t->id, 0);
+        tl_sched_fail (s, a, 0, t->attempt, true, "HTTP 503 SlowDown", 0);
+    }
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_FAILED);   /* max_attempts = 3 */
+    assert_false (tl_sched_finished (s));          /* task 1 is still queued */
+    tl_sched_applied (s, 1, 0);
+    assert_true (tl_sched_finished (s));
+    assert_int_equal (tl_sched_stats (s).failed, 1);
+    assert_string_equal (tl_sched_task (s, 0)->error, "HTTP 503 SlowDown");
+    tl_sched_destroy (&s);
+    s = s_new (1);
+    a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    assert_true (tl_sched_next (s, 0, &m, &t));
+    tl_sched_fail (s, a, 0, 1, false, "HTTP 404 NoSuchKey", 0);        /* permanent: no retry */
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_FAILED);
+    tl_sched_destroy (&s);
+}
+
+static void
+test_leave_requeues_first (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (10);
+    int a = tl_sched_join (s, "A", 1, "a", 3, 0);
+    assert_int_equal (s_drain (s, 0, NULL, 0), 4);
+    tl_sched_leave (s, a);
+    int b = tl_sched_join (s, "B", 1, "b", 1, 0);
+    int m;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t));
+    assert_int_equal (m, b);
+    assert_true (t->id < 4);                       /* handed-back work goes first */
+    assert_int_equal (t->attempt, 2);
+    tl_sched_destroy (&s);
+}
+
+/*  1,000 mappers; each step some finish, some die, some rejoin, some partials are lost. */
+static void
+test_simulation_1000 (void **state)
+{
+    (void) state;
+    const int NT = 20000, NM = 1000;
+    tl_sched_cfg_t cfg = { .lease_ms = 4000, .apply_timeout_ms = 5000, .max_attempts = 1000 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    for (int i = 0; i < NT; i++)
+        tl_sched_add (s, 0, 0, 1);
+    uint8_t *applied = calloc ((size_t) NT, 1);
+    int *running = calloc ((size_t) NT, sizeof (int));   /* attempt number running, 0 if none */
+    int *owner = calloc ((size_t) NT, sizeof (int));
+    bool *dead = calloc ((size_t) NM, sizeof (bool));
+    int idx [1000];
+    char key [8];
+    for (int i = 0; i < NM; i++) {
+        memcpy (key, &i, sizeof i);
+        idx [i] = tl_sched_join (s, key, sizeof i, "m", 1 + (uint32_t) (i % 4), 0);
+    }
+    srand (99);
+    int64_t now = 0;
+    int steps = 0;
+    while (!tl_sched_finished (s) && steps < 200000) {
+        steps++;
+        now += 10;
+        int m;
+        const tl_task_t *t;
+        while (tl_sched_next (s, now, &m, &t)) {
+            running [t->id] = (int) t->attempt;
+            owner [t->id] = m;
+        }
+        /* Work on a random subset of running tasks. */
+        for (int k = 0; k < 200; k++) {
+            int id = rand () % NT;
+            if (!running [id])
+                continue;
+            int mi = owner [id];
+            if (dead [mi])
+                continue;
+            int r = rand () % 100;
+            if (r < 90) {
+                tl_sched_done (s, mi, (uint64_t) id, (uint32_t) running [id], now);
+                running [id] = 0;
+                if (rand () % 10) {             /* 10% of partials are lost */
+                    applied [id]++;
+                    if (applied [id] == 1)      /* the reducer de-duplicates */
+                        tl_sched_applied (s, (uint64_t) id, now);
+                }
+            }
+            else if (r < 95) {
+                tl_sched_fail (s, mi, (uint64_t) id, (uint32_t) running [id], true, "x", now);
+                running [id] = 0;
+            }
+        }
+        /* Heartbeats from live mappers; some die; dead ones come back. */
+        for (int i = 0; i < NM; i++) {
+            if (!dead [i] && rand () % 20000 == 0)
+                dead [i] = true;
+            else if (dead [i] && rand () % 500 == 0) {
+                dead [i] = false;
+                memcpy (key, &i, sizeof i);
+                idx [i] = tl_sched_join (s, key, sizeof i, "m", 1 + (uint32_t) (i % 4), now);
+            }
+            if (!dead [i])
+                tl_sched_seen (s, idx [i], now);
+        }
+        tl_sched_tick (s, now);
+        tl_sched_ev_t ev;
+        while (tl_sched_event (s, &ev))
+            ;
+        /* Credit is never exceeded. */
+        for (size_t i = 0; i < tl_sched_mapper_count (s); i++) {
+            const tl_mapper_t *mp = tl_sched_mapper (s, (int) i);
+            assert_true (mp->held <= mp->slots + 1);
+        }
+        for (int id = 0; id < NT; id++)
+            if (running [id] && tl_sched_task (s, (uint64_t) id)->state != TL_TASK_RUNNING)
+                running [id] = 0;       /* taken back (lease): the old run is stale */
+    }
+    assert_true (tl_sched_finished (s));
+    tl_sched_stats_t st = tl_sched_stats (s);
+    assert_int_equal (st.applied, NT);
+    assert_int_equal (st.failed, 0);
+    for (int id = 0; id < NT; id++)
+        assert_true (applied [id] >= 1);
+    free (applied);
+    free (running);
+    free (owner);
+    free (dead);
+    tl_sched_destroy (&s);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_credit_and_late_joiner), cmocka_unit_test (test_done_then_applied),
+        cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
+        cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
