@@ -143,6 +143,11 @@ tl_http_describe (long status, const char *body, size_t len, char *out, size_t o
         tl_s3xml_error (body, len, code, sizeof code, msg, sizeof msg);
     if (*code)
         snprintf (out, outlen, "HTTP %ld %s%s%s", status, code, *msg ? ": " : "", msg);
+    else if (status == 403)
+        snprintf (out, outlen, "HTTP 403 Forbidden (check the credentials and their permissions; "
+                               "a public bucket needs --no-sign-request)");
+    else if (status == 404)
+        snprintf (out, outlen, "HTTP 404 Not Found");
     else
         snprintf (out, outlen, "HTTP %ld", status);
 }

@@ -412,7 +412,8 @@ tl_mapper_main (int argc, char **argv)
             last_wait_log = now;
         }
         if (now - mp.last_heard > 5 * mp.hb_ms && now - mp.last_hello >= mp.backoff_ms) {
-            tl_warn ("no word from the broker for %lld ms: reconnecting", (long long) (now - mp.last_heard));
+            if (mp.welcomed)
+                tl_warn ("no word from the broker for %lld ms: reconnecting", (long long) (now - mp.last_heard));
             s_cancel_all (&mp);
             mp.welcomed = false;
             if (s_connect_broker (&mp) != 0)

@@ -176,7 +176,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             goto done;
         }
         char what [2400];
-        snprintf (what, sizeof what, "listing s3://%s/%s", s->bucket, prefix);
+        snprintf (what, sizeof what, "listing s3://%s/%s at %s", s->bucket, prefix, s->host);
         tl_http_req_t r = { .url = url, .what = what, .headers = s_headers, .headers_arg = s,
                             .max_attempts = cfg ? cfg->max_attempts : 0 };
         char *body = NULL;
@@ -190,7 +190,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             char desc [512];
             tl_http_describe (status, body, blen, desc, sizeof desc);
             rc = tl_err_set (e, status == 404 ? TL_ENOTFOUND : (status == 403 || status == 401) ? TL_EAUTH : TL_EHTTP,
-                             0, "%s at %s: %s", what, s->host, desc);
+                             0, "%s: %s", what, desc);
             free (body);
             goto done;
         }

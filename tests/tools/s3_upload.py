@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Upload a folder's files to an S3 endpoint (moto) under a key prefix, with boto3.
 
-usage: s3_upload.py ENDPOINT BUCKET PREFIX FOLDER [--folder-marker]
+usage: s3_upload.py ENDPOINT BUCKET PREFIX FOLDER [--folder-marker] [--public]
 The bucket is created if missing. --folder-marker also writes the zero-byte "PREFIX" object
-that the real nyc-tlc listing has."""
+that the real nyc-tlc listing has. --public makes the objects public-read (like nyc-tlc)."""
 import os
 import sys
 
@@ -23,7 +23,8 @@ def main():
         s3.put_object(Bucket=bucket, Key=prefix, Body=b"")
     n = 0
     for name in sorted(os.listdir(folder)):
-        s3.upload_file(os.path.join(folder, name), bucket, prefix + name)
+        extra = {"ACL": "public-read"} if "--public" in sys.argv else None
+        s3.upload_file(os.path.join(folder, name), bucket, prefix + name, ExtraArgs=extra)
         n += 1
     print(f"s3_upload: {n} objects to s3://{bucket}/{prefix}")
 
