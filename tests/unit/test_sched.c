@@ -178,10 +178,12 @@ test_simulation_1000 (void **state)
     int *owner = calloc ((size_t) NT, sizeof (int));
     bool *dead = calloc ((size_t) NM, sizeof (bool));
     int idx [1000];
+    int *sim_of = calloc (1 << 20, sizeof (int));       /* scheduler index -> simulated machine */
     char key [8];
     for (int i = 0; i < NM; i++) {
         memcpy (key, &i, sizeof i);
         idx [i] = tl_sched_join (s, key, sizeof i, "m", 1 + (uint32_t) (i % 4), 0);
+        sim_of [idx [i]] = i;
     }
     srand (99);
     int64_t now = 0;
@@ -201,7 +203,7 @@ test_simulation_1000 (void **state)
             if (!running [id])
                 continue;
             int mi = owner [id];
-            if (dead [mi])
+            if (dead [sim_of [mi]])
                 continue;
             int r = rand () % 100;
             if (r < 90) {
@@ -226,6 +228,8 @@ test_simulation_1000 (void **state)
                 dead [i] = false;
                 memcpy (key, &i, sizeof i);
                 idx [i] = tl_sched_join (s, key, sizeof i, "m", 1 + (uint32_t) (i % 4), now);
+                assert_true (idx [i] >= 0 && idx [i] < (1 << 20));
+                sim_of [idx [i]] = i;
             }
             if (!dead [i])
                 tl_sched_seen (s, idx [i], now);
@@ -253,6 +257,7 @@ test_simulation_1000 (void **state)
     free (running);
     free (owner);
     free (dead);
+    free (sim_of);
     tl_sched_destroy (&s);
 }
 
