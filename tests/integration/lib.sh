@@ -56,3 +56,30 @@ start_moto () {
 }
 
 check_truth () { python3 "$TALLY_SRC/tests/tools/check_truth.py" "$@"; }
+
+# start_nginx DIR: serve DIR over HTTP on a free loopback port (nginx from Debian, which
+# honours Range); sets HTTP_BASE.
+start_nginx () {
+    local root=$1 port; port=$(free_port)
+    chmod 755 "$T" "$root"   # nginx workers run as www-data
+    mkdir -p "$T/nginx"
+    cat > "$T/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log $T/nginx/access.log;
+    client_body_temp_path $T/nginx; proxy_temp_path $T/nginx; fastcgi_temp_path $T/nginx;
+    uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
+    server { listen 127.0.0.1:$port; root $root; }
+}
+CONF
+    bg nginx nginx -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log"
+    HTTP_BASE="http://127.0.0.1:$port"
+    local i=0
+    until curl -s -o /dev/null "$HTTP_BASE/"; do
+        i=$((i + 1)); [ $i -gt 100 ] && fail "nginx did not start"; sleep 0.1
+    done
+}
