@@ -5,8 +5,17 @@
     that a task the reducer already holds is never run again. From then on each poll round does
     this: take messages, re-fill the credit of idle mappers from the queue, expire leases, and
     every hb_ms send heartbeats. Every 3 s it re-sends JOB, and the reducer answers with its full
-    applied set. That heals lost acks and a reducer that restarted. */
+    applied set. That heals lost acks and a reducer that restarted.
+
+    When the queue runs dry and a mapper has an idle slot, the broker asks the runner of the task
+    with the most bytes left to cut it (STEAL/CUT); the tail becomes a new task. What cannot be
+    cut gets a backup copy near the end (see broker/sched.c).
+
+    With --state-dir, the job (its id, objects and tasks) and every cut are journalled, and
+    fsynced before the new task is handed out. A restarted broker replays the journal instead of
+    listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
 #include "broker.h"
+#include "journal.h"
 #include "log.h"
 #include "net.h"
 #include "sched.h"
@@ -28,6 +37,7 @@ typedef struct {
     uint64_t split;
     int64_t hb_ms;
     tl_sched_cfg_t sc;
+    const char *state_dir;
 } s_opts_t;
 
 static void
@@ -52,6 +62,9 @@ s_usage (FILE *f)
              "  --lease-ms MS          a mapper silent this long is lost and its tasks re-issued (default 4000)\n"
              "  --apply-timeout-ms MS  re-issue a finished task the reducer has not applied by then (default 60000)\n"
              "  --max-attempts N       tries per task on retryable errors (default 4)\n"
+             "  --min-steal SIZE       cut a running task for an idle mapper only if this much is left (default 16M)\n"
+             "  --no-backups           never run backup copies of slow tasks near the end\n"
+             "  --state-dir DIR        journal the job here; restart with the same DIR after a crash to carry on\n"
              "  -v, --verbose / -q, --quiet\n"
              "  -h, --help\n");
 }
@@ -66,6 +79,8 @@ s_parse (int argc, char **argv, s_opts_t *o)
         { "region", required_argument, 0, 'R' },   { "no-sign-request", no_argument, 0, 'N' },
         { "hb-ms", required_argument, 0, 'H' },    { "lease-ms", required_argument, 0, 'L' },
         { "apply-timeout-ms", required_argument, 0, 'A' }, { "max-attempts", required_argument, 0, 'M' },
+        { "min-steal", required_argument, 0, 'm' }, { "no-backups", no_argument, 0, 'B' },
+        { "state-dir", required_argument, 0, 'D' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -112,6 +127,14 @@ s_parse (int argc, char **argv, s_opts_t *o)
                 }
                 o->sc.max_attempts = (uint32_t) v;
                 break;
+            case 'm':
+                if (tl_parse_size (optarg, &o->sc.min_steal) || o->sc.min_steal < 4096) {
+                    fprintf (stderr, "tally broker: --min-steal wants a size of at least 4K, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'B': o->sc.no_backups = true; break;
+            case 'D': o->state_dir = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 1;
@@ -154,21 +177,151 @@ s_objcmp (const void *a, const void *b)
 
 typedef struct {
     s_opts_t o;
-    char job [17];
+    char job [TL_STR_MAX + 1];
     tl_objlist_t objs;
     tl_sched_t *sched;
     zsock_t *router, *reducer;
     bool synced;
     uint64_t bytes_total;
+    tl_journal_t *journal;
+    char reducer_instance [TL_STR_MAX + 1];
+    bool resumed;
 } s_broker_t;
 
+/*  Journal record helpers: each is one msgpack array. */
 static void
-s_send_task (s_broker_t *b, int m, const tl_task_t *t)
+s_jstr (msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str_with_body (pk, s, strlen (s));
+}
+
+static int
+s_journal_task (s_broker_t *b, const tl_task_t *t)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 6);
+    s_jstr (&pk, "task");
+    msgpack_pack_uint64 (&pk, t->id);
+    msgpack_pack_uint64 (&pk, t->object);
+    msgpack_pack_uint64 (&pk, t->offset);
+    msgpack_pack_uint64 (&pk, t->length);
+    if (t->splittable)
+        msgpack_pack_true (&pk);
+    else
+        msgpack_pack_false (&pk);
+    int rc = tl_journal_append (b->journal, sb.data, sb.size);
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}
+
+static int
+s_journal_cut (s_broker_t *b, uint64_t task, uint64_t length)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3);
+    s_jstr (&pk, "cut");
+    msgpack_pack_uint64 (&pk, task);
+    msgpack_pack_uint64 (&pk, length);
+    int rc = tl_journal_append (b->journal, sb.data, sb.size);
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}
+
+/*  Write the job, its objects and its tasks: the start of a journal. */
+static int
+s_journal_start (s_broker_t *b, tl_err_t *e)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 4);
+    s_jstr (&pk, "job");
+    s_jstr (&pk, b->job);
+    s_jstr (&pk, b->o.col);
+    msgpack_pack_uint64 (&pk, b->bytes_total);
+    tl_journal_append (b->journal, sb.data, sb.size);
+    for (size_t i = 0; i < b->objs.n; i++) {
+        msgpack_sbuffer_clear (&sb);
+        msgpack_pack_array (&pk, 3);
+        s_jstr (&pk, "obj");
+        s_jstr (&pk, b->objs.v [i].uri);
+        msgpack_pack_uint64 (&pk, b->objs.v [i].size);
+        tl_journal_append (b->journal, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    tl_sched_stats_t st = tl_sched_stats (b->sched);
+    for (uint64_t i = 0; i < st.tasks; i++)
+        if (s_journal_task (b, tl_sched_task (b->sched, i)) != 0)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    return tl_journal_sync (b->journal, e);
+}
+
+static bool
+s_str_obj (const msgpack_object *o, char *out, size_t outlen)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= outlen)
+        return false;
+    memcpy (out, o->via.str.ptr, o->via.str.size);
+    out [o->via.str.size] = 0;
+    return true;
+}
+
+static bool
+s_uint_obj (const msgpack_object *o, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return false;
+    *v = o->via.u64;
+    return true;
+}
+
+static char s_replay_col [TL_STR_MAX + 1];
+
+static int
+s_replay (void *arg, const msgpack_object *rec)
+{
+    s_broker_t *b = arg;
+    const msgpack_object *a = rec->via.array.ptr;
+    uint32_t n = rec->via.array.size;
+    char kind [16], str [4096];
+    uint64_t v [5];
+    if (!s_str_obj (&a [0], kind, sizeof kind))
+        return TL_EPROTO;
+    if (strcmp (kind, "job") == 0 && n == 4 && s_str_obj (&a [1], b->job, sizeof b->job)
+        && s_str_obj (&a [2], s_replay_col, sizeof s_replay_col) && s_uint_obj (&a [3], &v [0])) {
+        b->bytes_total = v [0];
+        return 0;
+    }
+    if (strcmp (kind, "obj") == 0 && n == 3 && s_str_obj (&a [1], str, sizeof str) && s_uint_obj (&a [2], &v [0]))
+        return tl_objlist_push (&b->objs, str, v [0]);
+    if (strcmp (kind, "task") == 0 && n == 6 && s_uint_obj (&a [1], &v [0]) && s_uint_obj (&a [2], &v [1])
+        && s_uint_obj (&a [3], &v [2]) && s_uint_obj (&a [4], &v [3]) && a [5].type == MSGPACK_OBJECT_BOOLEAN
+        && v [1] < b->objs.n) {
+        if (tl_sched_add (b->sched, (uint32_t) v [1], v [2], v [3], a [5].via.boolean) != v [0])
+            return TL_EPROTO;   /* ids must replay in order */
+        return 0;
+    }
+    if (strcmp (kind, "cut") == 0 && n == 3 && s_uint_obj (&a [1], &v [0]) && s_uint_obj (&a [2], &v [1])) {
+        tl_sched_set_length (b->sched, v [0], v [1]);
+        return 0;
+    }
+    return TL_EPROTO;
+}
+
+static void
+s_send_task (s_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
 {
     const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
     const tl_object_t *obj = &b->objs.v [t->object];
     tl_msg_t msg = {
-        .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = t->attempt, .uri = obj->uri,
+        .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = attempt, .uri = obj->uri,
         .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
         .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
         .region = b->o.cfg.region ? b->o.cfg.region : "",
@@ -233,6 +386,9 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
         case TL_MSG_BYE:
             tl_sched_leave (b->sched, idx);
             break;
+        case TL_MSG_CUT:
+            tl_sched_cut (b->sched, idx, m->task, (uint32_t) m->attempt, m->cut, now);
+            break;
         default: {
             tl_err_t e;
             tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m->type));
@@ -251,15 +407,15 @@ s_events (s_broker_t *b)
         tl_sched_stats_t st = tl_sched_stats (b->sched);
         switch (ev.type) {
             case TL_EV_JOINED:
-                tl_info ("mapper %s joined with %u slots (%llu mappers; %llu/%llu tasks applied)", name, ev.n,
+                tl_info ("mapper %s joined with %u slots (%llu mappers; %llu/%llu tasks applied)", name, (unsigned) ev.n,
                          (unsigned long long) st.mappers_alive, (unsigned long long) st.applied,
                          (unsigned long long) st.tasks);
                 break;
             case TL_EV_LOST:
-                tl_warn ("mapper %s lost (silent past its lease): %u task(s) re-queued", name, ev.n);
+                tl_warn ("mapper %s lost (silent past its lease): %u task(s) re-queued", name, (unsigned) ev.n);
                 break;
             case TL_EV_LEFT:
-                tl_info ("mapper %s left: %u task(s) re-queued", name, ev.n);
+                tl_info ("mapper %s left: %u task(s) re-queued", name, (unsigned) ev.n);
                 break;
             case TL_EV_REQUEUED:
                 tl_info ("task %llu re-queued", (unsigned long long) ev.task);
@@ -275,6 +431,33 @@ s_events (s_broker_t *b)
                     tl_msg_t m = { .type = TL_MSG_CANCEL, .task = ev.task };
                     tl_send (b->router, mp->key, mp->keylen, &m, true);
                 }
+                break;
+            case TL_EV_SPLIT: {
+                const tl_task_t *t = tl_sched_task (b->sched, ev.task), *tail = tl_sched_task (b->sched, ev.n);
+                /* Durable before the tail is handed out, so a restart cannot reuse its id. */
+                if (b->journal) {
+                    tl_err_t e;
+                    if (s_journal_cut (b, t->id, t->length) || s_journal_task (b, tail)
+                        || tl_journal_sync (b->journal, &e)) {
+                        tl_error ("journal: cannot record a split; stopping so as not to lose track");
+                        exit (1);
+                    }
+                }
+                if (ev.mapper >= 0)
+                    tl_info ("steal: task %llu cut at byte %llu of %s; tail is task %llu (%llu bytes)",
+                             (unsigned long long) t->id, (unsigned long long) (t->offset + t->length),
+                             b->objs.v [t->object].uri, (unsigned long long) tail->id,
+                             (unsigned long long) tail->length);
+                else
+                    tl_info ("task %llu was applied for its first %llu bytes only; the rest is task %llu",
+                             (unsigned long long) t->id, (unsigned long long) t->length,
+                             (unsigned long long) tail->id);
+                s_send_job (b);
+                break;
+            }
+            case TL_EV_BACKUP:
+                tl_info ("backup: a second copy of task %llu (%s) goes to %s", (unsigned long long) ev.task,
+                         b->objs.v [tl_sched_task (b->sched, ev.task)->object].uri, name);
                 break;
         }
     }
@@ -324,17 +507,50 @@ tl_broker_main (int argc, char **argv)
     tl_store_cfg_from_env (&b.o.cfg);
     int rc = 1;
     tl_random_id (b.job);
-    if (s_list_inputs (&b) != 0)
-        goto done;
     b.sched = tl_sched_new (&b.o.sc);
-    for (size_t i = 0; i < b.objs.n; i++) {
-        uint64_t size = b.objs.v [i].size;
-        b.bytes_total += size;
-        if (b.o.split && size > b.o.split && s_splittable (b.objs.v [i].uri))
-            for (uint64_t off = 0; off < size; off += b.o.split)
-                tl_sched_add (b.sched, (uint32_t) i, off, size - off < b.o.split ? size - off : b.o.split);
-        else
-            tl_sched_add (b.sched, (uint32_t) i, 0, size);
+    long replayed = 0;
+    if (b.o.state_dir) {
+        tl_err_t e;
+        if (!(b.journal = tl_journal_open (b.o.state_dir, "broker.journal", &e))) {
+            tl_error ("--state-dir: %s", e.msg);
+            goto done;
+        }
+        replayed = tl_journal_replay (b.journal, s_replay, &b, &e);
+        if (replayed < 0) {
+            tl_error ("cannot resume from %s: %s; move it away to start afresh", b.o.state_dir,
+                      replayed == TL_EPROTO ? "the journal is corrupt" : e.msg);
+            goto done;
+        }
+    }
+    if (replayed > 0) {
+        b.resumed = true;
+        if (strcmp (s_replay_col, b.o.col) != 0)
+            tl_warn ("the journal's job groups by '%s', not '%s': resuming it as it was", s_replay_col, b.o.col);
+        b.o.col = s_replay_col;
+        tl_sched_all_zombie (b.sched);
+        tl_info ("resumed job %s from %s: %zu object(s), %llu task(s); inputs are not listed again", b.job,
+                 b.o.state_dir, b.objs.n, (unsigned long long) tl_sched_stats (b.sched).tasks);
+    }
+    else {
+        if (s_list_inputs (&b) != 0)
+            goto done;
+        for (size_t i = 0; i < b.objs.n; i++) {
+            uint64_t size = b.objs.v [i].size;
+            bool splittable = s_splittable (b.objs.v [i].uri);
+            b.bytes_total += size;
+            if (b.o.split && size > b.o.split && splittable)
+                for (uint64_t off = 0; off < size; off += b.o.split)
+                    tl_sched_add (b.sched, (uint32_t) i, off, size - off < b.o.split ? size - off : b.o.split, true);
+            else
+                tl_sched_add (b.sched, (uint32_t) i, 0, size, splittable);
+        }
+        if (b.journal) {
+            tl_err_t e;
+            if (s_journal_start (&b, &e) != 0) {
+                tl_error ("cannot write the journal: %s", e.msg);
+                goto done;
+            }
+        }
     }
     tl_info ("job %s: %zu object(s), %llu bytes, %llu task(s), group by '%s'", b.job, b.objs.n,
              (unsigned long long) b.bytes_total, (unsigned long long) tl_sched_stats (b.sched).tasks, b.o.col);
@@ -388,8 +604,17 @@ tl_broker_main (int argc, char **argv)
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
             else if (m.type == TL_MSG_APPLIED && strcmp (m.job, b.job) == 0) {
+                if (strcmp (b.reducer_instance, m.instance) != 0) {
+                    /* A new reducer process: what it had not checkpointed is gone, so every task
+                       whose partial was sent but not acknowledged is re-done. */
+                    if (*b.reducer_instance) {
+                        uint32_t n = tl_sched_requeue_mapped (b.sched);
+                        tl_warn ("the reducer restarted: %u task(s) sent but not applied are re-queued", n);
+                    }
+                    snprintf (b.reducer_instance, sizeof b.reducer_instance, "%s", m.instance);
+                }
                 for (size_t i = 0; i < m.n_ids; i++)
-                    tl_sched_applied (b.sched, m.ids [i], now);
+                    tl_sched_applied (b.sched, m.ids [i], m.lengths [i], now);
                 if (m.full && !b.synced) {
                     b.synced = true;
                     tl_info ("reducer %s ready (%zu task(s) already applied)", b.o.reducer_ep, m.n_ids);
@@ -399,14 +624,23 @@ tl_broker_main (int argc, char **argv)
             if (!(zsock_events (b.reducer) & ZMQ_POLLIN))
                 break;
         }
+        tl_sched_tick (b.sched, now);
+        s_events (&b);      /* before dispatch: a split is journalled before its tail goes out */
         if (b.synced) {
             int m;
             const tl_task_t *t;
-            while (tl_sched_next (b.sched, now, &m, &t))
-                s_send_task (&b, m, t);
+            uint32_t attempt, keep;
+            while (tl_sched_next (b.sched, now, &m, &t, &attempt))
+                s_send_task (&b, m, t, attempt);
+            while (tl_sched_steal (b.sched, now, &m, &t, &attempt, &keep)) {
+                const tl_mapper_t *mp = tl_sched_mapper (b.sched, m);
+                tl_msg_t st = { .type = TL_MSG_STEAL, .task = t->id, .attempt = attempt, .keep = keep };
+                tl_send (b.router, mp->key, mp->keylen, &st, true);
+                tl_debug ("steal: asking %s to cut task %llu (keeps %u/1000 of the rest)", mp->name,
+                          (unsigned long long) t->id, keep);
+            }
+            s_events (&b);
         }
-        tl_sched_tick (b.sched, now);
-        s_events (&b);
         if (tl_sched_finished (b.sched))
             break;
         if (now - last_hb >= b.o.hb_ms) {
@@ -458,15 +692,19 @@ tl_broker_main (int argc, char **argv)
         tl_info ("mapper %s: %llu task(s) assigned, %llu done", mp->name, (unsigned long long) mp->assigned,
                  (unsigned long long) mp->done);
     }
-    tl_info ("job %s %s in %.2f s: %llu/%llu task(s) applied, %llu re-issued, %llu mapper(s) lost", b.job,
+    tl_info ("job %s %s in %.2f s: %llu/%llu task(s) applied, %llu re-issued, %llu mapper(s) lost, "
+             "%llu steal(s) asked (%llu declined), %llu backup(s), %llu remainder(s)", b.job,
              st.failed ? "FAILED" : "done", (double) (now - started) / 1000.0, (unsigned long long) st.applied,
-             (unsigned long long) st.tasks, (unsigned long long) st.reissued, (unsigned long long) st.mappers_lost);
+             (unsigned long long) st.tasks, (unsigned long long) st.reissued, (unsigned long long) st.mappers_lost,
+             (unsigned long long) st.steals, (unsigned long long) st.steals_declined, (unsigned long long) st.backups,
+             (unsigned long long) st.remainders);
     if (st.failed)
         tl_error ("%s", error);
     rc = st.failed ? 1 : 0;
 done:
     zsock_destroy (&b.router);
     zsock_destroy (&b.reducer);
+    tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
     tl_objlist_free (&b.objs);
     return rc;

@@ -21,6 +21,7 @@ struct tl_sched {
     tl_sched_ev_t *evs;
     size_t nevs, evs_cap, ev_head;
     uint64_t applied, failed, mapped, running, reissued, lost;
+    uint64_t steals, steals_declined, backups, remainders;
 };
 
 tl_sched_t *
@@ -37,6 +38,8 @@ tl_sched_new (const tl_sched_cfg_t *cfg)
         self->cfg.apply_timeout_ms = 60000;
     if (self->cfg.max_attempts == 0)
         self->cfg.max_attempts = 4;
+    if (self->cfg.min_steal == 0)
+        self->cfg.min_steal = 16ULL << 20;
     return self;
 }
 
@@ -55,7 +58,7 @@ tl_sched_destroy (tl_sched_t **self_p)
 }
 
 static void
-s_event (tl_sched_t *self, tl_sched_ev_type_t type, int m, uint64_t task, uint32_t n)
+s_event (tl_sched_t *self, tl_sched_ev_type_t type, int m, uint64_t task, uint64_t n)
 {
     if (self->nevs == self->evs_cap) {
         /* compact consumed events first */
@@ -123,13 +126,13 @@ s_push_front (tl_sched_t *self, uint64_t id)
 }
 
 uint64_t
-tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t length)
+tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t length, bool splittable)
 {
     if (self->ntasks == self->tasks_cap) {
         size_t cap = self->tasks_cap ? self->tasks_cap * 2 : 256;
         tl_task_t *t = realloc (self->tasks, cap * sizeof *t);
         if (!t)
-            abort ();
+            abort ();   /* cannot track the task: losing it silently is worse than dying loudly */
         self->tasks = t;
         self->tasks_cap = cap;
     }
@@ -140,9 +143,24 @@ tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t lengt
     t->offset = offset;
     t->length = length;
     t->state = TL_TASK_QUEUED;
-    t->mapper = -1;
+    t->splittable = splittable;
+    t->run [0].mapper = t->run [1].mapper = -1;
     s_push_back (self, t->id);
     return t->id;
+}
+
+void
+tl_sched_set_length (tl_sched_t *self, uint64_t task, uint64_t length)
+{
+    if (task < self->ntasks)
+        self->tasks [task].length = length;
+}
+
+void
+tl_sched_all_zombie (tl_sched_t *self)
+{
+    for (size_t i = 0; i < self->ntasks; i++)
+        self->tasks [i].zombie = true;
 }
 
 int
@@ -156,23 +174,62 @@ tl_sched_find (const tl_sched_t *self, const void *key, size_t keylen)
     return -1;
 }
 
-/*  Put every task RUNNING on m back at the front of the queue. Returns how many. */
+static int
+s_nrun (const tl_task_t *t)
+{
+    return (t->run [0].mapper >= 0) + (t->run [1].mapper >= 0);
+}
+
+/*  Remove runner r of task t (frees the mapper's credit). If it was the last runner of a
+    RUNNING task, the task goes back to the front of the queue. */
+static void
+s_drop_runner (tl_sched_t *self, tl_task_t *t, int r, bool requeue)
+{
+    int m = t->run [r].mapper;
+    if (m < 0)
+        return;
+    self->mappers [m].held--;
+    t->run [r].mapper = -1;
+    t->steal_pending = false;
+    if (r == 0 && t->run [1].mapper >= 0) {     /* the backup becomes the runner */
+        t->run [0] = t->run [1];
+        t->run [1].mapper = -1;
+    }
+    if (s_nrun (t) == 0 && t->state == TL_TASK_RUNNING) {
+        self->running--;
+        if (requeue) {
+            t->state = TL_TASK_QUEUED;
+            self->reissued++;
+            s_push_front (self, t->id);
+        }
+    }
+}
+
+static int
+s_runner (const tl_task_t *t, int m, uint32_t attempt)
+{
+    for (int r = 0; r < 2; r++)
+        if (t->run [r].mapper == m && t->run [r].attempt == attempt)
+            return r;
+    return -1;
+}
+
+/*  Take back every task mapper m runs. Returns how many went back to the queue. */
 static uint32_t
-s_requeue_mapper (tl_sched_t *self, int m)
+s_requeue_mapper (tl_sched_t *self, int m, bool lapsed)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < self->ntasks && self->mappers [m].held; i++) {
         tl_task_t *t = &self->tasks [i];
-        if (t->state == TL_TASK_RUNNING && t->mapper == m) {
-            t->state = TL_TASK_QUEUED;
-            t->mapper = -1;
-            t->bytes_done = 0;
-            self->running--;
-            self->mappers [m].held--;
-            self->reissued++;
-            s_push_front (self, t->id);
-            n++;
-        }
+        if (t->state != TL_TASK_RUNNING)
+            continue;
+        for (int r = 1; r >= 0; r--)
+            if (t->run [r].mapper == m) {
+                if (lapsed)
+                    t->zombie = true;
+                s_drop_runner (self, t, r, true);
+                n += t->state == TL_TASK_QUEUED;
+            }
     }
     return n;
 }
@@ -185,7 +242,7 @@ tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *nam
     int m = tl_sched_find (self, key, keylen);
     if (m >= 0) {
         /* Re-join (the mapper restarted its session): what it held is gone from it. */
-        uint32_t n = s_requeue_mapper (self, m);
+        uint32_t n = s_requeue_mapper (self, m, false);
         if (n)
             s_event (self, TL_EV_LEFT, m, 0, n);
     }
@@ -229,73 +286,236 @@ void
 tl_sched_progress (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t bytes_done)
 {
     tl_task_t *t = s_task (self, task);
-    if (t && t->state == TL_TASK_RUNNING && t->mapper == m && t->attempt == attempt && bytes_done <= t->length + (1 << 20))
-        t->bytes_done = bytes_done;
+    int r = t && t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
+    if (r >= 0 && bytes_done <= t->length + (1 << 20))
+        t->run [r].bytes_done = bytes_done;
+}
+
+static void
+s_assign (tl_sched_t *self, tl_task_t *t, int r, int m, int64_t now)
+{
+    t->attempt++;
+    t->run [r] = (tl_runner_t) { m, t->attempt, 0, now };
+    self->mappers [m].held++;
+    self->mappers [m].assigned++;
+}
+
+/*  Remaining bytes and the estimated time left of runner r (ms; huge when unknown). */
+static uint64_t
+s_left (const tl_task_t *t, int r)
+{
+    uint64_t done = t->run [r].bytes_done;
+    return done >= t->length ? 0 : t->length - done;
+}
+
+static double
+s_eta_ms (const tl_task_t *t, int r, int64_t now)
+{
+    double el = (double) (now - t->run [r].since);
+    double done = (double) t->run [r].bytes_done;
+    if (done <= 0)
+        return el > 0 ? 1e12 : 0;
+    return (double) s_left (t, r) * el / done;
+}
+
+static bool
+s_idle_slot (const tl_mapper_t *mp)
+{
+    return mp->alive && mp->held < mp->slots;
 }
 
 bool
-tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task)
+tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt)
 {
-    if (!self->count || !self->nmappers)
+    if (!self->nmappers)
         return false;
-    for (size_t k = 0; k < self->nmappers; k++) {
+    /* Idle slots first, then the one spare each: a victim of a steal must not get its own tail. */
+    for (size_t k = 0; k < 2 * self->nmappers && self->count; k++) {
         size_t i = (self->rr + k) % self->nmappers;
         tl_mapper_t *mp = &self->mappers [i];
-        if (!mp->alive || mp->held >= mp->slots + 1)
+        if (!mp->alive || mp->held >= mp->slots + (k >= self->nmappers ? 1 : 0))
             continue;
-        /* Skip ids that are no longer queued (applied by a straggler while waiting). */
         while (self->count) {
             uint64_t id = self->ring [self->head];
             self->head = (self->head + 1) % self->ring_cap;
             self->count--;
             tl_task_t *t = &self->tasks [id];
             if (t->state != TL_TASK_QUEUED)
-                continue;
+                continue;   /* applied by a straggler while it waited */
             t->state = TL_TASK_RUNNING;
-            t->mapper = (int) i;
-            t->attempt++;
             t->since = now;
-            t->bytes_done = 0;
-            mp->held++;
-            mp->assigned++;
+            s_assign (self, t, 0, (int) i, now);
             self->running++;
             self->rr = (i + 1) % self->nmappers;
             *m = (int) i;
             *task = t;
+            *attempt = t->attempt;
             return true;
         }
+    }
+    if (self->count || self->cfg.no_backups)
         return false;
+    /* The queue is empty: a backup copy for an idle slot, of the task that will take longest,
+       among those stealing cannot help (unsplittable, zombie, or too little left to cut). */
+    for (size_t k = 0; k < self->nmappers; k++) {
+        size_t i = (self->rr + k) % self->nmappers;
+        if (!s_idle_slot (&self->mappers [i]))
+            continue;
+        tl_task_t *best = NULL;
+        double best_eta = 0;
+        for (size_t j = 0; j < self->ntasks; j++) {
+            tl_task_t *t = &self->tasks [j];
+            if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || t->run [0].mapper == (int) i)
+                continue;
+            bool stealable = t->splittable && !t->zombie && s_left (t, 0) >= self->cfg.min_steal;
+            if (stealable || now - t->run [0].since < 2000)
+                continue;
+            double eta = s_eta_ms (t, 0, now);
+            if (eta >= 2000 && eta > best_eta) {
+                best = t;
+                best_eta = eta;
+            }
+        }
+        if (!best)
+            return false;
+        s_assign (self, best, 1, (int) i, now);
+        self->backups++;
+        self->rr = (i + 1) % self->nmappers;
+        s_event (self, TL_EV_BACKUP, (int) i, best->id, best->attempt);
+        *m = (int) i;
+        *task = best;
+        *attempt = best->attempt;
+        return true;
     }
     return false;
+}
+
+bool
+tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt,
+                uint32_t *keep_permille)
+{
+    if (self->count)
+        return false;
+    /* A thief: a mapper with an idle slot (the +1 spare does not count), not already waiting
+       for a steal on its behalf. */
+    int thief = -1;
+    uint32_t idle = 0, pending = 0;
+    for (size_t i = 0; i < self->nmappers; i++)
+        if (s_idle_slot (&self->mappers [i])) {
+            idle += self->mappers [i].slots - self->mappers [i].held;
+            if (thief < 0)
+                thief = (int) i;
+        }
+    for (size_t j = 0; j < self->ntasks; j++)
+        pending += self->tasks [j].steal_pending;
+    if (thief < 0 || pending >= idle)
+        return false;
+    tl_task_t *best = NULL;
+    uint64_t best_left = 0;
+    for (size_t j = 0; j < self->ntasks; j++) {
+        tl_task_t *t = &self->tasks [j];
+        if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || !t->splittable || t->zombie || t->steal_pending
+            || now < t->no_steal_until)
+            continue;
+        uint64_t left = s_left (t, 0);
+        if (left >= self->cfg.min_steal && left > best_left) {
+            best = t;
+            best_left = left;
+        }
+    }
+    if (!best)
+        return false;
+    /* Split the rest by speed: the victim keeps what it can read in the time the thief needs
+       for its share. Speeds come from the mappers' finished work; unknown means equal. */
+    double vr = 0, tr = 0;
+    const tl_mapper_t *vm = &self->mappers [best->run [0].mapper], *tm = &self->mappers [thief];
+    if (now > best->run [0].since && best->run [0].bytes_done)
+        vr = (double) best->run [0].bytes_done / (double) (now - best->run [0].since);
+    tr = vr;
+    if (tm->done && vm->done)
+        tr = vr * (double) (tm->done) / (double) (vm->done);    /* rough: tasks done as a speed proxy */
+    uint32_t keep = 500;
+    if (vr > 0 && tr > 0)
+        keep = (uint32_t) (1000.0 * vr / (vr + tr));
+    if (keep < 50)
+        keep = 50;
+    if (keep > 900)
+        keep = 900;
+    best->steal_pending = true;
+    self->steals++;
+    *m = best->run [0].mapper;
+    *task = best;
+    *attempt = best->run [0].attempt;
+    *keep_permille = keep;
+    return true;
+}
+
+uint64_t
+tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, int64_t now)
+{
+    tl_task_t *t = s_task (self, task);
+    if (!t)
+        return UINT64_MAX;
+    int r = t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
+    if (r != 0 || !t->steal_pending) {
+        /* Stale: if it did cut, its partial will say so and the rest is re-queued then. */
+        if (cut)
+            t->zombie = true;
+        return UINT64_MAX;
+    }
+    t->steal_pending = false;
+    if (!cut || cut <= t->offset || cut >= t->offset + t->length) {
+        self->steals_declined++;
+        t->no_steal_until = now + 1000;
+        return UINT64_MAX;
+    }
+    uint64_t end = t->offset + t->length;
+    t->length = cut - t->offset;
+    uint32_t object = t->object;
+    bool splittable = t->splittable;
+    uint64_t id = tl_sched_add (self, object, cut, end - cut, splittable);   /* may move tasks */
+    /* The tail goes to the front: the thief is waiting for it. */
+    self->count--;
+    s_push_front (self, id);
+    s_event (self, TL_EV_SPLIT, m, task, id);
+    return id;
 }
 
 void
 tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t now)
 {
     tl_task_t *t = s_task (self, task);
-    if (!t || t->state != TL_TASK_RUNNING || t->mapper != m || t->attempt != attempt)
+    int r = t && t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
+    if (r < 0)
         return;     /* stale: that assignment was already taken back */
-    t->state = TL_TASK_MAPPED;
-    t->mapper = -1;
-    t->since = now;
-    self->running--;
-    self->mapped++;
-    self->mappers [m].held--;
     self->mappers [m].done++;
+    int other = 1 - r;
+    if (t->run [other].mapper >= 0) {
+        s_event (self, TL_EV_CANCEL, t->run [other].mapper, t->id, 0);
+        s_drop_runner (self, t, other, false);
+        r = 0;
+    }
+    s_drop_runner (self, t, r, false);
+    t->state = TL_TASK_MAPPED;
+    t->since = now;
+    self->mapped++;
 }
 
 void
 tl_sched_fail (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, bool retryable, const char *error, int64_t now)
 {
     tl_task_t *t = s_task (self, task);
-    if (!t || t->state != TL_TASK_RUNNING || t->mapper != m || t->attempt != attempt)
+    int r = t && t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
+    if (r < 0)
         return;
-    self->running--;
-    self->mappers [m].held--;
-    t->mapper = -1;
+    snprintf (t->error, sizeof t->error, "%s", error ? error : "unknown error");
+    if (s_nrun (t) == 2) {          /* the other copy is still going */
+        s_drop_runner (self, t, r, false);
+        return;
+    }
+    s_drop_runner (self, t, r, false);
     t->since = now;
     t->failures++;
-    snprintf (t->error, sizeof t->error, "%s", error ? error : "unknown error");
     if (retryable && t->failures < self->cfg.max_attempts) {
         t->state = TL_TASK_QUEUED;
         self->reissued++;
@@ -310,7 +530,7 @@ tl_sched_fail (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, bool re
 }
 
 bool
-tl_sched_applied (tl_sched_t *self, uint64_t task, int64_t now)
+tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t now)
 {
     tl_task_t *t = s_task (self, task);
     if (!t)
@@ -319,11 +539,12 @@ tl_sched_applied (tl_sched_t *self, uint64_t task, int64_t now)
         case TL_TASK_APPLIED:
             return true;
         case TL_TASK_RUNNING:
-            /* Applied from an earlier attempt while a re-run is going: stop the re-run. */
-            s_event (self, TL_EV_CANCEL, t->mapper, t->id, 0);
-            self->mappers [t->mapper].held--;
-            self->running--;
-            t->mapper = -1;
+            /* Applied from an earlier attempt while a re-run goes on: stop the re-runs. */
+            for (int r = 1; r >= 0; r--)
+                if (t->run [r].mapper >= 0) {
+                    s_event (self, TL_EV_CANCEL, t->run [r].mapper, t->id, 0);
+                    s_drop_runner (self, t, r, false);
+                }
             break;
         case TL_TASK_MAPPED:
             self->mapped--;
@@ -337,7 +558,35 @@ tl_sched_applied (tl_sched_t *self, uint64_t task, int64_t now)
     t->state = TL_TASK_APPLIED;
     t->since = now;
     self->applied++;
+    if (length && length < t->length) {
+        /* The applied partial covered only a prefix (a cut we never accepted): queue the rest. */
+        uint64_t end = t->offset + t->length;
+        uint64_t start = t->offset + length;
+        t->length = length;
+        uint32_t object = t->object;
+        bool splittable = t->splittable;
+        uint64_t id = tl_sched_add (self, object, start, end - start, splittable);
+        self->remainders++;
+        s_event (self, TL_EV_SPLIT, -1, task, id);
+    }
     return true;
+}
+
+uint32_t
+tl_sched_requeue_mapped (tl_sched_t *self)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->ntasks; i++) {
+        tl_task_t *t = &self->tasks [i];
+        if (t->state == TL_TASK_MAPPED) {
+            t->state = TL_TASK_QUEUED;
+            self->mapped--;
+            self->reissued++;
+            s_push_front (self, t->id);
+            n++;
+        }
+    }
+    return n;
 }
 
 void
@@ -345,7 +594,7 @@ tl_sched_leave (tl_sched_t *self, int m)
 {
     if (m < 0 || (size_t) m >= self->nmappers || !self->mappers [m].alive)
         return;
-    uint32_t n = s_requeue_mapper (self, m);
+    uint32_t n = s_requeue_mapper (self, m, false);
     self->mappers [m].alive = false;
     s_event (self, TL_EV_LEFT, m, 0, n);
 }
@@ -356,7 +605,7 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
     for (size_t i = 0; i < self->nmappers; i++) {
         tl_mapper_t *mp = &self->mappers [i];
         if (mp->alive && now - mp->last_seen > self->cfg.lease_ms) {
-            uint32_t n = s_requeue_mapper (self, (int) i);
+            uint32_t n = s_requeue_mapper (self, (int) i, true);
             mp->alive = false;
             self->lost++;
             s_event (self, TL_EV_LOST, (int) i, 0, n);
@@ -394,6 +643,10 @@ tl_sched_stats (const tl_sched_t *self)
     s.queued = self->ntasks - self->applied - self->failed - self->mapped - self->running;
     s.reissued = self->reissued;
     s.mappers_lost = self->lost;
+    s.steals = self->steals;
+    s.steals_declined = self->steals_declined;
+    s.backups = self->backups;
+    s.remainders = self->remainders;
     for (size_t i = 0; i < self->nmappers; i++)
         s.mappers_alive += self->mappers [i].alive;
     return s;

@@ -10,6 +10,18 @@
     without being applied (its partial was lost). Re-issuing is always safe because the reducer
     applies a task id at most once.
 
+    When the queue is empty and a mapper has an idle slot, the scheduler balances the tail:
+      - steal: ask the runner of the task with the most bytes left to cut its range at or after
+        its position (tl_sched_steal); the cut-off tail becomes a new task (tl_sched_cut);
+      - backup: for what cannot be cut (compressed objects, tasks that had a runner lost), run a
+        second copy of the slowest task; the first partial applied wins and the other is
+        cancelled.
+    Exactness under cuts: the reducer reports the length each applied partial covered. If that
+    is a prefix of the task's range (a cut the broker never saw accepted), the rest becomes a
+    new task. A cut is accepted only from the task's current attempt, and a task whose runner
+    was ever lost (a possible zombie that might still deliver) is never cut again, so two
+    different cuts of the same bytes can never both be applied.
+
     Credit: a mapper with S slots holds at most S+1 unfinished tasks. One spare keeps a slot busy
     while the next task is on the wire; any more would be static pre-assignment, and a mapper that
     joins late would find the queue empty. */
@@ -22,15 +34,25 @@
 typedef enum { TL_TASK_QUEUED, TL_TASK_RUNNING, TL_TASK_MAPPED, TL_TASK_APPLIED, TL_TASK_FAILED } tl_task_state_t;
 
 typedef struct {
+    int mapper;             /* index, -1 when the slot is empty */
+    uint32_t attempt;
+    uint64_t bytes_done;    /* progress from heartbeats */
+    int64_t since;          /* when it was assigned */
+} tl_runner_t;
+
+typedef struct {
     uint64_t id;
     uint32_t object;        /* the shell's object index */
     uint64_t offset, length;
     tl_task_state_t state;
-    uint32_t attempt;       /* number of the current/last assignment, from 1 */
+    uint32_t attempt;       /* number of the latest assignment, from 1 */
     uint32_t failures;
-    int mapper;             /* index while RUNNING, else -1 */
+    tl_runner_t run [2];    /* the runner, and a backup copy */
     int64_t since;          /* when it entered its state */
-    uint64_t bytes_done;    /* progress from heartbeats */
+    bool splittable;        /* can be cut at a byte offset (not compressed) */
+    bool zombie;            /* a runner was lost to a lapsed lease: it may still deliver */
+    bool steal_pending;
+    int64_t no_steal_until;
     char error [256];       /* last failure */
 } tl_task_t;
 
@@ -49,6 +71,8 @@ typedef struct {
     int64_t lease_ms;           /* a mapper silent this long is lost (default 4000) */
     int64_t apply_timeout_ms;   /* MAPPED but not APPLIED this long: re-issue (default 60000) */
     uint32_t max_attempts;      /* retryable failures before a task fails (default 4) */
+    uint64_t min_steal;         /* only cut tasks with at least this many bytes left (default 16 MiB) */
+    bool no_backups;            /* never run backup copies */
 } tl_sched_cfg_t;
 
 typedef enum {
@@ -58,18 +82,21 @@ typedef enum {
     TL_EV_REQUEUED,     /* task re-queued (failure or apply timeout) */
     TL_EV_FAILED,       /* task failed for good */
     TL_EV_CANCEL,       /* tell mapper to drop task: it was applied from another attempt */
+    TL_EV_SPLIT,        /* task was cut: n is the id of the new tail task */
+    TL_EV_BACKUP,       /* a backup copy of task went to mapper */
 } tl_sched_ev_type_t;
 
 typedef struct {
     tl_sched_ev_type_t type;
     int mapper;
     uint64_t task;
-    uint32_t n;
+    uint64_t n;
 } tl_sched_ev_t;
 
 typedef struct {
     uint64_t tasks, queued, running, mapped, applied, failed;
     uint64_t reissued, mappers_alive, mappers_lost;
+    uint64_t steals, steals_declined, backups, remainders;
 } tl_sched_stats_t;
 
 typedef struct tl_sched tl_sched_t;
@@ -77,7 +104,11 @@ typedef struct tl_sched tl_sched_t;
 tl_sched_t *tl_sched_new (const tl_sched_cfg_t *cfg);
 void tl_sched_destroy (tl_sched_t **self_p);
 /*  Add a task for bytes [offset, offset+length) of object. Returns its id. */
-uint64_t tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t length);
+uint64_t tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t length, bool splittable);
+/*  Replay of a journalled cut: task's length becomes `length`. */
+void tl_sched_set_length (tl_sched_t *self, uint64_t task, uint64_t length);
+/*  After a restart from a journal: every earlier attempt may still deliver, so no task is cut. */
+void tl_sched_all_zombie (tl_sched_t *self);
 /*  A mapper says hello. A known key re-joining first gives back what it held. Returns its index,
     or -1 for a bad argument (slots 0, key too long). */
 int tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *name, uint32_t slots, int64_t now);
@@ -86,16 +117,29 @@ int tl_sched_find (const tl_sched_t *self, const void *key, size_t keylen);
 /*  Any message from mapper m: renew its lease. Progress is optional (NULL, 0). */
 void tl_sched_seen (tl_sched_t *self, int m, int64_t now);
 void tl_sched_progress (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t bytes_done);
-/*  The next assignment, if any mapper has credit and a task is queued: returns true and sets
-    *m and *task (borrowed). The task is RUNNING on *m from now on. */
-bool tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task);
+/*  The next assignment, if any mapper has credit and a task is queued (or, with an empty
+    queue and an idle slot, a backup copy is due): returns true and sets *m, *task (borrowed)
+    and *attempt (the attempt number to send). */
+bool tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt);
+/*  A steal to ask for, when the queue is empty and some mapper has an idle slot: sets the
+    victim *m, *task, *attempt, and *keep_permille, the share of the remaining bytes the victim
+    should keep (by the two mappers' speeds). */
+bool tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt,
+                     uint32_t *keep_permille);
+/*  The victim's answer: it cut task at byte `cut` (0: it declined). Returns the new tail
+    task's id, or UINT64_MAX if nothing was split. */
+uint64_t tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, int64_t now);
 /*  Mapper m finished task/attempt (its partial is on the way to the reducer). */
 void tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t now);
 /*  Mapper m failed task/attempt. */
 void tl_sched_fail (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, bool retryable,
                     const char *error, int64_t now);
-/*  The reducer applied task. Unknown ids are ignored (returns false). */
-bool tl_sched_applied (tl_sched_t *self, uint64_t task, int64_t now);
+/*  The reducer applied task, covering `length` bytes from its offset. A shorter length than
+    the task's queues the rest as a new task. Unknown ids are ignored (returns false). */
+bool tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t now);
+/*  Re-queue tasks that are MAPPED (their partial was sent) but not applied: used when the
+    reducer restarted and may have lost them. Returns how many. */
+uint32_t tl_sched_requeue_mapped (tl_sched_t *self);
 /*  Mapper m leaves (bye): its tasks go back to the queue. */
 void tl_sched_leave (tl_sched_t *self, int m);
 /*  Expire leases and apply timeouts. */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_UINT, K_STR, K_BOOL, K_RUNNING, K_IDS, K_GROUPS, K_MAPPERS };
+enum { K_UINT, K_STR, K_BOOL, K_RUNNING, K_IDS, K_LENGTHS, K_GROUPS, K_MAPPERS };
 
 typedef struct {
     const char *key;
@@ -19,18 +19,20 @@ typedef struct {
 
 #define F(k, kind, member) { k, kind, offsetof (tl_msg_t, member) }
 enum {
-    F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER,
+    F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_KEEP, F_CUT,
     F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
     F_ROWS, F_BYTES, F_BAD, F_BLANK, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL,
-    F_RUNNING, F_IDS, F_GROUPS, F_MAPPERS, F_COUNT_
+    F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS, F_COUNT_
 };
+_Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
 static const s_field_t s_fields [F_COUNT_] = {
     [F_NAME] = F ("name", K_STR, name),         [F_JOB] = F ("job", K_STR, job),
     [F_REDUCER] = F ("reducer", K_STR, reducer), [F_URI] = F ("uri", K_STR, uri),
     [F_COL] = F ("col", K_STR, col),            [F_ENDPOINT] = F ("endpoint", K_STR, endpoint),
     [F_REGION] = F ("region", K_STR, region),   [F_ERROR] = F ("error", K_STR, error),
-    [F_MAPPER] = F ("mapper", K_STR, mapper),
+    [F_MAPPER] = F ("mapper", K_STR, mapper),   [F_INSTANCE] = F ("instance", K_STR, instance),
+    [F_KEEP] = F ("keep", K_UINT, keep),        [F_CUT] = F ("cut", K_UINT, cut),
     [F_SLOTS] = F ("slots", K_UINT, slots),     [F_HB_MS] = F ("hb_ms", K_UINT, hb_ms),
     [F_TASK] = F ("task", K_UINT, task),        [F_ATTEMPT] = F ("attempt", K_UINT, attempt),
     [F_OFFSET] = F ("offset", K_UINT, offset),  [F_LENGTH] = F ("length", K_UINT, length),
@@ -45,6 +47,7 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_OK] = F ("ok", K_BOOL, ok),              [F_DONE] = F ("done", K_BOOL, done),
     [F_FULL] = F ("full", K_BOOL, full),
     [F_RUNNING] = F ("running", K_RUNNING, running), [F_IDS] = F ("tasks", K_IDS, ids),
+    [F_LENGTHS] = F ("lengths", K_LENGTHS, lengths),
     [F_GROUPS] = F ("groups", K_GROUPS, groups),     [F_MAPPERS] = F ("mappers", K_MAPPERS, mappers),
 };
 
@@ -68,9 +71,12 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_RESET] = { "reset", { -1 }, { -1 } },
     [TL_MSG_END] = { "end", { F_JOB, F_OK, -1 }, { F_ERROR, -1 } },
     [TL_MSG_JOB] = { "job", { F_JOB, F_COL, F_TASKS_N, F_BYTES, -1 }, { -1 } },
-    [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_FULL, -1 }, { -1 } },
-    [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_ROWS, F_BYTES, F_BAD, F_GROUPS, -1 },
+    [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_LENGTHS, F_FULL, F_INSTANCE, -1 }, { -1 } },
+    [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
+                                      F_GROUPS, -1 },
                          { F_BLANK, -1 } },
+    [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
+    [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
                         { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, -1 } },
@@ -120,6 +126,11 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
             msgpack_pack_array (pk, m->n_ids);
             for (size_t i = 0; i < m->n_ids; i++)
                 msgpack_pack_uint64 (pk, m->ids [i]);
+            break;
+        case K_LENGTHS:
+            msgpack_pack_array (pk, m->n_lengths);
+            for (size_t i = 0; i < m->n_lengths; i++)
+                msgpack_pack_uint64 (pk, m->lengths [i]);
             break;
         case K_GROUPS:
             msgpack_pack_array (pk, m->n_groups);
@@ -356,14 +367,21 @@ s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
         return tl_err_set (e, TL_EPROTO, 0, "field '%s' is not an array", fd->key);
     size_t cnt = o->via.array.size;
     const msgpack_object *a = o->via.array.ptr;
-    if (fd->kind == K_IDS) {
-        m->ids = s_alloc (m, cnt * sizeof (uint64_t));
-        if (!m->ids)
+    if (fd->kind == K_IDS || fd->kind == K_LENGTHS) {
+        uint64_t *v = s_alloc (m, cnt * sizeof (uint64_t));
+        if (!v)
             return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
         for (size_t i = 0; i < cnt; i++)
-            if (!s_uint (&a [i], &m->ids [i]))
-                return tl_err_set (e, TL_EPROTO, 0, "field 'tasks' holds a non-integer");
-        m->n_ids = cnt;
+            if (!s_uint (&a [i], &v [i]))
+                return tl_err_set (e, TL_EPROTO, 0, "field '%s' holds a non-integer", fd->key);
+        if (fd->kind == K_IDS) {
+            m->ids = v;
+            m->n_ids = cnt;
+        }
+        else {
+            m->lengths = v;
+            m->n_lengths = cnt;
+        }
         return 0;
     }
     int width = fd->kind == K_RUNNING ? 3 : 2;
@@ -494,6 +512,10 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
             rc = tl_err_set (e, TL_EPROTO, 0, "'%s' message lacks field '%s'", t->name, s_fields [*f].key);
             goto done;
         }
+    if (m->type == TL_MSG_APPLIED && m->n_ids != m->n_lengths) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "'applied' has %zu tasks but %zu lengths", m->n_ids, m->n_lengths);
+        goto done;
+    }
 done:
     msgpack_unpacked_destroy (&up);
     if (rc)

@@ -350,6 +350,22 @@ tl_csv_finish (tl_csv_t *self, tl_err_t *e)
     return rc;
 }
 
+uint64_t
+tl_csv_position (const tl_csv_t *self)
+{
+    return self->pos;
+}
+
+int
+tl_csv_set_end (tl_csv_t *self, uint64_t end)
+{
+    /* A carried line started before pos, so it stays ours whatever the new end. */
+    if (self->state == S_DONE || end < self->pos || end < self->start)
+        return -1;
+    self->end = end;
+    return 0;
+}
+
 tl_csv_stats_t
 tl_csv_stats (const tl_csv_t *self)
 {

@@ -47,6 +47,11 @@ int tl_csv_column (const tl_csv_t *self);
 /*  Feed the next bytes. Returns 0 for "more please", 1 when the range is complete (stop
     reading), or a negative error (TL_ECOLUMN, TL_ENOMEM) with e filled. */
 int tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e);
+/*  Absolute offset of the next byte to be fed. */
+uint64_t tl_csv_position (const tl_csv_t *self);
+/*  Move the range end to `end` (a cut: the lines from there on are someone else's). Allowed only
+    at or after the current position. Returns 0, or -1 if it is too late. */
+int tl_csv_set_end (tl_csv_t *self, uint64_t end);
 /*  End of stream: count a last line that has no newline. */
 int tl_csv_finish (tl_csv_t *self, tl_err_t *e);
 tl_csv_stats_t tl_csv_stats (const tl_csv_t *self);

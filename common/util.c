@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int64_t
@@ -71,5 +73,87 @@ tl_parse_size (const char *s, uint64_t *v)
     if (*end || (x && mult > UINT64_MAX / x))
         return TL_EINVAL;
     *v = x * mult;
+    return 0;
+}
+
+int
+tl_write_atomic (const char *dir, const char *name, const void *buf, size_t len, tl_err_t *e)
+{
+    char tmp [4096], path [4096];
+    snprintf (tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return tl_err_set (e, TL_EIO, 0, "%s: %s", tmp, strerror (errno));
+    const char *p = buf;
+    size_t left = len;
+    while (left) {
+        ssize_t n = write (fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = errno;
+            close (fd);
+            return tl_err_set (e, TL_EIO, 0, "%s: %s", tmp, strerror (err));
+        }
+        p += n;
+        left -= (size_t) n;
+    }
+    if (fsync (fd) != 0 || close (fd) != 0)
+        return tl_err_set (e, TL_EIO, 0, "%s: fsync: %s", tmp, strerror (errno));
+    if (rename (tmp, path) != 0)
+        return tl_err_set (e, TL_EIO, 0, "rename %s: %s", path, strerror (errno));
+    int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync (dfd);
+        close (dfd);
+    }
+    return 0;
+}
+
+int
+tl_read_file (const char *path, char **buf, size_t *len, size_t max, tl_err_t *e)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tl_err_set (e, errno == ENOENT ? TL_ENOTFOUND : TL_EIO, 0, "%s: %s", path, strerror (errno));
+    struct stat st;
+    if (fstat (fd, &st) != 0 || (size_t) st.st_size > max) {
+        close (fd);
+        return tl_err_set (e, TL_EIO, 0, "%s: unreadable or larger than %zu bytes", path, max);
+    }
+    *buf = malloc ((size_t) st.st_size + 1);
+    if (!*buf) {
+        close (fd);
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    }
+    size_t got = 0;
+    while (got < (size_t) st.st_size) {
+        ssize_t n = read (fd, *buf + got, (size_t) st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+    }
+    close (fd);
+    (*buf) [got] = 0;
+    *len = got;
+    return 0;
+}
+
+int
+tl_mkdirs (const char *path, tl_err_t *e)
+{
+    char p [4096];
+    snprintf (p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir (p, 0755);
+            *s = '/';
+        }
+    if (mkdir (p, 0755) != 0 && errno != EEXIST)
+        return tl_err_set (e, TL_EIO, 0, "%s: %s", path, strerror (errno));
     return 0;
 }

@@ -11,4 +11,13 @@ void tl_random_id (char out [17]);
 int tl_parse_size (const char *s, uint64_t *v);
 /*  Parse a non-negative integer in [min, max]. Returns 0 or TL_EINVAL. */
 int tl_parse_uint (const char *s, uint64_t min, uint64_t max, uint64_t *v);
+/*  Write buf to dir/name atomically: write dir/name.tmp, fsync, rename, fsync the folder.
+    Returns 0 or TL_EIO with e filled. */
+#include "err.h"
+#include <stddef.h>
+int tl_write_atomic (const char *dir, const char *name, const void *buf, size_t len, tl_err_t *e);
+/*  Read a whole file of at most max bytes into a new buffer. TL_ENOTFOUND if it does not exist. */
+int tl_read_file (const char *path, char **buf, size_t *len, size_t max, tl_err_t *e);
+/*  Create a folder (and its parents) if missing. */
+int tl_mkdirs (const char *path, tl_err_t *e);
 #endif

@@ -28,6 +28,7 @@ typedef struct {
     tl_work_t *work;            /* running task, NULL when idle */
     volatile int cancel;
     _Atomic uint64_t progress;
+    tl_steal_t steal;
     const char *name;
     const tl_store_cfg_t *cfg;
 } s_slot_t;
@@ -87,7 +88,7 @@ s_slot_actor (zsock_t *pipe, void *args)
         if (cmd && streq (cmd, "RUN")) {
             tl_work_result_t *res = calloc (1, sizeof *res);
             if (res)
-                tl_work_run (slot->work, slot->name, slot->cfg, &slot->cancel, &slot->progress, res);
+                tl_work_run (slot->work, slot->name, slot->cfg, &slot->cancel, &slot->progress, &slot->steal, res);
             zsock_send (pipe, "sp", "DONE", res);
         }
         zstr_free (&cmd);
@@ -164,6 +165,7 @@ s_dispatch (s_mapper_t *mp)
         mp->nqueue--;
         s->cancel = 0;
         atomic_store (&s->progress, 0);
+        atomic_store (&s->steal.req, 0);
         tl_debug ("task %llu attempt %llu: %s [%llu+%llu] on slot %u", (unsigned long long) s->work->task,
                   (unsigned long long) s->work->attempt, s->work->uri, (unsigned long long) s->work->offset,
                   (unsigned long long) s->work->length, i);
@@ -220,6 +222,23 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
                 if (mp->slots [i].work && mp->slots [i].work->task == m->task)
                     mp->slots [i].cancel = 1;
             break;
+        case TL_MSG_STEAL: {
+            bool asked = false;
+            for (uint32_t i = 0; i < mp->nslots && !asked; i++) {
+                s_slot_t *sl = &mp->slots [i];
+                if (sl->work && sl->work->task == m->task && sl->work->attempt == m->attempt
+                    && atomic_load (&sl->steal.req) == 0) {
+                    atomic_store (&sl->steal.keep, (uint32_t) (m->keep > 1000 ? 1000 : m->keep));
+                    atomic_store (&sl->steal.req, 1);
+                    asked = true;
+                }
+            }
+            if (!asked) {   /* not started yet, or already finished: nothing to cut */
+                tl_msg_t c = { .type = TL_MSG_CUT, .task = m->task, .attempt = m->attempt, .cut = 0 };
+                tl_send (mp->broker, NULL, 0, &c, true);
+            }
+            break;
+        }
         case TL_MSG_RESET:
             tl_warn ("broker does not know us (lease lapsed or broker restarted): rejoining");
             s_cancel_all (mp);
@@ -240,10 +259,34 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
     }
 }
 
+/*  Pass a slot's answer to a steal on to the broker. */
+static void
+s_steal_answer (s_mapper_t *mp, s_slot_t *s)
+{
+    int req = atomic_load (&s->steal.req);
+    if (!req || !s->work)
+        return;
+    if (req == 1 && s->work)
+        return;     /* the slot has not looked yet */
+    uint64_t cut = atomic_load (&s->steal.cut);
+    tl_msg_t c = { .type = TL_MSG_CUT, .task = s->work->task, .attempt = s->work->attempt, .cut = cut };
+    tl_send (mp->broker, NULL, 0, &c, true);
+    if (cut)
+        tl_info ("task %llu: cut at byte %llu for another mapper", (unsigned long long) s->work->task,
+                 (unsigned long long) cut);
+    atomic_store (&s->steal.req, 0);
+}
+
 static void
 s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
 {
     tl_work_t *w = s->work;
+    /* A steal the slot never saw is declined; one it answered is reported before DONE. */
+    if (atomic_load (&s->steal.req) == 1) {
+        atomic_store (&s->steal.cut, 0);
+        atomic_store (&s->steal.req, 2);
+    }
+    s_steal_answer (mp, s);
     if (!res) {
         tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt, .retry = true,
                        .error = "mapper out of memory" };
@@ -404,6 +447,8 @@ tl_mapper_main (int argc, char **argv)
                 zstr_free (&cmd);
             }
         }
+        for (uint32_t i = 0; i < mp.nslots; i++)
+            s_steal_answer (&mp, &mp.slots [i]);
         s_dispatch (&mp);
         if (now - mp.last_hb >= mp.hb_ms)
             s_heartbeat (&mp, now);

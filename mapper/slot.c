@@ -16,12 +16,33 @@ typedef struct {
     tl_err_t *e;
     _Atomic uint64_t *progress;
     uint64_t read;
+    tl_steal_t *steal;
+    uint64_t end;           /* the range end now in force */
 } s_scan_t;
+
+/*  Someone wants part of our range: keep a share of what is left, at or after our position. */
+static void
+s_answer_steal (s_scan_t *s)
+{
+    uint64_t pos = tl_csv_position (s->csv), cut = 0;
+    uint64_t keep = atomic_load (&s->steal->keep);
+    if (s->end > pos && s->end - pos >= (256 << 10)) {
+        cut = pos + (s->end - pos) * keep / 1000;
+        if (cut <= pos || cut >= s->end || tl_csv_set_end (s->csv, cut) != 0)
+            cut = 0;
+        else
+            s->end = cut;
+    }
+    atomic_store (&s->steal->cut, cut);
+    atomic_store (&s->steal->req, 2);
+}
 
 static int
 s_scan_sink (void *arg, const char *buf, size_t len)
 {
     s_scan_t *s = arg;
+    if (s->steal && atomic_load (&s->steal->req) == 1)
+        s_answer_steal (s);
     s->read += len;
     if (s->progress)
         atomic_store_explicit (s->progress, s->read, memory_order_relaxed);
@@ -68,7 +89,7 @@ tl_work_free (tl_work_t **w_p)
 
 void
 tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *mcfg,
-             const volatile int *cancel, _Atomic uint64_t *progress, tl_work_result_t *out)
+             const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal, tl_work_result_t *out)
 {
     memset (out, 0, sizeof *out);
     tl_store_cfg_t cfg = { 0 };
@@ -108,7 +129,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         }
     }
     uint64_t from = tl_csv_stream_offset (csv);
-    s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress };
+    s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };
     rc = tl_store_read (&cfg, w->uri, from, UINT64_MAX, s_scan_sink, &scan, cancel, &out->rs, &out->err);
     if (rc == 0)
         rc = tl_csv_finish (csv, &out->err);
@@ -124,7 +145,8 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     out->rows = st.rows;
     out->bad = st.bad;
     out->blank = st.blank;
-    out->bytes = w->length;
+    out->covered = scan.end - w->offset;
+    out->bytes = out->covered;
     size_t ng = tl_agg_size (agg);
     groups = calloc (ng + 1, sizeof *groups);
     if (!groups) {
@@ -136,7 +158,8 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         i++;
     tl_msg_t m = {
         .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
-        .rows = st.rows, .bytes = w->length, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
+        .offset = w->offset, .length = out->covered,
+        .rows = st.rows, .bytes = out->covered, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
     };
     if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
         rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");

@@ -19,18 +19,29 @@ typedef struct {
     bool nosign;
 } tl_work_t;
 
+/*  A steal request, shared between the mapper's main thread and the slot thread.
+    main: sets keep (per mille of the remaining bytes to keep), then req = 1.
+    slot: at its next chunk picks cut >= its position, sets cut (0: declined), then req = 2. */
+typedef struct {
+    _Atomic int req;
+    _Atomic uint32_t keep;
+    _Atomic uint64_t cut;
+} tl_steal_t;
+
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
     char *partial;          /* encoded PARTIAL, caller frees */
     size_t partial_len;
     uint64_t rows, bad, blank, bytes;
+    uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
     tl_read_stats_t rs;
 } tl_work_result_t;
 
 /*  Run w. cancel is polled; progress gets the bytes read so far. cfg supplies the mapper's own
     overrides (rate limit; endpoint/nosign if set there). */
 void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
-                  const volatile int *cancel, _Atomic uint64_t *progress, tl_work_result_t *out);
+                  const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal,
+                  tl_work_result_t *out);
 void tl_work_free (tl_work_t **w_p);
 #endif

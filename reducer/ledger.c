@@ -1,6 +1,8 @@
 /*  ledger.c — totals and the applied-id bitmap. */
 #include "ledger.h"
 #include "err.h"
+#include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,9 @@ struct tl_ledger {
     tl_agg_t *mappers;
     uint64_t *bits;
     size_t words;
+    uint64_t *lengths;      /* per task: the length its applied partial covered */
     tl_ledger_stats_t st;
+    char *meta_job, *meta_col, *meta_err;
 };
 
 tl_ledger_t *
@@ -32,6 +36,10 @@ tl_ledger_destroy (tl_ledger_t **self_p)
         tl_agg_destroy (&(*self_p)->totals);
         tl_agg_destroy (&(*self_p)->mappers);
         free ((*self_p)->bits);
+        free ((*self_p)->lengths);
+        free ((*self_p)->meta_job);
+        free ((*self_p)->meta_col);
+        free ((*self_p)->meta_err);
         free (*self_p);
         *self_p = NULL;
     }
@@ -44,6 +52,8 @@ tl_ledger_reset (tl_ledger_t *self)
     tl_agg_clear (self->mappers);
     if (self->bits)
         memset (self->bits, 0, self->words * sizeof (uint64_t));
+    if (self->lengths)
+        memset (self->lengths, 0, self->words * 64 * sizeof (uint64_t));
     memset (&self->st, 0, sizeof self->st);
 }
 
@@ -57,8 +67,13 @@ tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n)
         uint64_t *b = realloc (self->bits, words * sizeof (uint64_t));
         if (!b)
             return TL_ENOMEM;
-        memset (b + self->words, 0, (words - self->words) * sizeof (uint64_t));
         self->bits = b;
+        uint64_t *l = realloc (self->lengths, words * 64 * sizeof (uint64_t));
+        if (!l)
+            return TL_ENOMEM;
+        self->lengths = l;
+        memset (b + self->words, 0, (words - self->words) * sizeof (uint64_t));
+        memset (l + self->words * 64, 0, (words - self->words) * 64 * sizeof (uint64_t));
         self->words = words;
     }
     if (n > self->st.tasks_total)
@@ -89,6 +104,7 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
     const char *name = p->mapper ? p->mapper : "?";
     tl_agg_add (self->mappers, name, strlen (name) > TL_AGG_KEY_MAX ? TL_AGG_KEY_MAX : strlen (name), 1);
     self->bits [p->task / 64] |= 1ULL << (p->task % 64);
+    self->lengths [p->task] = p->length;
     self->st.tasks_applied++;
     self->st.rows += p->rows;
     self->st.bytes += p->bytes;
@@ -98,16 +114,202 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
 }
 
 int
-tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, size_t *n)
+tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, uint64_t **lengths, size_t *n)
 {
     *n = 0;
     *ids = malloc ((self->st.tasks_applied + 1) * sizeof (uint64_t));
-    if (!*ids)
+    *lengths = malloc ((self->st.tasks_applied + 1) * sizeof (uint64_t));
+    if (!*ids || !*lengths) {
+        free (*ids);
+        free (*lengths);
+        *ids = *lengths = NULL;
         return TL_ENOMEM;
+    }
     for (uint64_t t = 0; t < self->st.tasks_total; t++)
-        if (tl_ledger_applied (self, t))
-            (*ids) [(*n)++] = t;
+        if (tl_ledger_applied (self, t)) {
+            (*ids) [*n] = t;
+            (*lengths) [(*n)++] = self->lengths [t];
+        }
     return 0;
+}
+
+uint64_t
+tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task)
+{
+    return tl_ledger_applied (self, task) ? self->lengths [task] : 0;
+}
+
+/*  Checkpoint layout: a msgpack array
+      [ "tally-ledger", 1, job, col, bytes_total,
+        [tasks_total, applied, rows, bytes, bad, blank, dups, rejected],
+        [[id, length], ...], [[key, count], ...], [[mapper, tasks], ...], done, ok, error ] */
+static void
+s_pack_agg (msgpack_packer *pk, const tl_agg_t *a)
+{
+    msgpack_pack_array (pk, tl_agg_size (a));
+    size_t pos = 0;
+    tl_agg_entry_t e;
+    while (tl_agg_next (a, &pos, &e)) {
+        msgpack_pack_array (pk, 2);
+        msgpack_pack_bin (pk, e.len);
+        msgpack_pack_bin_body (pk, e.key, e.len);
+        msgpack_pack_uint64 (pk, e.count);
+    }
+}
+
+int
+tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **buf, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 12);
+    msgpack_pack_str_with_body (&pk, "tally-ledger", 12);
+    msgpack_pack_uint64 (&pk, 1);
+    msgpack_pack_str_with_body (&pk, meta->job, strlen (meta->job));
+    msgpack_pack_str_with_body (&pk, meta->col, strlen (meta->col));
+    msgpack_pack_uint64 (&pk, meta->bytes_total);
+    const tl_ledger_stats_t *st = &self->st;
+    uint64_t c [8] = { st->tasks_total, st->tasks_applied, st->rows, st->bytes, st->bad, st->blank, st->dups, st->rejected };
+    msgpack_pack_array (&pk, 8);
+    for (int i = 0; i < 8; i++)
+        msgpack_pack_uint64 (&pk, c [i]);
+    msgpack_pack_array (&pk, st->tasks_applied);
+    for (uint64_t t = 0; t < st->tasks_total; t++)
+        if (tl_ledger_applied (self, t)) {
+            msgpack_pack_array (&pk, 2);
+            msgpack_pack_uint64 (&pk, t);
+            msgpack_pack_uint64 (&pk, self->lengths [t]);
+        }
+    s_pack_agg (&pk, self->totals);
+    s_pack_agg (&pk, self->mappers);
+    if (meta->done)
+        msgpack_pack_true (&pk);
+    else
+        msgpack_pack_false (&pk);
+    if (meta->ok)
+        msgpack_pack_true (&pk);
+    else
+        msgpack_pack_false (&pk);
+    const char *err = meta->error ? meta->error : "";
+    msgpack_pack_str_with_body (&pk, err, strlen (err));
+    if (!sb.data) {
+        msgpack_sbuffer_destroy (&sb);
+        return TL_ENOMEM;
+    }
+    *len = sb.size;
+    *buf = msgpack_sbuffer_release (&sb);
+    return 0;
+}
+
+static int
+s_pair (const msgpack_object *o, const msgpack_object **a, const msgpack_object **b)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2)
+        return 0;
+    *a = &o->via.array.ptr [0];
+    *b = &o->via.array.ptr [1];
+    return (*b)->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+}
+
+static int
+s_load_agg (tl_agg_t *a, const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return TL_EPROTO;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *k, *v;
+        if (!s_pair (&o->via.array.ptr [i], &k, &v) || k->type != MSGPACK_OBJECT_BIN
+            || tl_agg_add (a, k->via.bin.ptr, k->via.bin.size, v->via.u64) != 0)
+            return TL_EPROTO;
+    }
+    return 0;
+}
+
+static char *
+s_strdup_obj (const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > TL_STR_MAX)
+        return NULL;
+    char *s = malloc (o->via.str.size + 1);
+    if (s) {
+        memcpy (s, o->via.str.ptr, o->via.str.size);
+        s [o->via.str.size] = 0;
+    }
+    return s;
+}
+
+int
+tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e)
+{
+    if (tl_msgpack_check ((const unsigned char *) buf, len) != 0)
+        return tl_err_set (e, TL_EPROTO, 0, "checkpoint is not valid msgpack (%zu bytes)", len);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    int rc = TL_EPROTO;
+    if (msgpack_unpack_next (&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+        goto done;
+    const msgpack_object *r = &up.data;
+    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 12)
+        goto done;
+    const msgpack_object *a = r->via.array.ptr;
+    if (a [0].type != MSGPACK_OBJECT_STR || a [0].via.str.size != 12 || memcmp (a [0].via.str.ptr, "tally-ledger", 12)
+        || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [1].via.u64 != 1
+        || a [4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [5].type != MSGPACK_OBJECT_ARRAY
+        || a [5].via.array.size != 8 || a [6].type != MSGPACK_OBJECT_ARRAY || a [9].type != MSGPACK_OBJECT_BOOLEAN
+        || a [10].type != MSGPACK_OBJECT_BOOLEAN)
+        goto done;
+    uint64_t c [8];
+    for (int i = 0; i < 8; i++) {
+        if (a [5].via.array.ptr [i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            goto done;
+        c [i] = a [5].via.array.ptr [i].via.u64;
+    }
+    char *job = s_strdup_obj (&a [2]), *col = s_strdup_obj (&a [3]), *err = s_strdup_obj (&a [11]);
+    if (!job || !col || !err) {
+        free (job);
+        free (col);
+        free (err);
+        goto done;
+    }
+    free (self->meta_job);
+    free (self->meta_col);
+    free (self->meta_err);
+    self->meta_job = job;
+    self->meta_col = col;
+    self->meta_err = err;
+    tl_ledger_reset (self);
+    if (tl_ledger_set_tasks (self, c [0]) != 0)
+        goto done;
+    for (uint32_t i = 0; i < a [6].via.array.size; i++) {
+        const msgpack_object *id, *ln;
+        if (!s_pair (&a [6].via.array.ptr [i], &id, &ln) || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+            || id->via.u64 >= c [0])
+            goto done;
+        self->bits [id->via.u64 / 64] |= 1ULL << (id->via.u64 % 64);
+        self->lengths [id->via.u64] = ln->via.u64;
+    }
+    if (s_load_agg (self->totals, &a [7]) != 0 || s_load_agg (self->mappers, &a [8]) != 0)
+        goto done;
+    self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7] };
+    if (self->st.tasks_applied != a [6].via.array.size)
+        goto done;
+    meta->job = self->meta_job;
+    meta->col = self->meta_col;
+    meta->bytes_total = a [4].via.u64;
+    meta->done = a [9].via.boolean;
+    meta->ok = a [10].via.boolean;
+    meta->error = self->meta_err;
+    rc = 0;
+done:
+    msgpack_unpacked_destroy (&up);
+    if (rc) {
+        tl_ledger_reset (self);
+        tl_err_set (e, rc, 0, "checkpoint is malformed");
+    }
+    return rc;
 }
 
 const tl_agg_t *

@@ -30,8 +30,25 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
 bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
-/*  All applied ids, ascending, into a new array (*ids, caller frees). */
-int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, size_t *n);
+/*  All applied ids, ascending, and the length each covered, into new arrays (caller frees both). */
+int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, uint64_t **lengths, size_t *n);
+/*  The length task's applied partial covered (0 if not applied). */
+uint64_t tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task);
+
+/*  What a checkpoint holds besides the ledger. Strings are borrowed on save, and owned by the
+    ledger on load (valid until the next load or destroy). */
+typedef struct {
+    const char *job;
+    const char *col;
+    uint64_t bytes_total;
+    bool done, ok;          /* the job's end, once the broker said so */
+    const char *error;
+} tl_ledger_meta_t;
+
+/*  Serialise everything (meta, totals, applied ids and lengths, counters) to a new buffer. */
+int tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **buf, size_t *len);
+/*  Replace the ledger's contents with a saved buffer. Validates as strictly as the codec does. */
+int tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e);
 const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
 /*  Tasks applied per mapper name. */
 const tl_agg_t *tl_ledger_mappers (const tl_ledger_t *self);

@@ -5,9 +5,19 @@
     answer each with the full current state at once: the last-value cache that lets a late
     watcher see the whole table immediately, and the final result long after the job ended.
 
-    Acks: applied task ids are batched and sent to the broker after each poll round. The broker
-    re-sends JOB every few seconds and we answer with the full applied set, so a lost ack only
-    delays a task's completion; it never loses or repeats one. */
+    Acks: applied task ids (with the length each partial covered) are batched and sent to the
+    broker after each poll round. The broker re-sends JOB every few seconds and we answer with
+    the full applied set, so a lost ack only delays a task's completion; it never loses or
+    repeats one.
+
+    Durability (--state-dir): totals and the applied set are checkpointed together, atomically
+    (write, fsync, rename), at most every 100 ms, and acks wait for the checkpoint that holds
+    them. So whatever the broker counts as applied survives a kill -9; a partial applied but
+    not yet checkpointed is simply re-done. Each run has a random instance id in its acks, so
+    the broker can tell that we restarted and re-issue what we may have lost.
+
+    A partial for a task id beyond the job's current count (a tail split whose JOB update has
+    not arrived yet) is held, up to 1,024 of them, and applied when the count grows. */
 #include "reducer.h"
 #include "ledger.h"
 #include "log.h"
@@ -19,6 +29,8 @@
 #include <string.h>
 
 #define PUBLISH_MIN_MS 200
+#define CHECKPOINT_MIN_MS 100
+#define PENDING_MAX 1024
 
 typedef struct {
     zsock_t *router, *xpub;
@@ -34,9 +46,15 @@ typedef struct {
     int64_t last_pub;
     char broker [256];
     size_t brokerlen;
-    uint64_t *acks;
+    uint64_t *acks, *ack_lens;
     size_t nacks, acks_cap;
     uint64_t stale;     /* partials for another job */
+    const char *state_dir;
+    char instance [17];
+    bool unsaved;       /* applied since the last checkpoint */
+    int64_t last_ckpt;
+    tl_msg_t pending [PENDING_MAX];
+    size_t npending;
 } s_reducer_t;
 
 static void
@@ -50,6 +68,8 @@ s_usage (FILE *f)
              "\n"
              "  --listen EP     where the broker and mappers connect (e.g. tcp://*:5556)\n"
              "  --publish EP    where watchers subscribe (e.g. tcp://*:5557)\n"
+             "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
+             "                  after a crash to carry on\n"
              "  -v, --verbose   more logging\n"
              "  -q, --quiet     warnings and errors only\n"
              "  -h, --help      this text\n");
@@ -99,23 +119,71 @@ s_send_applied (s_reducer_t *r, bool full)
 {
     if (!r->brokerlen || !r->have_job)
         return;
-    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full };
-    uint64_t *all = NULL;
+    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance };
+    uint64_t *all = NULL, *lens = NULL;
     if (full) {
         size_t n = 0;
-        if (tl_ledger_applied_ids (r->ledger, &all, &n) != 0)
+        if (tl_ledger_applied_ids (r->ledger, &all, &lens, &n) != 0)
             return;
         m.ids = all;
-        m.n_ids = n;
+        m.lengths = lens;
+        m.n_ids = m.n_lengths = n;
     }
     else {
         m.ids = r->acks;
-        m.n_ids = r->nacks;
+        m.lengths = r->ack_lens;
+        m.n_ids = m.n_lengths = r->nacks;
     }
     if (tl_send (r->router, r->broker, r->brokerlen, &m, true) != 0)
         tl_debug ("ack to broker not sent (%s); it will re-sync", zmq_strerror (zmq_errno ()));
-    r->nacks = 0;
+    if (!full)
+        r->nacks = 0;
     free (all);
+    free (lens);
+}
+
+static void
+s_checkpoint (s_reducer_t *r, int64_t now)
+{
+    if (!r->state_dir) {
+        r->unsaved = false;     /* nothing to make durable: acks go out at once */
+        return;
+    }
+    if (!r->have_job)
+        return;
+    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error };
+    char *buf = NULL;
+    size_t len = 0;
+    tl_err_t e;
+    if (tl_ledger_save (r->ledger, &meta, &buf, &len) != 0
+        || tl_write_atomic (r->state_dir, "reducer.ckpt", buf, len, &e) != 0) {
+        /* Without a checkpoint we must not ack: the broker would count unsaved work as safe. */
+        tl_error ("cannot write checkpoint in %s: %s", r->state_dir, buf ? e.msg : "out of memory");
+        free (buf);
+        return;
+    }
+    free (buf);
+    r->unsaved = false;
+    r->last_ckpt = now;
+}
+
+static void
+s_apply (s_reducer_t *r, tl_msg_t *m);
+
+/*  Partials held for task ids beyond the job's count: apply those that fit now. */
+static void
+s_retry_pending (s_reducer_t *r)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < r->npending; i++) {
+        if (r->pending [i].task < tl_ledger_stats (r->ledger).tasks_total) {
+            s_apply (r, &r->pending [i]);
+            tl_msg_clear (&r->pending [i]);
+        }
+        else
+            r->pending [keep++] = r->pending [i];
+    }
+    r->npending = keep;
 }
 
 static void
@@ -142,17 +210,18 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
     memcpy (r->broker, ident, identlen);
     r->brokerlen = identlen;
     r->dirty = true;
-    s_send_applied (r, true);
+    if (r->npending)
+        s_retry_pending (r);
+    /* The full set may include unsaved work: save first, so that every id we name is durable. */
+    if (r->unsaved)
+        s_checkpoint (r, now);
+    if (!r->unsaved)
+        s_send_applied (r, true);
 }
 
 static void
-s_on_partial (s_reducer_t *r, const tl_msg_t *m)
+s_apply (s_reducer_t *r, tl_msg_t *m)
 {
-    if (!r->have_job || strcmp (r->job, m->job) != 0) {
-        if (r->stale++ % 1000 == 0)
-            tl_warn ("partial for job %s ignored: current job is %s", m->job, r->have_job ? r->job : "(none)");
-        return;
-    }
     int rc = tl_ledger_apply (r->ledger, m);
     if (rc == TL_EINVAL) {
         tl_err_t e;
@@ -163,18 +232,43 @@ s_on_partial (s_reducer_t *r, const tl_msg_t *m)
     if (rc == 0)
         tl_debug ("task %llu attempt %llu from %s: duplicate, ignored", (unsigned long long) m->task,
                   (unsigned long long) m->attempt, m->mapper);
-    /* Ack duplicates too: the broker may have missed the first ack. */
+    /* Ack duplicates too (with the length that was applied): the broker may have missed the first. */
     if (r->nacks == r->acks_cap) {
         size_t cap = r->acks_cap ? r->acks_cap * 2 : 256;
         uint64_t *a = realloc (r->acks, cap * sizeof *a);
-        if (!a)
+        if (a)
+            r->acks = a;
+        uint64_t *l = realloc (r->ack_lens, cap * sizeof *l);
+        if (l)
+            r->ack_lens = l;
+        if (!a || !l)
             return;
-        r->acks = a;
         r->acks_cap = cap;
     }
-    r->acks [r->nacks++] = m->task;
-    if (rc == 1)
+    r->acks [r->nacks] = m->task;
+    r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
+    if (rc == 1) {
         r->dirty = true;
+        r->unsaved = true;
+    }
+}
+
+/*  Returns true if the message was kept (held for later): the caller must not clear it. */
+static bool
+s_on_partial (s_reducer_t *r, tl_msg_t *m)
+{
+    if (!r->have_job || strcmp (r->job, m->job) != 0) {
+        if (r->stale++ % 1000 == 0)
+            tl_warn ("partial for job %s ignored: current job is %s", m->job, r->have_job ? r->job : "(none)");
+        return false;
+    }
+    uint64_t total = tl_ledger_stats (r->ledger).tasks_total;
+    if (m->task >= total && m->task < total + (1u << 20) && r->npending < PENDING_MAX) {
+        r->pending [r->npending++] = *m;
+        return true;
+    }
+    s_apply (r, m);
+    return false;
 }
 
 static void
@@ -186,6 +280,7 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
     r->ok = m->ok;
     r->finished = now;
     snprintf (r->error, sizeof r->error, "%s", m->error ? m->error : "");
+    s_checkpoint (r, now);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
              m->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
@@ -198,16 +293,18 @@ tl_reducer_main (int argc, char **argv)
 {
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
+        { "state-dir", required_argument, 0, 's' },
         { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
     };
-    const char *listen = NULL, *publish = NULL;
+    const char *listen = NULL, *publish = NULL, *state_dir = NULL;
     int level = TL_LOG_INFO, c;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
             case 'l': listen = optarg; break;
             case 'p': publish = optarg; break;
+            case 's': state_dir = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 0;
@@ -223,14 +320,53 @@ tl_reducer_main (int argc, char **argv)
         return 2;
     }
     tl_log_init ("reducer", level);
-    s_reducer_t r = { 0 };
+    static s_reducer_t r;   /* large (held partials): static rather than on the stack; one per process */
+    memset (&r, 0, sizeof r);
     int rc = 1;
+    r.state_dir = state_dir;
+    tl_random_id (r.instance);
     r.ledger = tl_ledger_new ();
     r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
     r.xpub = tl_sock_new (ZMQ_XPUB, 1024);
     if (!r.ledger || !r.router || !r.xpub)
         goto done;
     zsock_set_xpub_verbose (r.xpub, 1);
+    if (state_dir) {
+        tl_err_t e;
+        char path [4096], *buf = NULL;
+        size_t len = 0;
+        snprintf (path, sizeof path, "%s/reducer.ckpt", state_dir);
+        if (tl_mkdirs (state_dir, &e) != 0) {
+            tl_error ("--state-dir: %s", e.msg);
+            goto done;
+        }
+        int lrc = tl_read_file (path, &buf, &len, 1ULL << 32, &e);
+        if (lrc == 0) {
+            tl_ledger_meta_t meta;
+            if (tl_ledger_load (r.ledger, &meta, buf, len, &e) != 0) {
+                tl_error ("%s: %s; move it away to start afresh", path, e.msg);
+                free (buf);
+                goto done;
+            }
+            snprintf (r.job, sizeof r.job, "%s", meta.job);
+            snprintf (r.col, sizeof r.col, "%s", meta.col);
+            snprintf (r.error, sizeof r.error, "%s", meta.error);
+            r.bytes_total = meta.bytes_total;
+            r.done = meta.done;
+            r.ok = meta.ok;
+            r.have_job = true;
+            r.started = r.finished = tl_now_ms ();
+            tl_ledger_stats_t st = tl_ledger_stats (r.ledger);
+            tl_info ("resumed job %s from %s: %llu/%llu tasks applied, %llu rows", r.job, path,
+                     (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
+                     (unsigned long long) st.rows);
+        }
+        else if (lrc != TL_ENOTFOUND) {
+            tl_error ("%s", e.msg);
+            goto done;
+        }
+        free (buf);
+    }
     zsock_set_sndhwm (r.xpub, 100);
     if (zsock_bind (r.router, "%s", listen) < 0) {
         tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
@@ -260,8 +396,9 @@ tl_reducer_main (int argc, char **argv)
             if (got == -1)
                 tl_badmsg ("a peer of --listen", &e);
             else {
+                bool kept = false;
                 if (m.type == TL_MSG_PARTIAL)
-                    s_on_partial (&r, &m);
+                    kept = s_on_partial (&r, &m);
                 else if (m.type == TL_MSG_JOB)
                     s_on_job (&r, ident, identlen, &m, now);
                 else if (m.type == TL_MSG_END)
@@ -270,7 +407,8 @@ tl_reducer_main (int argc, char **argv)
                     tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m.type));
                     tl_badmsg ("a peer of --listen", &e);
                 }
-                tl_msg_clear (&m);
+                if (!kept)
+                    tl_msg_clear (&m);
             }
             if (!(zsock_events (r.router) & ZMQ_POLLIN))
                 break;
@@ -282,7 +420,9 @@ tl_reducer_main (int argc, char **argv)
                 s_publish (&r, now);
             zframe_destroy (&f);
         }
-        if (r.nacks)
+        if (r.unsaved && now - r.last_ckpt >= CHECKPOINT_MIN_MS)
+            s_checkpoint (&r, now);
+        if (r.nacks && !r.unsaved)
             s_send_applied (&r, false);
         if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
             s_publish (&r, now);
@@ -294,6 +434,9 @@ done:
     zsock_destroy (&r.router);
     zsock_destroy (&r.xpub);
     tl_ledger_destroy (&r.ledger);
+    for (size_t i = 0; i < r.npending; i++)
+        tl_msg_clear (&r.pending [i]);
     free (r.acks);
+    free (r.ack_lens);
     return rc;
 }

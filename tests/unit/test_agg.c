@@ -64,7 +64,7 @@ test_ledger_once (void **state)
     assert_int_equal (tl_ledger_set_tasks (l, 100), 0);
     tl_agg_entry_t g [] = { { "1", 1, 10 }, { "2", 1, 5 } };
     tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = "j", .task = 7, .mapper = "m1", .rows = 15, .bytes = 100,
-                   .bad = 1, .groups = g, .n_groups = 2 };
+                   .offset = 0, .length = 100, .bad = 1, .groups = g, .n_groups = 2 };
     assert_int_equal (tl_ledger_apply (l, &p), 1);
     assert_int_equal (tl_ledger_apply (l, &p), 0);     /* duplicate */
     p.attempt = 3;
@@ -81,14 +81,45 @@ test_ledger_once (void **state)
     assert_int_equal (st.rejected, 2);
     assert_int_equal (st.rows, 30);
     assert_int_equal (tl_agg_get (tl_ledger_totals (l), "1", 1), 20);
-    uint64_t *ids;
+    uint64_t *ids, *lens;
     size_t n;
-    assert_int_equal (tl_ledger_applied_ids (l, &ids, &n), 0);
+    assert_int_equal (tl_ledger_applied_ids (l, &ids, &lens, &n), 0);
     assert_int_equal (n, 2);
     assert_int_equal (ids [0], 7);
     assert_int_equal (ids [1], 99);
+    assert_int_equal (lens [0], 100);
     free (ids);
+    free (lens);
     assert_int_equal (tl_ledger_set_tasks (l, 1ULL << 40), TL_EINVAL);
+
+    /* A checkpoint round-trip keeps everything; a damaged one is refused. */
+    tl_ledger_meta_t meta = { "job-1", "passenger_count", 12345, true, false, "2 task(s) failed" };
+    char *buf;
+    size_t len;
+    assert_int_equal (tl_ledger_save (l, &meta, &buf, &len), 0);
+    tl_ledger_t *l2 = tl_ledger_new ();
+    tl_ledger_meta_t got;
+    tl_err_t e;
+    assert_int_equal (tl_ledger_load (l2, &got, buf, len, &e), 0);
+    assert_string_equal (got.job, "job-1");
+    assert_string_equal (got.col, "passenger_count");
+    assert_string_equal (got.error, "2 task(s) failed");
+    assert_int_equal (got.bytes_total, 12345);
+    assert_true (got.done);
+    assert_false (got.ok);
+    assert_true (tl_ledger_applied (l2, 99));
+    assert_false (tl_ledger_applied (l2, 98));
+    assert_int_equal (tl_ledger_applied_length (l2, 7), 100);
+    assert_int_equal (tl_agg_get (tl_ledger_totals (l2), "1", 1), 20);
+    assert_int_equal (tl_ledger_stats (l2).dups, 2);
+    p.task = 7;
+    assert_int_equal (tl_ledger_apply (l2, &p), 0);    /* still a duplicate after the reload */
+    for (size_t cut = 0; cut < len; cut += 7)
+        assert_int_not_equal (tl_ledger_load (l2, &got, buf, cut, &e), 0);
+    buf [len / 2] ^= 0x55;
+    tl_ledger_load (l2, &got, buf, len, &e);            /* must not crash, whatever it says */
+    free (buf);
+    tl_ledger_destroy (&l2);
     tl_ledger_destroy (&l);
 }
 

@@ -14,8 +14,8 @@ test_roundtrip_partial (void **state)
 {
     (void) state;
     tl_agg_entry_t g [] = { { "1", 1, 100 }, { "", 0, 7 }, { "a\0b", 3, 1 } };
-    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m",
-                   .rows = 108, .bytes = 999, .bad = 3, .blank = 1, .groups = g, .n_groups = 3 };
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m", .offset = 5,
+                   .length = 999, .rows = 108, .bytes = 999, .bad = 3, .blank = 1, .groups = g, .n_groups = 3 };
     char *data;
     size_t len;
     assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
@@ -55,7 +55,10 @@ test_roundtrip_all (void **state)
         { .type = TL_MSG_RESET },
         { .type = TL_MSG_END, .job = "j", .ok = false, .error = "x" },
         { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100 },
-        { .type = TL_MSG_APPLIED, .job = "j", .ids = ids, .n_ids = 3, .full = true },
+        { .type = TL_MSG_APPLIED, .job = "j", .ids = ids, .n_ids = 3, .lengths = ids, .n_lengths = 3, .full = true,
+          .instance = "r1" },
+        { .type = TL_MSG_STEAL, .task = 4, .attempt = 2, .keep = 500 },
+        { .type = TL_MSG_CUT, .task = 4, .attempt = 2, .cut = 123456 },
         { .type = TL_MSG_UPDATE, .seq = 9, .job = "j", .col = "c", .done = true, .ok = true, .tasks_done = 1,
           .tasks_total = 1, .rows = 1, .bytes = 1, .bytes_total = 1, .bad = 0, .elapsed_ms = 5, .error = "",
           .mappers = ms, .n_mappers = 1 },
@@ -75,7 +78,11 @@ test_roundtrip_all (void **state)
         if (d.type == TL_MSG_APPLIED) {
             assert_int_equal (d.n_ids, 3);
             assert_int_equal (d.ids [2], 9);
+            assert_int_equal (d.lengths [1], 5);
+            assert_string_equal (d.instance, "r1");
         }
+        if (d.type == TL_MSG_CUT)
+            assert_int_equal (d.cut, 123456);
         if (d.type == TL_MSG_HB)
             assert_int_equal (d.running [0].bytes_done, 500);
         if (d.type == TL_MSG_UPDATE)
@@ -130,6 +137,15 @@ test_hostile (void **state)
         { 1, "hello", "slots", 1 },     /* slots is a string */
         { 1, "hello", "other", 0 },     /* lacks slots */
     };
+    /* APPLIED whose ids and lengths disagree in number. */
+    uint64_t two [] = { 1, 2 };
+    tl_msg_t bad = { .type = TL_MSG_APPLIED, .job = "j", .ids = two, .n_ids = 2, .lengths = two, .n_lengths = 1,
+                     .instance = "i" };
+    char *bd;
+    size_t bl;
+    assert_int_equal (tl_msg_encode (&bad, &bd, &bl), 0);
+    assert_int_equal (s_decode_bytes (bd, bl), TL_EPROTO);
+    free (bd);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         msgpack_sbuffer_init (&sb);
         msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
@@ -157,7 +173,7 @@ test_fuzz_mutations (void **state)
     /* Every truncation and many random byte flips of a valid partial: never a crash. */
     tl_agg_entry_t g [] = { { "1", 1, 100 }, { "2", 1, 7 } };
     tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m",
-                   .rows = 108, .bytes = 999, .bad = 3, .groups = g, .n_groups = 2 };
+                   .offset = 0, .length = 999, .rows = 108, .bytes = 999, .bad = 3, .groups = g, .n_groups = 2 };
     char *data;
     size_t len;
     assert_int_equal (tl_msg_encode (&m, &data, &len), 0);

@@ -15,7 +15,7 @@ s_new (int tasks)
     tl_sched_cfg_t cfg = { .lease_ms = 4000, .apply_timeout_ms = 10000, .max_attempts = 3 };
     tl_sched_t *s = tl_sched_new (&cfg);
     for (int i = 0; i < tasks; i++)
-        tl_sched_add (s, (uint32_t) i, 0, 100);
+        tl_sched_add (s, (uint32_t) i, 0, 100, true);
     return s;
 }
 
@@ -23,8 +23,9 @@ static int
 s_drain (tl_sched_t *s, int64_t now, int *per_mapper, int nm)
 {
     int n = 0, m;
+    uint32_t at;
     const tl_task_t *t;
-    while (tl_sched_next (s, now, &m, &t)) {
+    while (tl_sched_next (s, now, &m, &t, &at)) {
         if (per_mapper && m < nm)
             per_mapper [m]++;
         n++;
@@ -56,15 +57,16 @@ test_done_then_applied (void **state)
     tl_sched_t *s = s_new (2);
     int a = tl_sched_join (s, "A", 1, "a", 1, 0);
     int m;
+    uint32_t at;
     const tl_task_t *t;
-    assert_true (tl_sched_next (s, 0, &m, &t));
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
     uint64_t id = t->id;
     tl_sched_done (s, a, id, 1, 10);
     assert_false (tl_sched_finished (s));          /* DONE is not enough */
     assert_int_equal (tl_sched_stats (s).mapped, 1);
-    tl_sched_applied (s, id, 20);
-    assert_true (tl_sched_next (s, 20, &m, &t));
-    tl_sched_applied (s, t->id, 30);               /* applied while running: cancel the runner */
+    tl_sched_applied (s, id, 0, 20);
+    assert_true (tl_sched_next (s, 20, &m, &t, &at));
+    tl_sched_applied (s, t->id, 0, 30);               /* applied while running: cancel the runner */
     tl_sched_ev_t ev;
     bool cancel = false;
     while (tl_sched_event (s, &ev))
@@ -98,8 +100,9 @@ test_lease_and_timeouts (void **state)
     /* MAPPED but never applied: re-issued after the apply timeout. */
     int b = tl_sched_join (s, "B", 1, "b", 1, 8000);
     int m;
+    uint32_t at;
     const tl_task_t *t;
-    assert_true (tl_sched_next (s, 8000, &m, &t));
+    assert_true (tl_sched_next (s, 8000, &m, &t, &at));
     assert_int_equal (m, b);
     assert_int_equal (t->attempt, 2);
     uint64_t id = t->id;
@@ -120,26 +123,27 @@ test_failures (void **state)
     tl_sched_t *s = s_new (2);
     int a = tl_sched_join (s, "A", 1, "a", 1, 0);
     int m;
+    uint32_t at;
     const tl_task_t *t;
     for (int i = 1; i <= 3; i++) {
-        assert_true (tl_sched_next (s, 0, &m, &t));
+        assert_true (tl_sched_next (s, 0, &m, &t, &at));
         if (t->id != 0) {           /* keep task 1 aside */
-            tl_sched_applied (s, t->id, 0);
-            assert_true (tl_sched_next (s, 0, &m, &t));
+            tl_sched_applied (s, t->id, 0, 0);
+            assert_true (tl_sched_next (s, 0, &m, &t, &at));
         }
         assert_int_equal (t->id, 0);
         tl_sched_fail (s, a, 0, t->attempt, true, "HTTP 503 SlowDown", 0);
     }
     assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_FAILED);   /* max_attempts = 3 */
     assert_false (tl_sched_finished (s));          /* task 1 is still queued */
-    tl_sched_applied (s, 1, 0);
+    tl_sched_applied (s, 1, 0, 0);
     assert_true (tl_sched_finished (s));
     assert_int_equal (tl_sched_stats (s).failed, 1);
     assert_string_equal (tl_sched_task (s, 0)->error, "HTTP 503 SlowDown");
     tl_sched_destroy (&s);
     s = s_new (1);
     a = tl_sched_join (s, "A", 1, "a", 1, 0);
-    assert_true (tl_sched_next (s, 0, &m, &t));
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
     tl_sched_fail (s, a, 0, 1, false, "HTTP 404 NoSuchKey", 0);        /* permanent: no retry */
     assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_FAILED);
     tl_sched_destroy (&s);
@@ -155,8 +159,9 @@ test_leave_requeues_first (void **state)
     tl_sched_leave (s, a);
     int b = tl_sched_join (s, "B", 1, "b", 1, 0);
     int m;
+    uint32_t at;
     const tl_task_t *t;
-    assert_true (tl_sched_next (s, 0, &m, &t));
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
     assert_int_equal (m, b);
     assert_true (t->id < 4);                       /* handed-back work goes first */
     assert_int_equal (t->attempt, 2);
@@ -172,7 +177,7 @@ test_simulation_1000 (void **state)
     tl_sched_cfg_t cfg = { .lease_ms = 4000, .apply_timeout_ms = 5000, .max_attempts = 1000 };
     tl_sched_t *s = tl_sched_new (&cfg);
     for (int i = 0; i < NT; i++)
-        tl_sched_add (s, 0, 0, 1);
+        tl_sched_add (s, 0, 0, 1, true);
     uint8_t *applied = calloc ((size_t) NT, 1);
     int *running = calloc ((size_t) NT, sizeof (int));   /* attempt number running, 0 if none */
     int *owner = calloc ((size_t) NT, sizeof (int));
@@ -192,9 +197,10 @@ test_simulation_1000 (void **state)
         steps++;
         now += 10;
         int m;
+        uint32_t at;
         const tl_task_t *t;
-        while (tl_sched_next (s, now, &m, &t)) {
-            running [t->id] = (int) t->attempt;
+        while (tl_sched_next (s, now, &m, &t, &at)) {
+            running [t->id] = (int) at;
             owner [t->id] = m;
         }
         /* Work on a random subset of running tasks. */
@@ -212,7 +218,7 @@ test_simulation_1000 (void **state)
                 if (rand () % 10) {             /* 10% of partials are lost */
                     applied [id]++;
                     if (applied [id] == 1)      /* the reducer de-duplicates */
-                        tl_sched_applied (s, (uint64_t) id, now);
+                        tl_sched_applied (s, (uint64_t) id, 0, now);
                 }
             }
             else if (r < 95) {
@@ -261,6 +267,97 @@ test_simulation_1000 (void **state)
     tl_sched_destroy (&s);
 }
 
+static void
+test_steal_and_cut (void **state)
+{
+    (void) state;
+    tl_sched_cfg_t cfg = { .lease_ms = 4000, .apply_timeout_ms = 10000, .max_attempts = 3, .min_steal = 1000 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    tl_sched_add (s, 0, 0, 100000, true);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m, v;
+    uint32_t at, keep;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
+    assert_false (tl_sched_steal (s, 100, &v, &t, &at, &keep));   /* no idle thief yet */
+    int b = tl_sched_join (s, "B", 1, "b", 1, 100);
+    tl_sched_progress (s, a, 0, 1, 20000);
+    assert_true (tl_sched_steal (s, 1000, &v, &t, &at, &keep));
+    assert_int_equal (v, a);
+    assert_int_equal (t->id, 0);
+    assert_false (tl_sched_steal (s, 1000, &v, &t, &at, &keep));  /* one pending per idle slot */
+    uint64_t tail = tl_sched_cut (s, a, 0, 1, 60000, 1100);
+    assert_int_equal (tail, 1);
+    assert_int_equal (tl_sched_task (s, 0)->length, 60000);
+    assert_int_equal (tl_sched_task (s, 1)->offset, 60000);
+    assert_int_equal (tl_sched_task (s, 1)->length, 40000);
+    assert_true (tl_sched_next (s, 1100, &m, &t, &at));
+    assert_int_equal (m, b);                                        /* the thief gets the tail */
+    assert_int_equal (t->id, 1);
+    /* A stale cut (wrong attempt) splits nothing. */
+    assert_int_equal (tl_sched_cut (s, b, 1, 7, 70000, 1200), UINT64_MAX);
+    tl_sched_stats_t st = tl_sched_stats (s);
+    assert_int_equal (st.tasks, 2);
+    assert_int_equal (st.steals, 1);
+    tl_sched_destroy (&s);
+}
+
+static void
+test_prefix_applied_queues_rest (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (1);
+    tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m;
+    uint32_t at;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
+    /* A zombie that had cut at 40 reports its partial: the rest [40, 100) must be re-done. */
+    tl_sched_applied (s, 0, 40, 10);
+    assert_false (tl_sched_finished (s));
+    const tl_task_t *rest = tl_sched_task (s, 1);
+    assert_non_null (rest);
+    assert_int_equal (rest->offset, 40);
+    assert_int_equal (rest->length, 60);
+    assert_int_equal (tl_sched_stats (s).remainders, 1);
+    tl_sched_applied (s, 1, 60, 20);
+    assert_true (tl_sched_finished (s));
+    tl_sched_destroy (&s);
+}
+
+static void
+test_backup_for_unsplittable (void **state)
+{
+    (void) state;
+    tl_sched_cfg_t cfg = { .lease_ms = 100000, .apply_timeout_ms = 100000, .max_attempts = 3 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    tl_sched_add (s, 0, 0, 1000000, false);     /* a .gz: cannot be cut */
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m, v;
+    uint32_t at, keep;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
+    int b = tl_sched_join (s, "B", 1, "b", 1, 0);
+    tl_sched_progress (s, a, 0, 1, 1000);       /* slow: 1,000 bytes in 5 s */
+    assert_false (tl_sched_steal (s, 5000, &v, &t, &at, &keep));
+    assert_true (tl_sched_next (s, 5000, &m, &t, &at));
+    assert_int_equal (m, b);
+    assert_int_equal (t->id, 0);
+    assert_int_equal (at, 2);
+    assert_false (tl_sched_next (s, 5000, &m, &t, &at));          /* one backup per task */
+    tl_sched_done (s, b, 0, 2, 6000);                               /* the backup wins */
+    tl_sched_ev_t ev;
+    bool cancel_a = false;
+    while (tl_sched_event (s, &ev))
+        cancel_a |= ev.type == TL_EV_CANCEL && ev.mapper == a;
+    assert_true (cancel_a);
+    assert_int_equal (tl_sched_mapper (s, a)->held, 0);
+    assert_int_equal (tl_sched_mapper (s, b)->held, 0);
+    tl_sched_applied (s, 0, 1000000, 6100);
+    assert_true (tl_sched_finished (s));
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -268,6 +365,8 @@ main (void)
         cmocka_unit_test (test_credit_and_late_joiner), cmocka_unit_test (test_done_then_applied),
         cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
+        cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
+        cmocka_unit_test (test_backup_for_unsplittable),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
