@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PUBLISH_MIN_MS 200
 #define CHECKPOINT_MIN_MS 100
@@ -325,6 +326,13 @@ tl_reducer_main (int argc, char **argv)
     int rc = 1;
     r.state_dir = state_dir;
     tl_random_id (r.instance);
+    /* Sequence numbers start from the wall clock, so they keep growing across restarts and a
+       watcher never mistakes a restarted reducer's updates for old ones. */
+    {
+        struct timespec ts;
+        clock_gettime (CLOCK_REALTIME, &ts);
+        r.seq = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    }
     r.ledger = tl_ledger_new ();
     r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
     r.xpub = tl_sock_new (ZMQ_XPUB, 1024);
