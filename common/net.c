@@ -14,6 +14,9 @@ tl_sock_new (int type, int64_t maxmsg)
     zsock_set_linger (s, 2000);
     zsock_set_sndhwm (s, 10000);
     zsock_set_rcvhwm (s, 10000);
+    /* Reconnect after 100 ms, backing off to 5 s while a peer stays away. */
+    zsock_set_reconnect_ivl (s, 100);
+    zsock_set_reconnect_ivl_max (s, 5000);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (s, 1);
     return s;

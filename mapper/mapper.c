@@ -141,6 +141,9 @@ s_cancel_all (s_mapper_t *mp)
 static int
 s_connect_broker (s_mapper_t *mp)
 {
+    /* Drop what the old socket still queues (a HELLO sent into the void would join a ghost). */
+    if (mp->broker)
+        zsock_set_linger (mp->broker, 0);
     zsock_destroy (&mp->broker);
     mp->broker = tl_sock_new (ZMQ_DEALER, 1 << 20);
     if (!mp->broker)

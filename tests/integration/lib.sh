@@ -9,6 +9,7 @@ cleanup () {
     local rc=$?
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    if [ -n "${ON_EXIT:-}" ]; then eval "$ON_EXIT" || true; fi
     if [ $rc -ne 0 ]; then
         echo "--- FAILED (rc=$rc); logs in $T:" >&2
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "=== $f" >&2; tail -25 "$f" >&2; }; done

@@ -44,6 +44,17 @@ done
 wait_for "$T/broker.log" "lost (silent past its lease)" 10
 pass "3 mappers killed with SIGKILL mid-job"
 
+# SIGTERM: the mapper hands its unfinished tasks back at once (no lease wait).
+bg polite "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 2 --name polite --rate-limit 100K
+POLITE=$LAST_PID
+wait_for "$T/broker.log" "mapper polite joined"
+sleep 1
+kill -TERM "$POLITE"
+wait "$POLITE" || fail "SIGTERM'd mapper exited non-zero"
+grep -q "unfinished work handed back" "$T/polite.log" || fail "mapper did not hand back"
+wait_for "$T/broker.log" "mapper polite left: [1-9][0-9]* task(s) re-queued" 5
+pass "SIGTERM'd mapper handed its tasks back"
+
 # The broker: kill -9, then restart from its journal.
 wait_tasks 16
 kill -9 "$BROKER"
