@@ -82,6 +82,14 @@ tl_csv_stream_offset (const tl_csv_t *self)
     return self->start ? self->start - 1 : 0;
 }
 
+void
+tl_csv_set_column_index (tl_csv_t *self, int col)
+{
+    self->col = col;
+    if (self->state == S_HEADER)
+        self->state = S_ROWS;
+}
+
 int
 tl_csv_column (const tl_csv_t *self)
 {

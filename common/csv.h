@@ -42,6 +42,8 @@ void tl_csv_set_range (tl_csv_t *self, uint64_t start, uint64_t end);
 uint64_t tl_csv_stream_offset (const tl_csv_t *self);
 /*  Resolve the column from a header line (without the newline). TL_ECOLUMN if absent. */
 int tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e);
+/*  Use a column index resolved earlier from the same object's header (a cache hit). */
+void tl_csv_set_column_index (tl_csv_t *self, int col);
 /*  Index (0-based) of the resolved column, or -1 while unresolved. */
 int tl_csv_column (const tl_csv_t *self);
 /*  Feed the next bytes. Returns 0 for "more please", 1 when the range is complete (stop

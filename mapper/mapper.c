@@ -29,6 +29,7 @@ typedef struct {
     volatile int cancel;
     _Atomic uint64_t progress;
     tl_steal_t steal;
+    tl_colcache_t *cache;
     const char *name;
     const tl_store_cfg_t *cfg;
 } s_slot_t;
@@ -88,7 +89,8 @@ s_slot_actor (zsock_t *pipe, void *args)
         if (cmd && streq (cmd, "RUN")) {
             tl_work_result_t *res = calloc (1, sizeof *res);
             if (res)
-                tl_work_run (slot->work, slot->name, slot->cfg, &slot->cancel, &slot->progress, &slot->steal, res);
+                tl_work_run (slot->work, slot->name, slot->cfg, &slot->cancel, &slot->progress, &slot->steal, slot->cache,
+                             res);
             zsock_send (pipe, "sp", "DONE", res);
         }
         zstr_free (&cmd);
@@ -401,11 +403,13 @@ tl_mapper_main (int argc, char **argv)
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);
+    tl_colcache_t *cache = tl_colcache_new ();
     if (!mp.slots || s_connect_broker (&mp) != 0)
         goto done;
     for (uint32_t i = 0; i < mp.nslots; i++) {
         mp.slots [i].name = mp.name;
         mp.slots [i].cfg = &mp.cfg;
+        mp.slots [i].cache = cache;
         if (!(mp.slots [i].actor = zactor_new (s_slot_actor, &mp.slots [i])))
             goto done;
     }
@@ -499,6 +503,7 @@ done:
         tl_work_free (&mp.queue [i]);
     free (mp.queue);
     free (mp.slots);
+    tl_colcache_destroy (&cache);
     zsock_destroy (&mp.broker);
     zsock_destroy (&mp.reducer);
     tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);

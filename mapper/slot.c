@@ -7,6 +7,7 @@
 #include "slot.h"
 #include "codec.h"
 #include "csv.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,76 @@ s_head_sink (void *arg, const char *buf, size_t len)
     return h->len >= (1 << 20) ? 1 : 0;
 }
 
+#define COLCACHE_MAX 256
+
+struct tl_colcache {
+    pthread_mutex_t lock;
+    char *keys [COLCACHE_MAX];
+    int cols [COLCACHE_MAX];
+    size_t next;
+};
+
+tl_colcache_t *
+tl_colcache_new (void)
+{
+    tl_colcache_t *self = calloc (1, sizeof *self);
+    if (self)
+        pthread_mutex_init (&self->lock, NULL);
+    return self;
+}
+
+void
+tl_colcache_destroy (tl_colcache_t **self_p)
+{
+    if (self_p && *self_p) {
+        for (size_t i = 0; i < COLCACHE_MAX; i++)
+            free ((*self_p)->keys [i]);
+        pthread_mutex_destroy (&(*self_p)->lock);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static char *
+s_cache_key (const char *uri, const char *spec)
+{
+    size_t n = strlen (uri) + strlen (spec) + 2;
+    char *k = malloc (n);
+    if (k)
+        snprintf (k, n, "%s\n%s", uri, spec);
+    return k;
+}
+
+int
+tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec)
+{
+    char *k = self ? s_cache_key (uri, spec) : NULL;
+    int col = -1;
+    if (!k)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    for (size_t i = 0; i < COLCACHE_MAX && col < 0; i++)
+        if (self->keys [i] && strcmp (self->keys [i], k) == 0)
+            col = self->cols [i];
+    pthread_mutex_unlock (&self->lock);
+    free (k);
+    return col;
+}
+
+void
+tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col)
+{
+    char *k = self ? s_cache_key (uri, spec) : NULL;
+    if (!k)
+        return;
+    pthread_mutex_lock (&self->lock);
+    free (self->keys [self->next]);
+    self->keys [self->next] = k;
+    self->cols [self->next] = col;
+    self->next = (self->next + 1) % COLCACHE_MAX;
+    pthread_mutex_unlock (&self->lock);
+}
+
 void
 tl_work_free (tl_work_t **w_p)
 {
@@ -89,7 +160,8 @@ tl_work_free (tl_work_t **w_p)
 
 void
 tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *mcfg,
-             const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal, tl_work_result_t *out)
+             const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache,
+             tl_work_result_t *out)
 {
     memset (out, 0, sizeof *out);
     tl_store_cfg_t cfg = { 0 };
@@ -113,7 +185,10 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     }
     uint64_t end = w->offset + w->length;
     tl_csv_set_range (csv, w->offset, end >= w->size ? UINT64_MAX : end);
-    if (w->offset > 0) {
+    int cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, w->col) : -1;
+    if (cached >= 0)
+        tl_csv_set_column_index (csv, cached);
+    else if (w->offset > 0) {
         rc = tl_store_read (&cfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
         if (rc)
             goto done;
@@ -127,6 +202,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
             tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
             goto done;
         }
+        tl_colcache_put (cache, w->uri, w->col, tl_csv_column (csv));
     }
     uint64_t from = tl_csv_stream_offset (csv);
     s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };

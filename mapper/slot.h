@@ -28,6 +28,16 @@ typedef struct {
     _Atomic uint64_t cut;
 } tl_steal_t;
 
+/*  The mapper's cache of resolved columns, keyed by object and group-by spec, so that the
+    header of an object cut into many ranges is read once per mapper, not once per range.
+    Thread-safe; small (the oldest entries are dropped). */
+typedef struct tl_colcache tl_colcache_t;
+tl_colcache_t *tl_colcache_new (void);
+void tl_colcache_destroy (tl_colcache_t **self_p);
+/*  The cached index, or -1. */
+int tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec);
+void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col);
+
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
@@ -42,6 +52,6 @@ typedef struct {
     overrides (rate limit; endpoint/nosign if set there). */
 void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
                   const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal,
-                  tl_work_result_t *out);
+                  tl_colcache_t *cache, tl_work_result_t *out);
 void tl_work_free (tl_work_t **w_p);
 #endif
