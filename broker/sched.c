@@ -425,15 +425,15 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
     }
     if (!best)
         return false;
-    /* Split the rest by speed: the victim keeps what it can read in the time the thief needs
-       for its share. Speeds come from the mappers' finished work; unknown means equal. */
-    double vr = 0, tr = 0;
+    /* Split the rest by speed: the victim keeps the share it can read while the thief reads the
+       other, so both finish together. Speeds are measured on finished tasks; the victim's own
+       progress on this task stands in when it has none, and unknown means equal. */
     const tl_mapper_t *vm = &self->mappers [best->run [0].mapper], *tm = &self->mappers [thief];
+    double vr = vm->rate, tr = tm->rate;
     if (now > best->run [0].since && best->run [0].bytes_done)
         vr = (double) best->run [0].bytes_done / (double) (now - best->run [0].since);
-    tr = vr;
-    if (tm->done && vm->done)
-        tr = vr * (double) (tm->done) / (double) (vm->done);    /* rough: tasks done as a speed proxy */
+    if (tr <= 0)
+        tr = vr;
     uint32_t keep = 500;
     if (vr > 0 && tr > 0)
         keep = (uint32_t) (1000.0 * vr / (vr + tr));
@@ -489,6 +489,11 @@ tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t
     if (r < 0)
         return;     /* stale: that assignment was already taken back */
     self->mappers [m].done++;
+    if (now > t->run [r].since) {
+        double rate = (double) t->length / (double) (now - t->run [r].since);
+        tl_mapper_t *mp = &self->mappers [m];
+        mp->rate = mp->rate > 0 ? 0.7 * mp->rate + 0.3 * rate : rate;
+    }
     int other = 1 - r;
     if (t->run [other].mapper >= 0) {
         s_event (self, TL_EV_CANCEL, t->run [other].mapper, t->id, 0);

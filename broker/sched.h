@@ -65,6 +65,7 @@ typedef struct {
     int64_t last_seen;
     bool alive;
     uint64_t assigned, done;
+    double rate;            /* bytes/ms over its finished tasks (moving average), 0 if unknown */
 } tl_mapper_t;
 
 typedef struct {
