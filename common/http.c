@@ -179,6 +179,15 @@ s_backoff (int attempt, long retry_after, const volatile int *cancel)
         usleep (50000);
 }
 
+/*  Seconds under 1 KiB/s before a transfer counts as stalled: 30, or TALLY_STALL_SECS. */
+static long
+s_stall_secs (void)
+{
+    const char *v = getenv ("TALLY_STALL_SECS");
+    long n = v ? strtol (v, NULL, 10) : 0;
+    return n > 0 && n < 3600 ? n : 30;
+}
+
 static CURL *
 s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
 {
@@ -198,7 +207,7 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
     /* A stall: under 1 KiB/s for 30 s. The transfer fails and is resumed. */
     curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, s_stall_secs ());
     curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);

@@ -1,5 +1,6 @@
 /*  store.c — backend dispatch and the object list. */
 #include "store.h"
+#include "creds.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,9 @@ tl_store_cfg_from_env (tl_store_cfg_t *cfg)
         cfg->region = v;
     if (!cfg->region && (v = getenv ("AWS_DEFAULT_REGION")) && *v)
         cfg->region = v;
+    static __thread char config_region [64];
+    if (!cfg->region && tl_config_region (config_region, sizeof config_region) == 0)
+        cfg->region = config_region;
     if (!cfg->region)
         cfg->region = "us-east-1";
 }

@@ -65,7 +65,7 @@ s_parse (const tl_store_cfg_t *cfg, const char *uri, s_s3_t *s, tl_err_t *e)
         snprintf (s->path, sizeof s->path, "/%s", s->key);
     }
     if (!(cfg && cfg->nosign))
-        return tl_creds_load (&s->creds, e);
+        return tl_creds_get (&s->creds, e);
     return 0;
 }
 
@@ -100,6 +100,11 @@ s_headers (void *arg, const char *method, const char *range, tl_err_t *e)
     if (s->cfg && s->cfg->nosign) {
         /* curl sends no headers list at all if empty: give it a harmless one. */
         return h ? h : curl_slist_append (NULL, "Accept: */*");
+    }
+    /* Fresh for every attempt: instance-role credentials expire and are refreshed. */
+    if (tl_creds_get (&s->creds, e) != 0) {
+        curl_slist_free_all (h);
+        return NULL;
     }
     char date [20];
     time_t now = time (NULL);

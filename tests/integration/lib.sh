@@ -3,6 +3,7 @@
 set -euo pipefail
 : "${TALLY:?TALLY must point at the tally binary}"
 : "${TALLY_SRC:?TALLY_SRC must point at the source tree}"
+export AWS_EC2_METADATA_DISABLED=${AWS_EC2_METADATA_DISABLED:-true}   # never 169.254.169.254 from tests
 T=$(mktemp -d /tmp/tally-test.XXXXXX)
 PIDS=()
 cleanup () {
@@ -84,3 +85,17 @@ CONF
         i=$((i + 1)); [ $i -gt 100 ] && fail "nginx did not start"; sleep 0.1
     done
 }
+
+# start_proxy ARGS...: the fault-injecting, signature-checking proxy in front of $ENDPOINT;
+# sets PROXY (its URL) and PROXY_STATS (its counters, JSON).
+start_proxy () {
+    local port; port=$(free_port)
+    PROXY_STATS="$T/proxy-stats.json"
+    bg proxy python3 "$TALLY_SRC/tests/tools/s3_proxy.py" "$port" "$ENDPOINT" --stats "$PROXY_STATS" "$@"
+    PROXY="http://127.0.0.1:$port"
+    local i=0
+    until curl -s -o /dev/null "$PROXY/"; do
+        i=$((i + 1)); [ $i -gt 100 ] && fail "proxy did not start"; sleep 0.1
+    done
+}
+stat_of () { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$PROXY_STATS" "$1"; }
