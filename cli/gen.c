@@ -310,7 +310,12 @@ tl_gen_main (int argc, char **argv)
         int year = years [i % (uint64_t) nyears] + (int) (i / ((uint64_t) nyears * 12));
         int month = (int) ((i / (uint64_t) nyears) % 12) + 1;
         char path [4096];
-        snprintf (path, sizeof path, "%s/yellow_tripdata_%04d-%02d.csv", out, year, month);
+        /* More files than eras x 12 months would repeat a name: number them. */
+        if (files > (uint64_t) nyears * 12)
+            snprintf (path, sizeof path, "%s/yellow_tripdata_%04d-%02d_%05llu.csv", out, year, month,
+                      (unsigned long long) i);
+        else
+            snprintf (path, sizeof path, "%s/yellow_tripdata_%04d-%02d.csv", out, year, month);
         rc = s_write_file (path, year, month, rows, (int) i, &rng, &t);
     }
     if (!rc) {

@@ -38,6 +38,8 @@ s_usage (FILE *f)
              "  --region REGION      S3 region\n"
              "  --no-sign-request    anonymous S3 requests\n"
              "  --rate-limit BYTES   cap each slot's read rate (bytes/s)\n"
+             "  --range-size SIZE    HTTP/S3 ranged GET size (default 8M)\n"
+             "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
              "  -v, --verbose        show the children's logs\n"
              "  -q, --quiet          no progress line\n"
              "  -h, --help\n");
@@ -108,6 +110,7 @@ tl_run_main (int argc, char **argv)
         { "format", required_argument, 0, 'f' },   { "split-size", required_argument, 0, 'S' },
         { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
         { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
+        { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -121,7 +124,7 @@ tl_run_main (int argc, char **argv)
     int c;
     /* broker args are filled after the fixed ones below */
     char *inputs [256];
-    const char *split = NULL, *region = NULL;
+    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -157,6 +160,20 @@ tl_run_main (int argc, char **argv)
                     return 2;
                 }
                 split = optarg;
+                break;
+            case 'Z':
+                if (tl_parse_size (optarg, &v) || v < 4096) {
+                    fprintf (stderr, "tally run: --range-size wants a size of at least 4K, not '%s'\n", optarg);
+                    return 2;
+                }
+                range_size = optarg;
+                break;
+            case 'C':
+                if (tl_parse_uint (optarg, 1, 64, &v)) {
+                    fprintf (stderr, "tally run: --concurrency wants 1 to 64, not '%s'\n", optarg);
+                    return 2;
+                }
+                conc = optarg;
                 break;
             case 'e': endpoint = optarg; break;
             case 'R': region = optarg; break;
@@ -250,7 +267,7 @@ tl_run_main (int argc, char **argv)
     char slotstr [16];
     snprintf (slotstr, sizeof slotstr, "%llu", (unsigned long long) slots);
     for (uint64_t i = 0; i < mappers; i++) {
-        char *margs [12];
+        char *margs [16];
         int k = 0;
         char name [64];
         snprintf (name, sizeof name, "mapper-%llu", (unsigned long long) i + 1);
@@ -265,6 +282,14 @@ tl_run_main (int argc, char **argv)
         if (rate) {
             margs [k++] = "--rate-limit";
             margs [k++] = (char *) rate;
+        }
+        if (range_size) {
+            margs [k++] = "--range-size";
+            margs [k++] = (char *) range_size;
+        }
+        if (conc) {
+            margs [k++] = "--concurrency";
+            margs [k++] = (char *) conc;
         }
         margs [k++] = (char *) loud;
         margs [k] = NULL;

@@ -216,10 +216,15 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     return c;
 }
 
+int tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg,
+                          tl_err_t *e);
+
 int
 tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e)
 {
     tl_http_global_init ();
+    if (r->range_size && r->size)
+        return tl_http_stream_multi (r, offset, length, sink, arg, e);
     int attempts = r->max_attempts > 0 ? r->max_attempts : 6;
     uint64_t done = 0;      /* bytes delivered to the sink over all attempts */
     char last [512] = "no attempt made";

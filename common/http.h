@@ -23,9 +23,14 @@ typedef struct {
     int max_attempts;           /* 0: 6 */
     uint64_t rate_limit;        /* bytes/s, 0 for none */
     tl_read_stats_t *stats;     /* optional counters */
+    uint64_t size;              /* the object's size if known (0: unknown), to cut ranged reads */
+    uint64_t range_size;        /* > 0: read in pieces of this size, several at once (curl multi) */
+    int concurrency;            /* pieces in flight at once (default 4) */
 } tl_http_req_t;
 
-/*  Stream [offset, offset+length) of the body into sink (length UINT64_MAX: to the end). */
+/*  Stream [offset, offset+length) of the body into sink (length UINT64_MAX: to the end). With
+    range_size and a known size, the span is fetched as concurrent ranged GETs through the curl
+    multi interface and delivered in order; otherwise as one streamed GET. */
 int tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e);
 /*  A small request: the whole body (at most max bytes) into *body (caller frees) and the status.
     Non-2xx statuses are returned in *status, not as errors; only transport failures are errors.

@@ -20,6 +20,9 @@ typedef struct {
     bool nosign;            /* anonymous S3 requests */
     int max_attempts;       /* HTTP attempts per request; 0 means the default (6) */
     uint64_t rate_limit;    /* bytes/s per read, 0 for none */
+    uint64_t range_size;    /* HTTP/S3: ranged GETs of this size (default 8 MiB; 0 here means default) */
+    int concurrency;        /* HTTP/S3: ranged GETs in flight per read (default 4) */
+    uint64_t size_hint;     /* the object's size when the caller knows it (0: unknown) */
 } tl_store_cfg_t;
 
 typedef struct {

@@ -66,6 +66,8 @@ s_usage (FILE *f)
              "  --slots N            tasks run at once (default: number of cores)\n"
              "  --name NAME          name shown in the broker's logs (default: host-pid)\n"
              "  --rate-limit BYTES   cap each slot's read rate, e.g. 10M (bytes/s; default none)\n"
+             "  --range-size SIZE    HTTP/S3 objects are read as ranged GETs of this size (default 8M)\n"
+             "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
              "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
              "  --no-sign-request    anonymous S3 requests\n"
              "  --stay               stay for the next job instead of exiting when a job ends\n"
@@ -352,6 +354,7 @@ tl_mapper_main (int argc, char **argv)
         { "name", required_argument, 0, 'n' },    { "rate-limit", required_argument, 0, 'r' },
         { "endpoint-url", required_argument, 0, 'e' }, { "no-sign-request", no_argument, 0, 'N' },
         { "stay", no_argument, 0, 'S' },          { "verbose", no_argument, 0, 'v' },
+        { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
         { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -380,6 +383,19 @@ tl_mapper_main (int argc, char **argv)
                     fprintf (stderr, "tally mapper: --rate-limit wants bytes per second such as 10M, not '%s'\n", optarg);
                     return 2;
                 }
+                break;
+            case 'R':
+                if (tl_parse_size (optarg, &mp.cfg.range_size) || mp.cfg.range_size < 4096) {
+                    fprintf (stderr, "tally mapper: --range-size wants a size of at least 4K such as 8M, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'C':
+                if (tl_parse_uint (optarg, 1, 64, &v)) {
+                    fprintf (stderr, "tally mapper: --concurrency wants 1 to 64, not '%s'\n", optarg);
+                    return 2;
+                }
+                mp.cfg.concurrency = (int) v;
                 break;
             case 'e': mp.cfg.endpoint = optarg; break;
             case 'N': mp.cfg.nosign = true; break;

@@ -172,6 +172,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     if (!cfg.region && w->region && *w->region)
         cfg.region = w->region;
     cfg.nosign = cfg.nosign || w->nosign;
+    cfg.size_hint = w->size;
     tl_store_cfg_from_env (&cfg);
 
     tl_agg_t *agg = tl_agg_new ();
@@ -189,7 +190,9 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     if (cached >= 0)
         tl_csv_set_column_index (csv, cached);
     else if (w->offset > 0) {
-        rc = tl_store_read (&cfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
+        tl_store_cfg_t hcfg = cfg;
+        hcfg.size_hint = 0;     /* the header: one small plain GET */
+        rc = tl_store_read (&hcfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
         if (rc)
             goto done;
         if (!head.found && head.len >= (1 << 20)) {

@@ -30,7 +30,10 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
         void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e)
 {
     tl_http_req_t r = { .url = uri, .what = uri, .cancel = cancel, .stats = st,
-                        .max_attempts = cfg ? cfg->max_attempts : 0, .rate_limit = cfg ? cfg->rate_limit : 0 };
+                        .max_attempts = cfg ? cfg->max_attempts : 0, .rate_limit = cfg ? cfg->rate_limit : 0,
+                            .size = cfg ? cfg->size_hint : 0,
+                            .range_size = cfg && cfg->size_hint ? (cfg->range_size ? cfg->range_size : 8ULL << 20) : 0,
+                            .concurrency = cfg ? cfg->concurrency : 0 };
     return tl_http_stream (&r, offset, length, sink, arg, e);
 }
 

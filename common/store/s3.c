@@ -245,7 +245,10 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
         snprintf (what, sizeof what, "s3://%s/%s (host %s)", s->bucket, s->key, s->host);
         tl_http_req_t r = { .url = url, .what = what, .headers = s_headers, .headers_arg = s, .cancel = cancel,
                             .stats = st, .max_attempts = cfg ? cfg->max_attempts : 0,
-                            .rate_limit = cfg ? cfg->rate_limit : 0 };
+                            .rate_limit = cfg ? cfg->rate_limit : 0,
+                            .size = cfg ? cfg->size_hint : 0,
+                            .range_size = cfg && cfg->size_hint ? (cfg->range_size ? cfg->range_size : 8ULL << 20) : 0,
+                            .concurrency = cfg ? cfg->concurrency : 0 };
         rc = tl_http_stream (&r, offset, length, sink, arg, e);
     }
     free (url);

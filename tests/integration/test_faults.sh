@@ -10,12 +10,14 @@ python3 "$TALLY_SRC/tests/tools/s3_upload.py" "$ENDPOINT" nyc-tlc "trip data/" "
 start_proxy --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --slowdown 5 --reset 7 --stall 11 --stall-secs 6
 
 TALLY_STALL_SECS=2 "$TALLY" run --input "s3://nyc-tlc/trip data/" --group-by passenger_count --endpoint-url "$PROXY" \
-    --mappers 2 --slots 2 --split-size 150K --format json -v > "$T/faults.json" 2> "$T/faults.log"
+    --mappers 2 --slots 2 --split-size 400K --range-size 64K --concurrency 4 --format json -v \
+    > "$T/faults.json" 2> "$T/faults.log"
 check_truth "$T/faults.json" "$T/data.truth.json" passenger_count || fail "totals through faults"
 slowdown=$(stat_of slowdown); reset=$(stat_of reset); stall=$(stat_of stall); badsig=$(stat_of bad_signature)
 echo "proxy: $(cat "$PROXY_STATS")"
 [ "$slowdown" -ge 1 ] && [ "$reset" -ge 1 ] && [ "$stall" -ge 1 ] || fail "not every fault was injected"
 [ "$badsig" -eq 0 ] || fail "$badsig request(s) had a bad signature"
+[ "$(stat_of gets)" -gt 60 ] || fail "objects were not read as many ranged GETs"
 grep -q "request(s) retried" "$T/faults.log" || fail "retries not visible in the logs"
 grep -q "resumed mid-body" "$T/faults.log" || fail "no resume logged"
 grep "request(s) retried" "$T/faults.log" | sed 's/.*mapper: /mapper: /' | head -5
