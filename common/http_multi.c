@@ -271,6 +271,8 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
             s_piece_t *pc = NULL;
             curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &pc);
             CURLcode cc = msg->data.result;
+            if (!pc->status)    /* a reply with no body never reached s_write */
+                curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE, &pc->status);
             s_finish (&sp, pc);
             if (sp.sink_rc)
                 break;
