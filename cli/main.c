@@ -2,6 +2,7 @@
 #include "broker/broker.h"
 #include "cli/gen.h"
 #include "cli/run.h"
+#include "cli/scan.h"
 #include "cli/watch.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
@@ -22,6 +23,7 @@ s_usage (FILE *f)
              "  reducer   apply partials exactly once, publish live totals\n"
              "  watch     show the live totals of a running job\n"
              "  run       all of the above on this machine, then print the result\n"
+             "  scan      count locally in this one process (no cluster), as one mapper slot does\n"
              "  gen       write synthetic TLC yellow-trip CSVs with ground truth\n"
              "\n"
              "  tally --version\n",
@@ -61,6 +63,8 @@ main (int argc, char **argv)
         rc = tl_watch_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "run") == 0)
         rc = tl_run_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "scan") == 0)
+        rc = tl_scan_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "gen") == 0)
         rc = tl_gen_main (argc - 1, argv + 1);
     else {

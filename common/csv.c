@@ -12,6 +12,11 @@
 
 enum { S_SKIP_FIRST, S_HEADER, S_ROWS, S_DONE };
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TL_HAVE_X86 1
+#endif
+
 struct tl_csv {
     tl_agg_t *agg;
     char *name;             /* column name, or NULL when given by number */
@@ -25,6 +30,15 @@ struct tl_csv {
     int carry_overlong;     /* carried line exceeded TL_CSV_LINE_MAX: skip to newline */
     char *unq;              /* buffer for unquoting quoted values */
     tl_csv_stats_t st;
+    int impl;               /* TL_CSV_SCALAR, TL_CSV_SSE2 or TL_CSV_AVX2 */
+    /* Pre-aggregation for short keys: a direct-mapped cache of (key up to 8 bytes, count),
+       flushed into agg at the end of every chunk, so the common row costs a multiply and an
+       add instead of a hash-table probe. */
+    struct {
+        uint64_t key;
+        uint32_t len;       /* 0xffffffff: empty slot */
+        uint64_t count;
+    } pre [64];
 };
 
 tl_csv_t *
@@ -46,6 +60,9 @@ tl_csv_new (const char *spec, tl_agg_t *agg)
     else
         self->name = strdup (spec);
     self->unq = malloc (TL_AGG_KEY_MAX + 1);
+    self->impl = tl_csv_best_impl ();
+    for (int k = 0; k < 64; k++)
+        self->pre [k].len = 0xffffffffu;
     if ((!self->name && self->col < 0) || !self->unq)
         tl_csv_destroy (&self);
     return self;
@@ -254,6 +271,274 @@ quoted:;
     return 0;
 }
 
+/* ------------------------------------------------------------------ bulk row scanning
+
+   The bulk scanners take a run of complete lines, [i, lim) of buf, lim just past a newline,
+   starting at a line start, and count them with the same rules as s_line. Each returns where it
+   stopped (lim, or the start of the first line at or past the range end, with *done set).
+
+   scalar: memchr for the line, then the commas up to the column (s_line).
+   sse2/avx2: 64-byte blocks turned into bit masks of '\n', ',' and '"'. Walking the set bits
+   finds the column's commas; once the value is counted, only newline bits matter until the
+   line ends. A block holding a quote sends the lines it touches to s_line, which knows RFC 4180
+   quoting. A line whose value was already counted resumes after its newline, so nothing is
+   counted twice. */
+
+static void
+s_pre_flush (tl_csv_t *self)
+{
+    for (int k = 0; k < 64; k++) {
+        if (self->pre [k].len == 0xffffffffu)
+            continue;
+        /* Short keys always fit the table's limit; only memory can fail, and that is fatal. */
+        if (tl_agg_add (self->agg, (const char *) &self->pre [k].key, self->pre [k].len, self->pre [k].count) != 0)
+            abort ();
+        self->pre [k].len = 0xffffffffu;
+    }
+}
+
+static inline void
+s_emit (tl_csv_t *self, const char *v, const char *ve)
+{
+    s_trim (&v, &ve);
+    size_t n = (size_t) (ve - v);
+    self->st.rows++;
+    if (n <= 8) {
+        uint64_t key = 0;
+        memcpy (&key, v, n);
+        unsigned slot = (unsigned) (((key ^ n) * 0x9E3779B97F4A7C15ULL) >> 58);
+        if (self->pre [slot].key == key && self->pre [slot].len == n) {
+            self->pre [slot].count++;
+            return;
+        }
+        if (self->pre [slot].len != 0xffffffffu
+            && tl_agg_add (self->agg, (const char *) &self->pre [slot].key, self->pre [slot].len, self->pre [slot].count))
+            abort ();
+        self->pre [slot].key = key;
+        self->pre [slot].len = (uint32_t) n;
+        self->pre [slot].count = 1;
+        return;
+    }
+    if (tl_agg_add (self->agg, v, n, 1) != 0) {
+        self->st.rows--;
+        self->st.bad++;
+    }
+}
+
+/*  Scalar: line by line. */
+static size_t
+s_bulk_scalar (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+{
+    tl_err_t e;
+    while (i < lim) {
+        if (base + i >= self->end) {
+            *done = 1;
+            return i;
+        }
+        const char *nl = memchr (buf + i, '\n', lim - i);
+        s_line (self, buf + i, (size_t) (nl - (buf + i)), &e);   /* rows state: cannot fail */
+        i = (size_t) (nl - buf) + 1;
+    }
+    return i;
+}
+
+#ifdef TL_HAVE_X86
+typedef struct {
+    uint64_t nl, cm, qt;
+} s_masks_t;
+
+__attribute__ ((target ("avx2"))) static inline s_masks_t
+s_masks_avx2 (const char *p)
+{
+    __m256i a = _mm256_loadu_si256 ((const __m256i *) p), b = _mm256_loadu_si256 ((const __m256i *) (p + 32));
+    __m256i n = _mm256_set1_epi8 ('\n'), c = _mm256_set1_epi8 (','), q = _mm256_set1_epi8 ('"');
+    s_masks_t m;
+    m.nl = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, n))
+           | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, n)) << 32);
+    m.cm = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, c))
+           | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, c)) << 32);
+    m.qt = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, q))
+           | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, q)) << 32);
+    return m;
+}
+
+static inline uint64_t
+s_mask16 (__m128i v, __m128i x)
+{
+    return (uint16_t) _mm_movemask_epi8 (_mm_cmpeq_epi8 (v, x));
+}
+
+static inline s_masks_t
+s_masks_sse2 (const char *p)
+{
+    __m128i n = _mm_set1_epi8 ('\n'), c = _mm_set1_epi8 (','), q = _mm_set1_epi8 ('"');
+    s_masks_t m = { 0, 0, 0 };
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128 ((const __m128i *) (p + 16 * k));
+        m.nl |= s_mask16 (v, n) << (16 * k);
+        m.cm |= s_mask16 (v, c) << (16 * k);
+        m.qt |= s_mask16 (v, q) << (16 * k);
+    }
+    return m;
+}
+
+/*  The block walk, shared by both widths (the mask function differs). */
+#define S_BULK_BODY(MASKS)                                                                          \
+    const int col = self->col;                                                                      \
+    const uint64_t end = self->end;                                                                 \
+    uint64_t bad = 0, blank = 0;                                                                    \
+    size_t ls = i;              /* current line start */                                            \
+    int field = 0;              /* commas seen in this line */                                      \
+    size_t vs = i;              /* value start, once field == col */                                \
+    int counted = 0;            /* this line's row is counted: skip to its newline */               \
+    if (col == 0)                                                                             \
+        vs = ls;                                                                                    \
+    size_t pos = i;                                                                                 \
+    while (pos + 64 <= lim) {                                                                       \
+        s_masks_t m = MASKS (buf + pos);                                                            \
+        if (m.qt) {                                                                                 \
+            /* Quotes: let s_line handle every line that touches this block. */                     \
+            size_t from = ls;                                                                       \
+            if (counted) {                                                                          \
+                const char *nl = memchr (buf + pos, '\n', lim - pos);                               \
+                from = (size_t) (nl - buf) + 1;                                                     \
+            }                                                                                       \
+            size_t to = pos + 64;                                                                   \
+            const char *nl2 = memchr (buf + to - 1, '\n', lim - (to - 1));                          \
+            to = (size_t) (nl2 - buf) + 1;                                                          \
+            if (from < to) {                                                                        \
+                size_t r = s_bulk_scalar (self, buf, from, to, base, done);                         \
+                if (*done)                                                                          \
+                    { self->st.bad += bad; self->st.blank += blank; return r; }                                                                       \
+            }                                                                                       \
+            ls = pos = to;                                                                          \
+            field = 0;                                                                              \
+            counted = 0;                                                                            \
+            vs = ls;                                                                                \
+            if (ls < lim && base + ls >= end) {                                               \
+                *done = 1;                                                                          \
+                { self->st.bad += bad; self->st.blank += blank; return ls; }                                                                          \
+            }                                                                                       \
+            continue;                                                                               \
+        }                                                                                           \
+        uint64_t nl = m.nl, cm = m.cm;                                                              \
+        for (;;) {                                                                                  \
+            uint64_t bits = counted ? nl : (nl | cm);                                               \
+            if (!bits)                                                                              \
+                break;                                                                              \
+            int b = __builtin_ctzll (bits);                                                         \
+            uint64_t below = b == 63 ? ~0ULL : ((2ULL << b) - 1);                                   \
+            nl &= ~below;                                                                           \
+            cm &= ~below;                                                                           \
+            size_t at = pos + (size_t) b;                                                           \
+            if ((m.nl >> b) & 1) {                                                                  \
+                if (!counted) {                                                                     \
+                    if (field == col)                                                         \
+                        s_emit (self, buf + vs, buf + at);                                          \
+                    else if (at == ls || (at == ls + 1 && buf [ls] == '\r'))                        \
+                        blank++;                                                                 \
+                    else                                                                            \
+                        bad++;                                                                   \
+                }                                                                                   \
+                ls = at + 1;                                                                        \
+                field = 0;                                                                          \
+                counted = 0;                                                                        \
+                vs = ls;                                                                            \
+                if (ls < lim && base + ls >= end) {                                           \
+                    *done = 1;                                                                      \
+                    { self->st.bad += bad; self->st.blank += blank; return ls; }                                                                      \
+                }                                                                                   \
+            }                                                                                       \
+            else {                                                                                  \
+                field++;                                                                            \
+                if (field == col)                                                             \
+                    vs = at + 1;                                                                    \
+                else if (field == col + 1) {                                                  \
+                    s_emit (self, buf + vs, buf + at);                                              \
+                    counted = 1;                                                                    \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+        pos += 64;                                                                                  \
+    }                                                                                               \
+    /* The tail (under 64 bytes): finish with the scalar path. */                                   \
+    size_t from = ls;                                                                               \
+    if (counted) {                                                                                  \
+        const char *nl = memchr (buf + pos, '\n', lim - pos);                                       \
+        from = (size_t) (nl - buf) + 1;                                                             \
+    }                                                                                               \
+    self->st.bad += bad;                                                                            \
+    self->st.blank += blank;                                                                        \
+    return from < lim ? s_bulk_scalar (self, buf, from, lim, base, done) : lim;
+
+__attribute__ ((target ("avx2"))) static size_t
+s_bulk_avx2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+{
+    S_BULK_BODY (s_masks_avx2)
+}
+
+static size_t
+s_bulk_sse2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+{
+    S_BULK_BODY (s_masks_sse2)
+}
+#endif
+
+int
+tl_csv_best_impl (void)
+{
+    const char *force = getenv ("TALLY_SCANNER");
+    if (force && strcmp (force, "scalar") == 0)
+        return TL_CSV_SCALAR;
+#ifdef TL_HAVE_X86
+    if (force && strcmp (force, "sse2") == 0)
+        return TL_CSV_SSE2;
+    __builtin_cpu_init ();
+    if (__builtin_cpu_supports ("avx2"))
+        return TL_CSV_AVX2;
+    return TL_CSV_SSE2;
+#else
+    return TL_CSV_SCALAR;
+#endif
+}
+
+int
+tl_csv_set_impl (tl_csv_t *self, int impl)
+{
+#ifdef TL_HAVE_X86
+    if (impl == TL_CSV_AVX2) {
+        __builtin_cpu_init ();
+        if (!__builtin_cpu_supports ("avx2"))
+            return -1;
+    }
+    if (impl < TL_CSV_SCALAR || impl > TL_CSV_AVX2)
+        return -1;
+#else
+    if (impl != TL_CSV_SCALAR)
+        return -1;
+#endif
+    self->impl = impl;
+    return 0;
+}
+
+const char *
+tl_csv_impl_name (int impl)
+{
+    return impl == TL_CSV_AVX2 ? "avx2" : impl == TL_CSV_SSE2 ? "sse2" : "scalar";
+}
+
+static size_t
+s_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+{
+#ifdef TL_HAVE_X86
+    if (self->impl == TL_CSV_AVX2)
+        return s_bulk_avx2 (self, buf, i, lim, base, done);
+    if (self->impl == TL_CSV_SSE2)
+        return s_bulk_sse2 (self, buf, i, lim, base, done);
+#endif
+    return s_bulk_scalar (self, buf, i, lim, base, done);
+}
+
 static int
 s_carry_append (tl_csv_t *self, const char *p, size_t n)
 {
@@ -322,24 +607,44 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
             return rc;
         i = take + 1;
     }
-    while (i < len) {
+    /* The header (if still due) goes line by line; after it, the complete lines of the chunk
+       (up to its last newline) go through the bulk scanner. */
+    while (i < len && self->state == S_HEADER) {
         if (base + i >= self->end) {
             self->state = S_DONE;
             return 1;
         }
-        const char *p = buf + i;
-        const char *nl = memchr (p, '\n', len - i);
-        if (!nl) {
-            self->carry_start = base + i;
-            int rc = s_carry_append (self, p, len - i);
-            if (rc)
-                return tl_err_set (e, rc, 0, "out of memory");
-            return 0;
-        }
-        int rc = s_line (self, p, nl - p, e);
+        const char *nl = memchr (buf + i, '\n', len - i);
+        if (!nl)
+            break;
+        int rc = s_line (self, buf + i, nl - (buf + i), e);
         if (rc)
             return rc;
         i = nl - buf + 1;
+    }
+    if (i < len && self->state == S_ROWS) {
+        const char *last = memrchr (buf + i, '\n', len - i);
+        if (last) {
+            size_t lim = (size_t) (last - buf) + 1;
+            int done = 0;
+            i = s_bulk (self, buf, i, lim, base, &done);
+            s_pre_flush (self);
+            if (done) {
+                self->state = S_DONE;
+                return 1;
+            }
+        }
+    }
+    if (i < len) {
+        if (base + i >= self->end) {
+            self->state = S_DONE;
+            return 1;
+        }
+        self->carry_start = base + i;
+        int rc = s_carry_append (self, buf + i, len - i);
+        if (rc)
+            return tl_err_set (e, rc, 0, "out of memory");
+        return 0;
     }
     if (self->pos >= self->end && !self->carry_len) {
         self->state = S_DONE;
@@ -351,6 +656,7 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
 int
 tl_csv_finish (tl_csv_t *self, tl_err_t *e)
 {
+    s_pre_flush (self);
     int rc = 0;
     if (self->state != S_DONE && self->state != S_SKIP_FIRST && (self->carry_len || self->carry_overlong))
         rc = s_carry_flush (self, e);

@@ -57,6 +57,13 @@ int tl_csv_set_end (tl_csv_t *self, uint64_t end);
 /*  End of stream: count a last line that has no newline. */
 int tl_csv_finish (tl_csv_t *self, tl_err_t *e);
 tl_csv_stats_t tl_csv_stats (const tl_csv_t *self);
+/*  Row scanners: the same counts, different speeds. The best one the CPU has is chosen at
+    tl_csv_new (TALLY_SCANNER=scalar|sse2 forces one); tests run all three. */
+enum { TL_CSV_SCALAR = 0, TL_CSV_SSE2 = 1, TL_CSV_AVX2 = 2 };
+int tl_csv_best_impl (void);
+/*  Use scanner impl. Returns -1 if this CPU cannot. */
+int tl_csv_set_impl (tl_csv_t *self, int impl);
+const char *tl_csv_impl_name (int impl);
 /*  Find a column by name in a header line. Returns its 0-based index or -1. Pure helper. */
 int tl_csv_find_column (const char *line, size_t len, const char *name);
 #endif

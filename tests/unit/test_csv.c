@@ -9,6 +9,8 @@
 #include <string.h>
 #include "csv.h"
 
+static int g_impl = TL_CSV_SCALAR;   /* the scanner under test; main runs every test with each */
+
 typedef struct {
     tl_agg_t *agg;
     tl_csv_stats_t st;
@@ -21,6 +23,7 @@ s_scan (const char *spec, const char *text, size_t len, size_t chunk)
 {
     s_res_t r = { tl_agg_new (), { 0 }, 0 };
     tl_csv_t *csv = tl_csv_new (spec, r.agg);
+    assert_int_equal (tl_csv_set_impl (csv, g_impl), 0);
     tl_err_t e;
     size_t pos = 0;
     if (!chunk)
@@ -132,6 +135,7 @@ static void
 s_scan_range (const char *text, size_t len, size_t start, size_t end, size_t chunk, tl_agg_t *agg, tl_csv_stats_t *sum)
 {
     tl_csv_t *csv = tl_csv_new ("c", agg);
+    assert_int_equal (tl_csv_set_impl (csv, g_impl), 0);
     tl_err_t e;
     tl_csv_set_range (csv, start, end >= len ? UINT64_MAX : end);
     if (start > 0) {
@@ -207,13 +211,91 @@ test_ranges_property (void **state)
     }
 }
 
+/*  Every scanner gives the same counts on hostile text: quotes around and inside values, CRs,
+    blank lines, short rows, long values, fed in random chunk sizes. */
+static void
+test_scanners_agree (void **state)
+{
+    (void) state;
+    srand (4242);
+    static const char *vals [] = { "1", "2", "", " 3 ", "\"4\"", "\"a,b\"", "\"q\"\"x\"", "10", "xxxxxxxxxxxx", "\r" };
+    for (int iter = 0; iter < 40; iter++) {
+        size_t cap = 400000, n = 0;
+        char *t = malloc (cap + 1000);
+        n += (size_t) sprintf (t + n, "a,b,c,d\n");
+        while (n < cap) {
+            int k = rand () % 40;
+            if (k == 0)
+                n += (size_t) sprintf (t + n, "\n");
+            else if (k == 1)
+                n += (size_t) sprintf (t + n, "%d,%d\r\n", rand () % 9, rand () % 9);
+            else if (k == 2)
+                n += (size_t) sprintf (t + n, "\"x\ny\",%s,%s,%s\n", vals [rand () % 10], vals [rand () % 10], vals [rand () % 10]);
+            else
+                n += (size_t) sprintf (t + n, "%s,%s,%s,%s%s", vals [rand () % 10], rand () % 50 ? "x" : "\"p,q\"",
+                                       vals [rand () % 10], vals [rand () % 10], rand () % 5 ? "\n" : "\r\n");
+        }
+        s_res_t ref = { 0 };
+        for (int impl = TL_CSV_SCALAR; impl <= TL_CSV_AVX2; impl++) {
+            g_impl = impl;
+            tl_csv_t *probe = tl_csv_new ("c", NULL);
+            int ok = tl_csv_set_impl (probe, impl);
+            tl_csv_destroy (&probe);
+            if (ok != 0)
+                continue;   /* this CPU lacks it */
+            s_res_t r = s_scan ("c", t, n, impl == TL_CSV_SCALAR ? 0 : (size_t) (1 + rand () % 70000));
+            assert_int_equal (r.rc, 0);
+            if (impl == TL_CSV_SCALAR) {
+                ref = r;
+                continue;
+            }
+            assert_int_equal (r.st.rows, ref.st.rows);
+            assert_int_equal (r.st.bad, ref.st.bad);
+            assert_int_equal (r.st.blank, ref.st.blank);
+            assert_int_equal (tl_agg_size (r.agg), tl_agg_size (ref.agg));
+            size_t pos = 0;
+            tl_agg_entry_t en;
+            while (tl_agg_next (ref.agg, &pos, &en))
+                assert_int_equal (tl_agg_get (r.agg, en.key, en.len), en.count);
+            tl_agg_destroy (&r.agg);
+        }
+        tl_agg_destroy (&ref.agg);
+        free (t);
+    }
+    g_impl = TL_CSV_SCALAR;
+}
+
+static int
+s_setup_impl (void **state)
+{
+    g_impl = (int) (intptr_t) *state;
+    tl_csv_t *probe = tl_csv_new ("c", NULL);
+    int ok = tl_csv_set_impl (probe, g_impl);
+    tl_csv_destroy (&probe);
+    if (ok != 0) {
+        print_message ("scanner %s not available on this CPU: testing scalar instead\n", tl_csv_impl_name (g_impl));
+        g_impl = TL_CSV_SCALAR;
+    }
+    return 0;
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_quirks),          cmocka_unit_test (test_header_matching),
-        cmocka_unit_test (test_quoted_and_long), cmocka_unit_test (test_empty_objects),
-        cmocka_unit_test (test_ranges_property),
-    };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    int failed = 0;
+    for (intptr_t impl = TL_CSV_SCALAR; impl <= TL_CSV_AVX2; impl++) {
+        void *st = (void *) impl;
+        const struct CMUnitTest tests [] = {
+            cmocka_unit_test_prestate_setup_teardown (test_quirks, s_setup_impl, NULL, st),
+            cmocka_unit_test_prestate_setup_teardown (test_header_matching, s_setup_impl, NULL, st),
+            cmocka_unit_test_prestate_setup_teardown (test_quoted_and_long, s_setup_impl, NULL, st),
+            cmocka_unit_test_prestate_setup_teardown (test_empty_objects, s_setup_impl, NULL, st),
+            cmocka_unit_test_prestate_setup_teardown (test_ranges_property, s_setup_impl, NULL, st),
+        };
+        print_message ("scanner: %s\n", tl_csv_impl_name ((int) impl));
+        failed += cmocka_run_group_tests_name (tl_csv_impl_name ((int) impl), tests, NULL, NULL);
+    }
+    const struct CMUnitTest agree [] = { cmocka_unit_test (test_scanners_agree) };
+    failed += cmocka_run_group_tests_name ("agree", agree, NULL, NULL);
+    return failed;
 }
