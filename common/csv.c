@@ -530,6 +530,12 @@ tl_csv_impl_name (int impl)
 static size_t
 s_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
 {
+    /* The first line may already be past the range (right after a carried line completed):
+       the block scanners check the range only at each newline, so check here first. */
+    if (base + i >= self->end) {
+        *done = 1;
+        return i;
+    }
 #ifdef TL_HAVE_X86
     if (self->impl == TL_CSV_AVX2)
         return s_bulk_avx2 (self, buf, i, lim, base, done);

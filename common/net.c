@@ -14,9 +14,10 @@ tl_sock_new (int type, int64_t maxmsg)
     zsock_set_linger (s, 2000);
     zsock_set_sndhwm (s, 10000);
     zsock_set_rcvhwm (s, 10000);
-    /* Reconnect after 100 ms, backing off to 5 s while a peer stays away. */
-    zsock_set_reconnect_ivl (s, 100);
-    zsock_set_reconnect_ivl_max (s, 5000);
+    /* Reconnect after 50 ms, backing off to 500 ms while a peer stays away: fast when roles
+       start in any order, and still gentle on a peer that is down. */
+    zsock_set_reconnect_ivl (s, 50);
+    zsock_set_reconnect_ivl_max (s, 500);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (s, 1);
     return s;

@@ -77,10 +77,19 @@ s_usage (FILE *f)
              "AWS credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.\n");
 }
 
+/*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
+static void
+s_notify_cut (void *arg)
+{
+    zsock_send ((zsock_t *) arg, "sp", "CUT", NULL);
+}
+
 static void
 s_slot_actor (zsock_t *pipe, void *args)
 {
     s_slot_t *slot = args;
+    slot->steal.notify = s_notify_cut;
+    slot->steal.notify_arg = pipe;
     zsock_signal (pipe, 0);
     while (true) {
         char *cmd = NULL;
@@ -467,6 +476,8 @@ tl_mapper_main (int argc, char **argv)
                 void *ptr = NULL;
                 if (zsock_recv (s->actor, "sp", &cmd, &ptr) == 0 && cmd && streq (cmd, "DONE"))
                     s_on_result (&mp, s, ptr);
+                else if (cmd && streq (cmd, "CUT"))
+                    s_steal_answer (&mp, s);
                 zstr_free (&cmd);
             }
         }
@@ -502,14 +513,19 @@ done:
             mp.slots [i].cancel = 1;
         for (uint32_t i = 0; i < mp.nslots; i++) {
             /* A slot that finished while we were leaving has a result waiting: take it. */
-            if (mp.slots [i].actor && mp.slots [i].work) {
+            while (mp.slots [i].actor && mp.slots [i].work) {
                 char *cmd = NULL;
                 void *ptr = NULL;
-                if (zsock_recv (mp.slots [i].actor, "sp", &cmd, &ptr) == 0 && ptr) {
+                if (zsock_recv (mp.slots [i].actor, "sp", &cmd, &ptr) != 0)
+                    break;
+                bool done = cmd && streq (cmd, "DONE");
+                if (done && ptr) {
                     free (((tl_work_result_t *) ptr)->partial);
                     free (ptr);
                 }
                 zstr_free (&cmd);
+                if (done)
+                    break;
             }
             zactor_destroy (&mp.slots [i].actor);
             tl_work_free (&mp.slots [i].work);

@@ -36,6 +36,8 @@ s_answer_steal (s_scan_t *s)
     }
     atomic_store (&s->steal->cut, cut);
     atomic_store (&s->steal->req, 2);
+    if (s->steal->notify)
+        s->steal->notify (s->steal->notify_arg);
 }
 
 static int

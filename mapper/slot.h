@@ -26,6 +26,8 @@ typedef struct {
     _Atomic int req;
     _Atomic uint32_t keep;
     _Atomic uint64_t cut;
+    void (*notify) (void *arg);     /* called by the slot thread once it has answered */
+    void *notify_arg;
 } tl_steal_t;
 
 /*  The mapper's cache of resolved columns, keyed by object and group-by spec, so that the

@@ -428,7 +428,7 @@ tl_reducer_main (int argc, char **argv)
                 s_publish (&r, now);
             zframe_destroy (&f);
         }
-        if (r.unsaved && now - r.last_ckpt >= CHECKPOINT_MIN_MS)
+        if (r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
             s_send_applied (&r, false);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Scan speed, side by side in one run: count passenger_count over one page-cached TLC-like
+# CSV from `tally gen` (~817 MB). Peers: wc -l (the byte-scan ceiling), mawk, DuckDB (1 thread),
+# the experiment's `cut -d, -f1-5 | pypy3` loop, and tally scan with each scanner. Then
+# `tally run` with 1 and 2 slots (the same file, cut into 64 MB ranges).
+#   bench/scan.sh [RUNS]     (default 5; needs: hyperfine mawk pypy3 node, npm i in bench/duckdb)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+TALLY=$PWD/build-rel/tally
+[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
+[ -d bench/duckdb/node_modules ] || (cd bench/duckdb && npm install --no-audit --no-fund > /dev/null)
+W=${BENCH_DIR:-/tmp/tally-bench-scan}
+mkdir -p "$W"
+F="$W/data/yellow_tripdata_2015-01.csv"
+[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6600000 --eras 2015 --seed 1
+cat "$F" > /dev/null   # page cache
+SIZE=$(stat -c %s "$F")
+
+# Results first: tally must match ground truth with every scanner before anything is timed.
+for s in scalar sse2 avx2; do
+    TALLY_SCANNER=$s "$TALLY" scan --input "$F" --group-by passenger_count --format json > "$W/$s.json"
+    python3 tests/tools/check_truth.py "$W/$s.json" "$W/data.truth.json" passenger_count > /dev/null \
+        || { echo "tally ($s) disagrees with ground truth" >&2; exit 1; }
+done
+
+hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/scan.json" \
+    -n "wc -l" "wc -l $F" \
+    -n "tally scan (avx2)" "env TALLY_SCANNER=avx2 $TALLY scan --input $F --group-by passenger_count --format csv" \
+    -n "tally scan (sse2)" "env TALLY_SCANNER=sse2 $TALLY scan --input $F --group-by passenger_count --format csv" \
+    -n "tally scan (scalar)" "env TALLY_SCANNER=scalar $TALLY scan --input $F --group-by passenger_count --format csv" \
+    -n "tally run, 1 slot" "$TALLY run --input $F --group-by passenger_count --slots 1 --format csv" \
+    -n "tally run, 2 slots" "$TALLY run --input $F --group-by passenger_count --slots 2 --format csv" \
+    -n "mawk" "mawk -F, 'NR>1 && NF>=4 {c[\$4]++} END {for (k in c) print k \",\" c[k]}' $F" \
+    -n "DuckDB (1 thread)" "node bench/duckdb/count.mjs $F passenger_count" \
+    -n "cut | pypy3 (experiment)" "bash -c 'cut -d, -f1-5 $F | pypy3 bench/count.py'" > "$W/hyperfine.log"
+
+python3 - "$W/scan.json" "$SIZE" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+size = int(sys.argv[2])
+med = {r["command"]: r["median"] for r in res}
+wc, tally = med["wc -l"], med["tally scan (avx2)"]
+print(f"file: {size / 1e6:.0f} MB, page-cached; medians of {len(res[0]['times'])} runs (hyperfine)\n")
+print("| command | median (s) | GB/s | × wc -l | × tally scan (avx2) |")
+print("|---|---|---|---|---|")
+for r in res:
+    m = r["median"]
+    print(f"| {r['command']} | {m:.3f} | {size / m / 1e9:.2f} | {m / wc:.2f} | {m / tally:.2f} |")
+PY
