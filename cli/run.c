@@ -203,7 +203,7 @@ tl_run_main (int argc, char **argv)
         long n = sysconf (_SC_NPROCESSORS_ONLN);
         slots = n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1;
     }
-    tl_log_init ("run", verbose ? TL_LOG_INFO : TL_LOG_WARN);
+    tl_log_init ("run", getenv ("TALLY_DEBUG_RUN") ? TL_LOG_DEBUG : verbose ? TL_LOG_INFO : TL_LOG_WARN);
     char exe [4096];
     ssize_t el = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     if (el <= 0) {
@@ -316,13 +316,16 @@ tl_run_main (int argc, char **argv)
     else
         rc = 130;
 done:
+    tl_debug ("result printed; stopping the children");
     zsock_destroy (&sub);
     for (int i = 0; i < nkids; i++)
         if (!kids [i].exited && kids [i].pid > 0)
             kill (kids [i].pid, SIGTERM);
     for (int i = 0; i < nkids; i++)
-        if (!kids [i].exited && kids [i].pid > 0)
+        if (!kids [i].exited && kids [i].pid > 0) {
             waitpid (kids [i].pid, NULL, 0);
+            tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
+        }
     char path [160];
     snprintf (path, sizeof path, "%s/reducer", dir);
     unlink (path);

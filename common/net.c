@@ -11,7 +11,10 @@ tl_sock_new (int type, int64_t maxmsg)
     if (!s)
         return NULL;
     zsock_set_maxmsgsize (s, maxmsg);
-    zsock_set_linger (s, 2000);
+    /* Queued work messages get 2 s to leave at close. Subscriptions and publications are worth
+       nothing once we stop, and a subscription queued for a dead publisher would hold the
+       process for the whole linger. */
+    zsock_set_linger (s, type == ZMQ_SUB || type == ZMQ_XPUB ? 0 : 2000);
     zsock_set_sndhwm (s, 10000);
     zsock_set_rcvhwm (s, 10000);
     /* Reconnect after 50 ms, backing off to 500 ms while a peer stays away: fast when roles
