@@ -387,7 +387,7 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
             tl_sched_leave (b->sched, idx);
             break;
         case TL_MSG_CUT:
-            tl_sched_cut (b->sched, idx, m->task, (uint32_t) m->attempt, m->cut, now);
+            tl_sched_cut (b->sched, idx, m->task, (uint32_t) m->attempt, m->cut, m->returned, now);
             break;
         default: {
             tl_err_t e;

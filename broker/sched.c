@@ -21,7 +21,7 @@ struct tl_sched {
     tl_sched_ev_t *evs;
     size_t nevs, evs_cap, ev_head;
     uint64_t applied, failed, mapped, running, reissued, lost;
-    uint64_t steals, steals_declined, backups, remainders;
+    uint64_t steals, steals_declined, steals_returned, backups, remainders;
 };
 
 tl_sched_t *
@@ -40,6 +40,10 @@ tl_sched_new (const tl_sched_cfg_t *cfg)
         self->cfg.max_attempts = 4;
     if (self->cfg.min_steal == 0)
         self->cfg.min_steal = 16ULL << 20;
+    if (self->cfg.backup_after_ms <= 0)
+        self->cfg.backup_after_ms = 2000;
+    if (self->cfg.steal_after_ms <= 0)
+        self->cfg.steal_after_ms = 1000;
     return self;
 }
 
@@ -368,10 +372,10 @@ tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, ui
             if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || t->run [0].mapper == (int) i)
                 continue;
             bool stealable = t->splittable && !t->zombie && s_left (t, 0) >= self->cfg.min_steal;
-            if (stealable || now - t->run [0].since < 2000)
+            if (stealable || now - t->run [0].since < self->cfg.backup_after_ms)
                 continue;
             double eta = s_eta_ms (t, 0, now);
-            if (eta >= 2000 && eta > best_eta) {
+            if (eta >= (double) self->cfg.backup_after_ms && eta > best_eta) {
                 best = t;
                 best_eta = eta;
             }
@@ -410,17 +414,22 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
         pending += self->tasks [j].steal_pending;
     if (thief < 0 || pending >= idle)
         return false;
+    /* The victim: the task that will take longest (bytes left at its runner's pace), so that a
+       straggler is relieved first. A task not yet started (pace unknown) counts as longest. */
     tl_task_t *best = NULL;
-    uint64_t best_left = 0;
+    double best_eta = -1;
     for (size_t j = 0; j < self->ntasks; j++) {
         tl_task_t *t = &self->tasks [j];
         if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || !t->splittable || t->zombie || t->steal_pending
-            || now < t->no_steal_until)
+            || now < t->no_steal_until || now - t->run [0].since < self->cfg.steal_after_ms)
             continue;
         uint64_t left = s_left (t, 0);
-        if (left >= self->cfg.min_steal && left > best_left) {
+        if (left < self->cfg.min_steal)
+            continue;
+        double eta = s_eta_ms (t, 0, now);
+        if (eta > best_eta) {
             best = t;
-            best_left = left;
+            best_eta = eta;
         }
     }
     if (!best)
@@ -451,7 +460,7 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
 }
 
 uint64_t
-tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, int64_t now)
+tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, bool returned, int64_t now)
 {
     tl_task_t *t = s_task (self, task);
     if (!t)
@@ -459,11 +468,17 @@ tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t
     int r = t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
     if (r != 0 || !t->steal_pending) {
         /* Stale: if it did cut, its partial will say so and the rest is re-queued then. */
-        if (cut)
+        if (cut && !returned)
             t->zombie = true;
         return UINT64_MAX;
     }
     t->steal_pending = false;
+    if (returned) {
+        /* Not started there: the victim gave the whole task back. */
+        self->steals_returned++;
+        s_drop_runner (self, t, 0, true);
+        return UINT64_MAX;
+    }
     if (!cut || cut <= t->offset || cut >= t->offset + t->length) {
         self->steals_declined++;
         t->no_steal_until = now + 1000;
@@ -650,6 +665,7 @@ tl_sched_stats (const tl_sched_t *self)
     s.mappers_lost = self->lost;
     s.steals = self->steals;
     s.steals_declined = self->steals_declined;
+    s.steals_returned = self->steals_returned;
     s.backups = self->backups;
     s.remainders = self->remainders;
     for (size_t i = 0; i < self->nmappers; i++)

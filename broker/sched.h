@@ -74,6 +74,10 @@ typedef struct {
     uint32_t max_attempts;      /* retryable failures before a task fails (default 4) */
     uint64_t min_steal;         /* only cut tasks with at least this many bytes left (default 16 MiB) */
     bool no_backups;            /* never run backup copies */
+    int64_t backup_after_ms;    /* back up a task only once it has run and has this long left (default 2000) */
+    int64_t steal_after_ms;     /* steal from a task only once it has been assigned this long (default 1000):
+                                   a task just handed out is not a tail, and taking it back at once
+                                   would bounce it between idle mappers forever */
 } tl_sched_cfg_t;
 
 typedef enum {
@@ -97,7 +101,7 @@ typedef struct {
 typedef struct {
     uint64_t tasks, queued, running, mapped, applied, failed;
     uint64_t reissued, mappers_alive, mappers_lost;
-    uint64_t steals, steals_declined, backups, remainders;
+    uint64_t steals, steals_declined, steals_returned, backups, remainders;
 } tl_sched_stats_t;
 
 typedef struct tl_sched tl_sched_t;
@@ -127,9 +131,11 @@ bool tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **tas
     should keep (by the two mappers' speeds). */
 bool tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt,
                      uint32_t *keep_permille);
-/*  The victim's answer: it cut task at byte `cut` (0: it declined). Returns the new tail
-    task's id, or UINT64_MAX if nothing was split. */
-uint64_t tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, int64_t now);
+/*  The victim's answer: it cut task at byte `cut` (0: it declined), or, with `returned`, it had
+    not started the task and gives it all back (it is re-queued). Returns the new tail task's
+    id, or UINT64_MAX if nothing was split. */
+uint64_t tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t cut, bool returned,
+                       int64_t now);
 /*  Mapper m finished task/attempt (its partial is on the way to the reducer). */
 void tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t now);
 /*  Mapper m failed task/attempt. */

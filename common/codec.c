@@ -22,7 +22,7 @@ enum {
     F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_KEEP, F_CUT,
     F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
     F_ROWS, F_BYTES, F_BAD, F_BLANK, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
-    F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL,
+    F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS, F_COUNT_
 };
 _Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
@@ -45,7 +45,7 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_DUPS] = F ("dups", K_UINT, dups),        [F_ELAPSED] = F ("elapsed_ms", K_UINT, elapsed_ms),
     [F_NOSIGN] = F ("nosign", K_BOOL, nosign),  [F_RETRY] = F ("retry", K_BOOL, retry),
     [F_OK] = F ("ok", K_BOOL, ok),              [F_DONE] = F ("done", K_BOOL, done),
-    [F_FULL] = F ("full", K_BOOL, full),
+    [F_FULL] = F ("full", K_BOOL, full),        [F_RETURNED] = F ("returned", K_BOOL, returned),
     [F_RUNNING] = F ("running", K_RUNNING, running), [F_IDS] = F ("tasks", K_IDS, ids),
     [F_LENGTHS] = F ("lengths", K_LENGTHS, lengths),
     [F_GROUPS] = F ("groups", K_GROUPS, groups),     [F_MAPPERS] = F ("mappers", K_MAPPERS, mappers),
@@ -76,7 +76,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
                                       F_GROUPS, -1 },
                          { F_BLANK, -1 } },
     [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
-    [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { -1 } },
+    [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
                         { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, -1 } },

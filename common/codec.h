@@ -39,7 +39,7 @@ typedef struct {
     const char *name, *job, *reducer, *uri, *col, *endpoint, *region, *error, *mapper, *instance;
     uint64_t slots, hb_ms, task, attempt, offset, length, size, keep, cut;
     uint64_t rows, bytes, bad, blank, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
-    bool nosign, retry, ok, done, full;
+    bool nosign, retry, ok, done, full, returned;
     tl_running_t *running;
     size_t n_running;
     uint64_t *ids;

@@ -433,10 +433,10 @@ s_masks_sse2 (const char *p)
             size_t at = pos + (size_t) b;                                                           \
             if ((m.nl >> b) & 1) {                                                                  \
                 if (!counted) {                                                                     \
-                    if (field == col)                                                         \
+                    if (at == ls || (at == ls + 1 && buf [ls] == '\r'))                             \
+                        blank++;    /* before the column test: a blank line is no row */            \
+                    else if (field == col)                                                          \
                         s_emit (self, buf + vs, buf + at);                                          \
-                    else if (at == ls || (at == ls + 1 && buf [ls] == '\r'))                        \
-                        blank++;                                                                 \
                     else                                                                            \
                         bad++;                                                                   \
                 }                                                                                   \

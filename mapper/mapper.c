@@ -249,7 +249,20 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
                     asked = true;
                 }
             }
-            if (!asked) {   /* not started yet, or already finished: nothing to cut */
+            uint64_t cut = 0;
+            for (size_t i = 0; i < mp->nqueue && !asked; i++)
+                if (mp->queue [i]->task == m->task && mp->queue [i]->attempt == m->attempt) {
+                    /* Not started here: give it all back (cut at its own offset). */
+                    cut = mp->queue [i]->offset;
+                    tl_work_free (&mp->queue [i]);
+                    memmove (mp->queue + i, mp->queue + i + 1, (mp->nqueue - i - 1) * sizeof *mp->queue);
+                    mp->nqueue--;
+                    asked = true;
+                    tl_msg_t c = { .type = TL_MSG_CUT, .task = m->task, .attempt = m->attempt, .cut = cut,
+                                   .returned = true };
+                    tl_send (mp->broker, NULL, 0, &c, true);
+                }
+            if (!asked) {   /* already finished: nothing to cut */
                 tl_msg_t c = { .type = TL_MSG_CUT, .task = m->task, .attempt = m->attempt, .cut = 0 };
                 tl_send (mp->broker, NULL, 0, &c, true);
             }

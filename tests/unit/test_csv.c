@@ -240,6 +240,9 @@ test_scanners_agree (void **state)
                 n += (size_t) sprintf (t + n, "%s,%s,%s,%s%s", vals [rand () % 10], rand () % 50 ? "x" : "\"p,q\"",
                                        vals [rand () % 10], vals [rand () % 10], rand () % 5 ? "\n" : "\r\n");
         }
+        /* Every column: the first (blank lines must not become rows), the middle, the last. */
+        static const char *specs [] = { "a", "b", "c", "d" };
+        const char *spec = specs [iter % 4];
         s_res_t ref = { 0 };
         for (int impl = TL_CSV_SCALAR; impl <= TL_CSV_AVX2; impl++) {
             g_impl = impl;
@@ -248,7 +251,7 @@ test_scanners_agree (void **state)
             tl_csv_destroy (&probe);
             if (ok != 0)
                 continue;   /* this CPU lacks it */
-            s_res_t r = s_scan ("c", t, n, impl == TL_CSV_SCALAR ? 0 : (size_t) (1 + rand () % 70000));
+            s_res_t r = s_scan (spec, t, n, impl == TL_CSV_SCALAR ? 0 : (size_t) (1 + rand () % 70000));
             assert_int_equal (r.rc, 0);
             if (impl == TL_CSV_SCALAR) {
                 ref = r;

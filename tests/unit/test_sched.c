@@ -286,7 +286,7 @@ test_steal_and_cut (void **state)
     assert_int_equal (v, a);
     assert_int_equal (t->id, 0);
     assert_false (tl_sched_steal (s, 1000, &v, &t, &at, &keep));  /* one pending per idle slot */
-    uint64_t tail = tl_sched_cut (s, a, 0, 1, 60000, 1100);
+    uint64_t tail = tl_sched_cut (s, a, 0, 1, 60000, false, 1100);
     assert_int_equal (tail, 1);
     assert_int_equal (tl_sched_task (s, 0)->length, 60000);
     assert_int_equal (tl_sched_task (s, 1)->offset, 60000);
@@ -295,7 +295,7 @@ test_steal_and_cut (void **state)
     assert_int_equal (m, b);                                        /* the thief gets the tail */
     assert_int_equal (t->id, 1);
     /* A stale cut (wrong attempt) splits nothing. */
-    assert_int_equal (tl_sched_cut (s, b, 1, 7, 70000, 1200), UINT64_MAX);
+    assert_int_equal (tl_sched_cut (s, b, 1, 7, 70000, false, 1200), UINT64_MAX);
     tl_sched_stats_t st = tl_sched_stats (s);
     assert_int_equal (st.tasks, 2);
     assert_int_equal (st.steals, 1);
@@ -358,6 +358,31 @@ test_backup_for_unsplittable (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  Regression: a task just handed out must not be taken back at once by a steal (it bounced
+    between idle mappers for ever in the simulator). */
+static void
+test_no_steal_of_fresh_task (void **state)
+{
+    (void) state;
+    tl_sched_cfg_t cfg = { .min_steal = 1000 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    tl_sched_add (s, 0, 0, 100000, true);
+    tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m, v;
+    uint32_t at, keep;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
+    tl_sched_join (s, "B", 1, "b", 1, 0);
+    assert_false (tl_sched_steal (s, 10, &v, &t, &at, &keep));
+    assert_false (tl_sched_steal (s, 999, &v, &t, &at, &keep));
+    assert_true (tl_sched_steal (s, 1000, &v, &t, &at, &keep));
+    /* Given back unstarted: re-queued once, not split. */
+    assert_int_equal (tl_sched_cut (s, v, 0, at, 0, true, 1001), UINT64_MAX);
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_QUEUED);
+    assert_int_equal (tl_sched_stats (s).steals_returned, 1);
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -366,7 +391,7 @@ main (void)
         cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
-        cmocka_unit_test (test_backup_for_unsplittable),
+        cmocka_unit_test (test_backup_for_unsplittable), cmocka_unit_test (test_no_steal_of_fresh_task),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,269 @@
+/*  sim — the scheduler (broker/sched.c, the real code) driven by a simulated clock, to compare
+    strategies on a fleet without a fleet.
+
+    Workload: 138 objects sized like the TLC yellow-trip CSVs (2009-2014 ~2.4-2.6 GB each,
+    2015-2016 ~1.6-2.0 GB, 2017-2020 ~0.2-1.0 GB; ~250 GB in all). Fleets: 12 mappers x 8 slots,
+    and 1,000 mappers x 1 slot. A slot reads 100 MB/s +-30% (per mapper); 5% of the mappers are
+    stragglers at a tenth of that. Strategies:
+      static      the experiment: keys cut into equal-count chunks, one per mapper, no sharing
+      whole       pull, whole objects (no splits, no steals, no backups)
+      split       pull, 64 MB byte ranges
+      full        pull, 64 MB ranges, tail stealing and backups (tally's default)
+    Reported: makespan / ideal, where ideal = total bytes / total read rate of the fleet.
+
+    usage: sim [SEED [MIN_STEAL_MB BACKUP_AFTER_MS]]   (prints a markdown table; defaults are
+    tally's: 16 MB and 2000 ms) */
+#include "broker/sched.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOBJ 138
+#define DT 10                   /* ms per simulated step */
+
+static uint64_t s_rng;
+static double
+s_rand (void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (double) (s_rng >> 11) / (double) (1ULL << 53);
+}
+
+typedef struct {
+    int64_t task;               /* -1: idle */
+    uint32_t attempt;
+    double pos;                 /* absolute byte position */
+    uint64_t end;               /* current range end (after cuts) */
+    uint64_t start;
+} slot_t;
+
+typedef struct {
+    double rate;                /* bytes per ms per slot */
+    int nslots;
+    slot_t *slots;
+    int64_t *queue;             /* assigned, not started: task ids */
+    uint32_t *qatt;
+    int nq;
+} mapper_t;
+
+static uint64_t sizes [NOBJ];
+
+static void
+s_workload (void)
+{
+    for (int i = 0; i < NOBJ; i++) {
+        double gb;
+        if (i < 72)
+            gb = 2.4 + 0.2 * s_rand ();
+        else if (i < 96)
+            gb = 1.6 + 0.4 * s_rand ();
+        else
+            gb = 0.2 + 0.8 * s_rand ();
+        sizes [i] = (uint64_t) (gb * 1e9);
+    }
+}
+
+static mapper_t *
+s_fleet (int nm, int slots)
+{
+    mapper_t *m = calloc ((size_t) nm, sizeof *m);
+    for (int i = 0; i < nm; i++) {
+        m [i].rate = 100e6 / 1000.0 * (0.7 + 0.6 * s_rand ());
+        if (s_rand () < 0.05)
+            m [i].rate /= 10;       /* a straggler */
+        m [i].nslots = slots;
+        m [i].slots = calloc ((size_t) slots, sizeof (slot_t));
+        for (int k = 0; k < slots; k++)
+            m [i].slots [k].task = -1;
+        m [i].queue = calloc (64, sizeof (int64_t));
+        m [i].qatt = calloc (64, sizeof (uint32_t));
+    }
+    return m;
+}
+
+static double
+s_ideal (mapper_t *m, int nm, uint64_t total)
+{
+    double rate = 0;
+    for (int i = 0; i < nm; i++)
+        rate += m [i].rate * m [i].nslots;
+    return (double) total / rate;
+}
+
+/*  The experiment: equal-count chunks of keys; each mapper's slots share only its own chunk. */
+static double
+s_static (mapper_t *m, int nm)
+{
+    double makespan = 0;
+    int per = (NOBJ + nm - 1) / nm;
+    for (int i = 0; i < nm; i++) {
+        double *free_at = calloc ((size_t) m [i].nslots, sizeof (double));
+        double end = 0;
+        for (int k = i * per; k < (i + 1) * per && k < NOBJ; k++) {
+            int best = 0;
+            for (int s = 1; s < m [i].nslots; s++)
+                if (free_at [s] < free_at [best])
+                    best = s;
+            free_at [best] += (double) sizes [k] / m [i].rate;
+            if (free_at [best] > end)
+                end = free_at [best];
+        }
+        if (end > makespan)
+            makespan = end;
+        free (free_at);
+    }
+    return makespan;
+}
+
+static uint64_t s_min_steal = 16ULL << 20;
+static int64_t s_backup_after = 2000;
+
+static double
+s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
+{
+    tl_sched_cfg_t cfg = { .lease_ms = 1000000000, .apply_timeout_ms = 1000000000, .max_attempts = 4,
+                           .min_steal = s_min_steal, .no_backups = !backups, .backup_after_ms = s_backup_after };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    for (int i = 0; i < NOBJ; i++) {
+        if (split && sizes [i] > split)
+            for (uint64_t off = 0; off < sizes [i]; off += split)
+                tl_sched_add (s, (uint32_t) i, off, sizes [i] - off < split ? sizes [i] - off : split, true);
+        else
+            tl_sched_add (s, (uint32_t) i, 0, sizes [i], true);
+    }
+    int *idx = calloc ((size_t) nm, sizeof (int));
+    for (int i = 0; i < nm; i++) {
+        char key [16];
+        snprintf (key, sizeof key, "m%d", i);
+        idx [i] = tl_sched_join (s, key, strlen (key), key, (uint32_t) m [i].nslots, 0);
+    }
+    int64_t now = 0;
+    while (!tl_sched_finished (s) && now < 100000000) {
+        int mi, v;
+        uint32_t at, keep;
+        const tl_task_t *t;
+        while (tl_sched_next (s, now, &mi, &t, &at)) {
+            mapper_t *mp = &m [mi];
+            mp->queue [mp->nq] = (int64_t) t->id;
+            mp->qatt [mp->nq++] = at;
+        }
+        while (steal && tl_sched_steal (s, now, &v, &t, &at, &keep)) {
+            uint64_t cut = 0;
+            bool returned = false;
+            for (int q = 0; q < m [v].nq; q++)
+                if (m [v].queue [q] == (int64_t) t->id && m [v].qatt [q] == at) {
+                    returned = true;        /* not started: give it back, as the mapper does */
+                    memmove (m [v].queue + q, m [v].queue + q + 1, (size_t) (m [v].nq - q - 1) * sizeof (int64_t));
+                    memmove (m [v].qatt + q, m [v].qatt + q + 1, (size_t) (m [v].nq - q - 1) * sizeof (uint32_t));
+                    m [v].nq--;
+                    break;
+                }
+            for (int k = 0; k < m [v].nslots && !returned; k++) {
+                slot_t *sl = &m [v].slots [k];
+                if (sl->task == (int64_t) t->id && sl->attempt == at) {
+                    uint64_t pos = (uint64_t) sl->pos;
+                    if (sl->end > pos && sl->end - pos >= (256 << 10)) {
+                        cut = pos + (sl->end - pos) * keep / 1000;
+                        sl->end = cut;
+                    }
+                }
+            }
+            tl_sched_cut (s, v, t->id, at, cut, returned, now);
+        }
+        tl_sched_ev_t ev;
+        while (tl_sched_event (s, &ev))
+            if (ev.type == TL_EV_CANCEL)
+                for (int k = 0; k < m [ev.mapper].nslots; k++)
+                    if (m [ev.mapper].slots [k].task == (int64_t) ev.task)
+                        m [ev.mapper].slots [k].task = -1;
+        now += DT;
+        for (int i = 0; i < nm; i++) {
+            mapper_t *mp = &m [i];
+            tl_sched_seen (s, idx [i], now);
+            for (int k = 0; k < mp->nslots; k++) {
+                slot_t *sl = &mp->slots [k];
+                if (sl->task < 0 && mp->nq) {
+                    const tl_task_t *qt = tl_sched_task (s, (uint64_t) mp->queue [0]);
+                    sl->task = mp->queue [0];
+                    sl->attempt = mp->qatt [0];
+                    sl->start = qt->offset;
+                    sl->pos = (double) qt->offset;
+                    sl->end = qt->offset + qt->length;
+                    memmove (mp->queue, mp->queue + 1, (size_t) (mp->nq - 1) * sizeof (int64_t));
+                    memmove (mp->qatt, mp->qatt + 1, (size_t) (mp->nq - 1) * sizeof (uint32_t));
+                    mp->nq--;
+                }
+                if (sl->task < 0)
+                    continue;
+                sl->pos += mp->rate * DT;
+                tl_sched_progress (s, idx [i], (uint64_t) sl->task, sl->attempt, (uint64_t) sl->pos - sl->start);
+                if (sl->pos >= (double) sl->end) {
+                    uint64_t id = (uint64_t) sl->task, covered = sl->end - sl->start;
+                    sl->task = -1;
+                    tl_sched_done (s, idx [i], id, sl->attempt, now);
+                    tl_sched_applied (s, id, covered, now);     /* the reducer, instantly */
+                }
+            }
+        }
+        tl_sched_tick (s, now);
+    }
+    if (getenv ("SIM_DEBUG")) {
+        tl_sched_stats_t st = tl_sched_stats (s);
+        fprintf (stderr, "tasks %llu applied %llu steals %llu declined %llu returned %llu backups %llu queued %llu running %llu\n",
+                 (unsigned long long) st.tasks, (unsigned long long) st.applied, (unsigned long long) st.steals,
+                 (unsigned long long) st.steals_declined, (unsigned long long) st.steals_returned,
+                 (unsigned long long) st.backups, (unsigned long long) st.queued, (unsigned long long) st.running);
+    }
+    tl_sched_destroy (&s);
+    free (idx);
+    return (double) now;
+}
+
+static void
+s_reset (mapper_t *m, int nm)
+{
+    for (int i = 0; i < nm; i++) {
+        m [i].nq = 0;
+        for (int k = 0; k < m [i].nslots; k++)
+            m [i].slots [k].task = -1;
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+    s_rng = argc > 1 ? strtoull (argv [1], NULL, 10) : 88172645463325252ULL;
+    if (!s_rng)
+        s_rng = 1;
+    if (argc > 3) {
+        s_min_steal = strtoull (argv [2], NULL, 10) << 20;
+        s_backup_after = strtoll (argv [3], NULL, 10);
+    }
+    s_workload ();
+    uint64_t total = 0;
+    for (int i = 0; i < NOBJ; i++)
+        total += sizes [i];
+    printf ("%d objects, %.1f GB; slots read 100 MB/s +-30%%, 5%% of mappers at a tenth of that; "
+            "min steal %llu MB, backups after %lld ms\n\n", NOBJ, (double) total / 1e9,
+            (unsigned long long) (s_min_steal >> 20), (long long) s_backup_after);
+    printf ("| fleet | ideal (s) | static chunks (experiment) | pull, whole objects | pull + 64 MB splits | "
+            "pull + splits + steals + backups (tally) |\n|---|---|---|---|---|---|\n");
+    int fleets [2][2] = { { 12, 8 }, { 1000, 1 } };
+    for (int f = 0; f < 2; f++) {
+        int nm = fleets [f][0], slots = fleets [f][1];
+        mapper_t *m = s_fleet (nm, slots);
+        double ideal = s_ideal (m, nm, total);
+        double st = s_static (m, nm);
+        double wh = s_pull (m, nm, 0, false, false);
+        s_reset (m, nm);
+        double sp = s_pull (m, nm, 64ULL << 20, false, false);
+        s_reset (m, nm);
+        double fu = s_pull (m, nm, 64ULL << 20, true, true);
+        printf ("| %d mappers x %d slot(s) | %.1f | %.2fx | %.2fx | %.2fx | %.2fx |\n", nm, slots, ideal / 1000,
+                st / ideal, wh / ideal, sp / ideal, fu / ideal);
+        fflush (stdout);
+    }
+    return 0;
+}
