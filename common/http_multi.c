@@ -3,7 +3,7 @@
     How it works: the span is cut into pieces of range_size. At most `concurrency` pieces are in
     flight, and the window never runs further ahead of the piece being delivered (the head).
     The head's bytes go straight to the sink. Later pieces keep what arrives in a buffer of at
-    most PIECE_BUF bytes, and past that they pause (CURL_WRITEFUNC_PAUSE; curl hands the same
+    most PIECE_BUF (1 MiB) bytes, and past that they pause (CURL_WRITEFUNC_PAUSE; curl hands the same
     bytes again on resume). When the head completes, the next piece's buffer is flushed to the
     sink and it becomes the head. Memory per read is therefore bounded by
     concurrency x PIECE_BUF, whatever the object size.
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIECE_BUF (2u << 20)
+#define PIECE_BUF (1u << 20)
 #define ERRBODY_MAX 4096
 
 typedef struct s_piece s_piece_t;
