@@ -33,7 +33,7 @@ hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/scan.json" \
     -n "tally run, 2 slots" "$TALLY run --input $F --group-by passenger_count --slots 2 --format csv" \
     -n "mawk" "mawk -F, 'NR>1 && NF>=4 {c[\$4]++} END {for (k in c) print k \",\" c[k]}' $F" \
     -n "DuckDB (1 thread)" "node bench/duckdb/count.mjs $F passenger_count" \
-    -n "cut | pypy3 (experiment)" "bash -c 'cut -d, -f1-5 $F | pypy3 bench/count.py'" > "$W/hyperfine.log"
+    -n "cut + pypy3 (experiment)" "bash -c 'cut -d, -f1-5 $F | pypy3 bench/count.py'" > "$W/hyperfine.log"
 
 python3 - "$W/scan.json" "$SIZE" <<'PY'
 import json, sys
