@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <strings.h>
 
 enum { S_SKIP_FIRST, S_HEADER, S_ROWS, S_DONE };
@@ -31,6 +32,8 @@ struct tl_csv {
     char *unq;              /* buffer for unquoting quoted values */
     tl_csv_stats_t st;
     int impl;               /* TL_CSV_SCALAR, TL_CSV_SSE2 or TL_CSV_AVX2 */
+    uint64_t hdr_at;        /* range tasks: where the header line starts; UINT64_MAX if unknown */
+    bool hdr_pending;       /* the header line lies in our bytes and is still to be skipped */
     /* Pre-aggregation for short keys: a direct-mapped cache of (key up to 8 bytes, count),
        flushed into agg at the end of every chunk, so the common row costs a multiply and an
        add instead of a hash-table probe. */
@@ -61,6 +64,7 @@ tl_csv_new (const char *spec, tl_agg_t *agg)
         self->name = strdup (spec);
     self->unq = malloc (TL_AGG_KEY_MAX + 1);
     self->impl = tl_csv_best_impl ();
+    self->hdr_at = UINT64_MAX;
     for (int k = 0; k < 64; k++)
         self->pre [k].len = 0xffffffffu;
     if ((!self->name && self->col < 0) || !self->unq)
@@ -97,6 +101,50 @@ uint64_t
 tl_csv_stream_offset (const tl_csv_t *self)
 {
     return self->start ? self->start - 1 : 0;
+}
+
+int
+tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, uint64_t *at)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr (buf + i, '\n', n - i);
+        if (!nl)
+            return 0;
+        size_t l = (size_t) (nl - (buf + i));
+        if (l > 0 && !(l == 1 && buf [i] == '\r')) {
+            *line = buf + i;
+            *len = l;
+            *at = i;
+            return 1;
+        }
+        i += l + 1;
+    }
+    return 0;
+}
+
+static void
+s_note_header_at (tl_csv_t *self, uint64_t at)
+{
+    self->hdr_at = at;
+    /* Only a range that starts before the header line (inside leading blank lines) holds it. */
+    self->hdr_pending = self->start > 0 && at >= self->start;
+}
+
+int
+tl_csv_set_header_at (tl_csv_t *self, const char *line, size_t len, uint64_t at, tl_err_t *e)
+{
+    int rc = tl_csv_set_header (self, line, len, e);
+    if (rc == 0)
+        s_note_header_at (self, at);
+    return rc;
+}
+
+void
+tl_csv_set_column_at (tl_csv_t *self, int col, uint64_t at)
+{
+    tl_csv_set_column_index (self, col);
+    s_note_header_at (self, at);
 }
 
 void
@@ -574,6 +622,12 @@ static int
 s_carry_flush (tl_csv_t *self, tl_err_t *e)
 {
     int rc = 0;
+    if (self->hdr_pending && self->carry_start == self->hdr_at) {
+        self->hdr_pending = false;      /* the object's header: not a row */
+        self->carry_len = 0;
+        self->carry_overlong = 0;
+        return 0;
+    }
     if (self->carry_overlong)
         self->st.bad++;
     else
@@ -628,7 +682,25 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
             return rc;
         i = nl - buf + 1;
     }
-    if (i < len && self->state == S_ROWS) {
+    /* A range that holds the object's header line (after leading blank lines) skips it. */
+    while (i < len && self->state == S_ROWS && self->hdr_pending) {
+        if (base + i >= self->end) {
+            self->state = S_DONE;
+            return 1;
+        }
+        const char *nl = memchr (buf + i, '\n', len - i);
+        if (!nl)
+            break;
+        if (base + i == self->hdr_at)
+            self->hdr_pending = false;
+        else {
+            int rc = s_line (self, buf + i, nl - (buf + i), e);
+            if (rc)
+                return rc;
+        }
+        i = nl - buf + 1;
+    }
+    if (i < len && self->state == S_ROWS && !self->hdr_pending) {
         const char *last = memrchr (buf + i, '\n', len - i);
         if (last) {
             size_t lim = (size_t) (last - buf) + 1;

@@ -42,6 +42,16 @@ void tl_csv_set_range (tl_csv_t *self, uint64_t start, uint64_t end);
 uint64_t tl_csv_stream_offset (const tl_csv_t *self);
 /*  Resolve the column from a header line (without the newline). TL_ECOLUMN if absent. */
 int tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e);
+/*  Like tl_csv_set_header, for a range task: also says where the header line starts in the
+    object (after any blank lines), so that a range containing that offset does not count the
+    header as a row. */
+int tl_csv_set_header_at (tl_csv_t *self, const char *line, size_t len, uint64_t at, tl_err_t *e);
+/*  Find an object's header in its first bytes: the first line that is not blank. Sets *line,
+    *len and *at (its offset) and returns 1, or returns 0 if no complete one is in buf. */
+int tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, uint64_t *at);
+/*  Use a column index resolved earlier from the same object's header (a cache hit); `at` as
+    for tl_csv_set_header_at. */
+void tl_csv_set_column_at (tl_csv_t *self, int col, uint64_t at);
 /*  Use a column index resolved earlier from the same object's header (a cache hit). */
 void tl_csv_set_column_index (tl_csv_t *self, int col);
 /*  Index (0-based) of the resolved column, or -1 while unresolved. */

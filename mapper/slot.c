@@ -56,6 +56,8 @@ typedef struct {
     char *buf;
     size_t len;
     int found;
+    size_t line, linelen;   /* the header line within buf */
+    uint64_t at;            /* its offset in the object */
 } s_head_t;
 
 static int
@@ -67,11 +69,15 @@ s_head_sink (void *arg, const char *buf, size_t len)
         return TL_ENOMEM;
     h->buf = nb;
     memcpy (h->buf + h->len, buf, len);
-    const char *nl = memchr (h->buf + h->len, '\n', len);
     h->len += len;
-    if (nl) {
-        h->len = nl - h->buf;
+    const char *line;
+    size_t n;
+    uint64_t at;
+    if (tl_csv_find_header (h->buf, h->len, &line, &n, &at)) {
         h->found = 1;
+        h->line = (size_t) (line - h->buf);
+        h->linelen = n;
+        h->at = at;
         return 1;
     }
     return h->len >= (1 << 20) ? 1 : 0;
@@ -83,6 +89,7 @@ struct tl_colcache {
     pthread_mutex_t lock;
     char *keys [COLCACHE_MAX];
     int cols [COLCACHE_MAX];
+    uint64_t ats [COLCACHE_MAX];
     size_t next;
 };
 
@@ -118,7 +125,7 @@ s_cache_key (const char *uri, const char *spec)
 }
 
 int
-tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec)
+tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec, uint64_t *at)
 {
     char *k = self ? s_cache_key (uri, spec) : NULL;
     int col = -1;
@@ -126,15 +133,17 @@ tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec)
         return -1;
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < COLCACHE_MAX && col < 0; i++)
-        if (self->keys [i] && strcmp (self->keys [i], k) == 0)
+        if (self->keys [i] && strcmp (self->keys [i], k) == 0) {
             col = self->cols [i];
+            *at = self->ats [i];
+        }
     pthread_mutex_unlock (&self->lock);
     free (k);
     return col;
 }
 
 void
-tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col)
+tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col, uint64_t at)
 {
     char *k = self ? s_cache_key (uri, spec) : NULL;
     if (!k)
@@ -143,6 +152,7 @@ tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col
     free (self->keys [self->next]);
     self->keys [self->next] = k;
     self->cols [self->next] = col;
+    self->ats [self->next] = at;
     self->next = (self->next + 1) % COLCACHE_MAX;
     pthread_mutex_unlock (&self->lock);
 }
@@ -188,26 +198,27 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     }
     uint64_t end = w->offset + w->length;
     tl_csv_set_range (csv, w->offset, end >= w->size ? UINT64_MAX : end);
-    int cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, w->col) : -1;
+    uint64_t hdr_at = 0;
+    int cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, w->col, &hdr_at) : -1;
     if (cached >= 0)
-        tl_csv_set_column_index (csv, cached);
+        tl_csv_set_column_at (csv, cached, hdr_at);
     else if (w->offset > 0) {
         tl_store_cfg_t hcfg = cfg;
         hcfg.size_hint = 0;     /* the header: one small plain GET */
         rc = tl_store_read (&hcfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
         if (rc)
             goto done;
-        if (!head.found && head.len >= (1 << 20)) {
-            rc = tl_err_set (&out->err, TL_EPROTO, 0, "%s: header line longer than 1 MiB", w->uri);
+        if (!head.found) {
+            rc = tl_err_set (&out->err, TL_EPROTO, 0, "%s: no header line in the first %zu bytes", w->uri, head.len);
             goto done;
         }
-        if ((rc = tl_csv_set_header (csv, head.buf, head.len, &out->err)) != 0) {
+        if ((rc = tl_csv_set_header_at (csv, head.buf + head.line, head.linelen, head.at, &out->err)) != 0) {
             char m [sizeof out->err.msg];
             snprintf (m, sizeof m, "%s", out->err.msg);
             tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
             goto done;
         }
-        tl_colcache_put (cache, w->uri, w->col, tl_csv_column (csv));
+        tl_colcache_put (cache, w->uri, w->col, tl_csv_column (csv), head.at);
     }
     uint64_t from = tl_csv_stream_offset (csv);
     s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };

@@ -36,9 +36,9 @@ typedef struct {
 typedef struct tl_colcache tl_colcache_t;
 tl_colcache_t *tl_colcache_new (void);
 void tl_colcache_destroy (tl_colcache_t **self_p);
-/*  The cached index, or -1. */
-int tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec);
-void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col);
+/*  The cached index (and in *at where the header line starts), or -1. */
+int tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec, uint64_t *at);
+void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col, uint64_t at);
 
 typedef struct {
     int rc;                 /* 0, or the error code */

@@ -1,0 +1,97 @@
+/*  libFuzzer, differential: the three row scanners must agree on any bytes, fed in chunks of
+    any size, and a byte range split at any point must sum to the whole.
+    Input: [spec byte][chunk byte][cut byte...] then the CSV text. */
+#include <stdint.h>
+#include "csv.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tl_csv_stats_t st;
+    tl_agg_t *agg;
+    int rc;
+} s_out_t;
+
+static s_out_t
+s_run (const char *spec, int impl, const uint8_t *t, size_t n, size_t chunk, uint64_t start, uint64_t end)
+{
+    s_out_t o = { { 0 }, tl_agg_new (), 0 };
+    tl_csv_t *c = tl_csv_new (spec, o.agg);
+    tl_err_t e;
+    if (tl_csv_set_impl (c, impl) != 0) {
+        tl_csv_destroy (&c);
+        o.rc = -100;
+        return o;
+    }
+    tl_csv_set_range (c, start, end);
+    if (start > 0) {
+        const char *line;
+        size_t len;
+        uint64_t at;
+        if (!tl_csv_find_header ((const char *) t, n, &line, &len, &at)
+            || tl_csv_set_header_at (c, line, len, at, &e) != 0) {
+            tl_csv_destroy (&c);
+            o.rc = -200;
+            return o;
+        }
+    }
+    size_t pos = (size_t) tl_csv_stream_offset (c);
+    while (pos < n && o.rc == 0) {
+        size_t k = n - pos < chunk ? n - pos : chunk;
+        o.rc = tl_csv_feed (c, (const char *) t + pos, k, &e);
+        pos += k;
+    }
+    if (o.rc >= 0)
+        o.rc = tl_csv_finish (c, &e);
+    o.st = tl_csv_stats (c);
+    tl_csv_destroy (&c);
+    return o;
+}
+
+static void
+s_same (const s_out_t *a, const s_out_t *b)
+{
+    if (a->rc != b->rc || a->st.rows != b->st.rows || a->st.bad != b->st.bad || a->st.blank != b->st.blank
+        || tl_agg_size (a->agg) != tl_agg_size (b->agg))
+        abort ();
+    size_t pos = 0;
+    tl_agg_entry_t e;
+    while (tl_agg_next (a->agg, &pos, &e))
+        if (tl_agg_get (b->agg, e.key, e.len) != e.count)
+            abort ();
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    if (size < 3)
+        return 0;
+    static const char *specs [] = { "a", "b", "c", "1", "2", "4", " B ", "passenger_count" };
+    const char *spec = specs [data [0] % 8];
+    size_t chunk = 1 + (size_t) data [1] * 7;
+    const uint8_t *t = data + 3;
+    size_t n = size - 3;
+    s_out_t ref = s_run (spec, TL_CSV_SCALAR, t, n, n ? n : 1, 0, UINT64_MAX);
+    for (int impl = TL_CSV_SSE2; impl <= TL_CSV_AVX2; impl++) {
+        s_out_t o = s_run (spec, impl, t, n, chunk, 0, UINT64_MAX);
+        if (o.rc != -100)
+            s_same (&ref, &o);
+        tl_agg_destroy (&o.agg);
+    }
+    /* Split at a point: the two ranges sum to the whole (lines start in exactly one). */
+    size_t cut = n ? (size_t) data [2] * n / 256 : 0;
+    if (ref.rc == 0 && cut > 0 && cut < n) {
+        s_out_t a = s_run (spec, TL_CSV_AVX2, t, n, chunk, 0, cut);
+        if (a.rc == -100)
+            a = s_run (spec, TL_CSV_SSE2, t, n, chunk, 0, cut);
+        s_out_t b = s_run (spec, TL_CSV_SCALAR, t, n, chunk, cut, UINT64_MAX);
+        if (b.rc != -200) {
+            if (a.st.rows + b.st.rows != ref.st.rows || a.st.bad + b.st.bad != ref.st.bad)
+                abort ();
+        }
+        tl_agg_destroy (&a.agg);
+        tl_agg_destroy (&b.agg);
+    }
+    tl_agg_destroy (&ref.agg);
+    return 0;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""Write the fuzzers' seed corpora into tests/fuzz/corpus/ (run once; the seeds are committed).
+Uses Debian's python3-msgpack for the codec and checkpoint seeds."""
+import os
+import msgpack
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+p = msgpack.packb
+put("codec", "hello", p({"v": 1, "t": "hello", "name": "m1", "slots": 4}))
+put("codec", "task", p({"v": 1, "t": "task", "job": "j", "task": 3, "attempt": 1, "uri": "s3://b/trip data/k.csv",
+                        "offset": 0, "length": 100, "size": 100, "col": "passenger_count", "endpoint": "",
+                        "nosign": False, "region": ""}))
+put("codec", "partial", p({"v": 1, "t": "partial", "job": "j", "task": 3, "attempt": 1, "mapper": "m", "offset": 0,
+                           "length": 100, "rows": 3, "bytes": 100, "bad": 0, "blank": 0,
+                           "groups": [[b"1", 2], [b"", 1]]}))
+put("codec", "applied", p({"v": 1, "t": "applied", "job": "j", "tasks": [1, 2], "lengths": [10, 20], "full": True,
+                           "instance": "i"}))
+put("codec", "hb", p({"v": 1, "t": "hb", "running": [[1, 1, 500]]}))
+put("codec", "cut", p({"v": 1, "t": "cut", "task": 1, "attempt": 2, "cut": 12345, "returned": False}))
+put("csv", "tlc2014", b"\x00\x05\x80vendor_id, pickup_datetime, dropoff_datetime, passenger_count\r\n\r\n"
+                      b"CMT,2014-01-01 00:00:00,2014-01-01 00:10:00,1\r\nVTS,2014-01-01 00:00:00\r\n"
+                      b"VTS,2014-01-01,2014-01-01,,x\nCMT,a,b,2")
+put("csv", "quoted", b"\x02\x01\x40a,b,c,d\n\"x,y\",\"he said \"\"hi\"\"\",3,4\n1,2,3\n\n\"q\nr\",5,6,7\n")
+put("s3xml", "list", "<?xml version=\"1.0\"?><ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated>"
+                     "<NextContinuationToken>t</NextContinuationToken><Contents><Key>trip data/a &amp; b.csv</Key>"
+                     "<Size>12</Size></Contents><Contents><Key>trip data/</Key><Size>0</Size></Contents>"
+                     "</ListBucketResult>")
+put("s3xml", "error", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+put("sigv4", "path", b"/trip data/yellow+tripdata=2015%.csv\x00prefix\x00J\x00max-keys\x002\x00lifecycle\x00\x00bytes=0-9")
+put("creds", "ini", "[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n[profile x]\nregion = eu-west-1\n"
+                    "aws_access_key_id=A\naws_secret_access_key=B\naws_session_token=C\n")
+put("creds", "json", "{\"Code\":\"Success\",\"AccessKeyId\":\"ASIA\",\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+                     "\"Expiration\":\"2026-11-25T12:00:00Z\"}")
+put("ledger", "ckpt", p(["tally-ledger", 1, "job", "passenger_count", 100, [4, 1, 10, 100, 0, 0, 0, 0],
+                         [[2, 100]], [[b"1", 10]], [[b"m1", 1]], True, True, ""]))
+print("seeds written")
