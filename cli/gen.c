@@ -289,8 +289,9 @@ tl_gen_main (int argc, char **argv)
         fprintf (stderr, "tally gen: --eras is empty\n");
         return 2;
     }
-    if (mkdir (out, 0755) != 0 && errno != EEXIST) {
-        fprintf (stderr, "tally gen: cannot create %s: %s\n", out, strerror (errno));
+    tl_err_t me;
+    if (tl_mkdirs (out, &me) != 0) {
+        fprintf (stderr, "tally gen: cannot create %s\n", me.msg);
         return 1;
     }
     char truth_path [4096];
