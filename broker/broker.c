@@ -16,6 +16,7 @@
     listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
 #include "broker.h"
 #include "journal.h"
+#include "security.h"
 #include "log.h"
 #include "net.h"
 #include "sched.h"
@@ -38,6 +39,7 @@ typedef struct {
     int64_t hb_ms;
     tl_sched_cfg_t sc;
     const char *state_dir;
+    const char *keys;
 } s_opts_t;
 
 static void
@@ -65,6 +67,7 @@ s_usage (FILE *f)
              "  --min-steal SIZE       cut a running task for an idle mapper only if this much is left (default 16M)\n"
              "  --no-backups           never run backup copies of slow tasks near the end\n"
              "  --state-dir DIR        journal the job here; restart with the same DIR after a crash to carry on\n"
+             "  --keys DIR             CURVE keys from tally keygen: authenticate and encrypt every peer\n"
              "  -v, --verbose / -q, --quiet\n"
              "  -h, --help\n");
 }
@@ -80,7 +83,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         { "hb-ms", required_argument, 0, 'H' },    { "lease-ms", required_argument, 0, 'L' },
         { "apply-timeout-ms", required_argument, 0, 'A' }, { "max-attempts", required_argument, 0, 'M' },
         { "min-steal", required_argument, 0, 'm' }, { "no-backups", no_argument, 0, 'B' },
-        { "state-dir", required_argument, 0, 'D' },
+        { "state-dir", required_argument, 0, 'D' }, { "keys", required_argument, 0, 'k' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -135,6 +138,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
                 break;
             case 'B': o->sc.no_backups = true; break;
             case 'D': o->state_dir = optarg; break;
+            case 'k': o->keys = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 1;
@@ -501,6 +505,7 @@ int
 tl_broker_main (int argc, char **argv)
 {
     s_broker_t b = { 0 };
+    tl_security_t *sec = NULL;
     int prc = s_parse (argc, argv, &b.o);
     if (prc)
         return prc == 1 ? 0 : prc;
@@ -558,6 +563,14 @@ tl_broker_main (int argc, char **argv)
     b.reducer = tl_sock_new (ZMQ_DEALER, 64 << 20);
     if (!b.router || !b.reducer)
         goto done;
+    tl_err_t se;
+    sec = tl_security_new (b.o.keys, true, &se);
+    if (b.o.keys && !sec) {
+        tl_error ("%s", se.msg);
+        goto done;
+    }
+    tl_security_server (sec, b.router, "listen", &se);
+    tl_security_client (sec, b.reducer, &se);
     if (zsock_bind (b.router, "%s", b.o.listen) < 0) {
         tl_error ("cannot listen on %s: %s", b.o.listen, zmq_strerror (zmq_errno ()));
         goto done;
@@ -566,7 +579,9 @@ tl_broker_main (int argc, char **argv)
         tl_error ("cannot connect to reducer %s: %s", b.o.reducer_ep, zmq_strerror (zmq_errno ()));
         goto done;
     }
-    tl_warn ("running unauthenticated: anyone who can reach %s can take tasks", b.o.listen);
+    if (!sec)
+        tl_warn ("running unauthenticated: anyone who can reach %s can take tasks (use --keys, see tally keygen)",
+                 b.o.listen);
     s_send_job (&b);
     int64_t now = tl_now_ms (), last_hb = now, last_job = now, last_progress = now, started = now;
     zpoller_t *poller = zpoller_new (b.router, b.reducer, NULL);
@@ -704,6 +719,7 @@ tl_broker_main (int argc, char **argv)
 done:
     zsock_destroy (&b.router);
     zsock_destroy (&b.reducer);
+    tl_security_destroy (&sec);
     tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
     tl_objlist_free (&b.objs);

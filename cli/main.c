@@ -3,6 +3,7 @@
 #include "cli/gen.h"
 #include "cli/run.h"
 #include "cli/scan.h"
+#include "common/security.h"
 #include "cli/watch.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
@@ -25,6 +26,7 @@ s_usage (FILE *f)
              "  run       all of the above on this machine, then print the result\n"
              "  scan      count locally in this one process (no cluster), as one mapper slot does\n"
              "  gen       write synthetic TLC yellow-trip CSVs with ground truth\n"
+             "  keygen    write CURVE keys for a fleet (then pass --keys DIR everywhere)\n"
              "\n"
              "  tally --version\n",
              TALLY_VERSION);
@@ -65,6 +67,8 @@ main (int argc, char **argv)
         rc = tl_run_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "scan") == 0)
         rc = tl_scan_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "keygen") == 0)
+        rc = tl_keygen_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "gen") == 0)
         rc = tl_gen_main (argc - 1, argv + 1);
     else {

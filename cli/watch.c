@@ -2,6 +2,7 @@
     answers our subscription with its current state at once, so the first screen is the whole
     table, not only what changes later. Updates older than what we have (by seq) are skipped. */
 #include "watch.h"
+#include "security.h"
 #include "log.h"
 #include "net.h"
 #include "util.h"
@@ -21,6 +22,7 @@ s_usage (FILE *f)
              "  --once           print the current state once and exit\n"
              "  --format F       table (default), csv or json\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
+             "  --keys DIR       CURVE keys from tally keygen\n"
              "  -h, --help\n"
              "\n"
              "On a terminal the table is redrawn in place. Otherwise each update is printed, or only\n"
@@ -114,9 +116,10 @@ tl_watch_main (int argc, char **argv)
         { "subscribe", required_argument, 0, 's' }, { "until-done", no_argument, 0, 'u' },
         { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' },
         { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
+        { "keys", required_argument, 0, 'k' },
         { 0, 0, 0, 0 },
     };
-    const char *ep = NULL;
+    const char *ep = NULL, *keys = NULL;
     tl_watch_opts_t o = { .fmt = TL_FMT_TABLE };
     int c;
     uint64_t v;
@@ -124,6 +127,7 @@ tl_watch_main (int argc, char **argv)
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
             case 's': ep = optarg; break;
+            case 'k': keys = optarg; break;
             case 'u': o.until_done = true; break;
             case 'o': o.once = true; break;
             case 'f':
@@ -154,14 +158,25 @@ tl_watch_main (int argc, char **argv)
     tl_log_init ("watch", TL_LOG_WARN);
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
     zsock_t *sub = tl_sock_new (ZMQ_SUB, 256 << 20);
+    tl_err_t se;
+    tl_security_t *sec = tl_security_new (keys, false, &se);
+    if (keys && !sec) {
+        fprintf (stderr, "tally watch: %s\n", se.msg);
+        zsock_destroy (&sub);
+        return 1;
+    }
+    if (sub)
+        tl_security_client (sec, sub, &se);
     if (!sub || zsock_connect (sub, "%s", ep) < 0) {
         fprintf (stderr, "tally watch: cannot connect to %s: %s\n", ep, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sub);
+        tl_security_destroy (&sec);
         return 1;
     }
     zsock_set_subscribe (sub, "");
     int rc = tl_watch_loop (sub, &o, stdout, stdout, NULL, NULL);
     zsock_destroy (&sub);
+    tl_security_destroy (&sec);
     if (rc == 3)
         fprintf (stderr, "tally watch: no final result from %s within %d s\n", ep, o.timeout_s);
     return rc == 4 ? 130 : rc;

@@ -13,6 +13,7 @@
     re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
     and then we exit. */
 #include "mapper.h"
+#include "security.h"
 #include "log.h"
 #include "net.h"
 #include "slot.h"
@@ -51,6 +52,7 @@ typedef struct {
     uint64_t tasks_done, tasks_failed;
     int64_t backoff_ms;
     bool ended;
+    tl_security_t *sec;
 } s_mapper_t;
 
 static void
@@ -71,6 +73,7 @@ s_usage (FILE *f)
              "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
              "  --no-sign-request    anonymous S3 requests\n"
              "  --stay               stay for the next job instead of exiting when a job ends\n"
+             "  --keys DIR           CURVE keys from tally keygen (client.cert_secret, server.cert)\n"
              "  -v, --verbose / -q, --quiet\n"
              "  -h, --help\n"
              "\n"
@@ -161,6 +164,8 @@ s_connect_broker (s_mapper_t *mp)
     mp->broker = tl_sock_new (ZMQ_DEALER, 1 << 20);
     if (!mp->broker)
         return -1;
+    tl_err_t se;
+    tl_security_client (mp->sec, mp->broker, &se);
     zsock_set_linger (mp->broker, 500);
     if (zsock_connect (mp->broker, "%s", mp->broker_ep) < 0) {
         tl_error ("cannot connect to broker %s: %s", mp->broker_ep, zmq_strerror (zmq_errno ()));
@@ -201,6 +206,9 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
                 zsock_destroy (&mp->reducer);
                 mp->reducer = tl_sock_new (ZMQ_DEALER, 1024);
                 snprintf (mp->reducer_ep, sizeof mp->reducer_ep, "%s", m->reducer);
+                tl_err_t se;
+                if (mp->reducer)
+                    tl_security_client (mp->sec, mp->reducer, &se);
                 if (!mp->reducer || zsock_connect (mp->reducer, "%s", m->reducer) < 0)
                     tl_error ("cannot connect to reducer %s: %s", m->reducer, zmq_strerror (zmq_errno ()));
             }
@@ -377,10 +385,12 @@ tl_mapper_main (int argc, char **argv)
         { "endpoint-url", required_argument, 0, 'e' }, { "no-sign-request", no_argument, 0, 'N' },
         { "stay", no_argument, 0, 'S' },          { "verbose", no_argument, 0, 'v' },
         { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
+        { "keys", required_argument, 0, 'k' },
         { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     s_mapper_t mp = { 0 };
+    const char *keys = NULL;
     long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
     mp.nslots = ncpu > 0 ? (uint32_t) ncpu : 1;
     int level = TL_LOG_INFO, c;
@@ -420,6 +430,7 @@ tl_mapper_main (int argc, char **argv)
                 mp.cfg.concurrency = (int) v;
                 break;
             case 'e': mp.cfg.endpoint = optarg; break;
+            case 'k': keys = optarg; break;
             case 'N': mp.cfg.nosign = true; break;
             case 'S': mp.stay = true; break;
             case 'v': level = TL_LOG_DEBUG; break;
@@ -438,6 +449,12 @@ tl_mapper_main (int argc, char **argv)
     }
     tl_log_init ("mapper", level);
     int rc = 1;
+    tl_err_t se;
+    mp.sec = tl_security_new (keys, false, &se);
+    if (keys && !mp.sec) {
+        tl_error ("%s", se.msg);
+        return 1;
+    }
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);
@@ -551,6 +568,7 @@ done:
     tl_colcache_destroy (&cache);
     zsock_destroy (&mp.broker);
     zsock_destroy (&mp.reducer);
+    tl_security_destroy (&mp.sec);
     tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);
     return rc;
 }

@@ -19,6 +19,7 @@
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows. */
 #include "reducer.h"
+#include "security.h"
 #include "ledger.h"
 #include "log.h"
 #include "net.h"
@@ -69,6 +70,7 @@ s_usage (FILE *f)
              "\n"
              "  --listen EP     where the broker and mappers connect (e.g. tcp://*:5556)\n"
              "  --publish EP    where watchers subscribe (e.g. tcp://*:5557)\n"
+             "  --keys DIR      CURVE keys from tally keygen: authenticate and encrypt every peer\n"
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
              "  -v, --verbose   more logging\n"
@@ -294,11 +296,11 @@ tl_reducer_main (int argc, char **argv)
 {
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
-        { "state-dir", required_argument, 0, 's' },
+        { "state-dir", required_argument, 0, 's' }, { "keys", required_argument, 0, 'k' },
         { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
     };
-    const char *listen = NULL, *publish = NULL, *state_dir = NULL;
+    const char *listen = NULL, *publish = NULL, *state_dir = NULL, *keys = NULL;
     int level = TL_LOG_INFO, c;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
@@ -306,6 +308,7 @@ tl_reducer_main (int argc, char **argv)
             case 'l': listen = optarg; break;
             case 'p': publish = optarg; break;
             case 's': state_dir = optarg; break;
+            case 'k': keys = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 0;
@@ -323,6 +326,7 @@ tl_reducer_main (int argc, char **argv)
     tl_log_init ("reducer", level);
     static s_reducer_t r;   /* large (held partials): static rather than on the stack; one per process */
     memset (&r, 0, sizeof r);
+    tl_security_t *sec = NULL;
     int rc = 1;
     r.state_dir = state_dir;
     tl_random_id (r.instance);
@@ -339,6 +343,14 @@ tl_reducer_main (int argc, char **argv)
     if (!r.ledger || !r.router || !r.xpub)
         goto done;
     zsock_set_xpub_verbose (r.xpub, 1);
+    tl_err_t se;
+    sec = tl_security_new (keys, true, &se);
+    if (keys && !sec) {
+        tl_error ("%s", se.msg);
+        goto done;
+    }
+    tl_security_server (sec, r.router, "listen", &se);
+    tl_security_server (sec, r.xpub, "publish", &se);
     if (state_dir) {
         tl_err_t e;
         char path [4096], *buf = NULL;
@@ -384,7 +396,9 @@ tl_reducer_main (int argc, char **argv)
         tl_error ("cannot publish on %s: %s", publish, zmq_strerror (zmq_errno ()));
         goto done;
     }
-    tl_warn ("running unauthenticated: anyone who can reach %s and %s can send counts or read them", listen, publish);
+    if (!sec)
+        tl_warn ("running unauthenticated: anyone who can reach %s and %s can send counts or read them "
+                 "(use --keys, see tally keygen)", listen, publish);
     tl_info ("listening on %s, publishing on %s", listen, publish);
     zpoller_t *poller = zpoller_new (r.router, r.xpub, NULL);
     while (!zsys_interrupted) {
@@ -441,6 +455,7 @@ tl_reducer_main (int argc, char **argv)
 done:
     zsock_destroy (&r.router);
     zsock_destroy (&r.xpub);
+    tl_security_destroy (&sec);
     tl_ledger_destroy (&r.ledger);
     for (size_t i = 0; i < r.npending; i++)
         tl_msg_clear (&r.pending [i]);
