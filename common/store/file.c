@@ -1,5 +1,5 @@
 /*  store/file.c — local files. A folder lists every regular file below it (sorted, hidden
-    files left out). Reads use pread in 1 MiB chunks. */
+    files left out). Reads use pread in chunks growing from 64 KiB to 1 MiB. */
 #include "../store.h"
 #include <dirent.h>
 #include <errno.h>
@@ -121,10 +121,14 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
     if (fd < 0)
         return tl_err_set (e, errno == ENOENT ? TL_ENOTFOUND : TL_EIO, 0, "%s: %s", path, strerror (errno));
     posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    size_t chunk = 1 << 20;
-    if (cfg && cfg->rate_limit && cfg->rate_limit < chunk * 4)
-        chunk = cfg->rate_limit / 4 > 4096 ? cfg->rate_limit / 4 : 4096;
-    char *buf = malloc (chunk);
+    /* Chunks start at 64 KiB and double to 1 MiB: a small byte-range task (and the line that
+       finishes it) costs a small read, a big one streams in big reads. */
+    size_t max_chunk = 1 << 20, chunk = 64 << 10;
+    if (cfg && cfg->rate_limit && cfg->rate_limit < max_chunk * 4)
+        max_chunk = cfg->rate_limit / 4 > 4096 ? cfg->rate_limit / 4 : 4096;
+    if (chunk > max_chunk)
+        chunk = max_chunk;
+    char *buf = malloc (max_chunk);
     int rc = 0;
     if (!buf) {
         close (fd);
@@ -157,9 +161,11 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
             rc = s;
             break;
         }
+        s_throttle (cfg ? cfg->rate_limit : 0, done, &t0);   /* every byte read counts, the last chunk too */
         if (s > 0)
             break;
-        s_throttle (cfg ? cfg->rate_limit : 0, done, &t0);
+        if (chunk < max_chunk)
+            chunk *= 2;
     }
     free (buf);
     close (fd);
