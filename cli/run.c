@@ -5,6 +5,7 @@
     The children are the real roles (this same executable, run with `reducer`, `broker`,
     `mapper`), so `tally run` exercises exactly what a fleet runs. */
 #include "run.h"
+#include "security.h"
 #include "log.h"
 #include "net.h"
 #include "util.h"
@@ -40,6 +41,8 @@ s_usage (FILE *f)
              "  --rate-limit BYTES   cap each slot's read rate (bytes/s)\n"
              "  --range-size SIZE    HTTP/S3 ranged GET size (default 8M)\n"
              "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
+             "  --keys DIR           CURVE keys from tally keygen, for every socket (the sockets are\n"
+             "                       ipc:// in a private 0700 folder either way)\n"
              "  -v, --verbose        show the children's logs\n"
              "  -q, --quiet          no progress line\n"
              "  -h, --help\n");
@@ -111,6 +114,7 @@ tl_run_main (int argc, char **argv)
         { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
         { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
         { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
+        { "keys", required_argument, 0, 'k' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -124,7 +128,7 @@ tl_run_main (int argc, char **argv)
     int c;
     /* broker args are filled after the fixed ones below */
     char *inputs [256];
-    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL;
+    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -176,6 +180,7 @@ tl_run_main (int argc, char **argv)
                 conc = optarg;
                 break;
             case 'e': endpoint = optarg; break;
+            case 'k': keys = optarg; break;
             case 'R': region = optarg; break;
             case 'N': nosign = true; break;
             case 'r':
@@ -225,10 +230,20 @@ tl_run_main (int argc, char **argv)
     int nkids = 0;
     int rc = 1;
     zsock_t *sub = NULL;
+    tl_security_t *sec = NULL;
 
-    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud, NULL };
+    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud,
+                       keys ? "--keys" : NULL, (char *) keys, NULL };
     kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
     sub = tl_sock_new (ZMQ_SUB, 256 << 20);
+    tl_err_t se;
+    sec = tl_security_new (keys, false, &se);
+    if (keys && !sec) {
+        fprintf (stderr, "tally run: %s\n", se.msg);
+        goto done;
+    }
+    if (sub)
+        tl_security_client (sec, sub, &se);
     if (!sub || zsock_connect (sub, "%s", pep) < 0)
         goto done;
     zsock_set_subscribe (sub, "");
@@ -259,6 +274,10 @@ tl_run_main (int argc, char **argv)
     }
     if (nosign)
         bargs [nb++] = "--no-sign-request";
+    if (keys) {
+        bargs [nb++] = "--keys";
+        bargs [nb++] = (char *) keys;
+    }
     bargs [nb++] = (char *) loud;
     bargs [nb] = NULL;
     int broker = nkids;
@@ -267,7 +286,7 @@ tl_run_main (int argc, char **argv)
     char slotstr [16];
     snprintf (slotstr, sizeof slotstr, "%llu", (unsigned long long) slots);
     for (uint64_t i = 0; i < mappers; i++) {
-        char *margs [16];
+        char *margs [20];
         int k = 0;
         char name [64];
         snprintf (name, sizeof name, "mapper-%llu", (unsigned long long) i + 1);
@@ -290,6 +309,10 @@ tl_run_main (int argc, char **argv)
         if (conc) {
             margs [k++] = "--concurrency";
             margs [k++] = (char *) conc;
+        }
+        if (keys) {
+            margs [k++] = "--keys";
+            margs [k++] = (char *) keys;
         }
         margs [k++] = (char *) loud;
         margs [k] = NULL;
@@ -318,6 +341,7 @@ tl_run_main (int argc, char **argv)
 done:
     tl_debug ("result printed; stopping the children");
     zsock_destroy (&sub);
+    tl_security_destroy (&sec);
     for (int i = 0; i < nkids; i++)
         if (!kids [i].exited && kids [i].pid > 0)
             kill (kids [i].pid, SIGTERM);

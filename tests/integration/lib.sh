@@ -91,7 +91,8 @@ CONF
 start_proxy () {
     local port; port=$(free_port)
     PROXY_STATS="$T/proxy-stats.json"
-    bg proxy python3 "$TALLY_SRC/tests/tools/s3_proxy.py" "$port" "$ENDPOINT" --stats "$PROXY_STATS" "$@"
+    bg proxy env PROXY_SECRET="${PROXY_SECRET:-}" python3 "$TALLY_SRC/tests/tools/s3_proxy.py" "$port" "$ENDPOINT" \
+        --stats "$PROXY_STATS" "$@"
     PROXY="http://127.0.0.1:$port"
     local i=0
     until curl -s -o /dev/null "$PROXY/"; do

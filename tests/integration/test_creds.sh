@@ -8,7 +8,7 @@ start_moto
 "$TALLY" gen --out "$T/data" --files 4 --rows 3000 --seed 29 2> "$T/gen.log"
 python3 "$TALLY_SRC/tests/tools/s3_upload.py" "$ENDPOINT" nyc-tlc "trip data/" "$T/data"
 AK=AKIAEXAMPLECHAIN0001 SK=chainSecret/with+symbols=0123456789abcdefghij
-start_proxy --access "$AK" --secret "$SK"
+PROXY_SECRET="$SK" start_proxy --access "$AK"
 
 # job NAME [env assignments...]: run with exactly that environment (no AWS_* from outside).
 job () {
@@ -24,7 +24,13 @@ expect_source () {  # expect_source NAME PATTERN
     pass "$1: credentials from $2"
 }
 
-job env AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK
+job env AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK &
+JOBPID=$!
+sleep 1
+ps -eo args > "$T/ps.txt"
+wait $JOBPID || true
+grep -q "tally" "$T/ps.txt" || fail "no tally process seen in ps"
+grep -q -- "$SK" "$T/ps.txt" && fail "the secret appeared in ps output"
 expect_source env "environment"
 
 mkdir -p "$T/home/.aws"

@@ -35,3 +35,10 @@ grep -q "running unauthenticated" "$T/broker.log" "$T/reducer.log" && fail "warn
 timeout 5 "$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --once --format json --timeout 3 > "$T/nokey-watch.json" 2>&1 \
     && fail "a watcher without keys got the totals"
 pass "with keys: exact totals; a mapper and a watcher without keys get nothing"
+
+# tally run with --keys: every child and the run's own subscriber use CURVE.
+"$TALLY" run --input "$T/data" --group-by passenger_count --mappers 2 --keys "$T/keys" --format json -v \
+    > "$T/run.json" 2> "$T/run.log"
+check_truth "$T/run.json" "$T/data.truth.json" passenger_count || fail "tally run --keys"
+grep -q "running unauthenticated" "$T/run.log" && fail "tally run --keys left a role unauthenticated"
+pass "tally run --keys: all roles on CURVE, totals exact"

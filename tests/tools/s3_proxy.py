@@ -18,6 +18,7 @@ import hmac
 import http.client
 import http.server
 import json
+import os
 import socket
 import threading
 import time
@@ -27,13 +28,15 @@ ap = argparse.ArgumentParser()
 ap.add_argument("port", type=int)
 ap.add_argument("upstream")
 ap.add_argument("--access")
-ap.add_argument("--secret")
+ap.add_argument("--secret", help="or PROXY_SECRET in the environment, to keep it out of ps")
 ap.add_argument("--slowdown", type=int, default=0)
 ap.add_argument("--reset", type=int, default=0)
 ap.add_argument("--stall", type=int, default=0)
 ap.add_argument("--stall-secs", type=float, default=5)
 ap.add_argument("--stats")
 A = ap.parse_args()
+if not A.secret and os.environ.get("PROXY_SECRET"):
+    A.secret = os.environ["PROXY_SECRET"]
 UP = urlsplit(A.upstream)
 LOCK = threading.Lock()
 STATS = {"requests": 0, "gets": 0, "slowdown": 0, "reset": 0, "stall": 0, "bad_signature": 0, "signed_ok": 0}
