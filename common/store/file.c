@@ -164,8 +164,7 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
         s_throttle (cfg ? cfg->rate_limit : 0, done, &t0);   /* every byte read counts, the last chunk too */
         if (s > 0)
             break;
-        if (chunk < max_chunk)
-            chunk *= 2;
+        chunk = chunk * 2 < max_chunk ? chunk * 2 : max_chunk;   /* grow, never past the buffer */
     }
     free (buf);
     close (fd);
