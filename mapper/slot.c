@@ -7,6 +7,7 @@
 #include "slot.h"
 #include "codec.h"
 #include "csv.h"
+#include "decomp.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ typedef struct {
     uint64_t read;
     tl_steal_t *steal;
     uint64_t end;           /* the range end now in force */
+    tl_decomp_t *decomp;    /* whole-object tasks: gzip/zstd/plain, by magic bytes */
 } s_scan_t;
 
 /*  Someone wants part of our range: keep a share of what is left, at or after our position. */
@@ -27,7 +29,8 @@ s_answer_steal (s_scan_t *s)
 {
     uint64_t pos = tl_csv_position (s->csv), cut = 0;
     uint64_t keep = atomic_load (&s->steal->keep);
-    if (s->end > pos && s->end - pos >= (256 << 10)) {
+    bool compressed = s->decomp && tl_decomp_kind (s->decomp) != TL_DECOMP_PLAIN;
+    if (!compressed && s->end > pos && s->end - pos >= (256 << 10)) {
         cut = pos + (s->end - pos) * keep / 1000;
         if (cut <= pos || cut >= s->end || tl_csv_set_end (s->csv, cut) != 0)
             cut = 0;
@@ -40,16 +43,26 @@ s_answer_steal (s_scan_t *s)
         s->steal->notify (s->steal->notify_arg);
 }
 
+/*  Text into the scanner (after decompression, if any). */
 static int
 s_scan_sink (void *arg, const char *buf, size_t len)
 {
     s_scan_t *s = arg;
     if (s->steal && atomic_load (&s->steal->req) == 1)
         s_answer_steal (s);
+    return tl_csv_feed (s->csv, buf, len, s->e);
+}
+
+/*  Bytes from storage: count them for progress (the broker measures tasks in stored bytes),
+    then decompress or pass through. */
+static int
+s_read_sink (void *arg, const char *buf, size_t len)
+{
+    s_scan_t *s = arg;
     s->read += len;
     if (s->progress)
         atomic_store_explicit (s->progress, s->read, memory_order_relaxed);
-    return tl_csv_feed (s->csv, buf, len, s->e);
+    return s->decomp ? tl_decomp_feed (s->decomp, buf, len) : s_scan_sink (s, buf, len);
 }
 
 typedef struct {
@@ -208,6 +221,11 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         rc = tl_store_read (&hcfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
         if (rc)
             goto done;
+        if (head.len >= 2 && ((unsigned char) head.buf [0] == 0x1f && (unsigned char) head.buf [1] == 0x8b)) {
+            rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s is gzip-compressed and cannot be split into byte ranges "
+                             "(give it a .gz name, or --split-size 0)", w->uri);
+            goto done;
+        }
         if (!head.found) {
             rc = tl_err_set (&out->err, TL_EPROTO, 0, "%s: no header line in the first %zu bytes", w->uri, head.len);
             goto done;
@@ -222,7 +240,22 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     }
     uint64_t from = tl_csv_stream_offset (csv);
     s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };
-    rc = tl_store_read (&cfg, w->uri, from, UINT64_MAX, s_scan_sink, &scan, cancel, &out->rs, &out->err);
+    if (w->offset == 0 && !(scan.decomp = tl_decomp_new (s_scan_sink, &scan, &out->err))) {
+        rc = out->err.code;
+        goto done;
+    }
+    rc = tl_store_read (&cfg, w->uri, from, UINT64_MAX, s_read_sink, &scan, cancel, &out->rs, &out->err);
+    if (rc == 0 && scan.decomp) {
+        if (tl_decomp_kind (scan.decomp) != TL_DECOMP_PLAIN && w->length < w->size)
+            rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s is compressed and cannot be split into byte ranges "
+                             "(give it a .gz/.zst name, or --split-size 0)", w->uri);
+        else if ((rc = tl_decomp_finish (scan.decomp)) != 0) {
+            char m [sizeof out->err.msg];
+            snprintf (m, sizeof m, "%s", out->err.msg);
+            tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
+        }
+    }
+    tl_decomp_destroy (&scan.decomp);
     if (rc == 0)
         rc = tl_csv_finish (csv, &out->err);
     if (rc) {
