@@ -41,6 +41,7 @@ s_usage (FILE *f)
              "  --rate-limit BYTES   cap each slot's read rate (bytes/s)\n"
              "  --range-size SIZE    HTTP/S3 ranged GET size (default 8M)\n"
              "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
+             "  --output FILE        also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
              "  --keys DIR           CURVE keys from tally keygen, for every socket (the sockets are\n"
              "                       ipc:// in a private 0700 folder either way)\n"
              "  -v, --verbose        show the children's logs\n"
@@ -114,7 +115,7 @@ tl_run_main (int argc, char **argv)
         { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
         { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
         { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
-        { "keys", required_argument, 0, 'k' },
+        { "keys", required_argument, 0, 'k' }, { "output", required_argument, 0, 'O' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -128,7 +129,7 @@ tl_run_main (int argc, char **argv)
     int c;
     /* broker args are filled after the fixed ones below */
     char *inputs [256];
-    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL;
+    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL, *output = NULL;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -181,6 +182,7 @@ tl_run_main (int argc, char **argv)
                 break;
             case 'e': endpoint = optarg; break;
             case 'k': keys = optarg; break;
+            case 'O': output = optarg; break;
             case 'R': region = optarg; break;
             case 'N': nosign = true; break;
             case 'r':
@@ -321,7 +323,7 @@ tl_run_main (int argc, char **argv)
 
     s_watchdog_t wd = { kids, nkids, broker, false, false };
     bool tty = isatty (STDERR_FILENO) && !quiet;
-    tl_watch_opts_t o = { .fmt = fmt, .until_done = true };
+    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output };
     /* The live view goes to stderr (when it is a terminal), the result to stdout. */
     if (tty) {
         o.live = true;

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "net.h"
 #include "util.h"
+#include <errno.h>
 #include <getopt.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ s_usage (FILE *f)
              "  --format F       table (default), csv or json\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
+             "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
              "  -h, --help\n"
              "\n"
              "On a terminal the table is redrawn in place. Otherwise each update is printed, or only\n"
@@ -91,6 +93,21 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
                 fputc ('\n', out);
             fflush (out);
         }
+        if (m.done && o->output) {
+            /* Write to a temporary name, then rename: a reader never sees half a result. */
+            size_t n = strlen (o->output);
+            tl_fmt_t ff = n > 5 && strcmp (o->output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
+            char tmp [4096];
+            snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
+            FILE *f = fopen (tmp, "w");
+            bool ok = f != NULL;
+            if (f) {
+                tl_render (f, &m, ff);
+                ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
+            }
+            if (!ok)
+                fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
+        }
         if (m.done) {
             if (o->until_done || o->live) {
                 if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
@@ -116,7 +133,7 @@ tl_watch_main (int argc, char **argv)
         { "subscribe", required_argument, 0, 's' }, { "until-done", no_argument, 0, 'u' },
         { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' },
         { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
-        { "keys", required_argument, 0, 'k' },
+        { "keys", required_argument, 0, 'k' },      { "output", required_argument, 0, 'O' },
         { 0, 0, 0, 0 },
     };
     const char *ep = NULL, *keys = NULL;
@@ -128,6 +145,7 @@ tl_watch_main (int argc, char **argv)
         switch (c) {
             case 's': ep = optarg; break;
             case 'k': keys = optarg; break;
+            case 'O': o.output = optarg; break;
             case 'u': o.until_done = true; break;
             case 'o': o.once = true; break;
             case 'f':

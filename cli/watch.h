@@ -10,6 +10,7 @@ typedef struct {
     bool once;          /* print the first state received and exit */
     bool live;          /* redraw in place (a terminal) */
     int timeout_s;      /* give up after this long without a final result; 0: never */
+    const char *output; /* also write the final result here (format from the name: .json, else csv) */
 } tl_watch_opts_t;
 
 /*  Read updates from a SUB socket (already connected and subscribed) and render them to out

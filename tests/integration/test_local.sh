@@ -30,6 +30,13 @@ head -1 "$T/out.csv" | grep -qx 'Passenger_Count,count' || fail "csv header: $(h
 tail -n +2 "$T/out.csv" | cut -d, -f2 | sort -c -rn || fail "csv not sorted by count"
 pass "csv output"
 
+# --output: the final result also goes to a file (JSON by its name, CSV otherwise).
+"$TALLY" run --input "$T/data" --group-by passenger_count --output "$T/result.json" -q > /dev/null 2> "$T/out.log"
+check_truth "$T/result.json" "$TRUTH" passenger_count || fail "--output json"
+"$TALLY" run --input "$T/data" --group-by passenger_count --output "$T/result.csv" --format csv -q > "$T/stdout.csv" 2>> "$T/out.log"
+cmp "$T/result.csv" "$T/stdout.csv" || fail "--output csv differs from the printed csv"
+pass "--output FILE (json and csv)"
+
 # The roles as separate processes over TCP, with tally watch.
 RP=$(free_port); PP=$(free_port); BP=$(free_port)
 bg reducer "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP"
