@@ -421,7 +421,8 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
     for (size_t j = 0; j < self->ntasks; j++) {
         tl_task_t *t = &self->tasks [j];
         if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || !t->splittable || t->zombie || t->steal_pending
-            || now < t->no_steal_until || now - t->run [0].since < self->cfg.steal_after_ms)
+            || now < t->no_steal_until
+            || (t->run [0].bytes_done == 0 && now - t->run [0].since < self->cfg.steal_after_ms))
             continue;
         uint64_t left = s_left (t, 0);
         if (left < self->cfg.min_steal)

@@ -75,9 +75,10 @@ typedef struct {
     uint64_t min_steal;         /* only cut tasks with at least this many bytes left (default 16 MiB) */
     bool no_backups;            /* never run backup copies */
     int64_t backup_after_ms;    /* back up a task only once it has run and has this long left (default 2000) */
-    int64_t steal_after_ms;     /* steal from a task only once it has been assigned this long (default 1000):
-                                   a task just handed out is not a tail, and taking it back at once
-                                   would bounce it between idle mappers forever */
+    int64_t steal_after_ms;     /* steal from a task that has not reported progress only once it has
+                                   been assigned this long (default 1000): a task just handed out is
+                                   not a tail, and taking it back at once would bounce it between
+                                   idle mappers for ever. A task that is running can be cut at once. */
 } tl_sched_cfg_t;
 
 typedef enum {
