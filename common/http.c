@@ -89,14 +89,7 @@ s_write (char *ptr, size_t size, size_t nmemb, void *userdata)
         x->sink_rc = 1;
         return CURL_WRITEFUNC_ERROR;
     }
-    if (x->rate) {
-        struct timespec now;
-        clock_gettime (CLOCK_MONOTONIC, &now);
-        double el = (now.tv_sec - x->t0.tv_sec) + (now.tv_nsec - x->t0.tv_nsec) / 1e9;
-        double want = (double) x->received / (double) x->rate;
-        if (want > el)
-            usleep ((useconds_t) ((want - el) * 1e6));
-    }
+    tl_http_throttle (x->rate, x->received, &x->t0);
     return n;
 }
 
@@ -105,8 +98,7 @@ s_header (char *buf, size_t size, size_t nitems, void *userdata)
 {
     s_xfer_t *x = userdata;
     size_t n = size * nitems;
-    if (n > 12 && strncasecmp (buf, "retry-after:", 12) == 0)
-        x->retry_after = strtol (buf + 12, NULL, 10);
+    tl_http_retry_after (buf, n, &x->retry_after);
     if (n > 5 && strncmp (buf, "HTTP/", 5) == 0) {
         /* A new response (after a redirect or 100-continue): reset what we learned. */
         x->status = 0;
@@ -121,6 +113,26 @@ s_progress (void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
     (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
     s_xfer_t *x = clientp;
     return x->cancel && *x->cancel ? 1 : 0;
+}
+
+void
+tl_http_throttle (uint64_t rate, uint64_t done, const struct timespec *t0)
+{
+    if (!rate)
+        return;
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    double el = (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
+    double want = (double) done / (double) rate;
+    if (want > el)
+        usleep ((useconds_t) ((want - el) * 1e6));
+}
+
+void
+tl_http_retry_after (const char *line, size_t n, long *retry_after)
+{
+    if (n > 12 && strncasecmp (line, "retry-after:", 12) == 0)
+        *retry_after = strtol (line + 12, NULL, 10);
 }
 
 int
@@ -165,8 +177,8 @@ s_curl_retryable (CURLcode c)
     }
 }
 
-static void
-s_backoff (int attempt, long retry_after, const volatile int *cancel)
+void
+tl_http_backoff (int attempt, long retry_after, const volatile int *cancel)
 {
     double cap = 0.1 * (double) (1u << (attempt < 8 ? attempt : 8));
     if (cap > 20.0)
@@ -179,9 +191,8 @@ s_backoff (int attempt, long retry_after, const volatile int *cancel)
         usleep (50000);
 }
 
-/*  Seconds under 1 KiB/s before a transfer counts as stalled: 30, or TALLY_STALL_SECS. */
-static long
-s_stall_secs (void)
+long
+tl_http_stall_secs (void)
 {
     const char *v = getenv ("TALLY_STALL_SECS");
     long n = v ? strtol (v, NULL, 10) : 0;
@@ -207,7 +218,7 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
     /* A stall: under 1 KiB/s for 30 s. The transfer fails and is resumed. */
     curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, s_stall_secs ());
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
     curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
@@ -293,13 +304,13 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
                 int code = status == 404 ? TL_ENOTFOUND : (status == 401 || status == 403) ? TL_EAUTH : TL_EHTTP;
                 return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
             }
-            s_backoff (attempt, x.retry_after, r->cancel);
+            tl_http_backoff (attempt, x.retry_after, r->cancel);
             continue;
         }
         snprintf (last, sizeof last, "%s", curl_easy_strerror (cc));
         if (!s_curl_retryable (cc))
             return tl_err_set (e, TL_ENET, 0, "%s: %s", r->what, last);
-        s_backoff (attempt, 0, r->cancel);
+        tl_http_backoff (attempt, 0, r->cancel);
     }
     return tl_err_set (e, TL_ENET, 1, "%s: gave up after %d attempts: %s", r->what, attempts, last);
 }
@@ -366,7 +377,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *
             if (tl_http_retryable (st, b.buf, b.len) && attempt + 1 < attempts) {
                 tl_http_describe (st, b.buf, b.len, last, sizeof last);
                 free (b.buf);
-                s_backoff (attempt, x.retry_after, r->cancel);
+                tl_http_backoff (attempt, x.retry_after, r->cancel);
                 continue;
             }
             *status = st;
@@ -386,7 +397,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *
         snprintf (last, sizeof last, "%s", curl_easy_strerror (cc));
         if (!s_curl_retryable (cc))
             return tl_err_set (e, TL_ENET, 0, "%s: %s", r->what, last);
-        s_backoff (attempt, 0, r->cancel);
+        tl_http_backoff (attempt, 0, r->cancel);
     }
     return tl_err_set (e, TL_ENET, 1, "%s: gave up after %d attempts: %s", r->what, attempts, last);
 }

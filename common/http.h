@@ -9,6 +9,7 @@
 #include "err.h"
 #include "store.h"
 #include <curl/curl.h>
+#include <time.h>
 
 /*  Build the request headers for one attempt. range is "bytes=A-B" or NULL. The returned list
     is owned by the caller of the callback (freed after the attempt). NULL with e set on error. */
@@ -41,6 +42,15 @@ int tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size
 void tl_http_describe (long status, const char *body, size_t len, char *out, size_t outlen);
 /*  1 if an error reply may succeed on retry. */
 int tl_http_retryable (long status, const char *body, size_t len);
+/*  Sleep before attempt n: full jitter, rand(0,1) * min(0.1 s * 2^n, 20 s), or the server's
+    Retry-After if longer (under a minute). Returns early if *cancel becomes set. */
+void tl_http_backoff (int attempt, long retry_after, const volatile int *cancel);
+/*  Seconds under 1 KiB/s before a transfer counts as stalled: 30, or TALLY_STALL_SECS. */
+long tl_http_stall_secs (void);
+/*  Sleep so that `done` bytes since t0 (CLOCK_MONOTONIC) take at least done/rate seconds. */
+void tl_http_throttle (uint64_t rate, uint64_t done, const struct timespec *t0);
+/*  If the header line is Retry-After, store its seconds in *retry_after. */
+void tl_http_retry_after (const char *line, size_t n, long *retry_after);
 /*  Call once at start (curl_global_init). */
 void tl_http_global_init (void);
 #endif

@@ -52,7 +52,6 @@ struct s_piece {
     struct curl_slist *hdrs;
 };
 
-static void s_backoff_sleep (int attempt, long retry_after);
 
 static int
 s_deliver (s_span_t *sp, const char *p, size_t n)
@@ -63,14 +62,8 @@ s_deliver (s_span_t *sp, const char *p, size_t n)
     sp->delivered += n;
     if (rc)
         sp->sink_rc = rc;
-    if (!rc && sp->r->rate_limit) {
-        struct timespec now;
-        clock_gettime (CLOCK_MONOTONIC, &now);
-        double el = (now.tv_sec - sp->t0.tv_sec) + (now.tv_nsec - sp->t0.tv_nsec) / 1e9;
-        double want = (double) sp->delivered / (double) sp->r->rate_limit;
-        if (want > el)
-            usleep ((useconds_t) ((want - el) * 1e6));
-    }
+    if (!rc)
+        tl_http_throttle (sp->r->rate_limit, sp->delivered, &sp->t0);
     return rc;
 }
 
@@ -129,17 +122,8 @@ s_header (char *buf, size_t size, size_t nitems, void *ud)
 {
     s_piece_t *pc = ud;
     size_t n = size * nitems;
-    if (n > 12 && strncasecmp (buf, "retry-after:", 12) == 0)
-        pc->retry_after = strtol (buf + 12, NULL, 10);
+    tl_http_retry_after (buf, n, &pc->retry_after);
     return n;
-}
-
-static long
-s_stall_secs (void)
-{
-    const char *v = getenv ("TALLY_STALL_SECS");
-    long n = v ? strtol (v, NULL, 10) : 0;
-    return n > 0 && n < 3600 ? n : 30;
 }
 
 static int
@@ -179,7 +163,7 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, s_stall_secs ());
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
     curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
     pc->attempts++;
@@ -307,7 +291,7 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
                 if (pc->received)
                     r->stats->resumed++;
             }
-            s_backoff_sleep (pc->attempts, pc->retry_after);
+            tl_http_backoff (pc->attempts, pc->retry_after, r->cancel);
             if ((rc = s_start (&sp, pc, e)) != 0)
                 goto done;
         }
@@ -327,17 +311,4 @@ done:
     if (sp.multi)
         curl_multi_cleanup (sp.multi);
     return rc;
-}
-
-static void
-s_backoff_sleep (int attempt, long retry_after)
-{
-    double cap = 0.1 * (double) (1u << (attempt < 8 ? attempt : 8));
-    if (cap > 20.0)
-        cap = 20.0;
-    unsigned seed = (unsigned) time (NULL) ^ (unsigned) attempt ^ (unsigned) (uintptr_t) &cap;
-    double wait = cap * ((double) rand_r (&seed) / (double) RAND_MAX);
-    if (retry_after > 0 && retry_after < 60 && wait < retry_after)
-        wait = (double) retry_after;
-    usleep ((useconds_t) (wait * 1e6));
 }
