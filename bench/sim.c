@@ -12,7 +12,7 @@
     Reported: makespan / ideal, where ideal = total bytes / total read rate of the fleet.
 
     usage: sim [SEED [MIN_STEAL_MB BACKUP_AFTER_MS]]   (prints a markdown table; defaults are
-    tally's: 16 MB and 2000 ms) */
+    tally's: 16 MB and 2000 ms). SIM_STEAL_AFTER=MS sets steal_after_ms (default 1000). */
 #include "broker/sched.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +124,8 @@ static double
 s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
 {
     tl_sched_cfg_t cfg = { .lease_ms = 1000000000, .apply_timeout_ms = 1000000000, .max_attempts = 4,
-                           .min_steal = s_min_steal, .no_backups = !backups, .backup_after_ms = s_backup_after };
+                           .min_steal = s_min_steal, .no_backups = !backups, .backup_after_ms = s_backup_after,
+                           .steal_after_ms = getenv ("SIM_STEAL_AFTER") ? atoll (getenv ("SIM_STEAL_AFTER")) : 0 };
     tl_sched_t *s = tl_sched_new (&cfg);
     for (int i = 0; i < NOBJ; i++) {
         if (split && sizes [i] > split)
