@@ -16,6 +16,7 @@
     listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
 #include "broker.h"
 #include "journal.h"
+#include "metrics.h"
 #include "security.h"
 #include "log.h"
 #include "net.h"
@@ -40,6 +41,7 @@ typedef struct {
     tl_sched_cfg_t sc;
     const char *state_dir;
     const char *keys;
+    const char *metrics;
 } s_opts_t;
 
 static void
@@ -68,6 +70,7 @@ s_usage (FILE *f)
              "  --no-backups           never run backup copies of slow tasks near the end\n"
              "  --state-dir DIR        journal the job here; restart with the same DIR after a crash to carry on\n"
              "  --keys DIR             CURVE keys from tally keygen: authenticate and encrypt every peer\n"
+             "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9101)\n"
              "  -v, --verbose / -q, --quiet\n"
              "  -h, --help\n");
 }
@@ -84,6 +87,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         { "apply-timeout-ms", required_argument, 0, 'A' }, { "max-attempts", required_argument, 0, 'M' },
         { "min-steal", required_argument, 0, 'm' }, { "no-backups", no_argument, 0, 'B' },
         { "state-dir", required_argument, 0, 'D' }, { "keys", required_argument, 0, 'k' },
+        { "metrics-listen", required_argument, 0, 'P' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -139,6 +143,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
             case 'B': o->sc.no_backups = true; break;
             case 'D': o->state_dir = optarg; break;
             case 'k': o->keys = optarg; break;
+            case 'P': o->metrics = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 1;
@@ -506,6 +511,7 @@ tl_broker_main (int argc, char **argv)
 {
     s_broker_t b = { 0 };
     tl_security_t *sec = NULL;
+    tl_metrics_t *met = NULL;
     int prc = s_parse (argc, argv, &b.o);
     if (prc)
         return prc == 1 ? 0 : prc;
@@ -571,6 +577,10 @@ tl_broker_main (int argc, char **argv)
     }
     tl_security_server (sec, b.router, "listen", &se);
     tl_security_client (sec, b.reducer, &se);
+    if (b.o.metrics && !(met = tl_metrics_new (b.o.metrics, "broker", &se))) {
+        tl_error ("%s", se.msg);
+        goto done;
+    }
     if (zsock_bind (b.router, "%s", b.o.listen) < 0) {
         tl_error ("cannot listen on %s: %s", b.o.listen, zmq_strerror (zmq_errno ()));
         goto done;
@@ -583,7 +593,7 @@ tl_broker_main (int argc, char **argv)
         tl_warn ("running unauthenticated: anyone who can reach %s can take tasks (use --keys, see tally keygen)",
                  b.o.listen);
     s_send_job (&b);
-    int64_t now = tl_now_ms (), last_hb = now, last_job = now, last_progress = now, started = now;
+    int64_t now = tl_now_ms (), last_hb = now, last_job = now, last_progress = now, started = now, last_metrics = 0;
     zpoller_t *poller = zpoller_new (b.router, b.reducer, NULL);
     bool interrupted = false;
     while (true) {
@@ -672,6 +682,23 @@ tl_broker_main (int argc, char **argv)
             s_send_job (&b);
             last_job = now;
         }
+        if (met && now - last_metrics >= 200) {
+            tl_sched_stats_t ms = tl_sched_stats (b.sched);
+            tl_metrics_set (met, "tally_tasks", "gauge", "tasks in the job", (double) ms.tasks);
+            tl_metrics_set (met, "tally_tasks_applied", "gauge", "tasks the reducer has applied", (double) ms.applied);
+            tl_metrics_set (met, "tally_tasks_running", "gauge", "tasks on mappers", (double) ms.running);
+            tl_metrics_set (met, "tally_tasks_queued", "gauge", "tasks waiting for a mapper", (double) ms.queued);
+            tl_metrics_set (met, "tally_tasks_lag", "gauge", "tasks done by a mapper, not yet applied", (double) ms.mapped);
+            tl_metrics_set (met, "tally_tasks_failed", "gauge", "tasks failed for good", (double) ms.failed);
+            tl_metrics_set (met, "tally_reissues_total", "counter", "tasks re-issued", (double) ms.reissued);
+            tl_metrics_set (met, "tally_steals_total", "counter", "tail steals asked", (double) ms.steals);
+            tl_metrics_set (met, "tally_backups_total", "counter", "backup copies run", (double) ms.backups);
+            tl_metrics_set (met, "tally_mappers", "gauge", "mappers connected", (double) ms.mappers_alive);
+            tl_metrics_set (met, "tally_mappers_lost_total", "counter", "mappers lost to a lapsed lease", (double) ms.mappers_lost);
+            tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
+            tl_metrics_set (met, "tally_bytes", "gauge", "bytes in the job", (double) b.bytes_total);
+            last_metrics = now;
+        }
         if (now - last_progress >= 5000) {
             tl_sched_stats_t st = tl_sched_stats (b.sched);
             tl_info ("progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)",
@@ -720,6 +747,7 @@ done:
     zsock_destroy (&b.router);
     zsock_destroy (&b.reducer);
     tl_security_destroy (&sec);
+    tl_metrics_destroy (&met);
     tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
     tl_objlist_free (&b.objs);

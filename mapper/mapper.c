@@ -14,6 +14,7 @@
     and then we exit. */
 #include "mapper.h"
 #include "security.h"
+#include "metrics.h"
 #include "log.h"
 #include "net.h"
 #include "slot.h"
@@ -53,6 +54,7 @@ typedef struct {
     int64_t backoff_ms;
     bool ended;
     tl_security_t *sec;
+    uint64_t retries, bytes, rows, bad;
 } s_mapper_t;
 
 static void
@@ -74,6 +76,7 @@ s_usage (FILE *f)
              "  --no-sign-request    anonymous S3 requests\n"
              "  --stay               stay for the next job instead of exiting when a job ends\n"
              "  --keys DIR           CURVE keys from tally keygen (client.cert_secret, server.cert)\n"
+             "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
              "  -v, --verbose / -q, --quiet\n"
              "  -h, --help\n"
              "\n"
@@ -348,6 +351,9 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
         }
         else {
             mp->tasks_done++;
+            mp->bytes += res->bytes;
+            mp->rows += res->rows;
+            mp->bad += res->bad;
             if (res->rs.retries)
                 tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
                          (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
@@ -356,8 +362,10 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
             tl_send (mp->broker, NULL, 0, &d, true);
         }
     }
-    if (res)
+    if (res) {
+        mp->retries += res->rs.retries;
         free (res->partial);
+    }
     free (res);
     tl_work_free (&s->work);
 }
@@ -385,12 +393,12 @@ tl_mapper_main (int argc, char **argv)
         { "endpoint-url", required_argument, 0, 'e' }, { "no-sign-request", no_argument, 0, 'N' },
         { "stay", no_argument, 0, 'S' },          { "verbose", no_argument, 0, 'v' },
         { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
-        { "keys", required_argument, 0, 'k' },
+        { "keys", required_argument, 0, 'k' }, { "metrics-listen", required_argument, 0, 'P' },
         { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     s_mapper_t mp = { 0 };
-    const char *keys = NULL;
+    const char *keys = NULL, *metrics = NULL;
     long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
     mp.nslots = ncpu > 0 ? (uint32_t) ncpu : 1;
     int level = TL_LOG_INFO, c;
@@ -431,6 +439,7 @@ tl_mapper_main (int argc, char **argv)
                 break;
             case 'e': mp.cfg.endpoint = optarg; break;
             case 'k': keys = optarg; break;
+            case 'P': metrics = optarg; break;
             case 'N': mp.cfg.nosign = true; break;
             case 'S': mp.stay = true; break;
             case 'v': level = TL_LOG_DEBUG; break;
@@ -455,6 +464,13 @@ tl_mapper_main (int argc, char **argv)
         tl_error ("%s", se.msg);
         return 1;
     }
+    tl_metrics_t *met = NULL;
+    if (metrics && !(met = tl_metrics_new (metrics, "mapper", &se))) {
+        tl_error ("%s", se.msg);
+        tl_security_destroy (&mp.sec);
+        return 1;
+    }
+    int64_t last_metrics = 0;
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);
@@ -516,6 +532,21 @@ tl_mapper_main (int argc, char **argv)
         s_dispatch (&mp);
         if (now - mp.last_hb >= mp.hb_ms)
             s_heartbeat (&mp, now);
+        if (met && now - last_metrics >= 200) {
+            uint32_t busy = 0;
+            for (uint32_t i = 0; i < mp.nslots; i++)
+                busy += mp.slots [i].work != NULL;
+            tl_metrics_set (met, "tally_slots", "gauge", "slots", (double) mp.nslots);
+            tl_metrics_set (met, "tally_slots_busy", "gauge", "slots running a task", (double) busy);
+            tl_metrics_set (met, "tally_tasks_done_total", "counter", "tasks finished", (double) mp.tasks_done);
+            tl_metrics_set (met, "tally_tasks_failed_total", "counter", "tasks failed", (double) mp.tasks_failed);
+            tl_metrics_set (met, "tally_bytes_total", "counter", "bytes of finished tasks", (double) mp.bytes);
+            tl_metrics_set (met, "tally_rows_total", "counter", "rows counted", (double) mp.rows);
+            tl_metrics_set (met, "tally_bad_rows_total", "counter", "rows skipped as bad", (double) mp.bad);
+            tl_metrics_set (met, "tally_retries_total", "counter", "storage requests retried", (double) mp.retries);
+            tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
+            last_metrics = now;
+        }
         if (!mp.welcomed && now - last_wait_log >= 5000) {
             tl_info ("waiting for the broker at %s", mp.broker_ep);
             last_wait_log = now;
@@ -569,6 +600,7 @@ done:
     zsock_destroy (&mp.broker);
     zsock_destroy (&mp.reducer);
     tl_security_destroy (&mp.sec);
+    tl_metrics_destroy (&met);
     tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);
     return rc;
 }

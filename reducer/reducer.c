@@ -20,6 +20,7 @@
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows. */
 #include "reducer.h"
 #include "security.h"
+#include "metrics.h"
 #include "ledger.h"
 #include "log.h"
 #include "net.h"
@@ -71,6 +72,7 @@ s_usage (FILE *f)
              "  --listen EP     where the broker and mappers connect (e.g. tcp://*:5556)\n"
              "  --publish EP    where watchers subscribe (e.g. tcp://*:5557)\n"
              "  --keys DIR      CURVE keys from tally keygen: authenticate and encrypt every peer\n"
+             "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
              "  -v, --verbose   more logging\n"
@@ -297,10 +299,11 @@ tl_reducer_main (int argc, char **argv)
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
         { "state-dir", required_argument, 0, 's' }, { "keys", required_argument, 0, 'k' },
+        { "metrics-listen", required_argument, 0, 'P' },
         { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
     };
-    const char *listen = NULL, *publish = NULL, *state_dir = NULL, *keys = NULL;
+    const char *listen = NULL, *publish = NULL, *state_dir = NULL, *keys = NULL, *metrics = NULL;
     int level = TL_LOG_INFO, c;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
@@ -309,6 +312,7 @@ tl_reducer_main (int argc, char **argv)
             case 'p': publish = optarg; break;
             case 's': state_dir = optarg; break;
             case 'k': keys = optarg; break;
+            case 'P': metrics = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 0;
@@ -327,6 +331,8 @@ tl_reducer_main (int argc, char **argv)
     static s_reducer_t r;   /* large (held partials): static rather than on the stack; one per process */
     memset (&r, 0, sizeof r);
     tl_security_t *sec = NULL;
+    tl_metrics_t *met = NULL;
+    int64_t last_metrics = 0;
     int rc = 1;
     r.state_dir = state_dir;
     tl_random_id (r.instance);
@@ -351,6 +357,10 @@ tl_reducer_main (int argc, char **argv)
     }
     tl_security_server (sec, r.router, "listen", &se);
     tl_security_server (sec, r.xpub, "publish", &se);
+    if (metrics && !(met = tl_metrics_new (metrics, "reducer", &se))) {
+        tl_error ("%s", se.msg);
+        goto done;
+    }
     if (state_dir) {
         tl_err_t e;
         char path [4096], *buf = NULL;
@@ -448,6 +458,19 @@ tl_reducer_main (int argc, char **argv)
             s_send_applied (&r, false);
         if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
             s_publish (&r, now);
+        if (met && now - last_metrics >= 200) {
+            tl_ledger_stats_t st = tl_ledger_stats (r.ledger);
+            tl_metrics_set (met, "tally_tasks", "gauge", "tasks in the job", (double) st.tasks_total);
+            tl_metrics_set (met, "tally_tasks_applied", "gauge", "tasks applied (each once)", (double) st.tasks_applied);
+            tl_metrics_set (met, "tally_rows_total", "counter", "rows counted", (double) st.rows);
+            tl_metrics_set (met, "tally_bytes_total", "counter", "bytes covered by applied partials", (double) st.bytes);
+            tl_metrics_set (met, "tally_bad_rows_total", "counter", "rows skipped as bad", (double) st.bad);
+            tl_metrics_set (met, "tally_duplicates_total", "counter", "duplicate partials ignored", (double) st.dups);
+            tl_metrics_set (met, "tally_partials_rejected_total", "counter", "partials for unknown tasks", (double) st.rejected);
+            tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
+            tl_metrics_set (met, "tally_job_done", "gauge", "1 once the job has ended", r.done ? 1 : 0);
+            last_metrics = now;
+        }
     }
     zpoller_destroy (&poller);
     tl_info ("stopped");
@@ -456,6 +479,7 @@ done:
     zsock_destroy (&r.router);
     zsock_destroy (&r.xpub);
     tl_security_destroy (&sec);
+    tl_metrics_destroy (&met);
     tl_ledger_destroy (&r.ledger);
     for (size_t i = 0; i < r.npending; i++)
         tl_msg_clear (&r.pending [i]);
