@@ -7,8 +7,10 @@
 #include "cli/watch.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
+#include "common/log.h"
 #include <czmq.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -28,7 +30,10 @@ s_usage (FILE *f)
              "  gen       write synthetic TLC yellow-trip CSVs with ground truth\n"
              "  keygen    write CURVE keys for a fleet (then pass --keys DIR everywhere)\n"
              "\n"
-             "  tally --version\n",
+             "  tally --version\n"
+             "\n"
+             "Every command also takes --log-format text|json (logs on stderr: one JSON object a line\n"
+             "with ts, level, component, msg); TALLY_LOG_FORMAT=json does the same.\n",
              TALLY_VERSION);
 }
 
@@ -51,6 +56,30 @@ main (int argc, char **argv)
         s_usage (stdout);
         return 0;
     }
+    /* --log-format is taken here for every command (and passed to `run`'s children through
+       TALLY_LOG_FORMAT), then removed from the arguments the command sees. */
+    int w = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv [i], "--log-format") == 0 && i + 1 < argc) {
+            if (strcmp (argv [i + 1], "json") != 0 && strcmp (argv [i + 1], "text") != 0) {
+                fprintf (stderr, "tally: --log-format is text or json, not '%s'\n", argv [i + 1]);
+                return 2;
+            }
+            setenv ("TALLY_LOG_FORMAT", argv [i + 1], 1);
+            i++;
+            continue;
+        }
+        argv [w++] = argv [i];
+    }
+    argc = w;
+    argv [argc] = NULL;
+    if (argc < 2) {
+        s_usage (stderr);
+        return 2;
+    }
+    cmd = argv [1];
+    const char *lf = getenv ("TALLY_LOG_FORMAT");
+    tl_log_set_json (lf && strcmp (lf, "json") == 0);
     /* czmq's own signal handling sets zsys_interrupted on SIGINT/SIGTERM; the roles poll it. */
     zsys_init ();
     zsys_set_logstream (NULL);

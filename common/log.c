@@ -7,6 +7,32 @@
 
 static const char *s_component = "tally";
 static int s_level = TL_LOG_INFO;
+static int s_json;
+
+void
+tl_log_set_json (int on)
+{
+    s_json = on;
+}
+
+/*  Write s as a JSON string body (no quotes) into out. */
+static void
+s_json_escape (const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < outlen; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\') {
+            out [o++] = '\\';
+            out [o++] = (char) c;
+        }
+        else if (c < 0x20)
+            o += (size_t) snprintf (out + o, outlen - o, "\\u%04x", c);
+        else
+            out [o++] = (char) c;
+    }
+    out [o] = 0;
+}
 
 void
 tl_log_init (const char *component, int level)
@@ -32,5 +58,12 @@ tl_log (int level, const char *fmt, ...)
     gmtime_r (&tv.tv_sec, &tm);
     char ts [32];
     strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf (stderr, "%s.%03dZ %-5s %s: %s\n", ts, (int) (tv.tv_usec / 1000), names [level], s_component, msg);
+    if (s_json) {
+        char esc [2048];
+        s_json_escape (msg, esc, sizeof esc);
+        fprintf (stderr, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"component\":\"%s\",\"msg\":\"%s\"}\n", ts,
+                 (int) (tv.tv_usec / 1000), names [level], s_component, esc);
+    }
+    else
+        fprintf (stderr, "%s.%03dZ %-5s %s: %s\n", ts, (int) (tv.tv_usec / 1000), names [level], s_component, msg);
 }

@@ -37,6 +37,22 @@ check_truth "$T/result.json" "$TRUTH" passenger_count || fail "--output json"
 cmp "$T/result.csv" "$T/stdout.csv" || fail "--output csv differs from the printed csv"
 pass "--output FILE (json and csv)"
 
+# --log-format json: every log line of every process (run passes it to its children) is JSON.
+"$TALLY" --log-format json run --input "$T/data" --group-by passenger_count -v --format json > "$T/lj.json" 2> "$T/lj.log"
+check_truth "$T/lj.json" "$TRUTH" passenger_count || fail "totals with json logs"
+python3 - "$T/lj.log" <<'PY' || fail "--log-format json"
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+comps = set()
+for l in lines:
+    o = json.loads(l)
+    assert set(o) == {"ts", "level", "component", "msg"}, o
+    comps.add(o["component"])
+assert {"broker", "reducer", "mapper"} <= comps, comps
+print(f"{len(lines)} JSON log lines from {sorted(comps)}")
+PY
+pass "--log-format json from every process"
+
 # The roles as separate processes over TCP, with tally watch.
 RP=$(free_port); PP=$(free_port); BP=$(free_port)
 bg reducer "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP"
