@@ -169,3 +169,33 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
              (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total, u->elapsed_ms / 1000.0,
              u->done ? (u->ok ? "" : ", FAILED: ") : ", running", u->done && !u->ok && u->error ? u->error : "");
 }
+
+void
+tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows)
+{
+    tl_agg_sort_entries (u->groups, u->n_groups);
+    const char *col = u->col ? u->col : "key";
+    size_t kw = strlen (col);
+    for (size_t i = 0; i < u->n_groups && i < max_rows; i++)
+        if (u->groups [i].len > kw)
+            kw = u->groups [i].len > 24 ? 24 : u->groups [i].len;
+    if (kw < 7)
+        kw = 7;
+    uint64_t top = u->n_groups ? u->groups [0].count : 0;
+    fprintf (f, "%-*s  %13s  %7s\n", (int) kw, col, "count", "share");
+    for (size_t i = 0; i < u->n_groups && i < max_rows; i++) {
+        char n [32], bar [41];
+        s_thousands (n, sizeof n, u->groups [i].count);
+        double share = u->rows ? 100.0 * (double) u->groups [i].count / (double) u->rows : 0;
+        int w = top ? (int) (40.0 * (double) u->groups [i].count / (double) top + 0.5) : 0;
+        if (w == 0 && u->groups [i].count)
+            w = 1;
+        memset (bar, '#', (size_t) w);
+        bar [w] = 0;
+        const char *k = u->groups [i].len ? u->groups [i].key : "(empty)";
+        int kl = u->groups [i].len ? (int) (u->groups [i].len > 24 ? 24 : u->groups [i].len) : 7;
+        fprintf (f, "%-*.*s  %13s  %6.2f%%  %s\n", (int) kw, kl, k, n, share, bar);
+    }
+    if (u->n_groups > max_rows)
+        fprintf (f, "... and %zu more group(s)\n", u->n_groups - max_rows);
+}

@@ -11,6 +11,9 @@ typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON } tl_fmt_t;
 int tl_fmt_parse (const char *s, tl_fmt_t *fmt);
 /*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
 void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
+/*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
+    groups, then a line that says how many more. */
+void tl_render_bars (FILE *f, tl_msg_t *update, size_t max_rows);
 /*  One progress line (no newline): bar, tasks, bytes, rate, ETA, mappers. */
 void tl_render_progress (char *out, size_t outlen, const tl_msg_t *u);
 #endif

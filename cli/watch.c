@@ -81,7 +81,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (o->live && live_out) {
             /* Redraw in place: home, clear, table, progress. */
             fputs ("\033[H\033[J", live_out);
-            tl_render (live_out, &m, TL_FMT_TABLE);
+            tl_render_bars (live_out, &m, 30);
             char line [256];
             tl_render_progress (line, sizeof line, &m);
             fprintf (live_out, "%s\n", line);
