@@ -398,11 +398,8 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
         case TL_MSG_CUT:
             tl_sched_cut (b->sched, idx, m->task, (uint32_t) m->attempt, m->cut, m->returned, now);
             break;
-        default: {
-            tl_err_t e;
-            tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m->type));
-            tl_badmsg ("a mapper", &e);
-        }
+        default:
+            tl_badmsg_unexpected ("a mapper", m->type);
     }
 }
 

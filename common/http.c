@@ -199,6 +199,19 @@ tl_http_stall_secs (void)
     return n > 0 && n < 3600 ? n : 30;
 }
 
+void
+tl_http_policy (CURL *c)
+{
+    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A stall: under 1 KiB/s for the stall time. The transfer fails and is resumed. */
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
+    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
+}
+
 static CURL *
 s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
 {
@@ -214,14 +227,7 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     curl_easy_setopt (c, CURLOPT_XFERINFOFUNCTION, s_progress);
     curl_easy_setopt (c, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
-    /* A stall: under 1 KiB/s for 30 s. The transfer fails and is resumed. */
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
-    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
+    tl_http_policy (c);
     if (hdrs)
         curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
     return c;

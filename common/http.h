@@ -45,6 +45,9 @@ int tl_http_retryable (long status, const char *body, size_t len);
 /*  Sleep before attempt n: full jitter, rand(0,1) * min(0.1 s * 2^n, 20 s), or the server's
     Retry-After if longer (under a minute). Returns early if *cancel becomes set. */
 void tl_http_backoff (int attempt, long retry_after, const volatile int *cancel);
+/*  The transport policy every request shares: connect timeout, stall detection, redirects
+    (at most 5), user agent, no signals. */
+void tl_http_policy (CURL *c);
 /*  Seconds under 1 KiB/s before a transfer counts as stalled: 30, or TALLY_STALL_SECS. */
 long tl_http_stall_secs (void);
 /*  Sleep so that `done` bytes since t0 (CLOCK_MONOTONIC) take at least done/rate seconds. */

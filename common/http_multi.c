@@ -160,12 +160,7 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, s_header);
     curl_easy_setopt (c, CURLOPT_HEADERDATA, pc);
     curl_easy_setopt (c, CURLOPT_PRIVATE, pc);
-    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
-    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
+    tl_http_policy (c);
     pc->attempts++;
     curl_multi_add_handle (sp->multi, c);
     sp->active++;

@@ -93,6 +93,14 @@ tl_badmsg (const char *from, const tl_err_t *e)
     }
 }
 
+void
+tl_badmsg_unexpected (const char *from, tl_msg_type_t type)
+{
+    tl_err_t e;
+    tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (type));
+    tl_badmsg (from, &e);
+}
+
 uint64_t
 tl_badmsg_count (void)
 {

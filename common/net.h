@@ -17,4 +17,6 @@ int tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t
 /*  Log a dropped message at most once a second (with how many were dropped meanwhile). */
 void tl_badmsg (const char *from, const tl_err_t *e);
 uint64_t tl_badmsg_count (void);
+/*  A well-formed message of a type this socket does not take: dropped like a bad one. */
+void tl_badmsg_unexpected (const char *from, tl_msg_type_t type);
 #endif

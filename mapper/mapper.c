@@ -291,11 +291,8 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
             break;
         case TL_MSG_HB:
             break;
-        default: {
-            tl_err_t e;
-            tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m->type));
-            tl_badmsg ("the broker", &e);
-        }
+        default:
+            tl_badmsg_unexpected ("the broker", m->type);
     }
 }
 

@@ -435,10 +435,8 @@ tl_reducer_main (int argc, char **argv)
                     s_on_job (&r, ident, identlen, &m, now);
                 else if (m.type == TL_MSG_END)
                     s_on_end (&r, &m, now);
-                else {
-                    tl_err_set (&e, TL_EPROTO, 0, "unexpected '%s' message", tl_msg_type_name (m.type));
-                    tl_badmsg ("a peer of --listen", &e);
-                }
+                else
+                    tl_badmsg_unexpected ("a peer of --listen", m.type);
                 if (!kept)
                     tl_msg_clear (&m);
             }
