@@ -344,6 +344,26 @@ done:
     tl_debug ("result printed; stopping the children");
     zsock_destroy (&sub);
     tl_security_destroy (&sec);
+    /* The broker and the mappers end by themselves once the job is over: give them up to 5 s
+       before a signal, which could otherwise land in the middle of their own clean shutdown.
+       The reducer serves until told to stop. */
+    for (int t = 0; t < 100; t++) {
+        bool waiting = false;
+        for (int i = 0; i < nkids; i++) {
+            if (kids [i].exited || kids [i].pid <= 0 || strcmp (kids [i].role, "reducer") == 0)
+                continue;
+            int st;
+            if (waitpid (kids [i].pid, &st, WNOHANG) == kids [i].pid) {
+                kids [i].exited = true;
+                kids [i].status = st;
+            }
+            else
+                waiting = true;
+        }
+        if (!waiting)
+            break;
+        usleep (50000);
+    }
     for (int i = 0; i < nkids; i++)
         if (!kids [i].exited && kids [i].pid > 0)
             kill (kids [i].pid, SIGTERM);

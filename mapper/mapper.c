@@ -566,6 +566,10 @@ tl_mapper_main (int argc, char **argv)
     }
     rc = 0;
 done:
+    /* The work is handed back (or the job is over): from here on a signal must not interrupt
+       czmq's own waits in the teardown below (a slot thread left holding its socket would block
+       the process at exit for ever), so default handling returns and a signal simply ends us. */
+    zsys_handler_reset ();
     if (mp.slots) {
         for (uint32_t i = 0; i < mp.nslots; i++)
             mp.slots [i].cancel = 1;
