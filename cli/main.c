@@ -19,7 +19,7 @@ s_usage (FILE *f)
     fprintf (f,
              "tally %s - distributed group-by/count over CSV objects in S3, with live totals\n"
              "\n"
-             "usage: tally COMMAND [options]     (tally COMMAND --help for its options)\n"
+             "usage: tally COMMAND [options]     (tally help COMMAND, or tally COMMAND --help)\n"
              "\n"
              "  broker    list the input, cut it into tasks, hand them to mappers on demand\n"
              "  mapper    take tasks, stream objects, count, push partials to the reducer\n"
@@ -52,6 +52,18 @@ main (int argc, char **argv)
                 CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
         return 0;
     }
+    char *hargv [4];
+    if (strcmp (cmd, "help") == 0 && argc >= 3) {
+        /* tally help COMMAND is COMMAND --help. */
+        hargv [0] = argv [0];
+        hargv [1] = argv [2];
+        hargv [2] = (char *) "--help";
+        hargv [3] = NULL;
+        argv = hargv;
+        argc = 3;
+        cmd = argv [1];
+    }
+    else
     if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0 || strcmp (cmd, "help") == 0) {
         s_usage (stdout);
         return 0;
