@@ -356,11 +356,41 @@ s_to_mapper (s_broker_t *b, const void *ident, size_t identlen, tl_msg_type_t ty
 }
 
 static void
+s_pong (s_broker_t *b, const char *ident, size_t identlen, const char *fleet)
+{
+    size_t n = tl_sched_mapper_count (b->sched), k = 0, flen = fleet ? strlen (fleet) : 0;
+    tl_mapper_stat_t *ms = calloc (n ? n : 1, sizeof *ms);
+    if (!ms)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const tl_mapper_t *mp = tl_sched_mapper (b->sched, (int) i);
+        if (!mp->alive || (flen && !(strncmp (mp->name, fleet, flen) == 0 && mp->name [flen] == '/')))
+            continue;
+        ms [k++] = (tl_mapper_stat_t) { .name = mp->name, .tasks = mp->done };
+    }
+    tl_sched_stats_t st = tl_sched_stats (b->sched);
+    tl_msg_t p = { .type = TL_MSG_PONG, .job = b->job, .tasks_done = st.applied, .tasks_total = st.tasks,
+                   .mappers = ms, .n_mappers = k };
+    tl_send (b->router, ident, identlen, &p, true);
+    free (ms);
+}
+
+static void
 s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *m, int64_t now)
 {
+    if (m->type == TL_MSG_PING) {
+        /* `tally provision` asks who is here: the live mappers of one fleet (or all). */
+        s_pong (b, ident, identlen, m->fleet);
+        return;
+    }
     int idx = tl_sched_find (b->sched, ident, identlen);
     if (m->type == TL_MSG_HELLO) {
-        idx = tl_sched_join (b->sched, ident, identlen, m->name, (uint32_t) (m->slots > 4096 ? 0 : m->slots), now);
+        char name [128];
+        if (m->fleet && *m->fleet)
+            snprintf (name, sizeof name, "%s/%s", m->fleet, m->name);
+        else
+            snprintf (name, sizeof name, "%s", m->name);
+        idx = tl_sched_join (b->sched, ident, identlen, name, (uint32_t) (m->slots > 4096 ? 0 : m->slots), now);
         if (idx < 0) {
             tl_err_t e;
             tl_err_set (&e, TL_EPROTO, 0, "hello with %llu slots refused", (unsigned long long) m->slots);

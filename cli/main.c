@@ -5,6 +5,7 @@
 #include "cli/scan.h"
 #include "common/security.h"
 #include "cli/watch.h"
+#include "provision/provision.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@ s_usage (FILE *f)
              "  scan      count locally in this one process (no cluster), as one mapper slot does\n"
              "  gen       write synthetic TLC yellow-trip CSVs with ground truth\n"
              "  keygen    write CURVE keys for a fleet (then pass --keys DIR everywhere)\n"
+             "  provision start/stop mappers on EC2 spot, ssh hosts or locally; spot prices and cost\n"
              "\n"
              "  tally --version\n"
              "\n"
@@ -110,6 +112,8 @@ main (int argc, char **argv)
         rc = tl_scan_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "keygen") == 0)
         rc = tl_keygen_main (argc - 1, argv + 1);
+    else if (strcmp (cmd, "provision") == 0)
+        rc = tl_provision_main (argc - 1, argv + 1);
     else if (strcmp (cmd, "gen") == 0)
         rc = tl_gen_main (argc - 1, argv + 1);
     else {

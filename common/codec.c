@@ -19,7 +19,7 @@ typedef struct {
 
 #define F(k, kind, member) { k, kind, offsetof (tl_msg_t, member) }
 enum {
-    F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_KEEP, F_CUT,
+    F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_FLEET, F_KEEP, F_CUT,
     F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
     F_ROWS, F_BYTES, F_BAD, F_BLANK, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
@@ -32,6 +32,7 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_COL] = F ("col", K_STR, col),            [F_ENDPOINT] = F ("endpoint", K_STR, endpoint),
     [F_REGION] = F ("region", K_STR, region),   [F_ERROR] = F ("error", K_STR, error),
     [F_MAPPER] = F ("mapper", K_STR, mapper),   [F_INSTANCE] = F ("instance", K_STR, instance),
+    [F_FLEET] = F ("fleet", K_STR, fleet),
     [F_KEEP] = F ("keep", K_UINT, keep),        [F_CUT] = F ("cut", K_UINT, cut),
     [F_SLOTS] = F ("slots", K_UINT, slots),     [F_HB_MS] = F ("hb_ms", K_UINT, hb_ms),
     [F_TASK] = F ("task", K_UINT, task),        [F_ATTEMPT] = F ("attempt", K_UINT, attempt),
@@ -59,7 +60,7 @@ typedef struct {
 } s_type_t;
 
 static const s_type_t s_types [TL_MSG_COUNT_] = {
-    [TL_MSG_HELLO] = { "hello", { F_NAME, F_SLOTS, -1 }, { -1 } },
+    [TL_MSG_HELLO] = { "hello", { F_NAME, F_SLOTS, -1 }, { F_FLEET, -1 } },
     [TL_MSG_HB] = { "hb", { -1 }, { F_RUNNING, -1 } },
     [TL_MSG_DONE] = { "done", { F_TASK, F_ATTEMPT, F_ROWS, F_BYTES, F_BAD, -1 }, { -1 } },
     [TL_MSG_FAIL] = { "fail", { F_TASK, F_ATTEMPT, F_RETRY, F_ERROR, -1 }, { -1 } },
@@ -80,6 +81,8 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
                         { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, -1 } },
+    [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
+    [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
 };
 
 const char *

@@ -22,6 +22,7 @@ typedef enum {
     TL_MSG_HELLO, TL_MSG_HB, TL_MSG_DONE, TL_MSG_FAIL, TL_MSG_BYE,
     TL_MSG_WELCOME, TL_MSG_TASK, TL_MSG_CANCEL, TL_MSG_RESET, TL_MSG_END,
     TL_MSG_JOB, TL_MSG_APPLIED, TL_MSG_PARTIAL, TL_MSG_UPDATE, TL_MSG_STEAL, TL_MSG_CUT,
+    TL_MSG_PING, TL_MSG_PONG,
     TL_MSG_COUNT_
 } tl_msg_type_t;
 
@@ -36,7 +37,7 @@ typedef struct {
 
 typedef struct {
     tl_msg_type_t type;
-    const char *name, *job, *reducer, *uri, *col, *endpoint, *region, *error, *mapper, *instance;
+    const char *name, *job, *reducer, *uri, *col, *endpoint, *region, *error, *mapper, *instance, *fleet;
     uint64_t slots, hb_ms, task, attempt, offset, length, size, keep, cut;
     uint64_t rows, bytes, bad, blank, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
     bool nosign, retry, ok, done, full, returned;

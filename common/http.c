@@ -368,9 +368,13 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *
         }
         curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, s_body_write);
         curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
+        if (r->body) {
+            curl_easy_setopt (c, CURLOPT_POSTFIELDS, r->body);
+            curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+        }
         if (strcmp (method, "HEAD") == 0)
             curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
-        else if (strcmp (method, "GET") != 0)
+        else if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0)
             curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, method);
         CURLcode cc = curl_easy_perform (c);
         long st = 0;

@@ -27,6 +27,8 @@ typedef struct {
     uint64_t size;              /* the object's size if known (0: unknown), to cut ranged reads */
     uint64_t range_size;        /* > 0: read in pieces of this size, several at once (curl multi) */
     int concurrency;            /* pieces in flight at once (default 4) */
+    const void *body;           /* tl_http_fetch: request body (POST, PUT), or NULL */
+    size_t body_len;
 } tl_http_req_t;
 
 /*  Stream [offset, offset+length) of the body into sink (length UINT64_MAX: to the end). With

@@ -171,9 +171,11 @@ s_canonical (const tl_sigv4_req_t *r, char **signed_out)
         return NULL;
     size_t k = 0;
     s_norm_header ("host", r->host, &h [k++]);
-    s_norm_header ("x-amz-content-sha256", r->payload_hash, &h [k++]);
-    s_norm_header ("x-amz-date", r->amz_date, &h [k++]);
-    if (r->session_token && *r->session_token)
+    if (!r->presign)
+        s_norm_header ("x-amz-content-sha256", r->payload_hash, &h [k++]);
+    if (!r->presign)
+        s_norm_header ("x-amz-date", r->amz_date, &h [k++]);
+    if (!r->presign && r->session_token && *r->session_token)
         s_norm_header ("x-amz-security-token", r->session_token, &h [k++]);
     for (size_t i = 0; i < r->n_headers; i++)
         s_norm_header (r->headers [i].name, r->headers [i].value, &h [k++]);
@@ -240,8 +242,9 @@ s_hmac (const void *key, size_t klen, const char *msg, unsigned char out [32])
     HMAC (EVP_sha256 (), key, (int) klen, (const unsigned char *) msg, strlen (msg), out, &n);
 }
 
-int
-tl_sigv4_authorization (const tl_sigv4_req_t *r, char *auth, size_t authlen)
+/*  The hex signature of r into hex, its scope into scope and its signed headers (caller frees). */
+static int
+s_sign (const tl_sigv4_req_t *r, char hex [65], char scope [256], char **signed_out)
 {
     if (!r->amz_date || strlen (r->amz_date) != 16 || !r->access_key || !r->secret_key || !r->region
         || !r->service || !r->method || !r->host || !r->payload_hash)
@@ -253,8 +256,7 @@ tl_sigv4_authorization (const tl_sigv4_req_t *r, char *auth, size_t authlen)
     char date [9];
     memcpy (date, r->amz_date, 8);
     date [8] = 0;
-    char scope [256];
-    snprintf (scope, sizeof scope, "%s/%s/%s/aws4_request", date, r->region, r->service);
+    snprintf (scope, 256, "%s/%s/%s/aws4_request", date, r->region, r->service);
     char chash [65];
     tl_sha256_hex (creq, strlen (creq), chash);
     char sts [512];
@@ -268,16 +270,68 @@ tl_sigv4_authorization (const tl_sigv4_req_t *r, char *auth, size_t authlen)
     s_hmac (k2, 32, r->service, k3);
     s_hmac (k3, 32, "aws4_request", k4);
     s_hmac (k4, 32, sts, sig);
-    char hex [65];
     for (int i = 0; i < 32; i++)
         sprintf (hex + 2 * i, "%02x", sig [i]);
-    int n = snprintf (auth, authlen, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                      r->access_key, scope, signed_headers, hex);
     free (creq);
-    free (signed_headers);
+    *signed_out = signed_headers;
     /* Wipe key material from the stack. */
     OPENSSL_cleanse (ksecret, sizeof ksecret);
     OPENSSL_cleanse (k1, 32);
     OPENSSL_cleanse (k4, 32);
+    return 0;
+}
+
+int
+tl_sigv4_authorization (const tl_sigv4_req_t *r, char *auth, size_t authlen)
+{
+    char hex [65], scope [256];
+    char *signed_headers = NULL;
+    int rc = s_sign (r, hex, scope, &signed_headers);
+    if (rc != 0)
+        return rc;
+    int n = snprintf (auth, authlen, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+                      r->access_key, scope, signed_headers, hex);
+    free (signed_headers);
     return n > 0 && (size_t) n < authlen ? 0 : TL_EINVAL;
+}
+
+char *
+tl_sigv4_presign (const tl_sigv4_req_t *r, unsigned expires)
+{
+    if (!r->amz_date || strlen (r->amz_date) != 16 || !r->access_key || !r->region || !r->service)
+        return NULL;
+    size_t nq = r->n_query + 7;
+    tl_kv_t *q = calloc (nq, sizeof *q);
+    if (!q)
+        return NULL;
+    char cred [512], exp [16];
+    snprintf (cred, sizeof cred, "%s/%.8s/%s/%s/aws4_request", r->access_key, r->amz_date, r->region, r->service);
+    snprintf (exp, sizeof exp, "%u", expires);
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_query; i++)
+        q [k++] = r->query [i];
+    q [k++] = (tl_kv_t) { "X-Amz-Algorithm", "AWS4-HMAC-SHA256" };
+    q [k++] = (tl_kv_t) { "X-Amz-Credential", cred };
+    q [k++] = (tl_kv_t) { "X-Amz-Date", r->amz_date };
+    q [k++] = (tl_kv_t) { "X-Amz-Expires", exp };
+    if (r->session_token && *r->session_token)
+        q [k++] = (tl_kv_t) { "X-Amz-Security-Token", r->session_token };
+    q [k++] = (tl_kv_t) { "X-Amz-SignedHeaders", "host" };
+    tl_sigv4_req_t p = *r;
+    p.presign = 1;
+    p.query = q;
+    p.n_query = k;
+    p.payload_hash = "UNSIGNED-PAYLOAD";
+    p.headers = NULL;
+    p.n_headers = 0;
+    char hex [65], scope [256];
+    char *signed_headers = NULL;
+    char *out = NULL;
+    if (s_sign (&p, hex, scope, &signed_headers) == 0) {
+        free (signed_headers);
+        q [k++] = (tl_kv_t) { "X-Amz-Signature", hex };
+        out = tl_sigv4_canonical_query (q, k);
+    }
+    free (q);
+    return out;
 }

@@ -27,6 +27,7 @@ typedef struct {
     const char *access_key;
     const char *secret_key;
     const char *session_token;  /* NULL if none; signed as x-amz-security-token */
+    int presign;                /* tl_sigv4_presign: only host is signed, no x-amz-* headers */
 } tl_sigv4_req_t;
 
 /*  Percent-encode s (RFC 3986 unreserved kept; '/' kept if keep_slash). Caller frees. */
@@ -39,4 +40,8 @@ char *tl_sigv4_canonical_query (const tl_kv_t *query, size_t n);
 char *tl_sigv4_canonical_request (const tl_sigv4_req_t *r);
 /*  Compute the Authorization header value into auth. Returns 0 or TL_EINVAL / TL_ENOMEM. */
 int tl_sigv4_authorization (const tl_sigv4_req_t *r, char *auth, size_t authlen);
+/*  A presigned URL's query string (query authentication): r's query plus X-Amz-Algorithm,
+    -Credential, -Date, -Expires (seconds), -SignedHeaders=host, -Security-Token if any and
+    -Signature, encoded and sorted. The payload is UNSIGNED-PAYLOAD. Caller frees; NULL on error. */
+char *tl_sigv4_presign (const tl_sigv4_req_t *r, unsigned expires);
 #endif

@@ -67,4 +67,9 @@ void tl_objlist_free (tl_objlist_t *l);
 /*  Apply S3 endpoint/region defaults from the environment (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
     AWS_REGION, AWS_DEFAULT_REGION) where cfg leaves them unset. */
 void tl_store_cfg_from_env (tl_store_cfg_t *cfg);
+/*  S3 object writes, for `tally provision` staging: PUT a small body, DELETE, and a presigned GET
+    URL valid for `expires` seconds (caller frees; NULL with e set on error). */
+int tl_s3_put (const tl_store_cfg_t *cfg, const char *uri, const void *data, size_t len, tl_err_t *e);
+int tl_s3_delete (const tl_store_cfg_t *cfg, const char *uri, tl_err_t *e);
+char *tl_s3_presign (const tl_store_cfg_t *cfg, const char *uri, unsigned expires, tl_err_t *e);
 #endif

@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     const char *broker_ep;
     char name [128];
+    const char *fleet;      /* --fleet: the provisioned fleet this mapper belongs to */
     uint32_t nslots;
     bool stay;
     tl_store_cfg_t cfg;
@@ -75,6 +76,7 @@ s_usage (FILE *f)
              "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
              "  --no-sign-request    anonymous S3 requests\n"
              "  --stay               stay for the next job instead of exiting when a job ends\n"
+             "  --fleet NAME         the provisioned fleet this mapper belongs to (tally provision)\n"
              "  --keys DIR           CURVE keys from tally keygen (client.cert_secret, server.cert)\n"
              "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
              "  -v, --verbose / -q, --quiet\n"
@@ -141,7 +143,7 @@ s_work_from (const tl_msg_t *m)
 static void
 s_send_hello (s_mapper_t *mp, int64_t now)
 {
-    tl_msg_t m = { .type = TL_MSG_HELLO, .name = mp->name, .slots = mp->nslots };
+    tl_msg_t m = { .type = TL_MSG_HELLO, .name = mp->name, .slots = mp->nslots, .fleet = mp->fleet };
     tl_send (mp->broker, NULL, 0, &m, true);
     mp->last_hello = now;
 }
@@ -392,6 +394,7 @@ tl_mapper_main (int argc, char **argv)
         { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
         { "keys", required_argument, 0, 'k' }, { "metrics-listen", required_argument, 0, 'P' },
         { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
+        { "fleet", required_argument, 0, 'F' },
         { 0, 0, 0, 0 },
     };
     s_mapper_t mp = { 0 };
@@ -439,6 +442,13 @@ tl_mapper_main (int argc, char **argv)
             case 'P': metrics = optarg; break;
             case 'N': mp.cfg.nosign = true; break;
             case 'S': mp.stay = true; break;
+            case 'F':
+                if (!*optarg || strlen (optarg) > 63 || strchr (optarg, '/')) {
+                    fprintf (stderr, "tally mapper: --fleet is 1 to 63 characters without '/'\n");
+                    return 2;
+                }
+                mp.fleet = optarg;
+                break;
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 0;

@@ -26,6 +26,7 @@ typedef struct {
     tl_creds_t creds;
     const tl_kv_t *query;
     size_t n_query;
+    char payload_hash [65];     /* of the request body; empty means no body */
 } s_s3_t;
 
 static int
@@ -111,7 +112,8 @@ s_headers (void *arg, const char *method, const char *range, tl_err_t *e)
     struct tm tm;
     gmtime_r (&now, &tm);
     strftime (date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
-    const char *empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const char *empty = *s->payload_hash ? s->payload_hash
+                                         : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     tl_kv_t extra [1] = { { "range", range } };
     tl_sigv4_req_t r = {
         .method = method, .host = s->host, .path = s->path, .query = s->query, .n_query = s->n_query,
@@ -128,6 +130,8 @@ s_headers (void *arg, const char *method, const char *range, tl_err_t *e)
     }
     snprintf (line, sizeof line, "Authorization: %s", auth);
     h = curl_slist_append (h, line);
+    if (*s->payload_hash)   /* a body of bytes, not a form (servers may parse forms away) */
+        h = curl_slist_append (h, "Content-Type: application/octet-stream");
     snprintf (line, sizeof line, "x-amz-date: %s", date);
     h = curl_slist_append (h, line);
     snprintf (line, sizeof line, "x-amz-content-sha256: %s", empty);
@@ -257,3 +261,81 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
 }
 
 const tl_store_ops_t tl_store_s3 = { .name = "s3", .list = s_list, .read = s_read };
+
+/*  A small request on one object (PUT with a body, DELETE): the reply status checked. */
+static int
+s_object_request (const tl_store_cfg_t *cfg, const char *uri, const char *method, const void *data, size_t len,
+                  tl_err_t *e)
+{
+    s_s3_t *s = malloc (sizeof *s);
+    if (!s)
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    int rc = s_parse (cfg, uri, s, e);
+    char *url = NULL, *body = NULL;
+    if (rc == 0 && !*s->key)
+        rc = tl_err_set (e, TL_EINVAL, 0, "%s: no key", uri);
+    if (rc == 0 && !(url = s_url (s, NULL)))
+        rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    if (rc == 0) {
+        if (data)
+            tl_sha256_hex (data, len, s->payload_hash);
+        tl_http_req_t r = { .url = url, .what = uri, .headers = s_headers, .headers_arg = s,
+                            .max_attempts = cfg ? cfg->max_attempts : 0, .body = data ? data : "",
+                            .body_len = data ? len : 0 };
+        size_t blen = 0;
+        long status = 0;
+        rc = tl_http_fetch (&r, method, &body, &blen, &status, NULL, 64 * 1024, e);
+        if (rc == 0 && (status < 200 || status > 299)) {
+            char why [512];
+            tl_http_describe (status, body, blen, why, sizeof why);
+            rc = tl_err_set (e, status == 403 ? TL_EAUTH : TL_EIO, 0, "%s %s: %s", method, uri, why);
+        }
+    }
+    free (body);
+    free (url);
+    free (s);
+    return rc;
+}
+
+int
+tl_s3_put (const tl_store_cfg_t *cfg, const char *uri, const void *data, size_t len, tl_err_t *e)
+{
+    return s_object_request (cfg, uri, "PUT", data, len, e);
+}
+
+int
+tl_s3_delete (const tl_store_cfg_t *cfg, const char *uri, tl_err_t *e)
+{
+    return s_object_request (cfg, uri, "DELETE", NULL, 0, e);
+}
+
+char *
+tl_s3_presign (const tl_store_cfg_t *cfg, const char *uri, unsigned expires, tl_err_t *e)
+{
+    s_s3_t *s = malloc (sizeof *s);
+    if (!s) {
+        tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        return NULL;
+    }
+    char *out = NULL;
+    if (s_parse (cfg, uri, s, e) == 0) {
+        char date [20];
+        time_t now = time (NULL);
+        struct tm tm;
+        gmtime_r (&now, &tm);
+        strftime (date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+        tl_sigv4_req_t r = {
+            .method = "GET", .host = s->host, .path = s->path, .amz_date = date,
+            .region = cfg && cfg->region ? cfg->region : "us-east-1", .service = "s3",
+            .access_key = s->creds.access_key, .secret_key = s->creds.secret_key,
+            .session_token = s->creds.session_token,
+        };
+        char *q = tl_sigv4_presign (&r, expires);
+        out = q ? s_url (s, q) : NULL;
+        free (q);
+        if (!out)
+            tl_err_set (e, TL_ENOMEM, 0, "%s: could not presign", uri);
+    }
+    free (s);
+    return out;
+}

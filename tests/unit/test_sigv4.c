@@ -82,13 +82,34 @@ test_session_token_signed (void **state)
     assert_int_not_equal (tl_sigv4_authorization (&r, auth, sizeof auth), 0);
 }
 
+/*  AWS's example of a presigned URL ("Authenticating Requests: Using Query Parameters"):
+    GET test.txt from examplebucket for 86400 s. */
+static void
+test_presign (void **state)
+{
+    (void) state;
+    tl_sigv4_req_t r = { .method = "GET", .host = "examplebucket.s3.amazonaws.com", .path = "/test.txt",
+                         .amz_date = "20130524T000000Z", .region = "us-east-1", .service = "s3",
+                         .access_key = AK, .secret_key = SK };
+    char *q = tl_sigv4_presign (&r, 86400);
+    assert_non_null (q);
+    assert_string_equal (q, "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                            "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+                            "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-Signature="
+                            "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+                            "&X-Amz-SignedHeaders=host");
+    free (q);
+    r.amz_date = "bad";
+    assert_null (tl_sigv4_presign (&r, 60));
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_get_object_range), cmocka_unit_test (test_list_objects),
         cmocka_unit_test (test_query_without_value), cmocka_unit_test (test_uri_encode),
-        cmocka_unit_test (test_session_token_signed),
+        cmocka_unit_test (test_session_token_signed), cmocka_unit_test (test_presign),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,157 @@
+/*  ec2.c — see ec2.h. */
+#include "ec2.h"
+#include "common/creds.h"
+#include "common/http.h"
+#include "common/s3xml.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_VERSION "2016-11-15"
+
+int
+tl_ec2_init (tl_ec2_t *c, const char *endpoint_url, const char *region, tl_err_t *e)
+{
+    memset (c, 0, sizeof *c);
+    char cfg_region [64] = "";
+    if (!region || !*region)
+        region = getenv ("AWS_REGION");
+    if (!region || !*region)
+        region = getenv ("AWS_DEFAULT_REGION");
+    if ((!region || !*region) && tl_config_region (cfg_region, sizeof cfg_region) == 0)
+        region = cfg_region;
+    snprintf (c->region, sizeof c->region, "%s", region && *region ? region : "us-east-1");
+    if (!endpoint_url || !*endpoint_url)
+        endpoint_url = getenv ("AWS_ENDPOINT_URL_EC2");
+    if (!endpoint_url || !*endpoint_url)
+        endpoint_url = getenv ("AWS_ENDPOINT_URL");
+    if (endpoint_url && *endpoint_url)
+        snprintf (c->endpoint, sizeof c->endpoint, "%s", endpoint_url);
+    else
+        snprintf (c->endpoint, sizeof c->endpoint, "https://ec2.%s.amazonaws.com", c->region);
+    size_t n = strlen (c->endpoint);
+    while (n && c->endpoint [n - 1] == '/')
+        c->endpoint [--n] = 0;
+    const char *h = strstr (c->endpoint, "://");
+    if (!h)
+        return tl_err_set (e, TL_EINVAL, 0, "EC2 endpoint '%s' is not a URL (want http://host:port)", c->endpoint);
+    h += 3;
+    if (strchr (h, '/'))
+        return tl_err_set (e, TL_EINVAL, 0, "EC2 endpoint '%s' must not have a path", c->endpoint);
+    snprintf (c->host, sizeof c->host, "%s", h);
+    return 0;
+}
+
+char *
+tl_ec2_body (const char *action, const tl_kv_t *params, size_t n)
+{
+    tl_kv_t *all = calloc (n + 2, sizeof *all);
+    if (!all)
+        return NULL;
+    all [0] = (tl_kv_t) { "Action", action };
+    all [1] = (tl_kv_t) { "Version", S_VERSION };
+    memcpy (all + 2, params, n * sizeof *params);
+    char *body = tl_sigv4_canonical_query (all, n + 2);
+    free (all);
+    return body;
+}
+
+typedef struct {
+    const tl_ec2_t *c;
+    const char *body;
+    tl_creds_t creds;
+} s_call_t;
+
+static struct curl_slist *
+s_headers (void *arg, const char *method, const char *range, tl_err_t *e)
+{
+    (void) range;
+    s_call_t *k = arg;
+    if (tl_creds_get (&k->creds, e) != 0)
+        return NULL;
+    char date [20];
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+    char hash [65];
+    tl_sha256_hex (k->body, strlen (k->body), hash);
+    tl_kv_t ct [1] = { { "content-type", "application/x-www-form-urlencoded; charset=utf-8" } };
+    tl_sigv4_req_t r = {
+        .method = method, .host = k->c->host, .path = "/", .headers = ct, .n_headers = 1, .payload_hash = hash,
+        .amz_date = date, .region = k->c->region, .service = "ec2", .access_key = k->creds.access_key,
+        .secret_key = k->creds.secret_key, .session_token = k->creds.session_token,
+    };
+    char auth [1024], line [4200];
+    if (tl_sigv4_authorization (&r, auth, sizeof auth) != 0) {
+        tl_err_set (e, TL_EAUTH, 0, "EC2: could not sign the request");
+        return NULL;
+    }
+    struct curl_slist *h = NULL;
+    snprintf (line, sizeof line, "Authorization: %s", auth);
+    h = curl_slist_append (h, line);
+    snprintf (line, sizeof line, "x-amz-date: %s", date);
+    h = curl_slist_append (h, line);
+    snprintf (line, sizeof line, "x-amz-content-sha256: %s", hash);
+    h = curl_slist_append (h, line);
+    h = curl_slist_append (h, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+    if (*k->creds.session_token) {
+        snprintf (line, sizeof line, "x-amz-security-token: %s", k->creds.session_token);
+        h = curl_slist_append (h, line);
+    }
+    return h;
+}
+
+int
+tl_ec2_call (const tl_ec2_t *c, const char *action, const tl_kv_t *params, size_t n, tl_xml_t **reply,
+             tl_err_t *e)
+{
+    *reply = NULL;
+    char *body = tl_ec2_body (action, params, n);
+    if (!body)
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    s_call_t *k = calloc (1, sizeof *k);
+    if (!k) {
+        free (body);
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    }
+    k->c = c;
+    k->body = body;
+    char what [600], url [600];
+    snprintf (what, sizeof what, "EC2 %s at %s", action, c->endpoint);
+    snprintf (url, sizeof url, "%s/", c->endpoint);
+    tl_http_req_t r = { .url = url, .what = what, .headers = s_headers, .headers_arg = k, .body = body,
+                        .body_len = strlen (body), .max_attempts = 4 };
+    char *out = NULL;
+    size_t len = 0;
+    long status = 0;
+    int rc = tl_http_fetch (&r, "POST", &out, &len, &status, NULL, 16 * 1024 * 1024, e);
+    if (rc == 0) {
+        tl_err_t xe = { 0 };
+        tl_xml_t *x = tl_xml_parse (out, len, &xe);
+        if (status >= 200 && status <= 299 && x)
+            *reply = x;
+        else {
+            /* <Response><Errors><Error><Code>…</Code><Message>…</Message> */
+            const char *code = x ? tl_xml_text (x, "Errors/Error/Code") : "";
+            const char *msg = x ? tl_xml_text (x, "Errors/Error/Message") : "";
+            if (!*code && x) {
+                code = tl_xml_text (x, "Code");
+                msg = tl_xml_text (x, "Message");
+            }
+            if (*code)
+                rc = tl_err_set (e, status == 401 || status == 403 ? TL_EAUTH : TL_EIO, 0, "EC2 %s: %s: %s", action,
+                                 code, msg);
+            else if (status >= 200 && status <= 299)
+                rc = tl_err_set (e, TL_EPROTO, 0, "EC2 %s: %s", action, xe.msg);
+            else
+                rc = tl_err_set (e, TL_EIO, 0, "EC2 %s: HTTP %ld", action, status);
+            tl_xml_free (&x);
+        }
+    }
+    free (out);
+    free (body);
+    free (k);
+    return rc;
+}
