@@ -68,7 +68,7 @@ main (int argc, char **argv)
     char keys [10][4];
     for (int i = 0; i < 10; i++) {
         snprintf (keys [i], sizeof keys [i], "%d", i);
-        g [i] = (tl_agg_entry_t) { keys [i], (uint32_t) strlen (keys [i]), (uint64_t) (i + 1) * 1000 };
+        g [i] = (tl_agg_entry_t) { keys [i], (uint32_t) strlen (keys [i]), (uint64_t) (i + 1) * 1000, NULL };
     }
     char **frames = malloc (n * sizeof *frames);
     size_t *lens = malloc (n * sizeof *lens);

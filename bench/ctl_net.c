@@ -116,7 +116,7 @@ main (int argc, char **argv)
     for (int i = 0; i < 10; i++) {
         static char k [10][4];
         snprintf (k [i], sizeof k [i], "%d", i);
-        s_groups [i] = (tl_agg_entry_t) { k [i], 1, 1 };
+        s_groups [i] = (tl_agg_entry_t) { k [i], 1, 1, NULL };
     }
     uint64_t n = strtoull (argv [3], NULL, 10);
     return strcmp (argv [1], "reducer") == 0 ? s_reducer (argv [2], n) : s_mappers (argv [2], n);

@@ -16,6 +16,7 @@
     listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
 #include "broker.h"
 #include "journal.h"
+#include "query.h"
 #include "metrics.h"
 #include "security.h"
 #include "log.h"
@@ -42,6 +43,7 @@ typedef struct {
     const char *state_dir;
     const char *keys;
     const char *metrics;
+    tl_qargs_t qa;
 } s_opts_t;
 
 static void
@@ -57,7 +59,7 @@ s_usage (FILE *f)
              "  --reducer EP           the reducer's --listen address as mappers reach it (tcp://HOST:PORT)\n"
              "  --input URI            s3://bucket/prefix (a glob is allowed in the last segment),\n"
              "                         a local file or folder, file://PATH, or http(s)://URL; repeatable\n"
-             "  --group-by COL         header name (case-insensitive, spaces ignored) or 1-based number\n"
+             TL_QUERY_HELP
              "  --split-size SIZE      cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
              "  --endpoint-url URL     S3 endpoint (path-style); default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL\n"
              "  --region REGION        S3 region; default AWS_REGION, AWS_DEFAULT_REGION, us-east-1\n"
@@ -80,7 +82,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
 {
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' },   { "reducer", required_argument, 0, 'r' },
-        { "input", required_argument, 0, 'i' },    { "group-by", required_argument, 0, 'g' },
+        { "input", required_argument, 0, 'i' },    TL_QUERY_OPTIONS,
         { "split-size", required_argument, 0, 'S' }, { "endpoint-url", required_argument, 0, 'e' },
         { "region", required_argument, 0, 'R' },   { "no-sign-request", no_argument, 0, 'N' },
         { "hb-ms", required_argument, 0, 'H' },    { "lease-ms", required_argument, 0, 'L' },
@@ -93,6 +95,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
     };
     int c, level = TL_LOG_INFO;
     uint64_t v;
+    tl_err_t qe = { 0 };
     o->split = 64ULL << 20;
     o->hb_ms = 1000;
     optind = 1;
@@ -107,7 +110,12 @@ s_parse (int argc, char **argv, s_opts_t *o)
                 }
                 o->inputs [o->ninputs++] = optarg;
                 break;
-            case 'g': o->col = optarg; break;
+            case TL_QOPT_BY: case TL_QOPT_AGG: case TL_QOPT_WHERE: case TL_QOPT_ALIAS:
+                if (tl_qargs_take (&o->qa, c, optarg, &qe) < 0) {
+                    fprintf (stderr, "tally broker: %s\n", qe.msg);
+                    return 2;
+                }
+                break;
             case 'S':
                 if (tl_parse_size (optarg, &o->split) || (o->split && o->split < 4096)) {
                     fprintf (stderr, "tally broker: --split-size wants a size such as 64M (at least 4K, or 0), not '%s'\n", optarg);
@@ -154,10 +162,16 @@ s_parse (int argc, char **argv, s_opts_t *o)
         fprintf (stderr, "tally broker: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
-    if (!o->listen || !o->reducer_ep || !o->ninputs || !o->col || !*o->col) {
+    if (!o->listen || !o->reducer_ep || !o->ninputs || !o->qa.nby) {
         fprintf (stderr, "tally broker: --listen, --reducer, --input and --group-by are required (see --help)\n");
         return 2;
     }
+    char *text = NULL;
+    if (tl_qargs_build (&o->qa, &text, &qe) != 0) {
+        fprintf (stderr, "tally broker: %s\n", qe.msg);
+        return 2;
+    }
+    o->col = text;      /* lives as long as the process */
     if (!o->sc.lease_ms)
         o->sc.lease_ms = 4 * o->hb_ms;
     tl_log_init ("broker", level);

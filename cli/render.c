@@ -7,6 +7,7 @@
     table: aligned for people, with each group's share and a summary line. */
 #include "render.h"
 #include "err.h"
+#include "query.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,38 +103,212 @@ tl_render_progress (char *out, size_t outlen, const tl_msg_t *u)
               eta, u->n_mappers, secs);
 }
 
+/*  The query behind an update, for labels; a plain spec is one key and a count. */
+typedef struct {
+    tl_query_t q;
+    char by [TL_QUERY_MAX_BY][160];
+    char agg [TL_QUERY_MAX_AGG][200];
+} s_labels_t;
+
+static void
+s_labels (const tl_msg_t *u, s_labels_t *l)
+{
+    tl_err_t e;
+    const char *col = u->col && *u->col ? u->col : "key";
+    if (tl_query_parse (col, &l->q, &e) != 0) {
+        memset (&l->q, 0, sizeof l->q);
+        l->q.nby = 1;
+        l->q.naggs = 1;
+        snprintf (l->by [0], sizeof l->by [0], "%s", col);
+    }
+    else
+        for (int i = 0; i < l->q.nby; i++)
+            tl_query_by_label (&l->q, i, l->by [i], sizeof l->by [i]);
+    for (int i = 0; i < l->q.naggs; i++)
+        tl_query_agg_label (&l->q, i, l->agg [i], sizeof l->agg [i]);
+}
+
+/*  Part i of a group key (parts are separated by TL_QUERY_KEY_SEP). */
+static void
+s_part (const tl_agg_entry_t *g, int i, const char **p, size_t *n)
+{
+    const char *k = g->key, *end = g->key + g->len;
+    for (int j = 0; j < i && k <= end; j++) {
+        const char *sep = memchr (k, TL_QUERY_KEY_SEP, (size_t) (end - k));
+        k = sep ? sep + 1 : end + 1;
+    }
+    if (k > end) {
+        *p = end;
+        *n = 0;
+        return;
+    }
+    const char *sep = memchr (k, TL_QUERY_KEY_SEP, (size_t) (end - k));
+    *p = k;
+    *n = (size_t) ((sep ? sep : end) - k);
+}
+
+/*  The value of aggregate a for group g into out; 0 if it has none (no numbers seen). */
+static int
+s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a, char *out, size_t outlen)
+{
+    const tl_qagg_t *q = &l->q.aggs [a];
+    if (q->kind == TL_Q_COUNT) {
+        snprintf (out, outlen, "%llu", (unsigned long long) g->count);
+        return 1;
+    }
+    if (!g->cells || q->cell < 0 || (size_t) q->cell >= u->ncells)
+        return 0;
+    const tl_cell_t *c = &g->cells [q->cell];
+    if (q->kind == TL_Q_SUM) {
+        snprintf (out, outlen, "%.12g", c->sum);
+        return 1;
+    }
+    if (c->n == 0)
+        return 0;
+    double v = q->kind == TL_Q_MIN ? c->min : q->kind == TL_Q_MAX ? c->max : c->sum / (double) c->n;
+    snprintf (out, outlen, "%.12g", v);
+    return 1;
+}
+
+/*  Non-number values met by each aggregate, over all groups. */
+static uint64_t
+s_bad_values (const s_labels_t *l, const tl_msg_t *u, int a)
+{
+    const tl_qagg_t *q = &l->q.aggs [a];
+    uint64_t n = 0;
+    if (q->cell < 0 || (size_t) q->cell >= u->ncells)
+        return 0;
+    for (size_t i = 0; i < u->n_groups; i++)
+        if (u->groups [i].cells)
+            n += u->groups [i].cells [q->cell].bad;
+    return n;
+}
+
+/*  Aggregates shown after the count column: those that are not count. */
+static int
+s_is_extra (const s_labels_t *l, int a)
+{
+    return l->q.aggs [a].kind != TL_Q_COUNT;
+}
+
 void
 tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
     tl_agg_sort_entries (u->groups, u->n_groups);
+    s_labels_t *l = calloc (1, sizeof *l);
+    if (!l)
+        return;
+    s_labels (u, l);
     const char *col = u->col ? u->col : "key";
+    char v [64];
     if (fmt == TL_FMT_CSV) {
-        s_csv_field (f, col, strlen (col));
-        fputs (",count\n", f);
-        for (size_t i = 0; i < u->n_groups; i++) {
-            s_csv_field (f, u->groups [i].key, u->groups [i].len);
-            fprintf (f, ",%llu\n", (unsigned long long) u->groups [i].count);
+        for (int k = 0; k < l->q.nby; k++) {
+            if (k)
+                fputc (',', f);
+            s_csv_field (f, l->by [k], strlen (l->by [k]));
         }
+        fputs (",count", f);
+        for (int a = 0; a < l->q.naggs; a++)
+            if (s_is_extra (l, a)) {
+                fputc (',', f);
+                s_csv_field (f, l->agg [a], strlen (l->agg [a]));
+            }
+        fputc ('\n', f);
+        for (size_t i = 0; i < u->n_groups; i++) {
+            for (int k = 0; k < l->q.nby; k++) {
+                const char *p;
+                size_t n;
+                s_part (&u->groups [i], k, &p, &n);
+                if (k)
+                    fputc (',', f);
+                s_csv_field (f, p, n);
+            }
+            fprintf (f, ",%llu", (unsigned long long) u->groups [i].count);
+            for (int a = 0; a < l->q.naggs; a++)
+                if (s_is_extra (l, a)) {
+                    fputc (',', f);
+                    if (s_value (l, u, &u->groups [i], a, v, sizeof v))
+                        fputs (v, f);
+                }
+            fputc ('\n', f);
+        }
+        free (l);
         return;
     }
     if (fmt == TL_FMT_JSON) {
         fputs ("{\"column\":", f);
-        s_json_str (f, col, strlen (col));
-        fputs (",\"groups\":[", f);
+        s_json_str (f, l->q.nby == 1 ? l->by [0] : col, strlen (l->q.nby == 1 ? l->by [0] : col));
+        fputs (",\"columns\":[", f);
+        for (int k = 0; k < l->q.nby; k++) {
+            if (k)
+                fputc (',', f);
+            s_json_str (f, l->by [k], strlen (l->by [k]));
+        }
+        fputs ("],\"groups\":[", f);
         for (size_t i = 0; i < u->n_groups; i++) {
+            const tl_agg_entry_t *g = &u->groups [i];
             fputs (i ? ",{\"key\":" : "{\"key\":", f);
-            s_json_str (f, u->groups [i].key, u->groups [i].len);
-            fprintf (f, ",\"count\":%llu}", (unsigned long long) u->groups [i].count);
+            if (l->q.nby == 1)
+                s_json_str (f, g->key, g->len);
+            else {
+                /* Several keys: "key" joins them with commas; "keys" has them apart. */
+                fputc ('"', f);
+                for (int k = 0; k < l->q.nby; k++) {
+                    const char *p;
+                    size_t n;
+                    s_part (g, k, &p, &n);
+                    if (k)
+                        fputc (',', f);
+                    for (size_t j = 0; j < n; j++) {
+                        unsigned char ch = (unsigned char) p [j];
+                        if (ch == '"' || ch == '\\')
+                            fprintf (f, "\\%c", ch);
+                        else if (ch < 0x20 || ch == 0x7f)
+                            fprintf (f, "\\u%04x", ch);
+                        else
+                            fputc (ch, f);
+                    }
+                }
+                fputs ("\",\"keys\":[", f);
+                for (int k = 0; k < l->q.nby; k++) {
+                    const char *p;
+                    size_t n;
+                    s_part (g, k, &p, &n);
+                    if (k)
+                        fputc (',', f);
+                    s_json_str (f, p, n);
+                }
+                fputc (']', f);
+            }
+            fprintf (f, ",\"count\":%llu", (unsigned long long) g->count);
+            int any = 0;
+            for (int a = 0; a < l->q.naggs; a++)
+                if (s_is_extra (l, a)) {
+                    fputs (any++ ? "," : ",\"values\":{", f);
+                    s_json_str (f, l->agg [a], strlen (l->agg [a]));
+                    fputc (':', f);
+                    fputs (s_value (l, u, g, a, v, sizeof v) ? v : "null", f);
+                }
+            fputs (any ? "}}" : "}", f);
         }
         fprintf (f,
-                 "],\"rows\":%llu,\"bad_rows\":%llu,\"blank_lines\":%llu,\"bytes\":%llu,\"bytes_total\":%llu,"
-                 "\"tasks\":%llu,\"tasks_total\":%llu,\"duplicates_ignored\":%llu,\"elapsed_s\":%.3f,"
-                 "\"done\":%s,\"ok\":%s,\"seq\":%llu,\"error\":",
+                 "],\"rows\":%llu,\"bad_rows\":%llu,\"blank_lines\":%llu,\"filtered_rows\":%llu,\"bytes\":%llu,"
+                 "\"bytes_total\":%llu,\"tasks\":%llu,\"tasks_total\":%llu,\"duplicates_ignored\":%llu,"
+                 "\"elapsed_s\":%.3f,\"done\":%s,\"ok\":%s,\"seq\":%llu,\"bad_values\":{",
                  (unsigned long long) u->rows, (unsigned long long) u->bad, (unsigned long long) u->blank,
-                 (unsigned long long) u->bytes, (unsigned long long) u->bytes_total,
+                 (unsigned long long) u->filtered, (unsigned long long) u->bytes, (unsigned long long) u->bytes_total,
                  (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total,
                  (unsigned long long) u->dups, u->elapsed_ms / 1000.0, u->done ? "true" : "false",
                  u->ok ? "true" : "false", (unsigned long long) u->seq);
+        int any = 0;
+        for (int a = 0; a < l->q.naggs; a++)
+            if (s_is_extra (l, a)) {
+                if (any++)
+                    fputc (',', f);
+                s_json_str (f, l->agg [a], strlen (l->agg [a]));
+                fprintf (f, ":%llu", (unsigned long long) s_bad_values (l, u, a));
+            }
+        fputs ("},\"error\":", f);
         s_json_str (f, u->error ? u->error : "", u->error ? strlen (u->error) : 0);
         fputs (",\"mappers\":[", f);
         for (size_t i = 0; i < u->n_mappers; i++) {
@@ -142,32 +317,66 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
             fprintf (f, ",\"tasks\":%llu}", (unsigned long long) u->mappers [i].tasks);
         }
         fputs ("]}\n", f);
+        free (l);
         return;
     }
-    size_t kw = strlen (col);
-    for (size_t i = 0; i < u->n_groups; i++)
-        if (u->groups [i].len > kw)
-            kw = u->groups [i].len > 40 ? 40 : u->groups [i].len;
-    if (kw < 7)
-        kw = 7;
-    fprintf (f, "%-*s  %15s  %7s\n", (int) kw, col, "count", "share");
+    /* table: key columns, count, share, then the other aggregates */
+    size_t kw [TL_QUERY_MAX_BY];
+    for (int k = 0; k < l->q.nby; k++) {
+        kw [k] = strlen (l->by [k]);
+        for (size_t i = 0; i < u->n_groups; i++) {
+            const char *p;
+            size_t n;
+            s_part (&u->groups [i], k, &p, &n);
+            if (n > kw [k])
+                kw [k] = n > 40 ? 40 : n;
+        }
+        if (kw [k] < 7)
+            kw [k] = 7;
+    }
+    for (int k = 0; k < l->q.nby; k++)
+        fprintf (f, "%-*s  ", (int) kw [k], l->by [k]);
+    fprintf (f, "%15s  %7s", "count", "share");
+    for (int a = 0; a < l->q.naggs; a++)
+        if (s_is_extra (l, a))
+            fprintf (f, "  %18s", l->agg [a]);
+    fputc ('\n', f);
     for (size_t i = 0; i < u->n_groups; i++) {
+        for (int k = 0; k < l->q.nby; k++) {
+            const char *p;
+            size_t n;
+            s_part (&u->groups [i], k, &p, &n);
+            if (n)
+                fprintf (f, "%-*.*s  ", (int) kw [k], (int) (n > 40 ? 40 : n), p);
+            else
+                fprintf (f, "%-*s  ", (int) kw [k], "(empty)");
+        }
         char n [32];
         s_thousands (n, sizeof n, u->groups [i].count);
         double share = u->rows ? 100.0 * (double) u->groups [i].count / (double) u->rows : 0;
-        if (u->groups [i].len)
-            fprintf (f, "%-*.*s  %15s  %6.2f%%\n", (int) kw, (int) (u->groups [i].len > 40 ? 40 : u->groups [i].len),
-                     u->groups [i].key, n, share);
-        else
-            fprintf (f, "%-*s  %15s  %6.2f%%\n", (int) kw, "(empty)", n, share);
+        fprintf (f, "%15s  %6.2f%%", n, share);
+        for (int a = 0; a < l->q.naggs; a++)
+            if (s_is_extra (l, a))
+                fprintf (f, "  %18s", s_value (l, u, &u->groups [i], a, v, sizeof v) ? v : "-");
+        fputc ('\n', f);
     }
-    char rows [32], bad [32], by [32];
+    char rows [32], bad [32], by [32], extra [256] = "";
     s_thousands (rows, sizeof rows, u->rows);
     s_thousands (bad, sizeof bad, u->bad);
     s_bytes (by, sizeof by, (double) u->bytes);
-    fprintf (f, "-- %s rows, %s bad rows skipped, %s, %llu/%llu tasks, %.2f s%s%s\n", rows, bad, by,
+    size_t o = 0;
+    if (u->filtered)
+        o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu filtered out", (unsigned long long) u->filtered);
+    for (int a = 0; a < l->q.naggs && o < sizeof extra; a++) {
+        uint64_t nb = s_is_extra (l, a) ? s_bad_values (l, u, a) : 0;
+        if (nb)
+            o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu non-numbers in %s", (unsigned long long) nb,
+                                    l->agg [a]);
+    }
+    fprintf (f, "-- %s rows, %s bad rows skipped%s, %s, %llu/%llu tasks, %.2f s%s%s\n", rows, bad, extra, by,
              (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total, u->elapsed_ms / 1000.0,
              u->done ? (u->ok ? "" : ", FAILED: ") : ", running", u->done && !u->ok && u->error ? u->error : "");
+    free (l);
 }
 
 void

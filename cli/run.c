@@ -5,6 +5,7 @@
     The children are the real roles (this same executable, run with `reducer`, `broker`,
     `mapper`), so `tally run` exercises exactly what a fleet runs. */
 #include "run.h"
+#include "query.h"
 #include "security.h"
 #include "log.h"
 #include "net.h"
@@ -19,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILD_ARGS 600
+#define MAX_CHILD_ARGS 700
 
 static void
 s_usage (FILE *f)
@@ -30,7 +31,7 @@ s_usage (FILE *f)
              "Runs reducer, broker and mappers on this machine and prints the final counts.\n"
              "\n"
              "  --input URI          s3://bucket/prefix, a local file or folder, file://PATH or http(s)://URL\n"
-             "  --group-by COL       header name (case-insensitive, spaces ignored) or 1-based number\n"
+             TL_QUERY_HELP
              "  --mappers N          mapper processes (default 1)\n"
              "  --slots N            slots per mapper (default: cores / mappers, at least 1)\n"
              "  --format F           table (default), csv or json\n"
@@ -109,7 +110,7 @@ int
 tl_run_main (int argc, char **argv)
 {
     static const struct option opts [] = {
-        { "input", required_argument, 0, 'i' },    { "group-by", required_argument, 0, 'g' },
+        { "input", required_argument, 0, 'i' },    TL_QUERY_OPTIONS,
         { "mappers", required_argument, 0, 'm' },  { "slots", required_argument, 0, 's' },
         { "format", required_argument, 0, 'f' },   { "split-size", required_argument, 0, 'S' },
         { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
@@ -121,6 +122,8 @@ tl_run_main (int argc, char **argv)
     };
     char *bargs [MAX_CHILD_ARGS];
     int nb = 0;
+    tl_qargs_t qa = { 0 };
+    tl_err_t qe = { 0 };
     const char *col = NULL, *rate = NULL, *endpoint = NULL;
     bool nosign = false, verbose = false, quiet = false;
     int ninputs = 0;
@@ -140,7 +143,13 @@ tl_run_main (int argc, char **argv)
                 }
                 inputs [ninputs++] = optarg;
                 break;
-            case 'g': col = optarg; break;
+            case TL_QOPT_BY: case TL_QOPT_AGG: case TL_QOPT_WHERE: case TL_QOPT_ALIAS:
+                if (tl_qargs_take (&qa, c, optarg, &qe) < 0) {
+                    fprintf (stderr, "tally run: %s\n", qe.msg);
+                    return 2;
+                }
+                col = qa.by [0];
+                break;
             case 'm':
                 if (tl_parse_uint (optarg, 1, 256, &mappers)) {
                     fprintf (stderr, "tally run: --mappers wants 1 to 256, not '%s'\n", optarg);
@@ -206,6 +215,12 @@ tl_run_main (int argc, char **argv)
         fprintf (stderr, "tally run: --input and --group-by are required (see --help)\n");
         return 2;
     }
+    char *qtext = NULL;     /* checked here, so that a bad query fails before anything starts */
+    if (tl_qargs_build (&qa, &qtext, &qe) != 0) {
+        fprintf (stderr, "tally run: %s\n", qe.msg);
+        return 2;
+    }
+    free (qtext);
     if (!slots) {
         long n = sysconf (_SC_NPROCESSORS_ONLN);
         slots = n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1;
@@ -256,8 +271,7 @@ tl_run_main (int argc, char **argv)
     bargs [nb++] = bep;
     bargs [nb++] = "--reducer";
     bargs [nb++] = rep;
-    bargs [nb++] = "--group-by";
-    bargs [nb++] = (char *) col;
+    tl_qargs_argv (&qa, bargs, &nb, nb + 100);
     for (int i = 0; i < ninputs; i++) {
         bargs [nb++] = "--input";
         bargs [nb++] = inputs [i];

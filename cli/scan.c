@@ -3,6 +3,7 @@
     local counts, and it is how bench/ times one slot against wc, mawk, DuckDB and pypy. */
 #include "scan.h"
 #include "codec.h"
+#include "query.h"
 #include "mapper/slot.h"
 #include "render.h"
 #include "util.h"
@@ -18,19 +19,24 @@ s_usage (FILE *f)
              "usage: tally scan --input URI [--input URI ...] --group-by COL [--format table|csv|json]\n"
              "\n"
              "Counts in this one process, one object at a time, with the mapper's own code.\n"
-             "Inputs and storage options are those of tally run (--endpoint-url, --no-sign-request).\n");
+             "Inputs and storage options are those of tally run (--endpoint-url, --no-sign-request).\n"
+             "\n"
+             TL_QUERY_HELP);
 }
 
 int
 tl_scan_main (int argc, char **argv)
 {
     static const struct option opts [] = {
-        { "input", required_argument, 0, 'i' },  { "group-by", required_argument, 0, 'g' },
+        { "input", required_argument, 0, 'i' },  TL_QUERY_OPTIONS,
         { "format", required_argument, 0, 'f' }, { "endpoint-url", required_argument, 0, 'e' },
         { "no-sign-request", no_argument, 0, 'N' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
-    const char *inputs [256], *col = NULL;
+    const char *inputs [256];
+    char *col = NULL;
+    tl_qargs_t qa = { 0 };
+    tl_err_t qe = { 0 };
     int ninputs = 0, c;
     tl_fmt_t fmt = TL_FMT_TABLE;
     tl_store_cfg_t cfg = { 0 };
@@ -44,7 +50,12 @@ tl_scan_main (int argc, char **argv)
                 }
                 inputs [ninputs++] = optarg;
                 break;
-            case 'g': col = optarg; break;
+            case TL_QOPT_BY: case TL_QOPT_AGG: case TL_QOPT_WHERE: case TL_QOPT_ALIAS:
+                if (tl_qargs_take (&qa, c, optarg, &qe) < 0) {
+                    fprintf (stderr, "tally scan: %s\n", qe.msg);
+                    return 2;
+                }
+                break;
             case 'f':
                 if (tl_fmt_parse (optarg, &fmt)) {
                     fprintf (stderr, "tally scan: --format is table, csv or json, not '%s'\n", optarg);
@@ -57,10 +68,22 @@ tl_scan_main (int argc, char **argv)
             default: s_usage (stderr); return 2;
         }
     }
-    if (optind < argc || !ninputs || !col) {
+    if (optind < argc || !ninputs || !qa.nby) {
         fprintf (stderr, "tally scan: --input and --group-by are required (see --help)\n");
         return 2;
     }
+    if (tl_qargs_build (&qa, &col, &qe) != 0) {
+        fprintf (stderr, "tally scan: %s\n", qe.msg);
+        return 2;
+    }
+    tl_query_t *q = malloc (sizeof *q);
+    if (!q || tl_query_parse (col, q, &qe) != 0) {
+        free (q);
+        free (col);
+        return 1;
+    }
+    unsigned ncells = (unsigned) q->nvals;
+    free (q);
     tl_store_cfg_from_env (&cfg);
     tl_objlist_t objs = { 0 };
     tl_err_t e = { 0 };
@@ -68,15 +91,16 @@ tl_scan_main (int argc, char **argv)
         if (tl_store_list (&cfg, inputs [i], &objs, &e) != 0) {
             fprintf (stderr, "tally scan: %s\n", e.msg);
             tl_objlist_free (&objs);
+            free (col);
             return 1;
         }
-    tl_agg_t *totals = tl_agg_new ();
-    uint64_t rows = 0, bad = 0, blank = 0, bytes = 0;
+    tl_agg_t *totals = tl_agg_new_cells (ncells);
+    uint64_t rows = 0, bad = 0, blank = 0, bytes = 0, filtered = 0;
     int64_t t0 = tl_now_ms ();
     int rc = 0;
     for (size_t i = 0; i < objs.n && !rc; i++) {
         tl_work_t w = { .task = i, .attempt = 1, .uri = objs.v [i].uri, .offset = 0, .length = objs.v [i].size,
-                        .size = objs.v [i].size, .col = (char *) col };
+                        .size = objs.v [i].size, .col = col };
         tl_work_result_t res;
         tl_work_run (&w, "scan", &cfg, NULL, NULL, NULL, NULL, &res);
         if (res.rc) {
@@ -87,7 +111,8 @@ tl_scan_main (int argc, char **argv)
             tl_msg_t p;
             if (tl_msg_decode (res.partial, res.partial_len, &p, &e) == 0) {
                 for (size_t g = 0; g < p.n_groups; g++)
-                    tl_agg_add (totals, p.groups [g].key, p.groups [g].len, p.groups [g].count);
+                    tl_agg_merge (totals, p.groups [g].key, p.groups [g].len, p.groups [g].count, p.groups [g].cells);
+                filtered += p.filtered;
                 tl_msg_clear (&p);
             }
             rows += res.rows;
@@ -106,11 +131,12 @@ tl_scan_main (int argc, char **argv)
         tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "",
                        .tasks_done = objs.n, .tasks_total = objs.n, .rows = rows, .bytes = bytes, .bytes_total = bytes,
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
-                       .n_groups = ng };
+                       .n_groups = ng, .ncells = ncells, .filtered = filtered };
         tl_render (stdout, &u, fmt);
         free (groups);
     }
     tl_agg_destroy (&totals);
     tl_objlist_free (&objs);
+    free (col);
     return rc;
 }

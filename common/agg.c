@@ -4,6 +4,7 @@
     is a lookup that hits. We keep the 64-bit hash in the slot and compare it before the bytes. */
 #include "agg.h"
 #include "err.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@ typedef struct {
 
 struct tl_agg {
     s_slot_t *slots;
+    tl_cell_t *cells;   /* ncells per slot, parallel to slots; NULL when ncells is 0 */
+    unsigned ncells;
     size_t cap, size;
     char *arena;
     size_t arena_len, arena_cap;
@@ -39,14 +42,23 @@ s_hash (const char *p, size_t n)
 tl_agg_t *
 tl_agg_new (void)
 {
+    return tl_agg_new_cells (0);
+}
+
+tl_agg_t *
+tl_agg_new_cells (unsigned ncells)
+{
     tl_agg_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->cap = 64;
+    self->ncells = ncells;
     self->slots = calloc (self->cap, sizeof (s_slot_t));
+    if (ncells)
+        self->cells = calloc (self->cap * ncells, sizeof (tl_cell_t));
     self->arena_cap = 1024;
     self->arena = malloc (self->arena_cap);
-    if (!self->slots || !self->arena) {
+    if (!self->slots || !self->arena || (ncells && !self->cells)) {
         tl_agg_destroy (&self);
         return NULL;
     }
@@ -58,6 +70,7 @@ tl_agg_destroy (tl_agg_t **self_p)
 {
     if (self_p && *self_p) {
         free ((*self_p)->slots);
+        free ((*self_p)->cells);
         free ((*self_p)->arena);
         free (*self_p);
         *self_p = NULL;
@@ -80,10 +93,14 @@ s_find (const tl_agg_t *self, const char *key, size_t len, uint64_t h)
 static int
 s_grow (tl_agg_t *self)
 {
-    size_t ncap = self->cap * 2;
+    size_t ncap = self->cap * 2, nc = self->ncells;
     s_slot_t *ns = calloc (ncap, sizeof (s_slot_t));
-    if (!ns)
+    tl_cell_t *ncl = nc ? calloc (ncap * nc, sizeof (tl_cell_t)) : NULL;
+    if (!ns || (nc && !ncl)) {
+        free (ns);
+        free (ncl);
         return TL_ENOMEM;
+    }
     for (size_t i = 0; i < self->cap; i++) {
         s_slot_t *s = &self->slots [i];
         if (!s->hash)
@@ -92,11 +109,63 @@ s_grow (tl_agg_t *self)
         while (ns [j].hash)
             j = (j + 1) & (ncap - 1);
         ns [j] = *s;
+        if (nc)
+            memcpy (ncl + j * nc, self->cells + i * nc, nc * sizeof (tl_cell_t));
     }
     free (self->slots);
+    free (self->cells);
+    self->cells = ncl;
     self->slots = ns;
     self->cap = ncap;
     return 0;
+}
+
+void
+tl_cell_init (tl_cell_t *c)
+{
+    c->n = c->bad = 0;
+    c->sum = 0;
+    c->min = INFINITY;
+    c->max = -INFINITY;
+}
+
+void
+tl_cell_merge (tl_cell_t *into, const tl_cell_t *from)
+{
+    into->n += from->n;
+    into->bad += from->bad;
+    into->sum += from->sum;
+    if (from->min < into->min)
+        into->min = from->min;
+    if (from->max > into->max)
+        into->max = from->max;
+}
+
+unsigned
+tl_agg_ncells (const tl_agg_t *self)
+{
+    return self->ncells;
+}
+
+tl_cell_t *
+tl_agg_upsert (tl_agg_t *self, const char *key, size_t len, uint64_t n, int *rc)
+{
+    *rc = tl_agg_add (self, key, len, n);
+    if (*rc != 0 || !self->ncells)
+        return NULL;
+    s_slot_t *s = s_find (self, key, len, s_hash (key, len));
+    return self->cells + (size_t) (s - self->slots) * self->ncells;
+}
+
+int
+tl_agg_merge (tl_agg_t *self, const char *key, size_t len, uint64_t n, const tl_cell_t *cells)
+{
+    int rc;
+    tl_cell_t *c = tl_agg_upsert (self, key, len, n, &rc);
+    if (rc == 0 && c && cells)
+        for (unsigned i = 0; i < self->ncells; i++)
+            tl_cell_merge (&c [i], &cells [i]);
+    return rc;
 }
 
 int
@@ -110,6 +179,9 @@ tl_agg_add (tl_agg_t *self, const char *key, size_t len, uint64_t n)
         s->count += n;
         return 0;
     }
+    if (self->ncells)
+        for (unsigned i = 0; i < self->ncells; i++)
+            tl_cell_init (&self->cells [(size_t) (s - self->slots) * self->ncells + i]);
     if (self->arena_len + len > self->arena_cap) {
         size_t ncap = self->arena_cap * 2 + len;
         if (ncap > UINT32_MAX)
@@ -165,6 +237,7 @@ tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e)
             e->key = self->arena + s->off;
             e->len = s->len;
             e->count = s->count;
+            e->cells = self->ncells ? self->cells + *pos * self->ncells : NULL;
             (*pos)++;
             return 1;
         }

@@ -10,13 +10,32 @@
 
 typedef struct tl_agg tl_agg_t;
 
+/*  A value cell: one aggregate (sum, min, max, avg) of one group. min/max are +inf/-inf while
+    n is 0. */
+typedef struct {
+    uint64_t n;         /* numbers taken */
+    uint64_t bad;       /* values that were not numbers (empty ones included) */
+    double sum, min, max;
+} tl_cell_t;
+
 typedef struct {
     const char *key;    /* borrowed from the table */
     uint32_t len;
     uint64_t count;
+    const tl_cell_t *cells;     /* ncells of them, borrowed; NULL when the table has none */
 } tl_agg_entry_t;
 
 tl_agg_t *tl_agg_new (void);
+/*  A table whose groups also carry ncells value cells. */
+tl_agg_t *tl_agg_new_cells (unsigned ncells);
+unsigned tl_agg_ncells (const tl_agg_t *self);
+/*  Add n to key's count and return its cells (valid until the next insert), or NULL when the
+    table has none or on error (*rc then says which). */
+tl_cell_t *tl_agg_upsert (tl_agg_t *self, const char *key, size_t len, uint64_t n, int *rc);
+/*  Add n to key's count and merge cells (ncells of them, may be NULL) into its cells. */
+int tl_agg_merge (tl_agg_t *self, const char *key, size_t len, uint64_t n, const tl_cell_t *cells);
+void tl_cell_init (tl_cell_t *c);
+void tl_cell_merge (tl_cell_t *into, const tl_cell_t *from);
 void tl_agg_destroy (tl_agg_t **self_p);
 /*  Add n to key's count. Returns 0, TL_EINVAL for a key longer than TL_AGG_KEY_MAX,
     TL_ENOMEM if the table cannot grow. */

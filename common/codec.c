@@ -21,7 +21,7 @@ typedef struct {
 enum {
     F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_FLEET, F_KEEP, F_CUT,
     F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
-    F_ROWS, F_BYTES, F_BAD, F_BLANK, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
+    F_ROWS, F_BYTES, F_BAD, F_BLANK, F_FILTERED, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS, F_COUNT_
 };
@@ -39,7 +39,8 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_OFFSET] = F ("offset", K_UINT, offset),  [F_LENGTH] = F ("length", K_UINT, length),
     [F_SIZE] = F ("size", K_UINT, size),        [F_ROWS] = F ("rows", K_UINT, rows),
     [F_BYTES] = F ("bytes", K_UINT, bytes),     [F_BAD] = F ("bad", K_UINT, bad),
-    [F_BLANK] = F ("blank", K_UINT, blank),     [F_TASKS_N] = F ("ntasks", K_UINT, tasks),
+    [F_BLANK] = F ("blank", K_UINT, blank),
+    [F_FILTERED] = F ("filtered", K_UINT, filtered),     [F_TASKS_N] = F ("ntasks", K_UINT, tasks),
     [F_SEQ] = F ("seq", K_UINT, seq),           [F_TASKS_DONE] = F ("tasks_done", K_UINT, tasks_done),
     [F_TASKS_TOTAL] = F ("tasks_total", K_UINT, tasks_total),
     [F_BYTES_TOTAL] = F ("bytes_total", K_UINT, bytes_total),
@@ -75,12 +76,12 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_LENGTHS, F_FULL, F_INSTANCE, -1 }, { -1 } },
     [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
                                       F_GROUPS, -1 },
-                         { F_BLANK, -1 } },
+                         { F_BLANK, F_FILTERED, -1 } },
     [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
     [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
-                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, -1 } },
+                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, -1 } },
     [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
     [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
 };
@@ -138,10 +139,22 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
         case K_GROUPS:
             msgpack_pack_array (pk, m->n_groups);
             for (size_t i = 0; i < m->n_groups; i++) {
-                msgpack_pack_array (pk, 2);
+                bool cells = m->ncells && m->groups [i].cells;
+                msgpack_pack_array (pk, cells ? 3 : 2);
                 msgpack_pack_bin (pk, m->groups [i].len);
                 msgpack_pack_bin_body (pk, m->groups [i].key, m->groups [i].len);
                 msgpack_pack_uint64 (pk, m->groups [i].count);
+                if (!cells)
+                    continue;
+                msgpack_pack_array (pk, 5 * m->ncells);
+                for (size_t k = 0; k < m->ncells; k++) {
+                    const tl_cell_t *c = &m->groups [i].cells [k];
+                    msgpack_pack_uint64 (pk, c->n);
+                    msgpack_pack_uint64 (pk, c->bad);
+                    msgpack_pack_double (pk, c->sum);
+                    msgpack_pack_double (pk, c->min);
+                    msgpack_pack_double (pk, c->max);
+                }
             }
             break;
         case K_MAPPERS:
@@ -332,6 +345,20 @@ s_str (const msgpack_object *o, const char **p, size_t *n)
 }
 
 static int
+s_num (const msgpack_object *o, double *v)
+{
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        *v = o->via.f64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *v = (double) o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *v = (double) o->via.i64;
+    else
+        return 0;
+    return 1;
+}
+
+static int
 s_uint (const msgpack_object *o, uint64_t *v)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -389,7 +416,8 @@ s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
     }
     int width = fd->kind == K_RUNNING ? 3 : 2;
     for (size_t i = 0; i < cnt; i++)
-        if (a [i].type != MSGPACK_OBJECT_ARRAY || a [i].via.array.size != (uint32_t) width)
+        if (a [i].type != MSGPACK_OBJECT_ARRAY
+            || (a [i].via.array.size != (uint32_t) width && !(fd->kind == K_GROUPS && a [i].via.array.size == 3)))
             return tl_err_set (e, TL_EPROTO, 0, "field '%s' item %zu is not an array of %d", fd->key, i, width);
     if (fd->kind == K_RUNNING) {
         m->running = s_alloc (m, cnt * sizeof (tl_running_t));
@@ -414,6 +442,29 @@ s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
             if (!(m->groups [i].key = s_dup (m, p, n)))
                 return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
             m->groups [i].len = (uint32_t) n;
+            m->groups [i].cells = NULL;
+            /* Value cells: every group has the same number, at most 64. */
+            size_t nc = 0;
+            if (a [i].via.array.size == 3) {
+                const msgpack_object *c = &t [2];
+                if (c->type != MSGPACK_OBJECT_ARRAY || c->via.array.size == 0 || c->via.array.size % 5
+                    || c->via.array.size > 5 * 64)
+                    return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu: bad value cells", i);
+                nc = c->via.array.size / 5;
+                tl_cell_t *cells = s_alloc (m, nc * sizeof (tl_cell_t));
+                if (!cells)
+                    return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+                const msgpack_object *v = c->via.array.ptr;
+                for (size_t k = 0; k < nc; k++, v += 5)
+                    if (!s_uint (&v [0], &cells [k].n) || !s_uint (&v [1], &cells [k].bad) || !s_num (&v [2], &cells [k].sum)
+                        || !s_num (&v [3], &cells [k].min) || !s_num (&v [4], &cells [k].max))
+                        return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu: bad value cells", i);
+                m->groups [i].cells = cells;
+            }
+            if (i == 0)
+                m->ncells = nc;
+            else if (nc != m->ncells)
+                return tl_err_set (e, TL_EPROTO, 0, "field 'groups': items differ in value cells");
         }
         m->n_groups = cnt;
     }

@@ -39,7 +39,7 @@ typedef struct {
     tl_msg_type_t type;
     const char *name, *job, *reducer, *uri, *col, *endpoint, *region, *error, *mapper, *instance, *fleet;
     uint64_t slots, hb_ms, task, attempt, offset, length, size, keep, cut;
-    uint64_t rows, bytes, bad, blank, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
+    uint64_t rows, bytes, bad, blank, filtered, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
     bool nosign, retry, ok, done, full, returned;
     tl_running_t *running;
     size_t n_running;
@@ -49,6 +49,9 @@ typedef struct {
     size_t n_lengths;
     tl_agg_entry_t *groups;
     size_t n_groups;
+    size_t ncells;          /* value cells per group (a query's aggregates), 0 for counts only;
+                               on the wire a group is [key, count] or [key, count, [n, bad, sum,
+                               min, max] x ncells] */
     tl_mapper_stat_t *mappers;
     size_t n_mappers;
     void *arena_;   /* private: memory of a decoded message */

@@ -5,6 +5,7 @@
     lines are skipped to their newline and counted bad). Within a line we walk only up to the
     group-by column: a row's remaining columns are never parsed. */
 #include "csv.h"
+#include "query.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ struct tl_csv {
     int carry_overlong;     /* carried line exceeded TL_CSV_LINE_MAX: skip to newline */
     char *unq;              /* buffer for unquoting quoted values */
     tl_csv_stats_t st;
+    tl_query_t *q;          /* a full query (several keys, aggregates, filters); NULL for plain */
+    tl_qstats_t qst;
+    tl_field_t *fields;     /* query mode: the fields of one row, up to the last one needed */
     int impl;               /* TL_CSV_SCALAR, TL_CSV_SSE2 or TL_CSV_AVX2 */
     uint64_t hdr_at;        /* range tasks: where the header line starts; UINT64_MAX if unknown */
     bool hdr_pending;       /* the header line lies in our bytes and is still to be skipped */
@@ -54,6 +58,20 @@ tl_csv_new (const char *spec, tl_agg_t *agg)
     self->col = -1;
     self->end = UINT64_MAX;
     self->state = S_HEADER;
+    if (!tl_query_is_plain (spec)) {
+        /* Query mode: every row is split into fields up to the last one needed, line by line. */
+        tl_err_t e;
+        self->q = malloc (sizeof *self->q);
+        self->name = strdup ("(query)");
+        self->unq = malloc (TL_CSV_LINE_MAX + 1);
+        self->impl = TL_CSV_SCALAR;
+        self->hdr_at = UINT64_MAX;
+        for (int k = 0; k < 64; k++)
+            self->pre [k].len = 0xffffffffu;
+        if (!self->q || !self->name || !self->unq || tl_query_parse (spec, self->q, &e) != 0)
+            tl_csv_destroy (&self);
+        return self;
+    }
     size_t n = strlen (spec);
     int digits = n > 0 && n < 6;
     for (size_t i = 0; i < n && digits; i++)
@@ -77,6 +95,8 @@ tl_csv_destroy (tl_csv_t **self_p)
 {
     if (self_p && *self_p) {
         free ((*self_p)->name);
+        free ((*self_p)->q);
+        free ((*self_p)->fields);
         free ((*self_p)->carry);
         free ((*self_p)->unq);
         free (*self_p);
@@ -200,8 +220,19 @@ tl_csv_find_column (const char *line, size_t len, const char *name)
 int
 tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
 {
-    if (self->name) {
-        int c = tl_csv_find_column (line, len, self->name);
+    if (self->q) {
+        int rc = tl_query_resolve (self->q, line, len, e);
+        if (rc)
+            return rc;
+        free (self->fields);
+        self->fields = calloc ((size_t) self->q->maxcol + 1, sizeof *self->fields);
+        if (!self->fields)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        self->col = self->q->maxcol;
+    }
+    else if (self->name) {
+        /* Through the TLC era aliases too: pickup_datetime finds Trip_Pickup_DateTime. */
+        int c = tl_query_find_column (NULL, line, len, self->name);
         if (c < 0) {
             size_t show = len > 300 ? 300 : len;
             return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'",
@@ -271,6 +302,49 @@ s_quoted_field (tl_csv_t *self, const char *p, const char *e, size_t *vlen)
     return 0;
 }
 
+/*  Query mode: split a row into fields (RFC 4180 quotes allowed) up to the last one needed. */
+static void
+s_query_line (tl_csv_t *self, const char *p, const char *end)
+{
+    int need = self->q->maxcol + 1, nf = 0;
+    size_t uo = 0;
+    const char *q = p;
+    while (nf < need) {
+        if (q < end && *q == '"') {
+            size_t start = uo;
+            q++;
+            while (q < end) {
+                if (*q == '"') {
+                    if (q + 1 < end && q [1] == '"') {
+                        self->unq [uo++] = '"';
+                        q += 2;
+                        continue;
+                    }
+                    q++;
+                    break;
+                }
+                self->unq [uo++] = *q++;
+            }
+            self->fields [nf++] = (tl_field_t) { self->unq + start, uo - start };
+            while (q < end && *q != ',')
+                q++;
+        }
+        else {
+            size_t left = q < end ? (size_t) (end - q) : 0;
+            const char *f = q, *fe = left ? memchr (q, ',', left) : NULL;
+            if (!fe)
+                fe = end;
+            q = fe;
+            s_trim (&f, &fe);
+            self->fields [nf++] = (tl_field_t) { f, (size_t) (fe - f) };
+        }
+        if (q >= end)
+            break;
+        q++;    /* the comma */
+    }
+    tl_query_row (self->q, self->fields, nf, self->agg, &self->qst);
+}
+
 /*  One complete line, without its '\n'. */
 static int
 s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
@@ -284,6 +358,10 @@ s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
     }
     if (self->state == S_HEADER)
         return tl_csv_set_header (self, p, end - p, e);
+    if (self->q) {
+        s_query_line (self, p, end);
+        return 0;
+    }
 
     const char *q = p;
     for (int k = 0; k < self->col; k++) {
@@ -585,6 +663,8 @@ s_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, in
         return i;
     }
 #ifdef TL_HAVE_X86
+    if (self->q)
+        return s_bulk_scalar (self, buf, i, lim, base, done);
     if (self->impl == TL_CSV_AVX2)
         return s_bulk_avx2 (self, buf, i, lim, base, done);
     if (self->impl == TL_CSV_SSE2)
@@ -761,5 +841,9 @@ tl_csv_set_end (tl_csv_t *self, uint64_t end)
 tl_csv_stats_t
 tl_csv_stats (const tl_csv_t *self)
 {
-    return self->st;
+    tl_csv_stats_t st = self->st;
+    st.rows += self->qst.rows;
+    st.bad += self->qst.bad;
+    st.filtered = self->qst.filtered;
+    return st;
 }

@@ -30,10 +30,13 @@ typedef struct {
     uint64_t rows;      /* rows counted into a group */
     uint64_t bad;       /* rows skipped: too few columns, over-long line, over-long key */
     uint64_t blank;     /* empty lines (not rows) */
+    uint64_t filtered;  /* rows a --where left out (query mode) */
 } tl_csv_stats_t;
 
-/*  spec is a header name (case-insensitive, spaces ignored) or a 1-based column number.
-    agg is borrowed and must outlive the scanner. */
+/*  spec is a header name (case-insensitive, spaces ignored) or a 1-based column number, or a
+    full query text (query.h): then rows are split into fields and handed to the query, line
+    by line, and agg must have the query's nvals cells. agg is borrowed and must outlive the
+    scanner. */
 tl_csv_t *tl_csv_new (const char *spec, tl_agg_t *agg);
 void tl_csv_destroy (tl_csv_t **self_p);
 /*  Restrict to the lines that start in [start, end). Call before the first feed. */

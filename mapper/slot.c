@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "csv.h"
 #include "decomp.h"
+#include "query.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,11 +98,12 @@ s_head_sink (void *arg, const char *buf, size_t len)
 }
 
 #define COLCACHE_MAX 256
-
+/*  Header lines by object: ranges of one object need its header, which lies in another range. */
 struct tl_colcache {
     pthread_mutex_t lock;
-    char *keys [COLCACHE_MAX];
-    int cols [COLCACHE_MAX];
+    char *uris [COLCACHE_MAX];
+    char *lines [COLCACHE_MAX];
+    size_t lens [COLCACHE_MAX];
     uint64_t ats [COLCACHE_MAX];
     size_t next;
 };
@@ -119,52 +121,51 @@ void
 tl_colcache_destroy (tl_colcache_t **self_p)
 {
     if (self_p && *self_p) {
-        for (size_t i = 0; i < COLCACHE_MAX; i++)
-            free ((*self_p)->keys [i]);
+        for (size_t i = 0; i < COLCACHE_MAX; i++) {
+            free ((*self_p)->uris [i]);
+            free ((*self_p)->lines [i]);
+        }
         pthread_mutex_destroy (&(*self_p)->lock);
         free (*self_p);
         *self_p = NULL;
     }
 }
 
-static char *
-s_cache_key (const char *uri, const char *spec)
+char *
+tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at)
 {
-    size_t n = strlen (uri) + strlen (spec) + 2;
-    char *k = malloc (n);
-    if (k)
-        snprintf (k, n, "%s\n%s", uri, spec);
-    return k;
-}
-
-int
-tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec, uint64_t *at)
-{
-    char *k = self ? s_cache_key (uri, spec) : NULL;
-    int col = -1;
-    if (!k)
-        return -1;
+    char *line = NULL;
+    if (!self)
+        return NULL;
     pthread_mutex_lock (&self->lock);
-    for (size_t i = 0; i < COLCACHE_MAX && col < 0; i++)
-        if (self->keys [i] && strcmp (self->keys [i], k) == 0) {
-            col = self->cols [i];
+    for (size_t i = 0; i < COLCACHE_MAX && !line; i++)
+        if (self->uris [i] && strcmp (self->uris [i], uri) == 0 && (line = malloc (self->lens [i] + 1))) {
+            memcpy (line, self->lines [i], self->lens [i]);
+            line [self->lens [i]] = 0;
+            *len = self->lens [i];
             *at = self->ats [i];
         }
     pthread_mutex_unlock (&self->lock);
-    free (k);
-    return col;
+    return line;
 }
 
 void
-tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col, uint64_t at)
+tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t len, uint64_t at)
 {
-    char *k = self ? s_cache_key (uri, spec) : NULL;
-    if (!k)
+    char *u = self ? strdup (uri) : NULL, *l = self ? malloc (len + 1) : NULL;
+    if (!u || !l) {
+        free (u);
+        free (l);
         return;
+    }
+    memcpy (l, line, len);
+    l [len] = 0;
     pthread_mutex_lock (&self->lock);
-    free (self->keys [self->next]);
-    self->keys [self->next] = k;
-    self->cols [self->next] = col;
+    free (self->uris [self->next]);
+    free (self->lines [self->next]);
+    self->uris [self->next] = u;
+    self->lines [self->next] = l;
+    self->lens [self->next] = len;
     self->ats [self->next] = at;
     self->next = (self->next + 1) % COLCACHE_MAX;
     pthread_mutex_unlock (&self->lock);
@@ -200,8 +201,14 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     cfg.size_hint = w->size;
     tl_store_cfg_from_env (&cfg);
 
-    tl_agg_t *agg = tl_agg_new ();
+    tl_query_t *q = malloc (sizeof *q);
+    tl_err_t qe;
+    int qok = q && tl_query_parse (w->col, q, &qe) == 0;
+    unsigned ncells = qok ? (unsigned) q->nvals : 0;
+    free (q);
+    tl_agg_t *agg = qok ? tl_agg_new_cells (ncells) : NULL;
     tl_csv_t *csv = agg ? tl_csv_new (w->col, agg) : NULL;
+    char *cached = NULL;
     tl_agg_entry_t *groups = NULL;
     s_head_t head = { 0 };
     int rc = 0;
@@ -212,10 +219,15 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     uint64_t end = w->offset + w->length;
     tl_csv_set_range (csv, w->offset, end >= w->size ? UINT64_MAX : end);
     uint64_t hdr_at = 0;
-    int cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, w->col, &hdr_at) : -1;
-    if (cached >= 0)
-        tl_csv_set_column_at (csv, cached, hdr_at);
-    else if (w->offset > 0) {
+    size_t hdr_len = 0;
+    cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, &hdr_len, &hdr_at) : NULL;
+    if (cached && (rc = tl_csv_set_header_at (csv, cached, hdr_len, hdr_at, &out->err)) != 0) {
+        char m [sizeof out->err.msg];
+        snprintf (m, sizeof m, "%s", out->err.msg);
+        tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
+        goto done;
+    }
+    else if (!cached && w->offset > 0) {
         tl_store_cfg_t hcfg = cfg;
         hcfg.size_hint = 0;     /* the header: one small plain GET */
         rc = tl_store_read (&hcfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
@@ -236,7 +248,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
             tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
             goto done;
         }
-        tl_colcache_put (cache, w->uri, w->col, tl_csv_column (csv), head.at);
+        tl_colcache_put (cache, w->uri, head.buf + head.line, head.linelen, head.at);
     }
     uint64_t from = tl_csv_stream_offset (csv);
     s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };
@@ -285,6 +297,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
         .offset = w->offset, .length = out->covered,
         .rows = st.rows, .bytes = out->covered, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
+        .ncells = ncells, .filtered = st.filtered,
     };
     if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
         rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");
@@ -293,6 +306,7 @@ done:
     if (rc && !out->err.code)
         tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, tl_strerror (rc));
     free (groups);
+    free (cached);
     free (head.buf);
     tl_csv_destroy (&csv);
     tl_agg_destroy (&agg);

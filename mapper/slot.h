@@ -30,22 +30,23 @@ typedef struct {
     void *notify_arg;
 } tl_steal_t;
 
-/*  The mapper's cache of resolved columns, keyed by object and group-by spec, so that the
-    header of an object cut into many ranges is read once per mapper, not once per range.
-    Thread-safe; small (the oldest entries are dropped). */
+/*  The mapper's cache of header lines, keyed by object, so that the header of an object cut
+    into many ranges is read once per mapper, not once per range. Thread-safe; small (the
+    oldest entries are dropped). */
 typedef struct tl_colcache tl_colcache_t;
 tl_colcache_t *tl_colcache_new (void);
 void tl_colcache_destroy (tl_colcache_t **self_p);
-/*  The cached index (and in *at where the header line starts), or -1. */
-int tl_colcache_get (tl_colcache_t *self, const char *uri, const char *spec, uint64_t *at);
-void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *spec, int col, uint64_t at);
+/*  A copy of the cached header line (caller frees; *len its length, *at where it starts in the
+    object), or NULL. */
+char *tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at);
+void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t len, uint64_t at);
 
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
     char *partial;          /* encoded PARTIAL, caller frees */
     size_t partial_len;
-    uint64_t rows, bad, blank, bytes;
+    uint64_t rows, bad, blank, bytes, filtered;
     uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
     tl_read_stats_t rs;
 } tl_work_result_t;

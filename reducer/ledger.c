@@ -1,5 +1,6 @@
 /*  ledger.c — totals and the applied-id bitmap. */
 #include "ledger.h"
+#include "query.h"
 #include "err.h"
 #include <msgpack.h>
 #include <stdio.h>
@@ -43,6 +44,21 @@ tl_ledger_destroy (tl_ledger_t **self_p)
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+int
+tl_ledger_set_cells (tl_ledger_t *self, unsigned ncells)
+{
+    if (tl_agg_ncells (self->totals) == ncells) {
+        tl_agg_clear (self->totals);
+        return 0;
+    }
+    tl_agg_t *a = tl_agg_new_cells (ncells);
+    if (!a)
+        return TL_ENOMEM;
+    tl_agg_destroy (&self->totals);
+    self->totals = a;
+    return 0;
 }
 
 void
@@ -94,12 +110,17 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
         self->st.rejected++;
         return TL_EINVAL;
     }
+    if (p->n_groups && p->ncells != tl_agg_ncells (self->totals)) {
+        self->st.rejected++;    /* a partial of another query shape */
+        return TL_EINVAL;
+    }
     if (tl_ledger_applied (self, p->task)) {
         self->st.dups++;
         return 0;
     }
     for (size_t i = 0; i < p->n_groups; i++)
-        if (tl_agg_add (self->totals, p->groups [i].key, p->groups [i].len, p->groups [i].count) != 0)
+        if (tl_agg_merge (self->totals, p->groups [i].key, p->groups [i].len, p->groups [i].count,
+                          p->ncells ? p->groups [i].cells : NULL) != 0)
             abort ();   /* out of memory half-way through a partial: exactness is gone, stop loudly */
     const char *name = p->mapper ? p->mapper : "?";
     tl_agg_add (self->mappers, name, strlen (name) > TL_AGG_KEY_MAX ? TL_AGG_KEY_MAX : strlen (name), 1);
@@ -110,6 +131,7 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
     self->st.bytes += p->bytes;
     self->st.bad += p->bad;
     self->st.blank += p->blank;
+    self->st.filtered += p->filtered;
     return 1;
 }
 
@@ -141,19 +163,32 @@ tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task)
 
 /*  Checkpoint layout: a msgpack array
       [ "tally-ledger", 1, job, col, bytes_total,
-        [tasks_total, applied, rows, bytes, bad, blank, dups, rejected],
-        [[id, length], ...], [[key, count], ...], [[mapper, tasks], ...], done, ok, error ] */
+        [tasks_total, applied, rows, bytes, bad, blank, dups, rejected, filtered],
+        [[id, length], ...], [[key, count(, [n, bad, sum, min, max] x cells)], ...],
+        [[mapper, tasks], ...], done, ok, error ]
+    Version 2; version 1 (8 counters, no cells) is still read. */
 static void
 s_pack_agg (msgpack_packer *pk, const tl_agg_t *a)
 {
     msgpack_pack_array (pk, tl_agg_size (a));
     size_t pos = 0;
     tl_agg_entry_t e;
+    unsigned nc = tl_agg_ncells (a);
     while (tl_agg_next (a, &pos, &e)) {
-        msgpack_pack_array (pk, 2);
+        msgpack_pack_array (pk, nc ? 3 : 2);
         msgpack_pack_bin (pk, e.len);
         msgpack_pack_bin_body (pk, e.key, e.len);
         msgpack_pack_uint64 (pk, e.count);
+        if (!nc)
+            continue;
+        msgpack_pack_array (pk, 5 * nc);
+        for (unsigned k = 0; k < nc; k++) {
+            msgpack_pack_uint64 (pk, e.cells [k].n);
+            msgpack_pack_uint64 (pk, e.cells [k].bad);
+            msgpack_pack_double (pk, e.cells [k].sum);
+            msgpack_pack_double (pk, e.cells [k].min);
+            msgpack_pack_double (pk, e.cells [k].max);
+        }
     }
 }
 
@@ -166,14 +201,15 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, 12);
     msgpack_pack_str_with_body (&pk, "tally-ledger", 12);
-    msgpack_pack_uint64 (&pk, 1);
+    msgpack_pack_uint64 (&pk, 2);
     msgpack_pack_str_with_body (&pk, meta->job, strlen (meta->job));
     msgpack_pack_str_with_body (&pk, meta->col, strlen (meta->col));
     msgpack_pack_uint64 (&pk, meta->bytes_total);
     const tl_ledger_stats_t *st = &self->st;
-    uint64_t c [8] = { st->tasks_total, st->tasks_applied, st->rows, st->bytes, st->bad, st->blank, st->dups, st->rejected };
-    msgpack_pack_array (&pk, 8);
-    for (int i = 0; i < 8; i++)
+    uint64_t c [9] = { st->tasks_total, st->tasks_applied, st->rows, st->bytes, st->bad,
+                       st->blank, st->dups, st->rejected, st->filtered };
+    msgpack_pack_array (&pk, 9);
+    for (int i = 0; i < 9; i++)
         msgpack_pack_uint64 (&pk, c [i]);
     msgpack_pack_array (&pk, st->tasks_applied);
     for (uint64_t t = 0; t < st->tasks_total; t++)
@@ -214,14 +250,48 @@ s_pair (const msgpack_object *o, const msgpack_object **a, const msgpack_object 
 }
 
 static int
+s_num (const msgpack_object *o, double *v)
+{
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        *v = o->via.f64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *v = (double) o->via.u64;
+    else
+        return 0;
+    return 1;
+}
+
+static int
 s_load_agg (tl_agg_t *a, const msgpack_object *o)
 {
     if (o->type != MSGPACK_OBJECT_ARRAY)
         return TL_EPROTO;
+    unsigned nc = tl_agg_ncells (a);
     for (uint32_t i = 0; i < o->via.array.size; i++) {
-        const msgpack_object *k, *v;
-        if (!s_pair (&o->via.array.ptr [i], &k, &v) || k->type != MSGPACK_OBJECT_BIN
-            || tl_agg_add (a, k->via.bin.ptr, k->via.bin.size, v->via.u64) != 0)
+        const msgpack_object *it = &o->via.array.ptr [i];
+        if (nc == 0) {
+            const msgpack_object *k, *v;
+            if (!s_pair (it, &k, &v) || k->type != MSGPACK_OBJECT_BIN
+                || tl_agg_add (a, k->via.bin.ptr, k->via.bin.size, v->via.u64) != 0)
+                return TL_EPROTO;
+            continue;
+        }
+        if (it->type != MSGPACK_OBJECT_ARRAY || it->via.array.size != 3)
+            return TL_EPROTO;
+        const msgpack_object *k = &it->via.array.ptr [0], *v = &it->via.array.ptr [1], *c = &it->via.array.ptr [2];
+        if (k->type != MSGPACK_OBJECT_BIN || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+            || c->type != MSGPACK_OBJECT_ARRAY || c->via.array.size != 5 * nc)
+            return TL_EPROTO;
+        tl_cell_t cells [64];
+        const msgpack_object *x = c->via.array.ptr;
+        for (unsigned j = 0; j < nc && j < 64; j++, x += 5) {
+            if (x [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || x [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                || !s_num (&x [2], &cells [j].sum) || !s_num (&x [3], &cells [j].min) || !s_num (&x [4], &cells [j].max))
+                return TL_EPROTO;
+            cells [j].n = x [0].via.u64;
+            cells [j].bad = x [1].via.u64;
+        }
+        if (nc > 64 || tl_agg_merge (a, k->via.bin.ptr, k->via.bin.size, v->via.u64, cells) != 0)
             return TL_EPROTO;
     }
     return 0;
@@ -256,13 +326,13 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
         goto done;
     const msgpack_object *a = r->via.array.ptr;
     if (a [0].type != MSGPACK_OBJECT_STR || a [0].via.str.size != 12 || memcmp (a [0].via.str.ptr, "tally-ledger", 12)
-        || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [1].via.u64 != 1
+        || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || (a [1].via.u64 != 1 && a [1].via.u64 != 2)
         || a [4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [5].type != MSGPACK_OBJECT_ARRAY
-        || a [5].via.array.size != 8 || a [6].type != MSGPACK_OBJECT_ARRAY || a [9].type != MSGPACK_OBJECT_BOOLEAN
-        || a [10].type != MSGPACK_OBJECT_BOOLEAN)
+        || a [5].via.array.size != (a [1].via.u64 == 1 ? 8u : 9u) || a [6].type != MSGPACK_OBJECT_ARRAY
+        || a [9].type != MSGPACK_OBJECT_BOOLEAN || a [10].type != MSGPACK_OBJECT_BOOLEAN)
         goto done;
-    uint64_t c [8];
-    for (int i = 0; i < 8; i++) {
+    uint64_t c [9] = { 0 };
+    for (uint32_t i = 0; i < a [5].via.array.size; i++) {
         if (a [5].via.array.ptr [i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             goto done;
         c [i] = a [5].via.array.ptr [i].via.u64;
@@ -281,7 +351,12 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     self->meta_col = col;
     self->meta_err = err;
     tl_ledger_reset (self);
-    if (tl_ledger_set_tasks (self, c [0]) != 0)
+    /* The totals' value cells follow from the query the checkpoint names. */
+    tl_query_t *q = malloc (sizeof *q);
+    tl_err_t qe;
+    int qok = q && tl_query_parse (col, q, &qe) == 0 && tl_ledger_set_cells (self, (unsigned) q->nvals) == 0;
+    free (q);
+    if (!qok || tl_ledger_set_tasks (self, c [0]) != 0)
         goto done;
     for (uint32_t i = 0; i < a [6].via.array.size; i++) {
         const msgpack_object *id, *ln;
@@ -293,7 +368,7 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     }
     if (s_load_agg (self->totals, &a [7]) != 0 || s_load_agg (self->mappers, &a [8]) != 0)
         goto done;
-    self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7] };
+    self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7], c [8] };
     if (self->st.tasks_applied != a [6].via.array.size)
         goto done;
     meta->job = self->meta_job;

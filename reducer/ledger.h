@@ -17,13 +17,16 @@ typedef struct tl_ledger tl_ledger_t;
 
 typedef struct {
     uint64_t tasks_total, tasks_applied;
-    uint64_t rows, bytes, bad, blank, dups, rejected;
+    uint64_t rows, bytes, bad, blank, dups, rejected, filtered;
 } tl_ledger_stats_t;
 
 tl_ledger_t *tl_ledger_new (void);
 void tl_ledger_destroy (tl_ledger_t **self_p);
 /*  Forget everything (a new job). */
 void tl_ledger_reset (tl_ledger_t *self);
+/*  The value cells per group of the job's query (call after reset, before applying). Partials
+    with another number of cells are rejected. */
+int tl_ledger_set_cells (tl_ledger_t *self, unsigned ncells);
 /*  The job's task count; it may grow (splits), never shrink below an applied id. */
 int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
 /*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id

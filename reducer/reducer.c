@@ -22,6 +22,7 @@
 #include "security.h"
 #include "metrics.h"
 #include "ledger.h"
+#include "query.h"
 #include "log.h"
 #include "net.h"
 #include "util.h"
@@ -107,6 +108,7 @@ s_publish (s_reducer_t *r, int64_t now)
         .bytes = st.bytes, .bytes_total = r->bytes_total, .bad = st.bad, .blank = st.blank, .dups = st.dups,
         .elapsed_ms = (uint64_t) ((r->done ? r->finished : now) - r->started),
         .groups = groups, .n_groups = ng, .mappers = ms, .n_mappers = nm,
+        .ncells = tl_agg_ncells (totals), .filtered = st.filtered,
     };
     if (tl_send (r->xpub, NULL, 0, &m, true) != 0)
         tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
@@ -199,6 +201,11 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
             tl_warn ("job %s replaces job %s (%s); its totals are discarded", m->job, r->job,
                      r->done ? "which had ended" : "which had NOT ended");
         tl_ledger_reset (r->ledger);
+        tl_query_t *q = malloc (sizeof *q);
+        tl_err_t qe = { 0 };
+        if (!q || tl_query_parse (m->col, q, &qe) != 0 || tl_ledger_set_cells (r->ledger, (unsigned) q->nvals) != 0)
+            tl_error ("job %s: cannot use its query: %s", m->job, q ? qe.msg : "out of memory");
+        free (q);
         snprintf (r->job, sizeof r->job, "%s", m->job);
         snprintf (r->col, sizeof r->col, "%s", m->col);
         r->error [0] = 0;

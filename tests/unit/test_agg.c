@@ -62,7 +62,7 @@ test_ledger_once (void **state)
     (void) state;
     tl_ledger_t *l = tl_ledger_new ();
     assert_int_equal (tl_ledger_set_tasks (l, 100), 0);
-    tl_agg_entry_t g [] = { { "1", 1, 10 }, { "2", 1, 5 } };
+    tl_agg_entry_t g [] = { { "1", 1, 10, NULL }, { "2", 1, 5, NULL } };
     tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = "j", .task = 7, .mapper = "m1", .rows = 15, .bytes = 100,
                    .offset = 0, .length = 100, .bad = 1, .groups = g, .n_groups = 2 };
     assert_int_equal (tl_ledger_apply (l, &p), 1);

@@ -13,7 +13,7 @@ static void
 test_roundtrip_partial (void **state)
 {
     (void) state;
-    tl_agg_entry_t g [] = { { "1", 1, 100 }, { "", 0, 7 }, { "a\0b", 3, 1 } };
+    tl_agg_entry_t g [] = { { "1", 1, 100, NULL }, { "", 0, 7, NULL }, { "a\0b", 3, 1, NULL } };
     tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m", .offset = 5,
                    .length = 999, .rows = 108, .bytes = 999, .bad = 3, .blank = 1, .groups = g, .n_groups = 3 };
     char *data;
@@ -171,7 +171,7 @@ test_fuzz_mutations (void **state)
 {
     (void) state;
     /* Every truncation and many random byte flips of a valid partial: never a crash. */
-    tl_agg_entry_t g [] = { { "1", 1, 100 }, { "2", 1, 7 } };
+    tl_agg_entry_t g [] = { { "1", 1, 100, NULL }, { "2", 1, 7, NULL } };
     tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 42, .attempt = 2, .mapper = "m",
                    .offset = 0, .length = 999, .rows = 108, .bytes = 999, .bad = 3, .groups = g, .n_groups = 2 };
     char *data;
