@@ -180,11 +180,12 @@ s_write_file (const char *path, int year, int month, uint64_t rows, int index, u
         else {
             if (year < 2017) {
                 double lon = -73.99 + s_unit (rng) * 0.1, lat = 40.70 + s_unit (rng) * 0.1;
+                /* 2015-2016 have improvement_surcharge before total_amount (19 columns). */
                 n = snprintf (line, sizeof line,
-                              "%s,%s,%s,%s,%.2f,%.6f,%.6f,1,%s,%.6f,%.6f,%s,%.2f,0.5,0.5,%.2f,0,%.2f", vendor, pickup,
+                              "%s,%s,%s,%s,%.2f,%.6f,%.6f,1,%s,%.6f,%.6f,%s,%.2f,0.5,0.5,%.2f,0,%s%.2f", vendor, pickup,
                               dropoff, pcs, dist, lon, lat, (s_rand (rng) % 50) ? "N" : "Y", lon + 0.01, lat + 0.01,
                               year <= 2014 ? ((s_rand (rng) & 1) ? "CSH" : "CRD") : ((s_rand (rng) & 1) ? "1" : "2"),
-                              fare, tip, fare + tip + 1.0);
+                              fare, tip, year >= 2015 ? "0.3," : "", fare + tip + (year >= 2015 ? 1.3 : 1.0));
             }
             else {
                 n = snprintf (line, sizeof line, "%s,%s,%s,%s,%.2f,%s,%s,%d,%d,%d,%.2f,0.5,0.5,%.2f,0,0.3,%.2f,%s",

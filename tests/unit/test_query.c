@@ -1,0 +1,253 @@
+/*  The query module: building and parsing the text, resolving columns through aliases, rows
+    with filters and aggregates; value cells through the aggregator, the codec and the ledger. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "codec.h"
+#include "csv.h"
+#include "query.h"
+#include "reducer/ledger.h"
+
+static void
+test_build_plain_and_full (void **state)
+{
+    (void) state;
+    tl_err_t e;
+    char *t = NULL;
+    const char *by1 [] = { "passenger_count" };
+    const char *cnt [] = { "count" };
+    assert_int_equal (tl_query_build (by1, 1, cnt, 1, NULL, 0, NULL, 0, &t, &e), 0);
+    assert_string_equal (t, "passenger_count");     /* the plain form: the fast path */
+    free (t);
+    const char *by2 [] = { "vendor_id, tpep_pickup_datetime[0:10]" };
+    const char *aggs [] = { "sum:trip_distance", "AVG(fare_amount)" };
+    const char *where [] = { "passenger_count > 0" };
+    const char *alias [] = { "fare_amount=Fare_Amt|fare" };
+    assert_int_equal (tl_query_build (by2, 1, aggs, 2, where, 1, alias, 1, &t, &e), 0);
+    assert_string_equal (t, "by vendor_id\nby tpep_pickup_datetime[0:10]\nagg sum:trip_distance\n"
+                            "agg AVG(fare_amount)\nwhere passenger_count > 0\nalias fare_amount=Fare_Amt|fare\n");
+    tl_query_t q;
+    assert_int_equal (tl_query_parse (t, &q, &e), 0);
+    assert_int_equal (q.nby, 2);
+    assert_int_equal (q.by [1].from, 0);
+    assert_int_equal (q.by [1].to, 10);
+    assert_int_equal (q.naggs, 2);
+    assert_int_equal (q.nvals, 2);
+    assert_int_equal (q.aggs [1].kind, TL_Q_AVG);
+    assert_int_equal (q.where [0].op, TL_Q_GT);
+    assert_true (q.where [0].numeric);
+    char l [200];
+    tl_query_agg_label (&q, 1, l, sizeof l);
+    assert_string_equal (l, "avg(fare_amount)");
+    tl_query_by_label (&q, 1, l, sizeof l);
+    assert_string_equal (l, "tpep_pickup_datetime[0:10]");
+    free (t);
+    /* Errors name the piece. */
+    const char *bad [] = { "median:x" };
+    assert_int_not_equal (tl_query_build (by1, 1, bad, 1, NULL, 0, NULL, 0, &t, &e), 0);
+    assert_non_null (strstr (e.msg, "median:x"));
+    const char *badw [] = { "x ~ 1" };
+    assert_int_not_equal (tl_query_build (by1, 1, NULL, 0, badw, 1, NULL, 0, &t, &e), 0);
+    const char *bads [] = { "x[3:1]" };
+    assert_int_not_equal (tl_query_build (bads, 1, NULL, 0, NULL, 0, NULL, 0, &t, &e), 0);
+    assert_int_not_equal (tl_query_parse ("by x\nfrobnicate\n", &q, &e), 0);
+    assert_int_not_equal (tl_query_parse ("by x\nagg count", &q, &e), 0);   /* no final newline */
+}
+
+static void
+test_resolve_aliases (void **state)
+{
+    (void) state;
+    tl_err_t e;
+    tl_query_t q;
+    const char *h09 = "vendor_name,Trip_Pickup_DateTime,Trip_Dropoff_DateTime,Passenger_Count,Trip_Distance";
+    assert_int_equal (tl_query_parse ("by tpep_pickup_datetime[0:10]\nby VendorID\nagg sum:trip_distance\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), 0);
+    assert_int_equal (q.by [0].col, 1);
+    assert_int_equal (q.by [1].col, 0);
+    assert_int_equal (q.aggs [0].col.col, 4);
+    assert_int_equal (q.maxcol, 4);
+    assert_int_equal (tl_query_parse ("by mine\nalias mine=nope|Passenger_Count\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), 0);
+    assert_int_equal (q.by [0].col, 3);
+    assert_int_equal (tl_query_parse ("by nothing_like_it\nagg count\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), TL_ECOLUMN);
+    assert_non_null (strstr (e.msg, "nothing_like_it"));
+}
+
+static tl_field_t
+f (const char *s)
+{
+    return (tl_field_t) { s, strlen (s) };
+}
+
+static void
+test_rows (void **state)
+{
+    (void) state;
+    tl_err_t e;
+    tl_query_t q;
+    assert_int_equal (tl_query_parse ("by 1[0:4]\nby 2\nagg sum:3\nagg max:3\nagg avg:3\nwhere 2 >= 2\nwhere 1 != x\n", &q, &e), 0);
+    const char *h = "a,b,c";
+    assert_int_equal (tl_query_resolve (&q, h, strlen (h), &e), 0);
+    tl_agg_t *agg = tl_agg_new_cells ((unsigned) q.nvals);
+    tl_qstats_t st = { 0 };
+    tl_field_t r1 [] = { f ("2015-01-01"), f ("2"), f ("1.5") };
+    tl_field_t r2 [] = { f ("2015-02-01"), f ("3"), f ("abc") };     /* a bad value */
+    tl_field_t r3 [] = { f ("2015-03-01"), f ("1"), f ("9") };       /* filtered: 1 < 2 */
+    tl_field_t r4 [] = { f ("x"), f ("5"), f ("9") };                /* filtered: x */
+    tl_field_t r5 [] = { f ("2015-03-01"), f ("") , f ("9") };       /* filtered: "" is no number */
+    tl_field_t r6 [] = { f ("2015") };                               /* too few columns */
+    tl_field_t r7 [] = { f ("2015-12-31"), f ("2"), f ("-2.5") };
+    tl_query_row (&q, r1, 3, agg, &st);
+    tl_query_row (&q, r2, 3, agg, &st);
+    tl_query_row (&q, r3, 3, agg, &st);
+    tl_query_row (&q, r4, 3, agg, &st);
+    tl_query_row (&q, r5, 3, agg, &st);
+    tl_query_row (&q, r6, 1, agg, &st);
+    tl_query_row (&q, r7, 3, agg, &st);
+    assert_int_equal (st.rows, 3);
+    assert_int_equal (st.filtered, 3);
+    assert_int_equal (st.bad, 1);
+    char k1 [] = "2015\x1f" "2", k2 [] = "2015\x1f" "3";
+    assert_int_equal (tl_agg_get (agg, k1, strlen (k1)), 2);
+    assert_int_equal (tl_agg_get (agg, k2, strlen (k2)), 1);
+    size_t pos = 0;
+    tl_agg_entry_t en;
+    int seen = 0;
+    while (tl_agg_next (agg, &pos, &en)) {
+        if (en.len == strlen (k1) && memcmp (en.key, k1, en.len) == 0) {
+            assert_int_equal (en.cells [0].n, 2);
+            assert_true (en.cells [0].sum == -1.0);
+            assert_true (en.cells [1].max == 1.5);
+            seen++;
+        }
+        else {
+            assert_int_equal (en.cells [0].n, 0);
+            assert_int_equal (en.cells [0].bad, 1);   /* never taken as 0 */
+            assert_true (isinf (en.cells [1].max));
+            seen++;
+        }
+    }
+    assert_int_equal (seen, 2);
+    tl_agg_destroy (&agg);
+}
+
+/*  Cells survive the codec and the ledger's checkpoint; a partial of another shape is refused. */
+static void
+test_cells_codec_ledger (void **state)
+{
+    (void) state;
+    const char *qtext = "by 1\nagg sum:2\nagg min:2\n";
+    tl_agg_t *a = tl_agg_new_cells (2);
+    for (int i = 0; i < 100; i++) {     /* enough keys to make the table grow */
+        char k [16];
+        snprintf (k, sizeof k, "k%d", i);
+        int rc;
+        tl_cell_t *c = tl_agg_upsert (a, k, strlen (k), 1, &rc);
+        assert_int_equal (rc, 0);
+        c [0].n++;
+        c [0].sum += i;
+        c [1].n++;
+        c [1].min = fmin (c [1].min, (double) i);
+    }
+    size_t n = tl_agg_size (a), pos = 0, i = 0;
+    tl_agg_entry_t *g = calloc (n, sizeof *g);
+    while (tl_agg_next (a, &pos, &g [i]))
+        i++;
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j", .task = 0, .attempt = 1, .mapper = "m", .length = 10,
+                   .rows = 100, .bytes = 10, .groups = g, .n_groups = n, .ncells = 2, .filtered = 7 };
+    char *buf;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
+    tl_msg_t d;
+    tl_err_t e;
+    assert_int_equal (tl_msg_decode (buf, len, &d, &e), 0);
+    assert_int_equal (d.ncells, 2);
+    assert_int_equal (d.filtered, 7);
+    tl_ledger_t *l = tl_ledger_new ();
+    tl_ledger_set_cells (l, 2);
+    tl_ledger_set_tasks (l, 2);
+    assert_int_equal (tl_ledger_apply (l, &d), 1);
+    char *ck;
+    size_t cklen;
+    tl_ledger_meta_t meta = { "j", qtext, 10, false, false, "" };
+    assert_int_equal (tl_ledger_save (l, &meta, &ck, &cklen), 0);
+    tl_ledger_t *l2 = tl_ledger_new ();
+    tl_ledger_meta_t back;
+    assert_int_equal (tl_ledger_load (l2, &back, ck, cklen, &e), 0);
+    const tl_agg_t *t = tl_ledger_totals (l2);
+    assert_int_equal (tl_agg_ncells (t), 2);
+    pos = 0;
+    tl_agg_entry_t en;
+    double sum = 0, min = INFINITY;
+    while (tl_agg_next (t, &pos, &en)) {
+        sum += en.cells [0].sum;
+        min = fmin (min, en.cells [1].min);
+    }
+    assert_true (sum == 4950.0);
+    assert_true (min == 0.0);
+    assert_int_equal (tl_ledger_stats (l2).filtered, 7);
+    /* A partial without cells (another query) is refused, not merged. */
+    d.ncells = 0;
+    d.task = 1;
+    assert_int_equal (tl_ledger_apply (l2, &d), TL_EINVAL);
+    tl_msg_clear (&d);
+    free (buf);
+    free (ck);
+    free (g);
+    tl_ledger_destroy (&l);
+    tl_ledger_destroy (&l2);
+    tl_agg_destroy (&a);
+}
+
+/*  Query mode in the scanner: quotes, CRLF, blank lines, a header found through an alias, and
+    the same result whatever the chunking. */
+static void
+test_csv_query_mode (void **state)
+{
+    (void) state;
+    const char *text = "vendor_name,Trip_Pickup_DateTime,fare\r\n\r\n"
+                       "VTS,2009-01-01 10:00,1.5\r\n"
+                       "\"C,MT\",2009-01-02 11:00,\"2.5\"\r\n"
+                       "VTS,2009-01-01 12:00,oops\r\n"
+                       "short\r\n"
+                       "VTS,2009-01-03 12:00,4";
+    for (size_t chunk = 1; chunk <= strlen (text); chunk += 7) {
+        tl_agg_t *agg = tl_agg_new_cells (1);
+        tl_csv_t *c = tl_csv_new ("by VendorID\nby pickup_datetime[0:10]\nagg sum:fare\n", agg);
+        assert_non_null (c);
+        tl_err_t e;
+        for (size_t o = 0; o < strlen (text); o += chunk) {
+            size_t n = strlen (text) - o < chunk ? strlen (text) - o : chunk;
+            assert_true (tl_csv_feed (c, text + o, n, &e) >= 0);
+        }
+        assert_int_equal (tl_csv_finish (c, &e), 0);
+        tl_csv_stats_t st = tl_csv_stats (c);
+        assert_int_equal (st.rows, 4);
+        assert_int_equal (st.bad, 1);
+        assert_int_equal (st.blank, 1);
+        char k [] = "C,MT\x1f" "2009-01-02";
+        assert_int_equal (tl_agg_get (agg, k, strlen (k)), 1);
+        char k2 [] = "VTS\x1f" "2009-01-01";
+        assert_int_equal (tl_agg_get (agg, k2, strlen (k2)), 2);
+        tl_csv_destroy (&c);
+        tl_agg_destroy (&agg);
+    }
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_build_plain_and_full), cmocka_unit_test (test_resolve_aliases),
+        cmocka_unit_test (test_rows), cmocka_unit_test (test_cells_codec_ledger),
+        cmocka_unit_test (test_csv_query_mode),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
