@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define MAX_INPUTS 256
 
@@ -44,6 +45,7 @@ typedef struct {
     const char *keys;
     const char *metrics;
     tl_qargs_t qa;
+    bool quiet;
 } s_opts_t;
 
 static void
@@ -153,7 +155,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
-            case 'q': level = TL_LOG_WARN; break;
+            case 'q': level = TL_LOG_WARN; o->quiet = true; break;
             case 'h': s_usage (stdout); return 1;
             default: s_usage (stderr); return 2;
         }
@@ -635,6 +637,10 @@ tl_broker_main (int argc, char **argv)
                  b.o.listen);
     s_send_job (&b);
     int64_t now = tl_now_ms (), last_hb = now, last_job = now, last_progress = now, started = now, last_metrics = 0;
+    int64_t last_bar = 0;
+    /* The bar: on a terminal, unless -q or JSON logs. */
+    const char *lf = getenv ("TALLY_LOG_FORMAT");
+    bool bar = isatty (STDERR_FILENO) && !b.o.quiet && !(lf && strcmp (lf, "json") == 0);
     zpoller_t *poller = zpoller_new (b.router, b.reducer, NULL);
     bool interrupted = false;
     while (true) {
@@ -740,15 +746,33 @@ tl_broker_main (int argc, char **argv)
             tl_metrics_set (met, "tally_bytes", "gauge", "bytes in the job", (double) b.bytes_total);
             last_metrics = now;
         }
+        if (bar && now - last_bar >= 250) {
+            /* On a terminal: a progress bar under the log lines. */
+            tl_sched_stats_t st = tl_sched_stats (b.sched);
+            double frac = st.tasks ? (double) st.applied / (double) st.tasks : 0;
+            char line [256], fill [31];
+            int w = (int) (frac * 30 + 0.5);
+            for (int i = 0; i < 30; i++)
+                fill [i] = i < w ? '#' : '.';
+            fill [30] = 0;
+            snprintf (line, sizeof line, "[%s] %3.0f%%  %llu/%llu tasks  %llu running  %llu queued  %llu mapper(s)  %.0f s",
+                      fill, frac * 100, (unsigned long long) st.applied, (unsigned long long) st.tasks,
+                      (unsigned long long) st.running, (unsigned long long) st.queued,
+                      (unsigned long long) st.mappers_alive, (double) (now - started) / 1000.0);
+            tl_log_status (line);
+            last_bar = now;
+        }
         if (now - last_progress >= 5000) {
             tl_sched_stats_t st = tl_sched_stats (b.sched);
-            tl_info ("progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)",
+            tl_log (bar ? TL_LOG_DEBUG : TL_LOG_INFO, "progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)",
                      (unsigned long long) st.applied, (unsigned long long) st.tasks, (unsigned long long) st.running,
                      (unsigned long long) st.queued, (unsigned long long) st.mappers_alive);
             last_progress = now;
         }
     }
     zpoller_destroy (&poller);
+    if (bar)
+        tl_log_status (NULL);
     if (interrupted) {
         tl_warn ("interrupted: the job is not finished (mappers will wait for a broker)");
         rc = 130;

@@ -17,6 +17,7 @@ tl_fmt_parse (const char *s, tl_fmt_t *fmt)
     if (strcmp (s, "table") == 0) *fmt = TL_FMT_TABLE;
     else if (strcmp (s, "csv") == 0) *fmt = TL_FMT_CSV;
     else if (strcmp (s, "json") == 0) *fmt = TL_FMT_JSON;
+    else if (strcmp (s, "jsonl") == 0) *fmt = TL_FMT_JSONL;
     else return TL_EINVAL;
     return 0;
 }
@@ -98,9 +99,11 @@ tl_render_progress (char *out, size_t outlen, const tl_msg_t *u)
     s_bytes (r, sizeof r, rate);
     if (rate > 0 && u->bytes_total > u->bytes)
         snprintf (eta, sizeof eta, "%.0f s", (double) (u->bytes_total - u->bytes) / rate);
-    snprintf (out, outlen, "[%s] %3.0f%%  %llu/%llu tasks  %s/%s  %s/s  ETA %s  %zu mapper(s)  %.1f s", bar,
+    char rps [32];
+    s_thousands (rps, sizeof rps, secs > 0 ? (uint64_t) ((double) u->rows / secs) : 0);
+    snprintf (out, outlen, "[%s] %3.0f%%  %llu/%llu tasks  %s/%s  %s/s  %s rows/s  ETA %s  %zu mapper(s)  %.1f s", bar,
               frac * 100, (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total, done, total, r,
-              eta, u->n_mappers, secs);
+              rps, eta, u->n_mappers, secs);
 }
 
 /*  The query behind an update, for labels; a plain spec is one key and a count. */
@@ -235,7 +238,7 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         free (l);
         return;
     }
-    if (fmt == TL_FMT_JSON) {
+    if (fmt == TL_FMT_JSON || fmt == TL_FMT_JSONL) {
         fputs ("{\"column\":", f);
         s_json_str (f, l->q.nby == 1 ? l->by [0] : col, strlen (l->q.nby == 1 ? l->by [0] : col));
         fputs (",\"columns\":[", f);
@@ -383,7 +386,22 @@ void
 tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows)
 {
     tl_agg_sort_entries (u->groups, u->n_groups);
-    const char *col = u->col ? u->col : "key";
+    s_labels_t *l = calloc (1, sizeof *l);
+    if (!l)
+        return;
+    s_labels (u, l);
+    /* Several keys show as "a | b"; the header names them the same way. */
+    char colbuf [600] = "";
+    for (int k = 0, o = 0; k < l->q.nby && o < (int) sizeof colbuf; k++)
+        o += snprintf (colbuf + o, sizeof colbuf - (size_t) o, "%s%s", k ? " | " : "", l->by [k]);
+    free (l);
+    for (size_t i = 0; i < u->n_groups && i < max_rows; i++) {
+        char *k = (char *) u->groups [i].key;     /* owned by the decoded message */
+        for (uint32_t j = 0; j < u->groups [i].len; j++)
+            if (k [j] == TL_QUERY_KEY_SEP)
+                k [j] = '|';
+    }
+    const char *col = colbuf;
     size_t kw = strlen (col);
     for (size_t i = 0; i < u->n_groups && i < max_rows; i++)
         if (u->groups [i].len > kw)

@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON } tl_fmt_t;
+typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON, TL_FMT_JSONL } tl_fmt_t;
 
-/*  Parse "table", "csv" or "json". Returns 0 or TL_EINVAL. */
+/*  Parse "table", "csv", "json" or "jsonl" (json on one line, one per update). Returns 0 or TL_EINVAL. */
 int tl_fmt_parse (const char *s, tl_fmt_t *fmt);
 /*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
 void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);

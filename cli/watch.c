@@ -14,21 +14,22 @@ static void
 s_usage (FILE *f)
 {
     fprintf (f,
-             "usage: tally watch --subscribe ENDPOINT [--until-done] [--once] [--format table|csv|json]\n"
+             "usage: tally watch --subscribe ENDPOINT [--until-done] [--once] [--format table|csv|json|jsonl]\n"
              "\n"
              "Shows the live totals of a running job (the reducer's --publish address).\n"
              "\n"
              "  --subscribe EP   the reducer's publish endpoint (e.g. tcp://10.0.0.1:5557)\n"
              "  --until-done     exit after the final table (exit 1 if the job failed)\n"
              "  --once           print the current state once and exit\n"
-             "  --format F       table (default), csv or json\n"
+             "  --format F       table (default), csv, json, or jsonl (one JSON line per update)\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
              "  -h, --help\n"
              "\n"
-             "On a terminal the table is redrawn in place. Otherwise each update is printed, or only\n"
-             "the final one with --until-done.\n");
+             "On a terminal the table is redrawn in place, with a bar per group and a progress line.\n"
+             "Otherwise the result is printed once, at the end (and watch exits), or with --format\n"
+             "jsonl one line per update until the end.\n");
 }
 
 int
@@ -87,10 +88,8 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             fprintf (live_out, "%s\n", line);
             fflush (live_out);
         }
-        else if (!o->until_done) {
+        else if (o->fmt == TL_FMT_JSONL && !m.done) {
             tl_render (out, &m, o->fmt);
-            if (o->fmt == TL_FMT_TABLE)
-                fputc ('\n', out);
             fflush (out);
         }
         if (m.done && o->output) {
@@ -150,7 +149,7 @@ tl_watch_main (int argc, char **argv)
             case 'o': o.once = true; break;
             case 'f':
                 if (tl_fmt_parse (optarg, &o.fmt)) {
-                    fprintf (stderr, "tally watch: --format is table, csv or json, not '%s'\n", optarg);
+                    fprintf (stderr, "tally watch: --format is table, csv, json or jsonl, not '%s'\n", optarg);
                     return 2;
                 }
                 break;
@@ -175,6 +174,8 @@ tl_watch_main (int argc, char **argv)
     }
     tl_log_init ("watch", TL_LOG_WARN);
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
+    if (!o.live && !o.once)
+        o.until_done = true;    /* not a terminal: the result once, at the end */
     zsock_t *sub = tl_sock_new (ZMQ_SUB, 256 << 20);
     tl_err_t se;
     tl_security_t *sec = tl_security_new (keys, false, &se);

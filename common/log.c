@@ -8,6 +8,7 @@
 static const char *s_component = "tally";
 static int s_level = TL_LOG_INFO;
 static int s_json;
+static char s_status [512];     /* the status line shown under the log on a terminal, or "" */
 
 void
 tl_log_set_json (int on)
@@ -58,6 +59,8 @@ tl_log (int level, const char *fmt, ...)
     gmtime_r (&tv.tv_sec, &tm);
     char ts [32];
     strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (*s_status)
+        fputs ("\r\033[K", stderr);   /* the status line gives way to the log line */
     if (s_json) {
         char esc [2048];
         s_json_escape (msg, esc, sizeof esc);
@@ -66,4 +69,20 @@ tl_log (int level, const char *fmt, ...)
     }
     else
         fprintf (stderr, "%s.%03dZ %-5s %s: %s\n", ts, (int) (tv.tv_usec / 1000), names [level], s_component, msg);
+    if (*s_status)
+        fputs (s_status, stderr);
+}
+
+void
+tl_log_status (const char *line)
+{
+    if (!line || !*line) {
+        if (*s_status)
+            fputs ("\r\033[K", stderr);
+        s_status [0] = 0;
+        return;
+    }
+    snprintf (s_status, sizeof s_status, "%s", line);
+    fprintf (stderr, "\r\033[K%s", s_status);
+    fflush (stderr);
 }
