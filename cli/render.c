@@ -11,6 +11,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int s_sort;     /* 0 count, 1 key ascending, -1 key descending */
+
+int
+tl_render_set_sort (const char *how)
+{
+    if (strcmp (how, "count") == 0)
+        s_sort = 0;
+    else if (strcmp (how, "key") == 0)
+        s_sort = 1;
+    else if (strcmp (how, "-key") == 0)
+        s_sort = -1;
+    else
+        return TL_EINVAL;
+    return 0;
+}
+
+/*  A key that is a number, as a number. */
+static int
+s_keynum (const tl_agg_entry_t *g, double *v)
+{
+    char tmp [64];
+    if (g->len == 0 || g->len >= sizeof tmp)
+        return 0;
+    memcpy (tmp, g->key, g->len);
+    tmp [g->len] = 0;
+    char *end;
+    *v = strtod (tmp, &end);
+    return *end == 0 && !strpbrk (tmp, "xXnNiI");
+}
+
+static int
+s_key_cmp (const void *a, const void *b)
+{
+    const tl_agg_entry_t *x = a, *y = b;
+    double u, v;
+    int c;
+    if (s_keynum (x, &u) && s_keynum (y, &v))
+        c = (u > v) - (u < v);
+    else {
+        size_t n = x->len < y->len ? x->len : y->len;
+        c = memcmp (x->key, y->key, n);
+        if (c == 0)
+            c = (x->len > y->len) - (x->len < y->len);
+    }
+    return s_sort < 0 ? -c : c;
+}
+
+static void
+s_order (tl_msg_t *u)
+{
+    if (s_sort == 0)
+        tl_agg_sort_entries (u->groups, u->n_groups);
+    else if (u->n_groups)
+        qsort (u->groups, u->n_groups, sizeof *u->groups, s_key_cmp);
+}
+
 int
 tl_fmt_parse (const char *s, tl_fmt_t *fmt)
 {
@@ -197,7 +253,7 @@ s_is_extra (const s_labels_t *l, int a)
 void
 tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
-    tl_agg_sort_entries (u->groups, u->n_groups);
+    s_order (u);
     s_labels_t *l = calloc (1, sizeof *l);
     if (!l)
         return;
@@ -385,7 +441,7 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 void
 tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows)
 {
-    tl_agg_sort_entries (u->groups, u->n_groups);
+    s_order (u);
     s_labels_t *l = calloc (1, sizeof *l);
     if (!l)
         return;

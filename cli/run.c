@@ -35,6 +35,7 @@ s_usage (FILE *f)
              "  --mappers N          mapper processes (default 1)\n"
              "  --slots N            slots per mapper (default: cores / mappers, at least 1)\n"
              "  --format F           table (default), csv or json\n"
+             "  --sort ORDER         count (default, descending), key, or -key (numbers as numbers)\n"
              "  --split-size SIZE    cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
              "  --endpoint-url URL   S3 endpoint (path-style)\n"
              "  --region REGION      S3 region\n"
@@ -112,7 +113,7 @@ tl_run_main (int argc, char **argv)
     static const struct option opts [] = {
         { "input", required_argument, 0, 'i' },    TL_QUERY_OPTIONS,
         { "mappers", required_argument, 0, 'm' },  { "slots", required_argument, 0, 's' },
-        { "format", required_argument, 0, 'f' },   { "split-size", required_argument, 0, 'S' },
+        { "format", required_argument, 0, 'f' }, { "sort", required_argument, 0, 1100 },   { "split-size", required_argument, 0, 'S' },
         { "endpoint-url", required_argument, 0, 'e' }, { "region", required_argument, 0, 'R' },
         { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
         { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
@@ -159,6 +160,12 @@ tl_run_main (int argc, char **argv)
             case 's':
                 if (tl_parse_uint (optarg, 1, 1024, &slots)) {
                     fprintf (stderr, "tally run: --slots wants 1 to 1024, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 1100:
+                if (tl_render_set_sort (optarg) != 0) {
+                    fprintf (stderr, "tally run: --sort is count, key or -key, not '%s'\n", optarg);
                     return 2;
                 }
                 break;

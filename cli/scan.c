@@ -16,7 +16,7 @@ static void
 s_usage (FILE *f)
 {
     fprintf (f,
-             "usage: tally scan --input URI [--input URI ...] --group-by COL [--format table|csv|json]\n"
+             "usage: tally scan --input URI [--input URI ...] --group-by COL [--format table|csv|json] [--sort key]\n"
              "\n"
              "Counts in this one process, one object at a time, with the mapper's own code.\n"
              "Inputs and storage options are those of tally run (--endpoint-url, --no-sign-request).\n"
@@ -29,7 +29,7 @@ tl_scan_main (int argc, char **argv)
 {
     static const struct option opts [] = {
         { "input", required_argument, 0, 'i' },  TL_QUERY_OPTIONS,
-        { "format", required_argument, 0, 'f' }, { "endpoint-url", required_argument, 0, 'e' },
+        { "format", required_argument, 0, 'f' }, { "sort", required_argument, 0, 1100 }, { "endpoint-url", required_argument, 0, 'e' },
         { "no-sign-request", no_argument, 0, 'N' }, { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -53,6 +53,12 @@ tl_scan_main (int argc, char **argv)
             case TL_QOPT_BY: case TL_QOPT_AGG: case TL_QOPT_WHERE: case TL_QOPT_ALIAS:
                 if (tl_qargs_take (&qa, c, optarg, &qe) < 0) {
                     fprintf (stderr, "tally scan: %s\n", qe.msg);
+                    return 2;
+                }
+                break;
+            case 1100:
+                if (tl_render_set_sort (optarg) != 0) {
+                    fprintf (stderr, "tally scan: --sort is count, key or -key, not '%s'\n", optarg);
                     return 2;
                 }
                 break;

@@ -22,6 +22,7 @@ s_usage (FILE *f)
              "  --until-done     exit after the final table (exit 1 if the job failed)\n"
              "  --once           print the current state once and exit\n"
              "  --format F       table (default), csv, json, or jsonl (one JSON line per update)\n"
+             "  --sort ORDER         count (default, descending), key, or -key (numbers as numbers)\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
@@ -130,7 +131,7 @@ tl_watch_main (int argc, char **argv)
 {
     static const struct option opts [] = {
         { "subscribe", required_argument, 0, 's' }, { "until-done", no_argument, 0, 'u' },
-        { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' },
+        { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' }, { "sort", required_argument, 0, 1100 },
         { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
         { "keys", required_argument, 0, 'k' },      { "output", required_argument, 0, 'O' },
         { 0, 0, 0, 0 },
@@ -147,6 +148,12 @@ tl_watch_main (int argc, char **argv)
             case 'O': o.output = optarg; break;
             case 'u': o.until_done = true; break;
             case 'o': o.once = true; break;
+            case 1100:
+                if (tl_render_set_sort (optarg) != 0) {
+                    fprintf (stderr, "tally watch: --sort is count, key or -key, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
             case 'f':
                 if (tl_fmt_parse (optarg, &o.fmt)) {
                     fprintf (stderr, "tally watch: --format is table, csv, json or jsonl, not '%s'\n", optarg);
