@@ -46,6 +46,7 @@ typedef struct {
     const char *metrics;
     tl_qargs_t qa;
     bool quiet;
+    char *col_text;         /* the query text built from the options (owned) */
 } s_opts_t;
 
 static void
@@ -173,7 +174,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         fprintf (stderr, "tally broker: %s\n", qe.msg);
         return 2;
     }
-    o->col = text;      /* lives as long as the process */
+    o->col = o->col_text = text;    /* freed at the end of tl_broker_main */
     if (!o->sc.lease_ms)
         o->sc.lease_ms = 4 * o->hb_ms;
     tl_log_init ("broker", level);
@@ -817,5 +818,6 @@ done:
     tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
     tl_objlist_free (&b.objs);
+    free (b.o.col_text);
     return rc;
 }
