@@ -11,8 +11,14 @@
       full        pull, 64 MB ranges, tail stealing and backups (tally's default)
     Reported: makespan / ideal, where ideal = total bytes / total read rate of the fleet.
 
+    Steals asked in one step are answered in the next (a mapper answers at its next chunk), many
+    at a time, as the broker does. SIM_START_MS adds a first-byte latency to every task (default
+    0; an S3 GET is ~20-50 ms).
+
     usage: sim [SEED [MIN_STEAL_MB BACKUP_AFTER_MS]]   (prints a markdown table; defaults are
-    tally's: 16 MB and 2000 ms). SIM_STEAL_AFTER=MS sets steal_after_ms (default 1000). */
+    tally's: 16 MB and 2000 ms). SIM_STEAL_AFTER=MS sets steal_after_ms (default 1000),
+    SIM_STEAL_ETA=MS steal_eta_ms (default 100); SIM_TRACE=1 prints the end-game every 100 ms,
+    SIM_TRACE_TASK=ID one task's life. */
 #include "broker/sched.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,7 @@ typedef struct {
     double pos;                 /* absolute byte position */
     uint64_t end;               /* current range end (after cuts) */
     uint64_t start;
+    int64_t ready;              /* time the first byte arrives (a request's latency) */
 } slot_t;
 
 typedef struct {
@@ -118,6 +125,13 @@ s_static (mapper_t *m, int nm)
 }
 
 static uint64_t s_min_steal = 16ULL << 20;
+static int64_t s_start_ms = 0;      /* first-byte latency of every task (an S3 GET), SIM_START_MS */
+
+typedef struct {
+    int v;
+    uint64_t task;
+    uint32_t at, keep;
+} s_pend_t;
 static int64_t s_backup_after = 2000;
 
 static double
@@ -125,8 +139,11 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
 {
     tl_sched_cfg_t cfg = { .lease_ms = 1000000000, .apply_timeout_ms = 1000000000, .max_attempts = 4,
                            .min_steal = s_min_steal, .no_backups = !backups, .backup_after_ms = s_backup_after,
-                           .steal_after_ms = getenv ("SIM_STEAL_AFTER") ? atoll (getenv ("SIM_STEAL_AFTER")) : 0 };
+                           .steal_after_ms = getenv ("SIM_STEAL_AFTER") ? atoll (getenv ("SIM_STEAL_AFTER")) : 0,
+                           .steal_eta_ms = getenv ("SIM_STEAL_ETA") ? atoll (getenv ("SIM_STEAL_ETA")) : 0 };
     tl_sched_t *s = tl_sched_new (&cfg);
+    if (getenv ("SIM_START_MS"))
+        s_start_ms = atoll (getenv ("SIM_START_MS"));
     for (int i = 0; i < NOBJ; i++) {
         if (split && sizes [i] > split)
             for (uint64_t off = 0; off < sizes [i]; off += split)
@@ -141,6 +158,10 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
         idx [i] = tl_sched_join (s, key, strlen (key), key, (uint32_t) m [i].nslots, 0);
     }
     int64_t now = 0;
+    int maxpend = 0, npend = 0;
+    for (int i = 0; i < nm; i++)
+        maxpend += m [i].nslots;
+    s_pend_t *pend = calloc ((size_t) maxpend, sizeof *pend);
     while (!tl_sched_finished (s) && now < 100000000) {
         int mi, v;
         uint32_t at, keep;
@@ -150,35 +171,58 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
             mp->queue [mp->nq] = (int64_t) t->id;
             mp->qatt [mp->nq++] = at;
         }
-        while (steal && tl_sched_steal (s, now, &v, &t, &at, &keep)) {
+        /* Steals asked in one step are answered in the next (one step of latency, as a mapper
+           answers at its next chunk), and many may be in flight at once. */
+        for (int p = 0; p < npend; p++) {
+            int pv = pend [p].v;
             uint64_t cut = 0;
             bool returned = false;
-            for (int q = 0; q < m [v].nq; q++)
-                if (m [v].queue [q] == (int64_t) t->id && m [v].qatt [q] == at) {
+            for (int q = 0; q < m [pv].nq; q++)
+                if (m [pv].queue [q] == (int64_t) pend [p].task && m [pv].qatt [q] == pend [p].at) {
                     returned = true;        /* not started: give it back, as the mapper does */
-                    memmove (m [v].queue + q, m [v].queue + q + 1, (size_t) (m [v].nq - q - 1) * sizeof (int64_t));
-                    memmove (m [v].qatt + q, m [v].qatt + q + 1, (size_t) (m [v].nq - q - 1) * sizeof (uint32_t));
-                    m [v].nq--;
+                    memmove (m [pv].queue + q, m [pv].queue + q + 1, (size_t) (m [pv].nq - q - 1) * sizeof (int64_t));
+                    memmove (m [pv].qatt + q, m [pv].qatt + q + 1, (size_t) (m [pv].nq - q - 1) * sizeof (uint32_t));
+                    m [pv].nq--;
                     break;
                 }
-            for (int k = 0; k < m [v].nslots && !returned; k++) {
-                slot_t *sl = &m [v].slots [k];
-                if (sl->task == (int64_t) t->id && sl->attempt == at) {
+            for (int k = 0; k < m [pv].nslots && !returned; k++) {
+                slot_t *sl = &m [pv].slots [k];
+                if (sl->task == (int64_t) pend [p].task && sl->attempt == pend [p].at) {
                     uint64_t pos = (uint64_t) sl->pos;
                     if (sl->end > pos && sl->end - pos >= (256 << 10)) {
-                        cut = pos + (sl->end - pos) * keep / 1000;
+                        cut = pos + (sl->end - pos) * pend [p].keep / 1000;
                         sl->end = cut;
                     }
                 }
             }
-            tl_sched_cut (s, v, t->id, at, cut, returned, now);
+            if (getenv ("SIM_TRACE_TASK") && pend [p].task == strtoull (getenv ("SIM_TRACE_TASK"), NULL, 10))
+                fprintf (stderr, "t=%lld cut task %llu victim %d at %u cut %llu returned %d\n", (long long) now,
+                         (unsigned long long) pend [p].task, pv, pend [p].at, (unsigned long long) cut, (int) returned);
+            tl_sched_cut (s, pv, pend [p].task, pend [p].at, cut, returned, now);
         }
+        npend = 0;
+        while (tl_sched_next (s, now, &mi, &t, &at)) {
+            mapper_t *mp = &m [mi];
+            mp->queue [mp->nq] = (int64_t) t->id;
+            mp->qatt [mp->nq++] = at;
+        }
+        while (steal && npend < maxpend && tl_sched_steal (s, now, &v, &t, &at, &keep))
+            pend [npend++] = (s_pend_t) { v, t->id, at, keep };
         tl_sched_ev_t ev;
         while (tl_sched_event (s, &ev))
-            if (ev.type == TL_EV_CANCEL)
-                for (int k = 0; k < m [ev.mapper].nslots; k++)
-                    if (m [ev.mapper].slots [k].task == (int64_t) ev.task)
-                        m [ev.mapper].slots [k].task = -1;
+            if (ev.type == TL_EV_CANCEL) {
+                mapper_t *cm = &m [ev.mapper];
+                for (int k = 0; k < cm->nslots; k++)
+                    if (cm->slots [k].task == (int64_t) ev.task)
+                        cm->slots [k].task = -1;
+                for (int q = 0; q < cm->nq; q++)     /* a queued spare is dropped too, as the mapper does */
+                    if (cm->queue [q] == (int64_t) ev.task) {
+                        memmove (cm->queue + q, cm->queue + q + 1, (size_t) (cm->nq - q - 1) * sizeof (int64_t));
+                        memmove (cm->qatt + q, cm->qatt + q + 1, (size_t) (cm->nq - q - 1) * sizeof (uint32_t));
+                        cm->nq--;
+                        q--;
+                    }
+            }
         now += DT;
         for (int i = 0; i < nm; i++) {
             mapper_t *mp = &m [i];
@@ -192,23 +236,53 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
                     sl->start = qt->offset;
                     sl->pos = (double) qt->offset;
                     sl->end = qt->offset + qt->length;
+                    sl->ready = now + s_start_ms;
+                    if (getenv ("SIM_TRACE_TASK") && (uint64_t) sl->task == strtoull (getenv ("SIM_TRACE_TASK"), NULL, 10))
+                        fprintf (stderr, "t=%lld start task %llu on %d at %u [%llu,%llu)\n", (long long) now,
+                                 (unsigned long long) sl->task, i, sl->attempt, (unsigned long long) sl->start, (unsigned long long) sl->end);
                     memmove (mp->queue, mp->queue + 1, (size_t) (mp->nq - 1) * sizeof (int64_t));
                     memmove (mp->qatt, mp->qatt + 1, (size_t) (mp->nq - 1) * sizeof (uint32_t));
                     mp->nq--;
                 }
-                if (sl->task < 0)
+                if (sl->task < 0 || now < sl->ready)
                     continue;
                 sl->pos += mp->rate * DT;
                 tl_sched_progress (s, idx [i], (uint64_t) sl->task, sl->attempt, (uint64_t) sl->pos - sl->start);
                 if (sl->pos >= (double) sl->end) {
                     uint64_t id = (uint64_t) sl->task, covered = sl->end - sl->start;
                     sl->task = -1;
+                    if (getenv ("SIM_TRACE_TASK") && id == strtoull (getenv ("SIM_TRACE_TASK"), NULL, 10))
+                        fprintf (stderr, "t=%lld done task %llu on %d at %u covered %llu\n", (long long) now,
+                                 (unsigned long long) id, i, sl->attempt, (unsigned long long) covered);
                     tl_sched_done (s, idx [i], id, sl->attempt, now);
                     tl_sched_applied (s, id, covered, now);     /* the reducer, instantly */
                 }
             }
         }
         tl_sched_tick (s, now);
+        if (getenv ("SIM_TRACE") && nm > 100 && now % 100 == 0) {
+            tl_sched_stats_t st = tl_sched_stats (s);
+            int busy = 0, sbusy = 0, queued = 0;
+            double left = 0, sleft = 0, maxeta = 0;
+            for (int i = 0; i < nm; i++) {
+                queued += m [i].nq;
+                for (int k = 0; k < m [i].nslots; k++)
+                    if (m [i].slots [k].task >= 0) {
+                        double l = (double) m [i].slots [k].end - m [i].slots [k].pos;
+                        busy++;
+                        left += l;
+                        if (l / m [i].rate > maxeta)
+                            maxeta = l / m [i].rate;
+                        if (m [i].rate < 5e3) {
+                            sbusy++;
+                            sleft += l;
+                        }
+                    }
+            }
+            fprintf (stderr, "t=%lld q=%llu busy=%d (stragglers %d) spares=%d left=%.0fMB (stragglers %.0fMB) max eta %.0f ms steals %llu backups %llu\n",
+                     (long long) now, (unsigned long long) st.queued, busy, sbusy, queued, left / 1e6, sleft / 1e6, maxeta,
+                     (unsigned long long) st.steals, (unsigned long long) st.backups);
+        }
     }
     if (getenv ("SIM_DEBUG")) {
         tl_sched_stats_t st = tl_sched_stats (s);
@@ -219,6 +293,7 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
     }
     tl_sched_destroy (&s);
     free (idx);
+    free (pend);
     return (double) now;
 }
 

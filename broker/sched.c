@@ -44,6 +44,8 @@ tl_sched_new (const tl_sched_cfg_t *cfg)
         self->cfg.backup_after_ms = 2000;
     if (self->cfg.steal_after_ms <= 0)
         self->cfg.steal_after_ms = 1000;
+    if (self->cfg.steal_eta_ms <= 0)
+        self->cfg.steal_eta_ms = 100;
     return self;
 }
 
@@ -410,8 +412,8 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
             if (thief < 0)
                 thief = (int) i;
         }
-    for (size_t j = 0; j < self->ntasks; j++)
-        pending += self->tasks [j].steal_pending;
+    for (size_t j = 0; j < self->ntasks; j++)     /* (a finished task's unanswered steal is void) */
+        pending += self->tasks [j].steal_pending && self->tasks [j].state == TL_TASK_RUNNING;
     if (thief < 0 || pending >= idle)
         return false;
     /* The victim: the task that will take longest (bytes left at its runner's pace), so that a
@@ -421,13 +423,19 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
     for (size_t j = 0; j < self->ntasks; j++) {
         tl_task_t *t = &self->tasks [j];
         if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || !t->splittable || t->zombie || t->steal_pending
-            || now < t->no_steal_until
-            || (t->run [0].bytes_done == 0 && now - t->run [0].since < self->cfg.steal_after_ms))
+            || now < t->no_steal_until)
+            continue;
+        /* A spare (queued behind busy slots, not started) comes back whole, at once and at
+           any size; a task just handed out is left alone for a while (no bouncing). */
+        const tl_mapper_t *rm = &self->mappers [t->run [0].mapper];
+        bool spare = t->run [0].bytes_done == 0 && rm->held > rm->slots;
+        if (!spare && t->run [0].bytes_done == 0 && now - t->run [0].since < self->cfg.steal_after_ms)
             continue;
         uint64_t left = s_left (t, 0);
-        if (left < self->cfg.min_steal)
-            continue;
         double eta = s_eta_ms (t, 0, now);
+        if (!spare && left < self->cfg.min_steal
+            && !(left >= self->cfg.min_steal / 16 && eta >= (double) self->cfg.steal_eta_ms))
+            continue;
         if (eta > best_eta) {
             best = t;
             best_eta = eta;

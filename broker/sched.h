@@ -72,7 +72,10 @@ typedef struct {
     int64_t lease_ms;           /* a mapper silent this long is lost (default 4000) */
     int64_t apply_timeout_ms;   /* MAPPED but not APPLIED this long: re-issue (default 60000) */
     uint32_t max_attempts;      /* retryable failures before a task fails (default 4) */
-    uint64_t min_steal;         /* only cut tasks with at least this many bytes left (default 16 MiB) */
+    uint64_t min_steal;         /* only cut tasks with at least this many bytes left (default 16 MiB), */
+    int64_t steal_eta_ms;       /* or with at least min_steal/16 left that their runner needs this
+                                   long for (default 100 ms): a straggler's small rest is still a
+                                   long tail */
     bool no_backups;            /* never run backup copies */
     int64_t backup_after_ms;    /* back up a task only once it has run and has this long left (default 2000) */
     int64_t steal_after_ms;     /* steal from a task that has not reported progress only once it has

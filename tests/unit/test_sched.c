@@ -383,6 +383,52 @@ test_no_steal_of_fresh_task (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  The end-game: a spare queued behind a busy slot comes back at once; a straggler's rest
+    smaller than min_steal is still cut when it would take its runner >= steal_eta_ms; and a
+    finished task's unanswered steal does not block later steals. */
+static void
+test_end_game (void **state)
+{
+    (void) state;
+    tl_sched_cfg_t cfg = { 0 };     /* defaults: min_steal 16 MiB, steal_eta_ms 100 */
+    tl_sched_t *s = tl_sched_new (&cfg);
+    tl_sched_add (s, 0, 0, 8u << 20, true);     /* 8 MiB: under min_steal */
+    tl_sched_add (s, 1, 0, 8u << 20, true);
+    tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m, v;
+    uint32_t at, keep;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));    /* A runs task 0 */
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));    /* and holds task 1 as its spare */
+    assert_int_equal (t->id, 1);
+    tl_sched_join (s, "B", 1, "b", 1, 10);
+    /* At 10 ms (long before steal_after_ms) B may take the spare back: it is not started. */
+    tl_sched_progress (s, 0, 0, 1, 1000);
+    assert_true (tl_sched_steal (s, 10, &v, &t, &at, &keep));
+    assert_int_equal (t->id, 1);
+    assert_int_equal (tl_sched_cut (s, v, 1, at, 0, true, 11), UINT64_MAX);
+    assert_true (tl_sched_next (s, 11, &m, &t, &at));
+    assert_int_equal (m, 1);
+    assert_int_equal (t->id, 1);
+    uint32_t at_b = at;
+    /* Task 0 on A: 1 MB in 1 s (a straggler), 7 MB left = 7 s at its pace: cut, though < 16 MiB. */
+    tl_sched_progress (s, 0, 0, 1, 1u << 20);
+    tl_sched_join (s, "C", 1, "c", 1, 1000);
+    assert_true (tl_sched_steal (s, 1000, &v, &t, &at, &keep));
+    assert_int_equal (t->id, 0);
+    assert_int_equal (v, 0);
+    /* Task 0 then finishes before A answers; the void steal must not count against C. */
+    tl_sched_done (s, 0, 0, 1, 1001);
+    tl_sched_applied (s, 0, 8u << 20, 1001);
+    tl_sched_add (s, 2, 0, 64u << 20, true);
+    assert_true (tl_sched_next (s, 1002, &m, &t, &at));     /* someone runs task 2 */
+    tl_sched_progress (s, m, 2, at, 1u << 20);
+    tl_sched_progress (s, 1, 1, at_b, (8u << 20) - 1000);   /* B's task 1 is nearly done */
+    assert_true (tl_sched_steal (s, 1500, &v, &t, &at, &keep));
+    assert_int_equal (t->id, 2);
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -392,6 +438,7 @@ main (void)
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
         cmocka_unit_test (test_backup_for_unsplittable), cmocka_unit_test (test_no_steal_of_fresh_task),
+        cmocka_unit_test (test_end_game),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
