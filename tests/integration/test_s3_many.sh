@@ -29,9 +29,10 @@ pass "2,103 keys listed across pages and counted: exact"
 
 # A glob on the last segment selects the 2009 files only, read as ranged GETs of 32 KB
 # (each object is ~3.8 MB, so ~120 ranges each) with 4 in flight.
-"$TALLY" run --input "s3://nyc-tlc/trip data/yellow_tripdata_2009-*.csv" --group-by passenger_count \
+# (tasks_total may exceed 3: an idle slot steals the tail of a running object. The broker's
+# listing line is what says how many objects the glob matched.)
+"$TALLY" run -v --input "s3://nyc-tlc/trip data/yellow_tripdata_2009-*.csv" --group-by passenger_count \
     --endpoint-url "$ENDPOINT" --range-size 32K --concurrency 4 --split-size 0 --format json > "$T/glob.json" 2> "$T/glob.log"
 check_truth "$T/glob.json" "$T/big.truth.json" passenger_count || fail "glob + ranged reads"
-python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['tasks_total'] == 3, r['tasks_total']" "$T/glob.json" \
-    || fail "glob matched the wrong objects"
+grep -q "broker: job [0-9a-f]*: 3 object(s)" "$T/glob.log" || fail "glob matched the wrong objects: $(grep -o 'job [0-9a-f]*: [0-9]* object(s)' "$T/glob.log")"
 pass "glob on the last segment (3 of 2,103 keys) with objects read as many concurrent 32 KB ranges: exact"

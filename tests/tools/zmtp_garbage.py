@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Send hostile messages to a tally ROUTER port (broker or reducer), as a DEALER peer.
 
-usage: zmtp_garbage.py HOST:PORT COUNT
+usage: zmtp_garbage.py HOST:PORT COUNT [--no-big]
 Sends COUNT messages drawn from: random bytes, msgpack bombs (huge array/map/str headers),
 wrong versions and types, fields of the wrong type, messages valid in form but wrong in
 meaning (a DONE from a stranger, a PARTIAL for an unknown job or task, a HELLO with 0 slots,
-a huge group count), multi-frame messages, and one frame over the size limit.
+a huge group count), multi-frame messages, and one frame over the size limit (not with
+--no-big: a loop that calls this every second sends the 70 MB frame once, not each time).
 Runs with Debian's python3-zmq and python3-msgpack (/usr/bin/python3)."""
 import os
 import random
@@ -40,6 +41,7 @@ def messages(rng):
 
 def main():
     host, count = sys.argv[1], int(sys.argv[2])
+    send_big = "--no-big" not in sys.argv[3:]
     rng = random.Random(1)
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
@@ -55,16 +57,19 @@ def main():
         else:
             s.send(m)
         sent += 1
-    # One frame over the receiver's ZMQ_MAXMSGSIZE on its own connection: it drops us.
-    big = ctx.socket(zmq.DEALER)
-    big.setsockopt(zmq.LINGER, 2000)
-    big.connect(f"tcp://{host}")
-    big.send(b"\x00" * (70 << 20))
-    time.sleep(0.5)
+    if send_big:
+        # One frame over the receiver's ZMQ_MAXMSGSIZE on its own connection: it drops us.
+        big = ctx.socket(zmq.DEALER)
+        big.setsockopt(zmq.LINGER, 2000)
+        big.connect(f"tcp://{host}")
+        big.send(b"\x00" * (70 << 20))
+        time.sleep(0.5)
+        big.close()
+    else:
+        time.sleep(0.1)
     s.close()
-    big.close()
     ctx.term()
-    print(f"zmtp_garbage: sent {sent} hostile messages and one 70 MB frame to {host}")
+    print(f"zmtp_garbage: sent {sent} hostile messages{' and one 70 MB frame' if send_big else ''} to {host}")
 
 
 if __name__ == "__main__":
