@@ -427,6 +427,23 @@ s_pre_flush (tl_csv_t *self)
     }
 }
 
+/*  Count one more row of a key of at most 8 bytes, held in `key` (little-endian, zero above). */
+static inline void
+s_pre_add (tl_csv_t *self, uint64_t key, size_t n)
+{
+    unsigned slot = (unsigned) (((key ^ n) * 0x9E3779B97F4A7C15ULL) >> 58);
+    if (self->pre [slot].key == key && self->pre [slot].len == n) {
+        self->pre [slot].count++;
+        return;
+    }
+    if (self->pre [slot].len != 0xffffffffu
+        && tl_agg_add (self->agg, (const char *) &self->pre [slot].key, self->pre [slot].len, self->pre [slot].count))
+        abort ();
+    self->pre [slot].key = key;
+    self->pre [slot].len = (uint32_t) n;
+    self->pre [slot].count = 1;
+}
+
 static inline void
 s_emit (tl_csv_t *self, const char *v, const char *ve)
 {
@@ -436,23 +453,34 @@ s_emit (tl_csv_t *self, const char *v, const char *ve)
     if (n <= 8) {
         uint64_t key = 0;
         memcpy (&key, v, n);
-        unsigned slot = (unsigned) (((key ^ n) * 0x9E3779B97F4A7C15ULL) >> 58);
-        if (self->pre [slot].key == key && self->pre [slot].len == n) {
-            self->pre [slot].count++;
-            return;
-        }
-        if (self->pre [slot].len != 0xffffffffu
-            && tl_agg_add (self->agg, (const char *) &self->pre [slot].key, self->pre [slot].len, self->pre [slot].count))
-            abort ();
-        self->pre [slot].key = key;
-        self->pre [slot].len = (uint32_t) n;
-        self->pre [slot].count = 1;
+        s_pre_add (self, key, n);
         return;
     }
     if (tl_agg_add (self->agg, v, n, 1) != 0) {
         self->st.rows--;
         self->st.bad++;
     }
+}
+
+/*  The value [vs, ve) of the line at p, where p has at least 64 readable bytes. A short value
+    that needs no trimming (the common TLC case: "1") is read with one 8-byte load. */
+static inline void
+s_emit_at (tl_csv_t *self, const char *p, unsigned vs, unsigned ve)
+{
+    unsigned n = ve - vs;
+    if (n <= 8 && vs + 8 <= 64) {
+        uint64_t key;
+        memcpy (&key, p + vs, 8);
+        if (n < 8)
+            key &= (1ULL << (8 * n)) - 1;
+        unsigned first = (unsigned) (key & 0xff), last = n ? (unsigned) (key >> (8 * (n - 1))) & 0xff : 'x';
+        if (first != ' ' && first != '\t' && last != ' ' && last != '\t' && last != '\r') {
+            self->st.rows++;
+            s_pre_add (self, key, n);
+            return;
+        }
+    }
+    s_emit (self, p + vs, p + ve);
 }
 
 /*  Scalar: line by line. */
@@ -569,7 +597,7 @@ s_newline_sse2 (const char *p, const char *lim)
         uint64_t upto = ve >= 64 ? ~0ULL : ((1ULL << ve) - 1);                                      \
         if (ve < 64 && vs <= ve && stop > 1 && !(m.qt & upto)                                       \
             && (col == 0 || __builtin_popcountll (m.cm & upto) >= col)) {                           \
-            s_emit (self, p + vs, p + ve);                                                          \
+            s_emit_at (self, p, vs, ve);                                                            \
             const char *nl = stop < 64 ? p + stop : NEWLINE (p + 64, buf + lim);                    \
             ls = (size_t) (nl - buf) + 1;                                                           \
             continue;                                                                               \
