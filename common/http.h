@@ -11,6 +11,9 @@
 #include <curl/curl.h>
 #include <time.h>
 
+/*  curl's receive buffer per transfer (CURLOPT_BUFFERSIZE). */
+#define TL_HTTP_RECV_BUF (256L << 10)
+
 /*  Build the request headers for one attempt. range is "bytes=A-B" or NULL. The returned list
     is owned by the caller of the callback (freed after the attempt). NULL with e set on error. */
 typedef struct curl_slist *(*tl_http_headers_fn) (void *arg, const char *method, const char *range, tl_err_t *e);
