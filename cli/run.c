@@ -256,21 +256,18 @@ tl_run_main (int argc, char **argv)
     zsock_t *sub = NULL;
     tl_security_t *sec = NULL;
 
-    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud,
-                       keys ? "--keys" : NULL, (char *) keys, NULL };
-    kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
-    sub = tl_sock_new (ZMQ_SUB, 256 << 20);
     tl_err_t se;
     sec = tl_security_new (keys, false, &se);
     if (keys && !sec) {
         fprintf (stderr, "tally run: %s\n", se.msg);
         goto done;
     }
-    if (sub)
-        tl_security_client (sec, sub, &se);
-    if (!sub || zsock_connect (sub, "%s", pep) < 0)
-        goto done;
-    zsock_set_subscribe (sub, "");
+    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud,
+                       keys ? "--keys" : NULL, (char *) keys, NULL };
+    kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
+    /* The children start at once (each takes ~20 ms to load its libraries); whoever connects
+       waits for its server's ipc path (tl_sock_connect), so no one pays ZeroMQ's reconnect
+       interval. */
 
     bargs [nb++] = exe;
     bargs [nb++] = "broker";
@@ -342,6 +339,12 @@ tl_run_main (int argc, char **argv)
         kids [nkids++] = (s_child_t) { s_spawn (exe, margs), "mapper", 0, false };
     }
 
+    sub = tl_sock_new (ZMQ_SUB, 256 << 20);
+    if (sub)
+        tl_security_client (sec, sub, &se);
+    if (!sub || tl_sock_connect (sub, pep) < 0)
+        goto done;
+    zsock_set_subscribe (sub, "");
     s_watchdog_t wd = { kids, nkids, broker, false, false };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output };
@@ -368,7 +371,7 @@ done:
     /* The broker and the mappers end by themselves once the job is over: give them up to 5 s
        before a signal, which could otherwise land in the middle of their own clean shutdown.
        The reducer serves until told to stop. */
-    for (int t = 0; t < 100; t++) {
+    for (int t = 0; t < 2500; t++) {
         bool waiting = false;
         for (int i = 0; i < nkids; i++) {
             if (kids [i].exited || kids [i].pid <= 0 || strcmp (kids [i].role, "reducer") == 0)
@@ -377,13 +380,14 @@ done:
             if (waitpid (kids [i].pid, &st, WNOHANG) == kids [i].pid) {
                 kids [i].exited = true;
                 kids [i].status = st;
+                tl_debug ("%s (pid %d) has exited by itself", kids [i].role, (int) kids [i].pid);
             }
             else
                 waiting = true;
         }
         if (!waiting)
             break;
-        usleep (50000);
+        usleep (2000);
     }
     for (int i = 0; i < nkids; i++)
         if (!kids [i].exited && kids [i].pid > 0)

@@ -193,7 +193,7 @@ tl_watch_main (int argc, char **argv)
     }
     if (sub)
         tl_security_client (sec, sub, &se);
-    if (!sub || zsock_connect (sub, "%s", ep) < 0) {
+    if (!sub || tl_sock_connect (sub, ep) < 0) {
         fprintf (stderr, "tally watch: cannot connect to %s: %s\n", ep, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sub);
         tl_security_destroy (&sec);

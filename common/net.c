@@ -1,5 +1,7 @@
 /*  net.c — sockets and framing. */
 #include "net.h"
+#include <string.h>
+#include <unistd.h>
 #include "log.h"
 #include "util.h"
 #include <stdlib.h>
@@ -24,6 +26,15 @@ tl_sock_new (int type, int64_t maxmsg)
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (s, 1);
     return s;
+}
+
+int
+tl_sock_connect (zsock_t *sock, const char *ep)
+{
+    if (strncmp (ep, "ipc://", 6) == 0)
+        for (int t = 0; t < 1000 && access (ep + 6, F_OK) != 0; t++)
+            usleep (1000);
+    return zsock_connect (sock, "%s", ep);
 }
 
 int

@@ -8,6 +8,10 @@
 /*  A socket of `type` (ZMQ_ROUTER, ...) with ZMQ_MAXMSGSIZE = maxmsg, linger 2 s and, for
     ROUTER, ROUTER_MANDATORY (unroutable sends fail instead of vanishing). Not yet bound. */
 zsock_t *tl_sock_new (int type, int64_t maxmsg);
+/*  zsock_connect, but for an ipc:// endpoint first wait up to 1 s for its socket file: the
+    processes of one machine start together (tally run), and a connect that comes too early is
+    only retried after ZeroMQ's reconnect interval. Returns 0 or -1 like zsock_connect. */
+int tl_sock_connect (zsock_t *sock, const char *ep);
 /*  Encode m and send it; with ident (ROUTER) it goes first. Non-blocking when dontwait.
     Returns 0 or -1 (errno from zmq). */
 int tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *m, bool dontwait);
