@@ -2,10 +2,13 @@
 # Every benchmark, one after another, into one report (markdown tables on stdout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j > /dev/null
 echo "## Machine"; echo
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo; echo "## Scan"; echo; bench/scan.sh "${RUNS:-5}"
+echo; echo "## Slot scaling"; echo; bench/slots.sh "${RUNS:-5}"
+echo; echo "## Query mode"; echo; bench/query.sh "${RUNS:-5}"
 echo; echo "## HTTP pipeline"; echo; bench/http.sh "${RUNS:-5}"
 echo; echo "## Memory"; echo; bench/memory.sh
 echo; echo "## Control plane"; echo

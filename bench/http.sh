@@ -5,6 +5,7 @@
 #   bench/http.sh [RUNS]    (run bench/scan.sh first: it makes the file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 RUNS=${1:-5}
 TALLY=$PWD/build-rel/tally
 W=${BENCH_DIR:-/tmp/tally-bench-scan}

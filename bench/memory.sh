@@ -5,6 +5,7 @@
 #   bench/memory.sh      (run bench/scan.sh first: it makes the file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 TALLY=$PWD/build-rel/tally
 W=${BENCH_DIR:-/tmp/tally-bench-scan}
 F="$W/data/yellow_tripdata_2015-01.csv"

@@ -6,6 +6,7 @@
 #   bench/scan.sh [RUNS]     (default 5; needs: hyperfine mawk pypy3 node, npm i in bench/duckdb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 RUNS=${1:-5}
 TALLY=$PWD/build-rel/tally
 [ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }

@@ -4,6 +4,7 @@
 #   bench/slots.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 RUNS=${1:-3}
 TALLY=$PWD/build-rel/tally
 B=${BENCH_DIR:-/tmp/tally-bench-scan}/big

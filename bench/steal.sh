@@ -5,6 +5,7 @@
 #   bench/steal.sh [RUNS]      (default 3; build first: cmake --build build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench/deps > /dev/null
 RUNS=${1:-3}
 TALLY=$PWD/build/tally
 W=$(mktemp -d /tmp/tally-bench.XXXXXX)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Query mode, side by side in one run: rides and distance summed by date, for rows with
+# passenger_count > 0, over one page-cached 2015-era CSV from `tally gen` (~870 MB). Peers: the
+# plain count (the SIMD fast path) as tally's own ceiling, mawk, and DuckDB (1 thread). tally's
+# result is first checked against DuckDB's (same groups, counts, and sums to 1e-9).
+#   bench/query.sh [RUNS]     (default 5; needs: hyperfine mawk node, npm i in bench/duckdb)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench/deps > /dev/null
+RUNS=${1:-5}
+TALLY=$PWD/build-rel/tally
+[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
+[ -d bench/duckdb/node_modules ] || (cd bench/duckdb && npm install --no-audit --no-fund > /dev/null)
+W=${BENCH_DIR:-/tmp/tally-bench-query}
+mkdir -p "$W"
+F="$W/data/yellow_tripdata_2015-01.csv"
+[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6600000 --eras 2015 --seed 1
+cat "$F" > /dev/null   # page cache
+SIZE=$(stat -c %s "$F")
+Q=(--group-by 'tpep_pickup_datetime[0:10]' --agg count --agg sum:trip_distance --where 'passenger_count>0')
+
+"$TALLY" scan --input "$F" "${Q[@]}" --format csv > "$W/tally.csv"
+node bench/duckdb/query.mjs "$F" > "$W/duckdb.csv"
+python3 - "$W/tally.csv" "$W/duckdb.csv" <<'PY'
+import csv, math, sys
+t = {r[0]: (int(r[1]), float(r[2])) for r in list(csv.reader(open(sys.argv[1])))[1:]}
+d = {r[0]: (int(r[1]), float(r[2])) for r in csv.reader(open(sys.argv[2]))}
+assert t.keys() == d.keys(), (sorted(t)[:3], sorted(d)[:3])
+for k in t:
+    assert t[k][0] == d[k][0] and math.isclose(t[k][1], d[k][1], rel_tol=1e-9), (k, t[k], d[k])
+print("tally and DuckDB agree on %d dates" % len(t))
+PY
+
+hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/query.json" \
+    -n "tally scan, plain count (fast path)" "$TALLY scan --input $F --group-by passenger_count --format csv" \
+    -n "tally scan, query" "$TALLY scan --input $F ${Q[*]:0:2} --agg count --agg sum:trip_distance --where passenger_count>0 --format csv" \
+    -n "tally run, query, 2 slots" "$TALLY run --input $F ${Q[*]:0:2} --agg count --agg sum:trip_distance --where passenger_count>0 --slots 2 --format csv" \
+    -n "mawk" "mawk -F, 'NR>1 && \$4>0 {d=substr(\$2,1,10); n[d]++; s[d]+=\$5} END {for (k in n) print k \",\" n[k] \",\" s[k]}' $F" \
+    -n "DuckDB (1 thread)" "node bench/duckdb/query.mjs $F" > "$W/hyperfine.log"
+
+python3 - "$W/query.json" "$SIZE" <<'PY'
+import json, statistics, sys
+res = json.load(open(sys.argv[1]))["results"]
+size = int(sys.argv[2])
+q = next(r for r in res if r["command"] == "tally scan, query")
+print("| command | median (s) | GB/s | × tally query |")
+print("|---|---|---|---|")
+for r in res:
+    m = statistics.median(r["times"])
+    print("| %s | %.3f | %.2f | %.2f |" % (r["command"], m, size / m / 1e9, m / statistics.median(q["times"])))
+PY
