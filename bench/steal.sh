@@ -2,12 +2,13 @@
 # Tail stealing, measured: one fast mapper (4 MB/s) alone; fast + a 10x slower mapper (0.4 MB/s)
 # with stealing; the same pair with stealing and backups off (plain pull of whole objects, as
 # without tail balancing). Median wall time of RUNS runs each, from broker start to final result.
-#   bench/steal.sh [RUNS]      (default 3; build first: cmake --build build)
+#   bench/steal.sh [RUNS]      (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench/deps > /dev/null
 RUNS=${1:-3}
-TALLY=$PWD/build/tally
+TALLY=$PWD/build-rel/tally
+[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
 W=$(mktemp -d /tmp/tally-bench.XXXXXX)
 trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$W"' EXIT
 "$TALLY" gen --out "$W/data" --files 4 --rows 40000 --seed 8 2> /dev/null

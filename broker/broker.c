@@ -630,7 +630,7 @@ tl_broker_main (int argc, char **argv)
         tl_error ("cannot listen on %s: %s", b.o.listen, zmq_strerror (zmq_errno ()));
         goto done;
     }
-    if (zsock_connect (b.reducer, "%s", b.o.reducer_ep) < 0) {
+    if (tl_sock_connect (b.reducer, b.o.reducer_ep) < 0) {
         tl_error ("cannot connect to reducer %s: %s", b.o.reducer_ep, zmq_strerror (zmq_errno ()));
         goto done;
     }
@@ -647,19 +647,19 @@ tl_broker_main (int argc, char **argv)
     zpoller_t *poller = zpoller_new (b.router, b.reducer, NULL);
     bool interrupted = false;
     while (true) {
-        zsock_t *which = zpoller_wait (poller, 50);
+        zpoller_wait (poller, 50);
         if (zpoller_terminated (poller) || zsys_interrupted) {
             interrupted = true;
             break;
         }
         now = tl_now_ms ();
-        for (int k = 0; which == b.router && k < 1000; k++) {
+        for (int k = 0; k < 1000; k++) {     /* both sockets, whichever woke us */
             char ident [256];
             size_t identlen = 0;
             tl_msg_t m;
             tl_err_t e;
-            int got = tl_recv (b.router, ident, &identlen, &m, &e);
-            if (got == -2)
+            int got = tl_recv_nowait (b.router, ident, &identlen, &m, &e);
+            if (got <= -2)
                 break;
             if (got == -1)
                 tl_badmsg ("a peer of --listen", &e);
@@ -667,14 +667,12 @@ tl_broker_main (int argc, char **argv)
                 s_on_mapper (&b, ident, identlen, &m, now);
                 tl_msg_clear (&m);
             }
-            if (!(zsock_events (b.router) & ZMQ_POLLIN))
-                break;
         }
-        for (int k = 0; which == b.reducer && k < 1000; k++) {
+        for (int k = 0; k < 1000; k++) {
             tl_msg_t m;
             tl_err_t e;
-            int got = tl_recv (b.reducer, NULL, NULL, &m, &e);
-            if (got == -2)
+            int got = tl_recv_nowait (b.reducer, NULL, NULL, &m, &e);
+            if (got <= -2)
                 break;
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
@@ -696,8 +694,6 @@ tl_broker_main (int argc, char **argv)
                 }
             }
             tl_msg_clear (&m);
-            if (!(zsock_events (b.reducer) & ZMQ_POLLIN))
-                break;
         }
         tl_sched_tick (b.sched, now);
         s_events (&b);      /* before dispatch: a split is journalled before its tail goes out */

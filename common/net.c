@@ -55,36 +55,72 @@ tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *m, b
     return rc;
 }
 
+/*  One message straight from libzmq's frames (no zmsg/zframe allocations): an identity frame
+    first for ROUTER, then exactly one body frame. A multipart message arrives whole, so only
+    its first frame can find nothing waiting. */
+static int
+s_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e, int flags)
+{
+    void *h = zsock_resolve (sock);
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, h, flags) < 0) {
+        int err = zmq_errno ();
+        zmq_msg_close (&part);
+        return err == EAGAIN ? -3 : -2;
+    }
+    /* Take every frame of the message, whatever it holds, before judging it. */
+    bool bad_ident = false, decoded = false, bad_body = false;
+    size_t nbody = 0;
+    for (int idx = 0;; idx++) {
+        if (idx == 0 && ident) {
+            size_t n = zmq_msg_size (&part);
+            if (n == 0 || n > 255)
+                bad_ident = true;
+            else {
+                memcpy (ident, zmq_msg_data (&part), n);
+                *identlen = n;
+            }
+        }
+        else if (++nbody == 1 && !bad_ident) {
+            if (tl_msg_decode (zmq_msg_data (&part), zmq_msg_size (&part), m, e) == 0)
+                decoded = true;
+            else
+                bad_body = true;
+        }
+        if (!zmq_msg_more (&part))
+            break;
+        if (zmq_msg_recv (&part, h, 0) < 0) {
+            zmq_msg_close (&part);
+            if (decoded)
+                tl_msg_clear (m);
+            return -2;
+        }
+    }
+    zmq_msg_close (&part);
+    if (bad_ident) {
+        tl_err_set (e, TL_EPROTO, 0, "bad peer identity");
+        return -1;
+    }
+    if (nbody != 1) {
+        if (decoded)
+            tl_msg_clear (m);
+        tl_err_set (e, TL_EPROTO, 0, "expected 1 frame, got %zu", nbody);
+        return -1;
+    }
+    return bad_body ? -1 : 0;
+}
+
 int
 tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e)
 {
-    zmsg_t *msg = zmsg_recv (sock);
-    if (!msg)
-        return -2;
-    int rc = 0;
-    if (ident) {
-        zframe_t *id = zmsg_pop (msg);
-        if (!id || zframe_size (id) > 255 || zframe_size (id) == 0) {
-            zframe_destroy (&id);
-            zmsg_destroy (&msg);
-            tl_err_set (e, TL_EPROTO, 0, "bad peer identity");
-            return -1;
-        }
-        memcpy (ident, zframe_data (id), zframe_size (id));
-        *identlen = zframe_size (id);
-        zframe_destroy (&id);
-    }
-    if (zmsg_size (msg) != 1) {
-        tl_err_set (e, TL_EPROTO, 0, "expected 1 frame, got %zu", zmsg_size (msg));
-        rc = -1;
-    }
-    else {
-        zframe_t *f = zmsg_first (msg);
-        if (tl_msg_decode (zframe_data (f), zframe_size (f), m, e) != 0)
-            rc = -1;
-    }
-    zmsg_destroy (&msg);
-    return rc;
+    return s_recv (sock, ident, identlen, m, e, 0);
+}
+
+int
+tl_recv_nowait (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e)
+{
+    return s_recv (sock, ident, identlen, m, e, ZMQ_DONTWAIT);
 }
 
 static uint64_t s_bad, s_bad_unlogged;

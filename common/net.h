@@ -18,6 +18,9 @@ int tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *
 /*  Receive one message. For ROUTER sockets pass ident (256 bytes) and *identlen. Returns 0, or
     -1 with e filled for a malformed message (already consumed), or -2 when interrupted. */
 int tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e);
+/*  tl_recv without waiting: -3 when no message is there. Draining a socket with it costs no
+    poll per message (zsock_events would). */
+int tl_recv_nowait (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e);
 /*  Log a dropped message at most once a second (with how many were dropped meanwhile). */
 void tl_badmsg (const char *from, const tl_err_t *e);
 uint64_t tl_badmsg_count (void);

@@ -507,11 +507,11 @@ tl_mapper_main (int argc, char **argv)
             break;
         now = tl_now_ms ();
         if (which == mp.broker) {
-            for (int k = 0; k < 100 && (zsock_events (mp.broker) & ZMQ_POLLIN); k++) {
+            for (int k = 0; k < 100; k++) {
                 tl_msg_t m;
                 tl_err_t e;
-                int got = tl_recv (mp.broker, NULL, NULL, &m, &e);
-                if (got == -2)
+                int got = tl_recv_nowait (mp.broker, NULL, NULL, &m, &e);
+                if (got <= -2)
                     break;
                 mp.last_heard = now;
                 if (got == -1) {

@@ -425,13 +425,13 @@ tl_reducer_main (int argc, char **argv)
         if (zpoller_terminated (poller))
             break;
         /* Drain what is ready, a bounded batch per round so that publishing keeps its pace. */
-        for (int i = 0; which == r.router && i < 1000; i++) {
+        for (int i = 0; i < 1000; i++) {
             char ident [256];
             size_t identlen = 0;
             tl_msg_t m;
             tl_err_t e;
-            int got = tl_recv (r.router, ident, &identlen, &m, &e);
-            if (got == -2)
+            int got = tl_recv_nowait (r.router, ident, &identlen, &m, &e);
+            if (got <= -2)
                 break;
             if (got == -1)
                 tl_badmsg ("a peer of --listen", &e);
@@ -448,8 +448,6 @@ tl_reducer_main (int argc, char **argv)
                 if (!kept)
                     tl_msg_clear (&m);
             }
-            if (!(zsock_events (r.router) & ZMQ_POLLIN))
-                break;
         }
         if (which == r.xpub) {
             zframe_t *f = zframe_recv (r.xpub);
