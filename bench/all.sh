@@ -11,16 +11,10 @@ echo; echo "## Slot scaling"; echo; bench/slots.sh "${RUNS:-5}"
 echo; echo "## Query mode"; echo; bench/query.sh "${RUNS:-5}"
 echo; echo "## HTTP pipeline"; echo; bench/http.sh "${RUNS:-5}"
 echo; echo "## Memory"; echo; bench/memory.sh
-echo; echo "## Control plane"; echo
-echo "| what | work | time | rate |"; echo "|---|---|---|---|"
-build-rel/ctl 1000000
-d=$(mktemp -d)
-build-rel/tally reducer -q --listen "ipc://$d/r" --publish "ipc://$d/p" 2>/dev/null & red=$!
-sleep 0.3; build-rel/ctl_net reducer "ipc://$d/r" 200000; kill $red; wait $red 2>/dev/null || true
-build-rel/tally reducer -q --listen "ipc://$d/r2" --publish "ipc://$d/p2" 2>/dev/null & red=$!
-build-rel/tally broker -q --listen "ipc://$d/b" --reducer "ipc://$d/r2" --group-by passenger_count --split-size 16K \
-    --input "${BENCH_DIR:-/tmp/tally-bench-scan}/data/yellow_tripdata_2015-01.csv" 2>/dev/null &
-sleep 0.5; build-rel/ctl_net mappers "ipc://$d/b" 1000; wait %2 2>/dev/null || true; kill $red; wait $red 2>/dev/null || true
-rm -rf "$d"
+echo; echo "## Control plane"; echo; bench/ctl.sh "${RUNS:-5}"
 echo; echo "## Fleet simulation"; echo; build-rel/sim
+echo; echo "Full scheduler on other seeds (12 mappers / 1,000 mappers):"; echo
+for seed in 1 2 3 4 5; do
+    build-rel/sim "$seed" | awk -F'|' -v s="$seed" '/mappers x/ {gsub(/ /, "", $7); r = r (r ? " / " : "") $7} END {print "* seed " s ": " r}'
+done
 echo; echo "## Tail stealing"; echo; bench/steal.sh 3

@@ -48,4 +48,21 @@ print("|---|---|---|---|---|")
 for r in res:
     m = r["median"]
     print(f"| {r['command']} | {m:.3f} | {size / m / 1e9:.2f} | {m / wc:.2f} | {m / tally:.2f} |")
+bound = 1.2 * tally + 0.1
+print(f"\n`tally run`, 1 slot: {med['tally run, 1 slot']:.3f} s against the bound 1.2 × scan + 0.1 s = {bound:.3f} s")
+PY
+
+# The fixed start-up of `tally run` (reducer, broker and mapper processes, their sockets, the
+# result, the exit) on a 1 MB file, next to `tally scan` on it.
+head -c 1000000 "$F" > "$W/small.csv"
+hyperfine -N --runs 20 --warmup 2 --export-json "$W/startup.json" \
+    -n "tally scan, 1 MB" "$TALLY scan --input $W/small.csv --group-by passenger_count --format csv" \
+    -n "tally run, 1 MB" "$TALLY run --input $W/small.csv --group-by passenger_count --slots 1 --format csv -q" \
+    > /dev/null 2>&1
+python3 - "$W/startup.json" <<'PY'
+import json, sys
+med = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+print(f"Start-up, medians of 20 runs on a 1 MB file: tally scan {med['tally scan, 1 MB'] * 1000:.0f} ms, "
+      f"tally run {med['tally run, 1 MB'] * 1000:.0f} ms (run's own fixed cost: "
+      f"{(med['tally run, 1 MB'] - med['tally scan, 1 MB']) * 1000:.0f} ms)")
 PY
