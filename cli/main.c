@@ -95,8 +95,11 @@ main (int argc, char **argv)
     const char *lf = getenv ("TALLY_LOG_FORMAT");
     tl_log_set_json (lf && strcmp (lf, "json") == 0);
     /* czmq's own signal handling sets zsys_interrupted on SIGINT/SIGTERM; the roles poll it. */
-    zsys_init ();
-    zsys_set_logstream (NULL);
+    /* (tally run initialises czmq itself, after it has forked its children: see cli/run.c.) */
+    if (strcmp (cmd, "run") != 0) {
+        zsys_init ();
+        zsys_set_logstream (NULL);
+    }
     int rc;
     if (strcmp (cmd, "broker") == 0)
         rc = tl_broker_main (argc - 1, argv + 1);
