@@ -228,7 +228,12 @@ test_scanners_agree (void **state)
 {
     (void) state;
     srand (4242);
-    static const char *vals [] = { "1", "2", "", " 3 ", "\"4\"", "\"a,b\"", "\"q\"\"x\"", "10", "xxxxxxxxxxxx", "\r" };
+    static const char *vals [] = { "1", "2", "", " 3 ", "\"4\"", "\"a,b\"", "\"q\"\"x\"", "10", "xxxxxxxxxxxx", "\r",
+                                   "12345678", " 1234567", "1234567\t", "123456789" };
+    /* A second column of any length from 0 to 130 bytes moves the later values across the
+       64-byte look of the SIMD line hop (values at its end, newlines past it). */
+    static char pad [131];
+    memset (pad, 'x', sizeof pad - 1);
     for (int iter = 0; iter < 40; iter++) {
         size_t cap = 400000, n = 0;
         char *t = malloc (cap + 1000);
@@ -240,10 +245,13 @@ test_scanners_agree (void **state)
             else if (k == 1)
                 n += (size_t) sprintf (t + n, "%d,%d\r\n", rand () % 9, rand () % 9);
             else if (k == 2)
-                n += (size_t) sprintf (t + n, "\"x\ny\",%s,%s,%s\n", vals [rand () % 10], vals [rand () % 10], vals [rand () % 10]);
+                n += (size_t) sprintf (t + n, "\"x\ny\",%s,%s,%s\n", vals [rand () % 14], vals [rand () % 14], vals [rand () % 14]);
+            else if (k < 20)
+                n += (size_t) sprintf (t + n, "%s,%.*s,%s,%s%s", vals [rand () % 14], rand () % 131, pad,
+                                       vals [rand () % 14], vals [rand () % 14], rand () % 5 ? "\n" : "\r\n");
             else
-                n += (size_t) sprintf (t + n, "%s,%s,%s,%s%s", vals [rand () % 10], rand () % 50 ? "x" : "\"p,q\"",
-                                       vals [rand () % 10], vals [rand () % 10], rand () % 5 ? "\n" : "\r\n");
+                n += (size_t) sprintf (t + n, "%s,%s,%s,%s%s", vals [rand () % 14], rand () % 50 ? "x" : "\"p,q\"",
+                                       vals [rand () % 14], vals [rand () % 14], rand () % 5 ? "\n" : "\r\n");
         }
         /* Every column: the first (blank lines must not become rows), the middle, the last. */
         static const char *specs [] = { "a", "b", "c", "d" };
