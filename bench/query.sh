@@ -1,22 +1,12 @@
 #!/usr/bin/env bash
 # Query mode, side by side in one run: rides and distance summed by date, for rows with
-# passenger_count > 0, over one page-cached 2015-era CSV from `tally gen` (~870 MB). Peers: the
+# passenger_count > 0, over one page-cached 2015-era CSV from `tally gen` (~843 MB). Peers: the
 # plain count (the SIMD fast path) as tally's own ceiling, mawk, and DuckDB (1 thread). tally's
 # result is first checked against DuckDB's (same groups, counts, and sums to 1e-9).
-#   bench/query.sh [RUNS]     (default 5; needs: hyperfine mawk node, npm i in bench/duckdb)
+#   bench/query.sh [RUNS]     (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench/deps > /dev/null
-RUNS=${1:-5}
-TALLY=$PWD/build-rel/tally
-[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
-[ -d bench/duckdb/node_modules ] || (cd bench/duckdb && npm install --no-audit --no-fund > /dev/null)
-W=${BENCH_DIR:-/tmp/tally-bench-query}
-mkdir -p "$W"
-F="$W/data/yellow_tripdata_2015-01.csv"
-[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6600000 --eras 2015 --seed 1
-cat "$F" > /dev/null   # page cache
-SIZE=$(stat -c %s "$F")
+. bench/lib.sh "${1:-5}"
 Q=(--group-by 'tpep_pickup_datetime[0:10]' --agg count --agg sum:trip_distance --where 'passenger_count>0')
 
 "$TALLY" scan --input "$F" "${Q[@]}" --format csv > "$W/tally.csv"
@@ -36,7 +26,7 @@ hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/query.json" \
     -n "tally scan, query" "$TALLY scan --input $F ${Q[*]:0:2} --agg count --agg sum:trip_distance --where passenger_count>0 --format csv" \
     -n "tally run, query, 2 slots" "$TALLY run --input $F ${Q[*]:0:2} --agg count --agg sum:trip_distance --where passenger_count>0 --slots 2 --format csv" \
     -n "mawk" "mawk -F, 'NR>1 && \$4>0 {d=substr(\$2,1,10); n[d]++; s[d]+=\$5} END {for (k in n) print k \",\" n[k] \",\" s[k]}' $F" \
-    -n "DuckDB (1 thread)" "node bench/duckdb/query.mjs $F" > "$W/hyperfine.log"
+    -n "DuckDB (1 thread)" "node bench/duckdb/query.mjs $F" > "$W/query-hyperfine.log"
 
 python3 - "$W/query.json" "$SIZE" <<'PY'
 import json, statistics, sys

@@ -1,22 +1,12 @@
 #!/usr/bin/env bash
 # Scan speed, side by side in one run: count passenger_count over one page-cached TLC-like
-# CSV from `tally gen` (~817 MB). Peers: wc -l (the byte-scan ceiling), mawk, DuckDB (1 thread),
+# CSV from `tally gen` (~843 MB). Peers: wc -l (the byte-scan ceiling), mawk, DuckDB (1 thread),
 # the experiment's `cut -d, -f1-5 | pypy3` loop, and tally scan with each scanner. Then
 # `tally run` with 1 and 2 slots (the same file, cut into 64 MB ranges).
-#   bench/scan.sh [RUNS]     (default 5; needs: hyperfine mawk pypy3 node, npm i in bench/duckdb)
+#   bench/scan.sh [RUNS]     (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench/deps > /dev/null
-RUNS=${1:-5}
-TALLY=$PWD/build-rel/tally
-[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
-[ -d bench/duckdb/node_modules ] || (cd bench/duckdb && npm install --no-audit --no-fund > /dev/null)
-W=${BENCH_DIR:-/tmp/tally-bench-scan}
-mkdir -p "$W"
-F="$W/data/yellow_tripdata_2015-01.csv"
-[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6600000 --eras 2015 --seed 1
-cat "$F" > /dev/null   # page cache
-SIZE=$(stat -c %s "$F")
+. bench/lib.sh "${1:-5}"
 
 # Results first: tally must match ground truth with every scanner before anything is timed.
 for s in scalar sse2 avx2; do
