@@ -213,6 +213,7 @@ typedef struct {
     tl_journal_t *journal;
     char reducer_instance [TL_STR_MAX + 1];
     bool resumed;
+    zhash_t *seen;          /* failure messages already logged (tl_seen_before) */
 } s_broker_t;
 
 /*  Journal record helpers: each is one msgpack array. */
@@ -436,8 +437,9 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
             tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
             break;
         case TL_MSG_FAIL:
-            tl_warn ("task %llu failed on %s: %s%s", (unsigned long long) m->task, tl_sched_mapper (b->sched, idx)->name,
-                     m->error, m->retry ? " (will retry)" : "");
+            tl_log (tl_seen_before (b->seen, m->error) ? TL_LOG_DEBUG : TL_LOG_WARN, "task %llu failed on %s: %s%s",
+                    (unsigned long long) m->task, tl_sched_mapper (b->sched, idx)->name, m->error,
+                    m->retry ? " (will retry)" : "");
             tl_sched_fail (b->sched, idx, m->task, (uint32_t) m->attempt, m->retry, m->error, now);
             break;
         case TL_MSG_BYE:
@@ -476,8 +478,11 @@ s_events (s_broker_t *b)
                 break;
             case TL_EV_FAILED: {
                 const tl_task_t *t = tl_sched_task (b->sched, ev.task);
-                tl_error ("task %llu (%s) failed for good after %u attempt(s): %s", (unsigned long long) ev.task,
-                          b->objs.v [t->object].uri, t->failures, t->error);
+                char key [TL_STR_MAX + 16];
+                snprintf (key, sizeof key, "for good: %s", t->error);
+                tl_log (tl_seen_before (b->seen, key) ? TL_LOG_DEBUG : TL_LOG_ERROR,
+                        "task %llu (%s) failed for good after %u attempt(s): %s", (unsigned long long) ev.task,
+                        b->objs.v [t->object].uri, t->failures, t->error);
                 break;
             }
             case TL_EV_CANCEL:
@@ -564,6 +569,7 @@ tl_broker_main (int argc, char **argv)
     int rc = 1;
     tl_random_id (b.job);
     b.sched = tl_sched_new (&b.o.sc);
+    b.seen = zhash_new ();
     long replayed = 0;
     if (b.o.state_dir) {
         tl_err_t e;
@@ -780,12 +786,26 @@ tl_broker_main (int argc, char **argv)
     tl_sched_stats_t st = tl_sched_stats (b.sched);
     char error [TL_STR_MAX] = "";
     if (st.failed) {
+        /* Each distinct error once, with how many tasks it failed. */
+        zhash_t *count = zhash_new ();
+        for (uint64_t i = 0; i < st.tasks; i++) {
+            const tl_task_t *t = tl_sched_task (b.sched, i);
+            if (t->state == TL_TASK_FAILED)
+                tl_seen_before (count, t->error);
+        }
         size_t off = (size_t) snprintf (error, sizeof error, "%llu task(s) failed:", (unsigned long long) st.failed);
         for (uint64_t i = 0; i < st.tasks && off < sizeof error; i++) {
             const tl_task_t *t = tl_sched_task (b.sched, i);
-            if (t->state == TL_TASK_FAILED)
-                off += (size_t) snprintf (error + off, sizeof error - off, " %s", t->error);
+            uint64_t n = t->state == TL_TASK_FAILED ? (uint64_t) (uintptr_t) zhash_lookup (count, t->error) : 0;
+            if (!n)
+                continue;
+            off += (size_t) snprintf (error + off, sizeof error - off, "%s %s", off > 0 && error [off - 1] != ':' ? ";" : "",
+                                      t->error);
+            if (n > 1 && off < sizeof error)
+                off += (size_t) snprintf (error + off, sizeof error - off, " (%llu tasks)", (unsigned long long) n);
+            zhash_delete (count, t->error);     /* listed */
         }
+        zhash_destroy (&count);
     }
     tl_msg_t end = { .type = TL_MSG_END, .job = b.job, .ok = st.failed == 0, .error = error };
     tl_send (b.reducer, NULL, 0, &end, false);
@@ -814,6 +834,7 @@ done:
     tl_metrics_destroy (&met);
     tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
+    zhash_destroy (&b.seen);
     tl_objlist_free (&b.objs);
     free (b.o.col_text);
     return rc;

@@ -1,5 +1,6 @@
 /*  util.c — clocks, ids and number parsing for the shells. */
 #include "util.h"
+#include <czmq.h>
 #include "err.h"
 #include <ctype.h>
 #include <errno.h>
@@ -156,4 +157,12 @@ tl_mkdirs (const char *path, tl_err_t *e)
     if (mkdir (p, 0755) != 0 && errno != EEXIST)
         return tl_err_set (e, TL_EIO, 0, "%s: %s", path, strerror (errno));
     return 0;
+}
+
+uint64_t
+tl_seen_before (zhash_t *seen, const char *text)
+{
+    uint64_t n = (uint64_t) (uintptr_t) zhash_lookup (seen, text);
+    zhash_update (seen, text, (void *) (uintptr_t) (n + 1));
+    return n;
 }

@@ -56,6 +56,7 @@ typedef struct {
     bool ended;
     tl_security_t *sec;
     uint64_t retries, bytes, rows, bad;
+    zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
 } s_mapper_t;
 
 static void
@@ -336,7 +337,8 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
     }
     else if (res->rc) {
         mp->tasks_failed++;
-        tl_warn ("task %llu failed: %s", (unsigned long long) w->task, res->err.msg);
+        tl_log (tl_seen_before (mp->seen, res->err.msg) ? TL_LOG_DEBUG : TL_LOG_WARN, "task %llu failed: %s",
+                (unsigned long long) w->task, res->err.msg);
         tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt,
                        .retry = res->err.retryable || res->rc == TL_ENET || res->rc == TL_ENOMEM, .error = res->err.msg };
         tl_send (mp->broker, NULL, 0, &f, true);
@@ -478,6 +480,7 @@ tl_mapper_main (int argc, char **argv)
         return 1;
     }
     int64_t last_metrics = 0;
+    mp.seen = zhash_new ();
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);
@@ -612,6 +615,7 @@ done:
     zsock_destroy (&mp.reducer);
     tl_security_destroy (&mp.sec);
     tl_metrics_destroy (&met);
+    zhash_destroy (&mp.seen);
     tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);
     /* czmq's actor threads close their end of the pipe just after zactor_destroy returns, and
        czmq's exit handler sleeps 200 ms if it finds any socket still open. Give those threads

@@ -27,6 +27,13 @@ pass "wrong flags: exit 2 with a message"
 "$TALLY" gen --out "$T/data" --files 2 --rows 500 2> "$T/gen.log"
 expect_fail 1 "column 'no_such_col' not found in header" "$TALLY" run --input "$T/data" --group-by no_such_col
 grep -q "yellow_tripdata" "$T/err.txt" || fail "column error does not name the object"
+# Cut into many ranges, each object fails every task with the same message: said once per
+# object (and once in the summary, with the count), not once per task.
+expect_fail 1 "column 'no_such_col' not found in header" "$TALLY" run --input "$T/data" --group-by no_such_col \
+    --split-size 4K
+n=$(grep -c "failed for good" "$T/err.txt" || true)
+[ "$n" -le 2 ] || fail "a missing column was logged $n times for 2 objects"
+grep -q "task(s) failed: .*(1[0-9] tasks)" "$T/out.txt" "$T/err.txt" || fail "the summary does not count repeats: $(tail -2 "$T/err.txt")"
 expect_fail 1 "No such file" "$TALLY" run --input "$T/nowhere" --group-by passenger_count
 pass "missing column and missing path: exit 1, named"
 
