@@ -132,13 +132,49 @@ s_parse_agg (const char *s, tl_qagg_t *a, tl_err_t *e)
     return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': want count, sum:COL, min:COL, max:COL or avg:COL", s);
 }
 
+/*  Plain decimals ([+-]digits[.digits]) whose digits fit 2^53 and have at most 22 after the
+    point: the digits and 10^k are then exact doubles, so one IEEE division rounds correctly and
+    gives the very double strtod gives (Clinger's fast path). TLC values (1.59, 12.5, -73.99)
+    all take it; strtod was 45% of query mode's instructions (callgrind). -1: use strtod. */
 static int
-s_parse_num (const char *p, size_t n, double *v)
+s_parse_decimal (const char *p, const char *end, double *v)
+{
+    static const double pow10 [] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    bool neg = false, dot = false, any = false;
+    if (p < end && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    uint64_t m = 0;
+    int frac = 0;
+    for (; p < end; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (m > ((1ULL << 53) - 9) / 10)
+                return -1;
+            m = m * 10 + (uint64_t) (*p - '0');
+            any = true;
+            frac += dot;
+        }
+        else if (*p == '.' && !dot)
+            dot = true;
+        else
+            return -1;
+    }
+    if (!any || frac > 22)
+        return -1;
+    double d = (double) m / pow10 [frac];
+    *v = neg ? -d : d;
+    return 1;
+}
+
+int
+tl_query_parse_num (const char *p, size_t n, double *v)
 {
     const char *end = p + n;
     s_trim (&p, &end);
     if (p == end || end - p > 63)
         return 0;
+    if (s_parse_decimal (p, end, v) == 1)
+        return 1;
     char tmp [64];
     memcpy (tmp, p, (size_t) (end - p));
     tmp [end - p] = 0;
@@ -187,7 +223,7 @@ s_parse_where (const char *s, tl_qwhere_t *w, tl_err_t *e)
         return tl_err_set (e, TL_EINVAL, 0, "--where '%s': value too long", s);
     memcpy (w->value, v, (size_t) (ve - v));
     w->value [ve - v] = 0;
-    w->numeric = s_parse_num (w->value, strlen (w->value), &w->num);
+    w->numeric = tl_query_parse_num (w->value, strlen (w->value), &w->num);
     return 0;
 }
 
@@ -474,7 +510,7 @@ static int
 s_match (const tl_qwhere_t *w, tl_field_t v)
 {
     double d;
-    if (w->numeric && s_parse_num (v.p, v.n, &d)) {
+    if (w->numeric && tl_query_parse_num (v.p, v.n, &d)) {
         switch (w->op) {
             case TL_Q_EQ: return d == w->num;
             case TL_Q_NE: return d != w->num;
@@ -543,7 +579,7 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
         tl_cell_t *c = &cells [a->cell];
         tl_field_t v = s_slice (&a->col, f [a->col.col]);
         double d;
-        if (!s_parse_num (v.p, v.n, &d)) {
+        if (!tl_query_parse_num (v.p, v.n, &d)) {
             c->bad++;
             continue;
         }

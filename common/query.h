@@ -104,6 +104,9 @@ int tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e);
 /*  Find a column by name in a header, through the user's aliases and the TLC table. -1 if absent. */
 int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name);
 /*  One row, its fields trimmed and unquoted (nf of them, at least maxcol+1 or the row is bad). */
+/*  A cell's number: decimal text, surrounding spaces allowed; hex, nan and inf are not numbers.
+    Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
+int tl_query_parse_num (const char *p, size_t n, double *v);
 void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
 /*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
 void tl_query_by_label (const tl_query_t *q, int i, char *out, size_t outlen);

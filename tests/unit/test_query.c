@@ -241,13 +241,56 @@ test_csv_query_mode (void **state)
     }
 }
 
+/*  tl_query_parse_num's fast path must give strtod's double, bit for bit, on every text it
+    takes, and refuse what strtod's checks refuse. */
+static void
+test_parse_num_matches_strtod (void **state)
+{
+    (void) state;
+    srand (977);
+    char buf [64];
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t n = 0;
+        int r = rand () % 10;
+        if (r == 0)
+            buf [n++] = '-';
+        else if (r == 1)
+            buf [n++] = '+';
+        int intd = rand () % 19, fracd = rand () % 10 < 7 ? rand () % 25 : -1;
+        for (int k = 0; k < intd; k++)
+            buf [n++] = (char) ('0' + rand () % 10);
+        if (fracd >= 0) {
+            buf [n++] = '.';
+            for (int k = 0; k < fracd; k++)
+                buf [n++] = (char) ('0' + rand () % 10);
+        }
+        buf [n] = 0;
+        double got = 0, want = 0;
+        int ok = tl_query_parse_num (buf, n, &got);
+        char *x;
+        want = strtod (buf, &x);
+        int wok = n > 0 && x != buf && *x == 0;
+        assert_int_equal (ok, wok);
+        if (ok)
+            assert_memory_equal (&got, &want, sizeof got);
+    }
+    double v;
+    static const char *no [] = { "", " ", ".", "-", "1e", "0x10", "nan", "inf", "1.2.3", "12a" };
+    for (size_t i = 0; i < sizeof no / sizeof no [0]; i++)
+        assert_int_equal (tl_query_parse_num (no [i], strlen (no [i]), &v), 0);
+    assert_int_equal (tl_query_parse_num (" 1.59 ", 6, &v), 1);
+    assert_true (v == 1.59);
+    assert_int_equal (tl_query_parse_num ("1e3", 3, &v), 1);    /* exponents: strtod's way */
+    assert_true (v == 1000.0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_build_plain_and_full), cmocka_unit_test (test_resolve_aliases),
         cmocka_unit_test (test_rows), cmocka_unit_test (test_cells_codec_ledger),
-        cmocka_unit_test (test_csv_query_mode),
+        cmocka_unit_test (test_csv_query_mode), cmocka_unit_test (test_parse_num_matches_strtod),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
