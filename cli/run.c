@@ -2,8 +2,9 @@
     talking over ipc:// sockets in a private temporary folder, follow the live totals, print
     the final result, and stop the children.
 
-    The children are the real roles (this same executable, run with `reducer`, `broker`,
-    `mapper`), so `tally run` exercises exactly what a fleet runs. */
+    The children are the real roles (forked from this process, they enter the same
+    `tally reducer|broker|mapper` mains with the same arguments a fleet's processes get), so
+    `tally run` exercises exactly what a fleet runs. */
 #include "run.h"
 #include "broker/broker.h"
 #include "mapper/mapper.h"
@@ -312,9 +313,8 @@ tl_run_main (int argc, char **argv)
     char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud,
                        keys ? "--keys" : NULL, (char *) keys, NULL };
     kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
-    /* The children start at once (each takes ~20 ms to load its libraries); whoever connects
-       waits for its server's ipc path (tl_sock_connect), so no one pays ZeroMQ's reconnect
-       interval. */
+    /* The children start at once; whoever connects waits for its server's ipc path
+       (tl_sock_connect), so no one pays ZeroMQ's reconnect interval. */
 
     bargs [nb++] = exe;
     bargs [nb++] = "broker";
