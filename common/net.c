@@ -114,7 +114,8 @@ s_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e, 
 int
 tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e)
 {
-    return s_recv (sock, ident, identlen, m, e, 0);
+    int rc = s_recv (sock, ident, identlen, m, e, 0);
+    return rc == -3 ? -2 : rc;     /* (a receive timeout, were one set, ends the wait too) */
 }
 
 int
