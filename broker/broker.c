@@ -819,10 +819,11 @@ tl_broker_main (int argc, char **argv)
                  (unsigned long long) mp->done);
     }
     tl_info ("job %s %s in %.2f s: %llu/%llu task(s) applied, %llu re-issued, %llu mapper(s) lost, "
-             "%llu steal(s) asked (%llu declined), %llu backup(s), %llu remainder(s)", b.job,
+             "%llu steal(s) asked (%llu declined, %llu returned unstarted), %llu backup(s), %llu remainder(s)", b.job,
              st.failed ? "FAILED" : "done", (double) (now - started) / 1000.0, (unsigned long long) st.applied,
              (unsigned long long) st.tasks, (unsigned long long) st.reissued, (unsigned long long) st.mappers_lost,
-             (unsigned long long) st.steals, (unsigned long long) st.steals_declined, (unsigned long long) st.backups,
+             (unsigned long long) st.steals, (unsigned long long) st.steals_declined,
+             (unsigned long long) st.steals_returned, (unsigned long long) st.backups,
              (unsigned long long) st.remainders);
     if (st.failed)
         tl_error ("%s", error);

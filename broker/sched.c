@@ -486,6 +486,7 @@ tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t
         /* Not started there: the victim gave the whole task back. */
         self->steals_returned++;
         s_drop_runner (self, t, 0, true);
+        self->reissued--;       /* handed back unstarted, not lost: counted as returned */
         return UINT64_MAX;
     }
     if (!cut || cut <= t->offset || cut >= t->offset + t->length) {

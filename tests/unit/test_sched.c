@@ -380,6 +380,7 @@ test_no_steal_of_fresh_task (void **state)
     assert_int_equal (tl_sched_cut (s, v, 0, at, 0, true, 1001), UINT64_MAX);
     assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_QUEUED);
     assert_int_equal (tl_sched_stats (s).steals_returned, 1);
+    assert_int_equal (tl_sched_stats (s).reissued, 0);     /* returned, not lost */
     tl_sched_destroy (&s);
 }
 
