@@ -163,6 +163,13 @@ uint64_t
 tl_seen_before (zhash_t *seen, const char *text)
 {
     uint64_t n = (uint64_t) (uintptr_t) zhash_lookup (seen, text);
+    if (n == 0 && zhash_size (seen) >= 4096) {
+        /* Bounded: a long-lived mapper may meet endless distinct texts. */
+        zlist_t *keys = zhash_keys (seen);
+        for (const char *k = keys ? zlist_first (keys) : NULL; k; k = zlist_next (keys))
+            zhash_delete (seen, k);
+        zlist_destroy (&keys);
+    }
     zhash_update (seen, text, (void *) (uintptr_t) (n + 1));
     return n;
 }

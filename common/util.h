@@ -23,7 +23,7 @@ int tl_mkdirs (const char *path, tl_err_t *e);
 /*  Counts repeats of a text in `seen` (a czmq zhash, borrowed) and returns how many times it was
     seen before this call: 0 the first time. A job can fail every task with the same message (a
     column missing from an object that is cut into 100 ranges); the first is worth a log line at
-    its level, the repeats only at debug. */
+    its level, the repeats only at debug. The set forgets everything once it holds 4,096 texts. */
 struct _zhash_t;
 uint64_t tl_seen_before (struct _zhash_t *seen, const char *text);
 #endif
