@@ -9,6 +9,7 @@
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
 #include "common/log.h"
+#include "common/net.h"
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,6 @@ main (int argc, char **argv)
         s_usage (stderr);
         return 2;
     }
-    zsys_shutdown ();
+    tl_shutdown ();
     return rc;
 }

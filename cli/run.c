@@ -81,7 +81,7 @@ s_child (char **args)
     int rc = strcmp (role, "broker") == 0 ? tl_broker_main (n - 1, args + 1)
              : strcmp (role, "mapper") == 0 ? tl_mapper_main (n - 1, args + 1)
              : tl_reducer_main (n - 1, args + 1);
-    zsys_shutdown ();
+    tl_shutdown ();
     exit (rc);
 }
 

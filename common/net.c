@@ -37,6 +37,23 @@ tl_sock_connect (zsock_t *sock, const char *ep)
     return zsock_connect (sock, "%s", ep);
 }
 
+static _Atomic bool s_actors;
+
+zactor_t *
+tl_actor_new (zactor_fn *fn, void *args)
+{
+    s_actors = true;
+    return zactor_new (fn, args);
+}
+
+void
+tl_shutdown (void)
+{
+    if (s_actors)
+        usleep (5000);
+    zsys_shutdown ();
+}
+
 int
 tl_send (zsock_t *sock, const void *ident, size_t identlen, const tl_msg_t *m, bool dontwait)
 {

@@ -1,6 +1,7 @@
 /*  security.c — key folders, zauth, and a monitor actor that logs refused handshakes. */
 #include "security.h"
 #include "log.h"
+#include "net.h"
 #include "util.h"
 #include <getopt.h>
 #include <sys/stat.h>
@@ -76,7 +77,7 @@ tl_security_new (const char *dir, bool server, tl_err_t *e)
     }
     if (server) {
         snprintf (path, sizeof path, "%s/clients", dir);
-        self->auth = zactor_new (zauth, NULL);
+        self->auth = tl_actor_new (zauth, NULL);
         if (!self->auth || zstr_sendx (self->auth, "CURVE", path, NULL) != 0 || zsock_wait (self->auth) != 0) {
             tl_err_set (e, TL_EAUTH, 0, "cannot start the authenticator for %s", path);
             tl_security_destroy (&self);
@@ -112,7 +113,7 @@ tl_security_server (tl_security_t *self, zsock_t *s, const char *name, tl_err_t 
     zsock_set_curve_server (s, 1);
     zsock_set_zap_domain (s, "tally");
     if (self->nmon < MAX_MONITORS) {
-        zactor_t *mon = zactor_new (zmonitor, s);
+        zactor_t *mon = tl_actor_new (zmonitor, s);
         if (mon) {
             zstr_sendx (mon, "LISTEN", "HANDSHAKE_FAILED_AUTH", NULL);
             zstr_sendx (mon, "LISTEN", "HANDSHAKE_FAILED_PROTOCOL", NULL);
@@ -130,7 +131,7 @@ tl_security_server (tl_security_t *self, zsock_t *s, const char *name, tl_err_t 
     a->monitors = self->monitors;
     a->names = self->names;
     a->n = self->nmon;
-    self->watcher = zactor_new (s_watcher, a);
+    self->watcher = tl_actor_new (s_watcher, a);
     return 0;
 }
 

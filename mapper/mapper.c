@@ -491,7 +491,7 @@ tl_mapper_main (int argc, char **argv)
         mp.slots [i].name = mp.name;
         mp.slots [i].cfg = &mp.cfg;
         mp.slots [i].cache = cache;
-        if (!(mp.slots [i].actor = zactor_new (s_slot_actor, &mp.slots [i])))
+        if (!(mp.slots [i].actor = tl_actor_new (s_slot_actor, &mp.slots [i])))
             goto done;
     }
     int64_t now = tl_now_ms ();
@@ -617,9 +617,5 @@ done:
     tl_metrics_destroy (&met);
     zhash_destroy (&mp.seen);
     tl_info ("%llu tasks done, %llu failed", (unsigned long long) mp.tasks_done, (unsigned long long) mp.tasks_failed);
-    /* czmq's actor threads close their end of the pipe just after zactor_destroy returns, and
-       czmq's exit handler sleeps 200 ms if it finds any socket still open. Give those threads
-       a moment first: without it, a third of `tally run`s took 200 ms longer (measured). */
-    usleep (5000);
     return rc;
 }
