@@ -187,13 +187,14 @@ s_nrun (const tl_task_t *t)
 }
 
 /*  Remove runner r of task t (frees the mapper's credit). If it was the last runner of a
-    RUNNING task, the task goes back to the front of the queue. */
-static void
+    RUNNING task and requeue is set, the task goes back to the front of the queue, and true is
+    returned (the caller says whether that counts as a re-issue). */
+static bool
 s_drop_runner (tl_sched_t *self, tl_task_t *t, int r, bool requeue)
 {
     int m = t->run [r].mapper;
     if (m < 0)
-        return;
+        return false;
     self->mappers [m].held--;
     t->run [r].mapper = -1;
     t->steal_pending = false;
@@ -205,10 +206,11 @@ s_drop_runner (tl_sched_t *self, tl_task_t *t, int r, bool requeue)
         self->running--;
         if (requeue) {
             t->state = TL_TASK_QUEUED;
-            self->reissued++;
             s_push_front (self, t->id);
+            return true;
         }
     }
+    return false;
 }
 
 static int
@@ -233,8 +235,10 @@ s_requeue_mapper (tl_sched_t *self, int m, bool lapsed)
             if (t->run [r].mapper == m) {
                 if (lapsed)
                     t->zombie = true;
-                s_drop_runner (self, t, r, true);
-                n += t->state == TL_TASK_QUEUED;
+                if (s_drop_runner (self, t, r, true)) {
+                    n++;
+                    self->reissued++;
+                }
             }
     }
     return n;
@@ -485,8 +489,7 @@ tl_sched_cut (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uint64_t
     if (returned) {
         /* Not started there: the victim gave the whole task back. */
         self->steals_returned++;
-        s_drop_runner (self, t, 0, true);
-        self->reissued--;       /* handed back unstarted, not lost: counted as returned */
+        s_drop_runner (self, t, 0, true);     /* not lost: counted as returned, not re-issued */
         return UINT64_MAX;
     }
     if (!cut || cut <= t->offset || cut >= t->offset + t->length) {
