@@ -799,7 +799,7 @@ tl_broker_main (int argc, char **argv)
             uint64_t n = t->state == TL_TASK_FAILED ? (uint64_t) (uintptr_t) zhash_lookup (count, t->error) : 0;
             if (!n)
                 continue;
-            off += (size_t) snprintf (error + off, sizeof error - off, "%s %s", off > 0 && error [off - 1] != ':' ? ";" : "",
+            off += (size_t) snprintf (error + off, sizeof error - off, "%s %s", error [off - 1] != ':' ? ";" : "",
                                       t->error);
             if (n > 1 && off < sizeof error)
                 off += (size_t) snprintf (error + off, sizeof error - off, " (%llu tasks)", (unsigned long long) n);

@@ -595,17 +595,15 @@ s_newline_sse2 (const char *p, const char *lim)
         if (stop < ve)                                                                              \
             ve = stop;                                                                              \
         uint64_t upto = ve >= 64 ? ~0ULL : ((1ULL << ve) - 1);                                      \
-        if (ve < 64 && vs <= ve && stop > 1 && !(m.qt & upto)                                       \
-            && (col == 0 || __builtin_popcountll (m.cm & upto) >= col)) {                           \
-            s_emit_at (self, p, vs, ve);                                                            \
-            const char *nl = stop < 64 ? p + stop : NEWLINE (p + 64, buf + lim);                    \
-            ls = (size_t) (nl - buf) + 1;                                                           \
-            continue;                                                                               \
-        }                                                                                           \
-        /* Anything unusual: the line goes to s_line, which knows every rule. */                    \
         const char *nl = stop < 64 ? p + stop : NEWLINE (p + 64, buf + lim);                        \
-        tl_err_t e_;                                                                                \
-        s_line (self, p, (size_t) (nl - p), &e_);   /* rows state: cannot fail */                   \
+        if (ve < 64 && vs <= ve && stop > 1 && !(m.qt & upto)                                       \
+            && (col == 0 || __builtin_popcountll (m.cm & upto) >= col))                             \
+            s_emit_at (self, p, vs, ve);                                                            \
+        else {                                                                                      \
+            /* Anything unusual: the line goes to s_line, which knows every rule. */                \
+            tl_err_t e_;                                                                            \
+            s_line (self, p, (size_t) (nl - p), &e_);   /* rows state: cannot fail */               \
+        }                                                                                           \
         ls = (size_t) (nl - buf) + 1;                                                               \
     }                                                                                               \
     /* The last lines (under 64 bytes): line by line. */                                            \
