@@ -28,14 +28,4 @@ hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/query.json" \
     -n "mawk" "mawk -F, 'NR>1 && \$4>0 {d=substr(\$2,1,10); n[d]++; s[d]+=\$5} END {for (k in n) print k \",\" n[k] \",\" s[k]}' $F" \
     -n "DuckDB (1 thread)" "node bench/duckdb/query.mjs $F" > "$W/query-hyperfine.log"
 
-python3 - "$W/query.json" "$SIZE" <<'PY'
-import json, statistics, sys
-res = json.load(open(sys.argv[1]))["results"]
-size = int(sys.argv[2])
-q = next(r for r in res if r["command"] == "tally scan, query")
-print("| command | median (s) | GB/s | × tally query |")
-print("|---|---|---|---|")
-for r in res:
-    m = statistics.median(r["times"])
-    print("| %s | %.3f | %.2f | %.2f |" % (r["command"], m, size / m / 1e9, m / statistics.median(q["times"])))
-PY
+python3 bench/table.py "$W/query.json" "$SIZE" "tally scan, query"

@@ -26,18 +26,12 @@ hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$W/scan.json" \
     -n "DuckDB (1 thread)" "node bench/duckdb/count.mjs $F passenger_count" \
     -n "cut + pypy3 (experiment)" "bash -c 'cut -d, -f1-5 $F | pypy3 bench/count.py'" > "$W/hyperfine.log"
 
-python3 - "$W/scan.json" "$SIZE" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-size = int(sys.argv[2])
-med = {r["command"]: r["median"] for r in res}
-wc, tally = med["wc -l"], med["tally scan (avx2)"]
-print(f"file: {size / 1e6:.0f} MB, page-cached; medians of {len(res[0]['times'])} runs (hyperfine)\n")
-print("| command | median (s) | GB/s | × wc -l | × tally scan (avx2) |")
-print("|---|---|---|---|---|")
-for r in res:
-    m = r["median"]
-    print(f"| {r['command']} | {m:.3f} | {size / m / 1e9:.2f} | {m / wc:.2f} | {m / tally:.2f} |")
+echo "file: $((SIZE / 1000000)) MB, page-cached; medians of $RUNS runs (hyperfine)"; echo
+python3 bench/table.py "$W/scan.json" "$SIZE" "wc -l" "tally scan (avx2)"
+python3 - "$W/scan.json" <<'PY'
+import json, statistics, sys
+med = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
+tally = med["tally scan (avx2)"]
 bound = 1.2 * tally + 0.1
 print(f"\n`tally run`, 1 slot: {med['tally run, 1 slot']:.3f} s against the bound 1.2 × scan + 0.1 s = {bound:.3f} s")
 PY
