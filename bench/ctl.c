@@ -1,12 +1,12 @@
 /*  ctl — control-plane throughput, driving the real code:
       dispatch: broker/sched.c hands out, completes and applies N tasks over M mappers
                 (next + done + applied per task, plus heartbeats and ticks);
-      apply:    the reducer's path for one small partial: decode (common/codec.c, with the
+      apply:    the reducer's path for one small partial: decode (lib/wire/codec.c, with the
                 bounds pass) and apply (reducer/ledger.c), for N partials of 10 groups each.
     These are the pure parts; the sockets add ZeroMQ's own cost on top.
     usage: ctl [N]   (default 1,000,000) */
 #include "broker/sched.h"
-#include "codec.h"
+#include "lib/wire/codec.h"
 #include "reducer/ledger.h"
 #include <stdio.h>
 #include <stdlib.h>

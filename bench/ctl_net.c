@@ -5,8 +5,8 @@
       ctl_net mappers EP SLOTS    act as a mapper with SLOTS slots against a running `tally broker`
                                   at EP: answer every TASK at once with a PARTIAL to the reducer
                                   named in WELCOME and a DONE to the broker, until END. */
-#include "codec.h"
-#include "net.h"
+#include "lib/wire/codec.h"
+#include "lib/wire/net.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,16 +14,16 @@
     With --state-dir, the job (its id, objects and tasks) and every cut are journalled, and
     fsynced before the new task is handed out. A restarted broker replays the journal instead of
     listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
-#include "broker.h"
-#include "journal.h"
-#include "query.h"
-#include "metrics.h"
-#include "security.h"
-#include "log.h"
-#include "net.h"
-#include "sched.h"
-#include "store.h"
-#include "util.h"
+#include "broker/broker.h"
+#include "broker/journal.h"
+#include "lib/core/query.h"
+#include "lib/base/metrics.h"
+#include "lib/wire/security.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "broker/sched.h"
+#include "lib/store/store.h"
+#include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*  journal.c — append-only records with fsync. */
-#include "journal.h"
-#include "codec.h"
-#include "util.h"
+#include "broker/journal.h"
+#include "lib/wire/codec.h"
+#include "lib/base/util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
     the file is truncated to the last whole record, so that appends go on from a clean end. */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
-#include "err.h"
+#include "lib/base/err.h"
 #include <msgpack.h>
 #include <stdbool.h>
 

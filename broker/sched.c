@@ -4,7 +4,7 @@
     re-done first and the tail of the job is not held up by it. Dispatch walks the mappers
     round-robin from where it last stopped, so that work spreads evenly when many mappers have
     credit. */
-#include "sched.h"
+#include "broker/sched.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>

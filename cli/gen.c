@@ -10,9 +10,9 @@
     wrote. It does not re-read or parse the files, so it is independent of tally's scanner. It
     goes to a JSON file: counts by passenger_count and by column 1, rows, bad rows, blank lines,
     bytes. */
-#include "gen.h"
-#include "agg.h"
-#include "util.h"
+#include "cli/gen.h"
+#include "lib/core/agg.h"
+#include "lib/base/util.h"
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>

@@ -3,13 +3,13 @@
 #include "cli/gen.h"
 #include "cli/run.h"
 #include "cli/scan.h"
-#include "common/security.h"
+#include "lib/wire/security.h"
 #include "cli/watch.h"
 #include "provision/provision.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
-#include "common/log.h"
-#include "common/net.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>

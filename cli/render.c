@@ -5,9 +5,9 @@
     json:  one object: column, groups [{key, count}], rows, bad_rows, blank_lines, bytes,
            tasks, tasks_total, duplicates_ignored, elapsed_s, done, ok, error, mappers.
     table: aligned for people, with each group's share and a summary line. */
-#include "render.h"
-#include "err.h"
-#include "query.h"
+#include "cli/render.h"
+#include "lib/base/err.h"
+#include "lib/core/query.h"
 #include <stdlib.h>
 #include <string.h>
 

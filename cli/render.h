@@ -1,7 +1,7 @@
 /*  render.h — the result as people and programs read it: table, csv or json. */
 #ifndef TL_RENDER_H
 #define TL_RENDER_H
-#include "codec.h"
+#include "lib/wire/codec.h"
 #include <stdbool.h>
 #include <stdio.h>
 

@@ -5,16 +5,16 @@
     The children are the real roles (forked from this process, they enter the same
     `tally reducer|broker|mapper` mains with the same arguments a fleet's processes get), so
     `tally run` exercises exactly what a fleet runs. */
-#include "run.h"
+#include "cli/run.h"
 #include "broker/broker.h"
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
-#include "query.h"
-#include "security.h"
-#include "log.h"
-#include "net.h"
-#include "util.h"
-#include "watch.h"
+#include "lib/core/query.h"
+#include "lib/wire/security.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "lib/base/util.h"
+#include "cli/watch.h"
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>

@@ -1,12 +1,12 @@
 /*  scan.c — `tally scan`: count in this process, one object after another, with exactly the
     code a mapper slot runs (mapper/slot.c). No broker, no reducer, no sockets. It is for quick
     local counts, and it is how bench/ times one slot against wc, mawk, DuckDB and pypy. */
-#include "scan.h"
-#include "codec.h"
-#include "query.h"
+#include "cli/scan.h"
+#include "lib/wire/codec.h"
+#include "lib/core/query.h"
 #include "mapper/slot.h"
-#include "render.h"
-#include "util.h"
+#include "cli/render.h"
+#include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*  watch.c — the live view. A SUB socket receives the reducer's full-state UPDATEs. The reducer
     answers our subscription with its current state at once, so the first screen is the whole
     table, not only what changes later. Updates older than what we have (by seq) are skipped. */
-#include "watch.h"
-#include "security.h"
-#include "log.h"
-#include "net.h"
-#include "util.h"
+#include "cli/watch.h"
+#include "lib/wire/security.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "lib/base/util.h"
 #include <errno.h>
 #include <getopt.h>
 #include <unistd.h>

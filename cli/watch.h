@@ -1,7 +1,7 @@
 /*  watch.h — `tally watch`: subscribe to a reducer and show the live totals. */
 #ifndef TL_WATCH_H
 #define TL_WATCH_H
-#include "render.h"
+#include "cli/render.h"
 #include <czmq.h>
 
 typedef struct {

@@ -12,13 +12,13 @@
     backoff from 1 s up to 10 s. Our running tasks are cancelled, because the broker has
     re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
     and then we exit. */
-#include "mapper.h"
-#include "security.h"
-#include "metrics.h"
-#include "log.h"
-#include "net.h"
-#include "slot.h"
-#include "util.h"
+#include "mapper/mapper.h"
+#include "lib/wire/security.h"
+#include "lib/base/metrics.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "mapper/slot.h"
+#include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

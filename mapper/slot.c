@@ -4,11 +4,11 @@
     head (up to 1 MiB) until the first newline and resolve the column from that. The range is
     then read from tl_csv_stream_offset() to the object's end, and the scanner stops the read
     once it has finished the last line that starts inside the range (the line rule). */
-#include "slot.h"
-#include "codec.h"
-#include "csv.h"
-#include "decomp.h"
-#include "query.h"
+#include "mapper/slot.h"
+#include "lib/wire/codec.h"
+#include "lib/core/csv.h"
+#include "lib/core/decomp.h"
+#include "lib/core/query.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

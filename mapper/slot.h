@@ -3,8 +3,8 @@
     The mapper runs one of these per slot thread. */
 #ifndef TL_SLOT_H
 #define TL_SLOT_H
-#include "err.h"
-#include "store.h"
+#include "lib/base/err.h"
+#include "lib/store/store.h"
 #include <stdatomic.h>
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /*  ec2.c — see ec2.h. */
-#include "ec2.h"
-#include "common/creds.h"
-#include "common/http.h"
-#include "common/s3xml.h"
+#include "provision/ec2.h"
+#include "lib/aws/creds.h"
+#include "lib/aws/http.h"
+#include "lib/aws/s3xml.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,9 @@
     A call is a form POST of Action=...&Version=2016-11-15&params; the reply is XML. */
 #ifndef TL_EC2_H
 #define TL_EC2_H
-#include "common/err.h"
-#include "common/sigv4.h"
-#include "common/xml.h"
+#include "lib/base/err.h"
+#include "lib/aws/sigv4.h"
+#include "lib/aws/xml.h"
 
 typedef struct {
     char endpoint [512];    /* https://ec2.REGION.amazonaws.com, or an emulator */

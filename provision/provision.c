@@ -9,16 +9,16 @@
     `up` asks the broker first (a `ping`; nothing is created if it does not answer), and at the
     end waits until the new mappers have joined (their hello carries --fleet; the broker's `pong`
     lists a fleet's mappers). */
-#include "provision.h"
-#include "ec2.h"
-#include "userdata.h"
-#include "common/codec.h"
-#include "common/creds.h"
-#include "common/log.h"
-#include "common/net.h"
-#include "common/security.h"
-#include "common/store.h"
-#include "common/util.h"
+#include "provision/provision.h"
+#include "provision/ec2.h"
+#include "provision/userdata.h"
+#include "lib/wire/codec.h"
+#include "lib/aws/creds.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "lib/wire/security.h"
+#include "lib/store/store.h"
+#include "lib/base/util.h"
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>

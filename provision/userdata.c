@@ -1,5 +1,5 @@
 /*  userdata.c — see userdata.h. */
-#include "userdata.h"
+#include "provision/userdata.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

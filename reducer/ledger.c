@@ -1,7 +1,7 @@
 /*  ledger.c — totals and the applied-id bitmap. */
-#include "ledger.h"
-#include "query.h"
-#include "err.h"
+#include "reducer/ledger.h"
+#include "lib/core/query.h"
+#include "lib/base/err.h"
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
     Pure: no sockets, no clock. */
 #ifndef TL_LEDGER_H
 #define TL_LEDGER_H
-#include "agg.h"
-#include "codec.h"
+#include "lib/core/agg.h"
+#include "lib/wire/codec.h"
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -18,14 +18,14 @@
 
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows. */
-#include "reducer.h"
-#include "security.h"
-#include "metrics.h"
-#include "ledger.h"
-#include "query.h"
-#include "log.h"
-#include "net.h"
-#include "util.h"
+#include "reducer/reducer.h"
+#include "lib/wire/security.h"
+#include "lib/base/metrics.h"
+#include "reducer/ledger.h"
+#include "lib/core/query.h"
+#include "lib/base/log.h"
+#include "lib/wire/net.h"
+#include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*  libFuzzer: any frame into tl_msg_decode; what decodes must re-encode and decode the same. */
 #include <stdint.h>
-#include "codec.h"
+#include "lib/wire/codec.h"
 #include <stdlib.h>
 #include <string.h>
 

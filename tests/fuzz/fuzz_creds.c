@@ -1,7 +1,7 @@
 /*  libFuzzer: any bytes as a shared credentials/config file (through inih), and as the
     instance metadata service's JSON reply. */
 #include <stdint.h>
-#include "creds.h"
+#include "lib/aws/creds.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

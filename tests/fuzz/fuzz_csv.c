@@ -2,7 +2,7 @@
     any size, and a byte range split at any point must sum to the whole.
     Input: [spec byte][chunk byte][cut byte...] then the CSV text. */
 #include <stdint.h>
-#include "csv.h"
+#include "lib/core/csv.h"
 #include <stdlib.h>
 #include <string.h>
 

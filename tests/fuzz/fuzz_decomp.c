@@ -1,7 +1,7 @@
 /*  libFuzzer: any bytes through the gzip/zstd/plain detector and decompressors, fed in two
     pieces split at a point taken from the input. */
 #include <stdint.h>
-#include "decomp.h"
+#include "lib/core/decomp.h"
 
 static int
 s_count (void *arg, const char *buf, size_t len)

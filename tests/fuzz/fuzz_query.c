@@ -2,8 +2,8 @@
     object fed to the scanner in query mode, in two chunks. Checks: no crash, no leak, and the
     counts add up (every counted row is in a group). */
 #include <stdint.h>
-#include "csv.h"
-#include "query.h"
+#include "lib/core/csv.h"
+#include "lib/core/query.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*  libFuzzer: any bytes as a ListObjectsV2 reply and as an error document. */
 #include <stdint.h>
-#include "s3xml.h"
+#include "lib/aws/s3xml.h"
 #include <stdio.h>
 
 int

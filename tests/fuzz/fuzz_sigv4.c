@@ -1,7 +1,7 @@
 /*  libFuzzer: the SigV4 canonicaliser on arbitrary paths, query parameters and header values.
     Input: fields separated by 0x00: path, then name/value pairs, then a header value. */
 #include <stdint.h>
-#include "sigv4.h"
+#include "lib/aws/sigv4.h"
 #include <stdlib.h>
 #include <string.h>
 

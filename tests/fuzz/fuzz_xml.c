@@ -1,6 +1,6 @@
 /*  libFuzzer: any bytes as an EC2 reply: the tree, and the paths provision reads. */
 #include <stdint.h>
-#include "xml.h"
+#include "lib/aws/xml.h"
 #include <string.h>
 
 int

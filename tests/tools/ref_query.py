@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reference for tally's queries (docs: common/query.h), written from the spec
+"""An independent reference for tally's queries (docs: lib/core/query.h), written from the spec
 with Python's csv module, to check tally's --group-by / --agg / --where / --column-alias output.
 
 usage: ref_query.py TALLY_JSON DATA_DIR [--group-by G]... [--agg A]... [--where W]... [--column-alias A]...

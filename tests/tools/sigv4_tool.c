@@ -4,7 +4,7 @@
       method host path query range token date region access secret
     query is "-" or comma-separated "hexname:hexvalue" pairs (hexvalue may be empty).
     Prints one Authorization header value per line. */
-#include "sigv4.h"
+#include "lib/aws/sigv4.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

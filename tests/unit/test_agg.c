@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agg.h"
+#include "lib/core/agg.h"
 #include "reducer/ledger.h"
 
 static void

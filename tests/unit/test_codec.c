@@ -7,7 +7,7 @@
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
+#include "lib/wire/codec.h"
 
 static void
 test_roundtrip_partial (void **state)

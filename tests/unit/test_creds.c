@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "creds.h"
+#include "lib/aws/creds.h"
 
 static void
 s_write (const char *path, const char *text)

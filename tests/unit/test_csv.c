@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "csv.h"
+#include "lib/core/csv.h"
 
 static int g_impl = TL_CSV_SCALAR;   /* the scanner under test; main runs every test with each */
 

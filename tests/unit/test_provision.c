@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "common/xml.h"
+#include "lib/aws/xml.h"
 #include "provision/ec2.h"
 #include "provision/userdata.h"
 

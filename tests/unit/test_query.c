@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
-#include "csv.h"
-#include "query.h"
+#include "lib/wire/codec.h"
+#include "lib/core/csv.h"
+#include "lib/core/query.h"
 #include "reducer/ledger.h"
 
 static void

@@ -4,8 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include "s3xml.h"
-#include "http.h"
+#include "lib/aws/s3xml.h"
+#include "lib/aws/http.h"
 
 static void
 test_list_page (void **state)

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include <stdio.h>
-#include "util.h"
+#include "lib/base/util.h"
 
 static void
 test_seen_before (void **state)

@@ -1,0 +1,418 @@
+/*  http.c — libcurl easy-interface requests with retries and resume.
+
+    The write callback looks at the response code before the first body byte: a 2xx body goes
+    to the sink (after skipping bytes if a server ignored our Range), anything else is kept (up
+    to 4 KiB) to explain the error. */
+#include "lib/aws/http.h"
+#include <stdbool.h>
+#include "lib/aws/s3xml.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERRBODY_MAX 4096
+
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static void
+s_init (void)
+{
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+void
+tl_http_global_init (void)
+{
+    pthread_once (&s_once, s_init);
+}
+
+typedef struct {
+    CURL *curl;
+    tl_sink_fn sink;
+    void *arg;
+    int sink_rc;                /* last non-zero sink result */
+    uint64_t received;          /* body bytes handed to the sink this request */
+    uint64_t skip;              /* bytes to drop (server ignored Range) */
+    uint64_t want;              /* bytes wanted this request, UINT64_MAX for all */
+    long status;
+    char errbody [ERRBODY_MAX];
+    size_t errlen;
+    long retry_after;
+    uint64_t rate;
+    struct timespec t0;
+    const volatile int *cancel;
+    uint64_t range_from;        /* first byte asked for with Range */
+} s_xfer_t;
+
+static size_t
+s_write (char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    s_xfer_t *x = userdata;
+    size_t n = size * nmemb;
+    if (!x->status) {
+        curl_easy_getinfo (x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+        /* A server that ignores Range answers 200 with the whole body: drop the head. */
+        if (x->status == 200 && x->range_from)
+            x->skip = x->range_from;
+    }
+    if (x->status < 200 || x->status > 299) {
+        size_t room = ERRBODY_MAX - 1 - x->errlen;
+        size_t take = n < room ? n : room;
+        memcpy (x->errbody + x->errlen, ptr, take);
+        x->errlen += take;
+        x->errbody [x->errlen] = 0;
+        return n;
+    }
+    if (!x->sink)
+        return n;
+    char *p = ptr;
+    size_t len = n;
+    if (x->skip) {
+        size_t s = len < x->skip ? len : (size_t) x->skip;
+        x->skip -= s;
+        p += s;
+        len -= s;
+    }
+    if (x->want != UINT64_MAX && x->received + len > x->want)
+        len = (size_t) (x->want - x->received);
+    if (len) {
+        x->received += len;
+        int rc = x->sink (x->arg, p, len);
+        if (rc != 0) {
+            x->sink_rc = rc;
+            return CURL_WRITEFUNC_ERROR;
+        }
+    }
+    if (x->want != UINT64_MAX && x->received >= x->want) {
+        x->sink_rc = 1;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    tl_http_throttle (x->rate, x->received, &x->t0);
+    return n;
+}
+
+static size_t
+s_header (char *buf, size_t size, size_t nitems, void *userdata)
+{
+    s_xfer_t *x = userdata;
+    size_t n = size * nitems;
+    tl_http_retry_after (buf, n, &x->retry_after);
+    if (n > 5 && strncmp (buf, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 100-continue): reset what we learned. */
+        x->status = 0;
+        x->errlen = 0;
+    }
+    return n;
+}
+
+static int
+s_progress (void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
+    s_xfer_t *x = clientp;
+    return x->cancel && *x->cancel ? 1 : 0;
+}
+
+void
+tl_http_throttle (uint64_t rate, uint64_t done, const struct timespec *t0)
+{
+    if (!rate)
+        return;
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    double el = (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
+    double want = (double) done / (double) rate;
+    if (want > el)
+        usleep ((useconds_t) ((want - el) * 1e6));
+}
+
+void
+tl_http_retry_after (const char *line, size_t n, long *retry_after)
+{
+    if (n > 12 && strncasecmp (line, "retry-after:", 12) == 0)
+        *retry_after = strtol (line + 12, NULL, 10);
+}
+
+int
+tl_http_retryable (long status, const char *body, size_t len)
+{
+    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
+        return 1;
+    char code [64] = "";
+    if (body && len)
+        tl_s3xml_error (body, len, code, sizeof code, NULL, 0);
+    return strcmp (code, "SlowDown") == 0 || strcmp (code, "RequestTimeout") == 0
+           || strcmp (code, "InternalError") == 0;
+}
+
+void
+tl_http_describe (long status, const char *body, size_t len, char *out, size_t outlen)
+{
+    char code [128] = "", msg [256] = "";
+    if (body && len)
+        tl_s3xml_error (body, len, code, sizeof code, msg, sizeof msg);
+    if (*code)
+        snprintf (out, outlen, "HTTP %ld %s%s%s", status, code, *msg ? ": " : "", msg);
+    else if (status == 403)
+        snprintf (out, outlen, "HTTP 403 Forbidden (check the credentials and their permissions; "
+                               "a public bucket needs --no-sign-request)");
+    else if (status == 404)
+        snprintf (out, outlen, "HTTP 404 Not Found");
+    else
+        snprintf (out, outlen, "HTTP %ld", status);
+}
+
+static int
+s_curl_retryable (CURLcode c)
+{
+    switch (c) {
+        case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_PARTIAL_FILE: case CURLE_GOT_NOTHING:
+        case CURLE_SSL_CONNECT_ERROR: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+void
+tl_http_backoff (int attempt, long retry_after, const volatile int *cancel)
+{
+    double cap = 0.1 * (double) (1u << (attempt < 8 ? attempt : 8));
+    if (cap > 20.0)
+        cap = 20.0;
+    unsigned seed = (unsigned) time (NULL) ^ (unsigned) (uintptr_t) &cap ^ (unsigned) attempt;
+    double wait = cap * ((double) rand_r (&seed) / (double) RAND_MAX);
+    if (retry_after > 0 && retry_after < 60 && wait < retry_after)
+        wait = (double) retry_after;
+    for (double slept = 0; slept < wait && !(cancel && *cancel); slept += 0.05)
+        usleep (50000);
+}
+
+long
+tl_http_stall_secs (void)
+{
+    const char *v = getenv ("TALLY_STALL_SECS");
+    long n = v ? strtol (v, NULL, 10) : 0;
+    return n > 0 && n < 3600 ? n : 30;
+}
+
+void
+tl_http_policy (CURL *c)
+{
+    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A stall: under 1 KiB/s for the stall time. The transfer fails and is resumed. */
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
+    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
+    /* Bigger reads than curl's 16 KiB default: a quarter of the recv calls and write callbacks
+       per byte, and the scanner gets runs of ~2,000 lines instead of ~130. Costs 256 KiB per
+       transfer in flight (bench/memory.sh keeps an eye on it). */
+    curl_easy_setopt (c, CURLOPT_BUFFERSIZE, TL_HTTP_RECV_BUF);
+}
+
+static CURL *
+s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
+{
+    CURL *c = curl_easy_init ();
+    if (!c)
+        return NULL;
+    x->curl = c;
+    curl_easy_setopt (c, CURLOPT_URL, r->url);
+    curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt (c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, s_header);
+    curl_easy_setopt (c, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt (c, CURLOPT_XFERINFOFUNCTION, s_progress);
+    curl_easy_setopt (c, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
+    tl_http_policy (c);
+    if (hdrs)
+        curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
+    return c;
+}
+
+int tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg,
+                          tl_err_t *e);
+
+int
+tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e)
+{
+    tl_http_global_init ();
+    if (r->range_size && r->size)
+        return tl_http_stream_multi (r, offset, length, sink, arg, e);
+    int attempts = r->max_attempts > 0 ? r->max_attempts : 6;
+    uint64_t done = 0;      /* bytes delivered to the sink over all attempts */
+    char last [512] = "no attempt made";
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        if (r->cancel && *r->cancel)
+            return tl_err_set (e, TL_ECANCEL, 0, "%s: cancelled", r->what);
+        if (attempt) {
+            if (r->stats)
+                r->stats->retries++;
+            if (done && r->stats)
+                r->stats->resumed++;
+        }
+        s_xfer_t x = { .sink = sink, .arg = arg, .rate = r->rate_limit, .cancel = r->cancel };
+        x.want = length == UINT64_MAX ? UINT64_MAX : length - done;
+        clock_gettime (CLOCK_MONOTONIC, &x.t0);
+        char range [80] = "";
+        uint64_t from = offset + done;
+        x.range_from = from;
+        if (from > 0 || length != UINT64_MAX) {
+            if (length == UINT64_MAX)
+                snprintf (range, sizeof range, "bytes=%llu-", (unsigned long long) from);
+            else
+                snprintf (range, sizeof range, "bytes=%llu-%llu", (unsigned long long) from,
+                          (unsigned long long) (offset + length - 1));
+        }
+        struct curl_slist *hdrs = NULL;
+        if (r->headers && !(hdrs = r->headers (r->headers_arg, "GET", *range ? range : NULL, e)))
+            return e ? e->code : TL_EINVAL;
+        if (*range && !r->headers) {
+            char h [100];
+            snprintf (h, sizeof h, "Range: %s", range);
+            hdrs = curl_slist_append (hdrs, h);
+        }
+        CURL *c = s_easy (r, &x, hdrs);
+        if (!c) {
+            curl_slist_free_all (hdrs);
+            return tl_err_set (e, TL_ENOMEM, 0, "curl_easy_init failed");
+        }
+        CURLcode cc = curl_easy_perform (c);
+        long status = x.status;
+        if (!status)
+            curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup (c);
+        curl_slist_free_all (hdrs);
+        done += x.received;
+        if (x.sink_rc < 0)
+            return x.sink_rc;               /* the sink's own error, already in e */
+        if (x.sink_rc > 0)
+            return 0;                       /* the sink has what it needs */
+        if (r->cancel && *r->cancel)
+            return tl_err_set (e, TL_ECANCEL, 0, "%s: cancelled", r->what);
+        if (cc == CURLE_OK && status >= 200 && status <= 299) {
+            if (length == UINT64_MAX || done >= length)
+                return 0;
+            snprintf (last, sizeof last, "body ended after %llu of %llu bytes", (unsigned long long) done,
+                      (unsigned long long) length);
+            continue;   /* short body: resume */
+        }
+        if (cc == CURLE_OK) {
+            if (status == 416 && length == UINT64_MAX && done > 0)
+                return 0;   /* resumed exactly at the end */
+            char desc [400];
+            tl_http_describe (status, x.errbody, x.errlen, desc, sizeof desc);
+            snprintf (last, sizeof last, "%s", desc);
+            if (!tl_http_retryable (status, x.errbody, x.errlen)) {
+                int code = status == 404 ? TL_ENOTFOUND : (status == 401 || status == 403) ? TL_EAUTH : TL_EHTTP;
+                return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
+            }
+            tl_http_backoff (attempt, x.retry_after, r->cancel);
+            continue;
+        }
+        snprintf (last, sizeof last, "%s", curl_easy_strerror (cc));
+        if (!s_curl_retryable (cc))
+            return tl_err_set (e, TL_ENET, 0, "%s: %s", r->what, last);
+        tl_http_backoff (attempt, 0, r->cancel);
+    }
+    return tl_err_set (e, TL_ENET, 1, "%s: gave up after %d attempts: %s", r->what, attempts, last);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, max;
+    int over;
+} s_body_t;
+
+static size_t
+s_body_write (char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    s_body_t *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n > b->max) {
+        b->over = 1;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    char *nb = realloc (b->buf, b->len + n + 1);
+    if (!nb)
+        return CURL_WRITEFUNC_ERROR;
+    b->buf = nb;
+    memcpy (b->buf + b->len, ptr, n);
+    b->len += n;
+    b->buf [b->len] = 0;
+    return n;
+}
+
+int
+tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *len, long *status,
+               long long *content_length, size_t max, tl_err_t *e)
+{
+    tl_http_global_init ();
+    int attempts = r->max_attempts > 0 ? r->max_attempts : 6;
+    char last [512] = "no attempt made";
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        if (attempt && r->stats)
+            r->stats->retries++;
+        s_body_t b = { .max = max };
+        s_xfer_t x = { .cancel = r->cancel };
+        struct curl_slist *hdrs = NULL;
+        if (r->headers && !(hdrs = r->headers (r->headers_arg, method, NULL, e)))
+            return e ? e->code : TL_EINVAL;
+        CURL *c = s_easy (r, &x, hdrs);
+        if (!c) {
+            curl_slist_free_all (hdrs);
+            return tl_err_set (e, TL_ENOMEM, 0, "curl_easy_init failed");
+        }
+        curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, s_body_write);
+        curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
+        if (r->body) {
+            curl_easy_setopt (c, CURLOPT_POSTFIELDS, r->body);
+            curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+        }
+        if (strcmp (method, "HEAD") == 0)
+            curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+        else if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0)
+            curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, method);
+        CURLcode cc = curl_easy_perform (c);
+        long st = 0;
+        curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &st);
+        curl_off_t cl = -1;
+        curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        curl_easy_cleanup (c);
+        curl_slist_free_all (hdrs);
+        if (cc == CURLE_OK) {
+            if (tl_http_retryable (st, b.buf, b.len) && attempt + 1 < attempts) {
+                tl_http_describe (st, b.buf, b.len, last, sizeof last);
+                free (b.buf);
+                tl_http_backoff (attempt, x.retry_after, r->cancel);
+                continue;
+            }
+            *status = st;
+            if (content_length)
+                *content_length = (long long) cl;
+            if (body) {
+                *body = b.buf ? b.buf : calloc (1, 1);
+                *len = b.len;
+            }
+            else
+                free (b.buf);
+            return 0;
+        }
+        free (b.buf);
+        if (b.over)
+            return tl_err_set (e, TL_EPROTO, 0, "%s: reply larger than %zu bytes", r->what, max);
+        snprintf (last, sizeof last, "%s", curl_easy_strerror (cc));
+        if (!s_curl_retryable (cc))
+            return tl_err_set (e, TL_ENET, 0, "%s: %s", r->what, last);
+        tl_http_backoff (attempt, 0, r->cancel);
+    }
+    return tl_err_set (e, TL_ENET, 1, "%s: gave up after %d attempts: %s", r->what, attempts, last);
+}

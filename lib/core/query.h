@@ -1,0 +1,144 @@
+/*  query.h — what a job computes: group-by keys, aggregates, filters and column aliases.
+
+    A query travels as text in the `col` field of TASK, JOB and UPDATE. The plain case, one
+    column and a count, is just the column spec ("passenger_count", "4"), so the scanner's fast
+    path sees exactly what it always did. Anything richer is one item per line, each line ending
+    in '\n':
+
+        by tpep_pickup_datetime[0:10]       group-by key: a column, optionally bytes [a:b) of it
+        by passenger_count                  (several keys: the group is the tuple)
+        agg count                           aggregates, in output order (count is implied)
+        agg sum:trip_distance               sum, min, max, avg of a numeric column
+        where passenger_count > 0           filters, all must hold: = != < <= > >=
+        alias pickup_datetime=Trip_Pickup_DateTime|pickup_dt
+
+    A column is a header name (case-insensitive, spaces around it ignored) or a 1-based number.
+    Names are looked up in the object's header, then through the user's aliases, then through the
+    TLC table (tpep_pickup_datetime = pickup_datetime = Trip_Pickup_DateTime, ...).
+
+    Values: a where compares as numbers when the literal is a number and the field parses as
+    one; a field that does not parse fails a numeric comparison (like SQL's NULL). An aggregate
+    cell counts the numbers it took (n) and the values that were not numbers (bad, empty ones
+    included): bad values are reported, never taken as 0.
+
+    Pure: no I/O. */
+#ifndef TL_QUERY_H
+#define TL_QUERY_H
+#include "lib/core/agg.h"
+#include "lib/base/err.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_QUERY_MAX_BY 8
+#define TL_QUERY_MAX_AGG 8
+#define TL_QUERY_MAX_WHERE 8
+#define TL_QUERY_MAX_ALIAS 16
+#define TL_QUERY_KEY_SEP '\x1f'     /* between the parts of a multi-column group key */
+
+typedef enum { TL_Q_COUNT, TL_Q_SUM, TL_Q_MIN, TL_Q_MAX, TL_Q_AVG } tl_qkind_t;
+typedef enum { TL_Q_EQ, TL_Q_NE, TL_Q_LT, TL_Q_LE, TL_Q_GT, TL_Q_GE } tl_qop_t;
+
+typedef struct {
+    char name [128];        /* header name, or "" when given by number */
+    int num;                /* 1-based column number, or 0 */
+    uint32_t from, to;      /* byte slice [from, to) of the value; to = UINT32_MAX for the end */
+    int col;                /* resolved 0-based index, -1 until resolved */
+} tl_qcol_t;
+
+typedef struct {
+    tl_qkind_t kind;
+    tl_qcol_t col;          /* unused for count */
+    int cell;               /* index of its value cell, -1 for count */
+} tl_qagg_t;
+
+typedef struct {
+    tl_qcol_t col;
+    tl_qop_t op;
+    char value [256];
+    double num;
+    bool numeric;           /* the literal is a number */
+} tl_qwhere_t;
+
+typedef struct {
+    char name [128];
+    char alts [8][128];
+    int nalts;
+} tl_qalias_t;
+
+typedef struct {
+    tl_qcol_t by [TL_QUERY_MAX_BY];
+    int nby;
+    tl_qagg_t aggs [TL_QUERY_MAX_AGG];
+    int naggs;
+    tl_qwhere_t where [TL_QUERY_MAX_WHERE];
+    int nwhere;
+    tl_qalias_t alias [TL_QUERY_MAX_ALIAS];
+    int nalias;
+    int nvals;              /* value cells per group (aggregates other than count) */
+    int maxcol;             /* the highest column index any part needs, once resolved */
+} tl_query_t;
+
+typedef struct {
+    uint64_t rows;          /* rows counted into a group */
+    uint64_t filtered;      /* rows a where left out */
+    uint64_t bad;           /* rows with too few columns, or a key too long */
+} tl_qstats_t;
+
+typedef struct {
+    const char *p;
+    size_t n;
+} tl_field_t;
+
+/*  Build the query text from command-line pieces (any of the lists may be empty; by must not).
+    by entries may hold several keys separated by commas. Checks everything; on error e says
+    which piece is wrong. *text is the canonical text (caller frees). */
+int tl_query_build (const char *const *by, int nby, const char *const *aggs, int naggs, const char *const *wheres,
+                    int nwheres, const char *const *aliases, int naliases, char **text, tl_err_t *e);
+/*  Parse query text (either form). */
+int tl_query_parse (const char *text, tl_query_t *q, tl_err_t *e);
+/*  True if text is the plain form (one column, count, nothing else). */
+bool tl_query_is_plain (const char *text);
+/*  Resolve every column against a header line. TL_ECOLUMN names the first one missing. */
+int tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e);
+/*  Find a column by name in a header, through the user's aliases and the TLC table. -1 if absent. */
+int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name);
+/*  One row, its fields trimmed and unquoted (nf of them, at least maxcol+1 or the row is bad). */
+/*  A cell's number: decimal text, surrounding spaces allowed; hex, nan and inf are not numbers.
+    Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
+int tl_query_parse_num (const char *p, size_t n, double *v);
+void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
+/*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
+void tl_query_by_label (const tl_query_t *q, int i, char *out, size_t outlen);
+void tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen);
+/*  Command-line glue shared by broker, run and scan: the query options as given. */
+enum { TL_QOPT_BY = 'g', TL_QOPT_AGG = 1001, TL_QOPT_WHERE = 1002, TL_QOPT_ALIAS = 1003 };
+#define TL_QUERY_OPTIONS                                                                              \
+    { "group-by", required_argument, 0, TL_QOPT_BY }, { "agg", required_argument, 0, TL_QOPT_AGG }, \
+        { "where", required_argument, 0, TL_QOPT_WHERE }, { "column-alias", required_argument, 0, TL_QOPT_ALIAS }
+#define TL_QUERY_HELP                                                                                         \
+    "  --group-by COL[,COL]   header name (case-insensitive, spaces ignored) or 1-based number; several\n"   \
+    "                         keys group by the tuple; NAME[A:B] takes bytes A to B of the value\n"          \
+    "                         (tpep_pickup_datetime[0:10] is the date). Repeatable.\n"                      \
+    "  --agg AGG              count (default), sum:COL, min:COL, max:COL, avg:COL; repeatable\n"            \
+    "  --where 'COL OP VAL'   keep rows where it holds; OP is = != < <= > >= (numbers compare as\n"         \
+    "                         numbers); repeatable, all must hold\n"                                        \
+    "  --column-alias NAME=OTHER[|OTHER]  more names for a column (the TLC eras are built in)\n"
+typedef struct {
+    const char *by [16];
+    int nby;
+    const char *agg [TL_QUERY_MAX_AGG];
+    int nagg;
+    const char *where [TL_QUERY_MAX_WHERE];
+    int nwhere;
+    const char *alias [TL_QUERY_MAX_ALIAS];
+    int nalias;
+} tl_qargs_t;
+/*  Take option c (one of TL_QOPT_*). 1 if taken, 0 if c is not a query option, -1 if there are
+    too many of that option (e names it). */
+int tl_qargs_take (tl_qargs_t *a, int c, const char *arg, tl_err_t *e);
+/*  The query text (tl_query_build). */
+int tl_qargs_build (const tl_qargs_t *a, char **text, tl_err_t *e);
+/*  Append the options again (for a child process) to argv at *n (room for max). */
+void tl_qargs_argv (const tl_qargs_t *a, char **argv, int *n, int max);
+#endif

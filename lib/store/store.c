@@ -1,0 +1,81 @@
+/*  store.c — backend dispatch and the object list. */
+#include "lib/store/store.h"
+#include "lib/aws/creds.h"
+#include <stdlib.h>
+#include <string.h>
+
+const tl_store_ops_t *
+tl_store_for (const char *uri)
+{
+    if (strncmp (uri, "s3://", 5) == 0)
+        return &tl_store_s3;
+    if (strncmp (uri, "http://", 7) == 0 || strncmp (uri, "https://", 8) == 0)
+        return &tl_store_http;
+    if (strncmp (uri, "file://", 7) == 0 || !strstr (uri, "://"))
+        return &tl_store_file;
+    return NULL;
+}
+
+int
+tl_store_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e)
+{
+    const tl_store_ops_t *ops = tl_store_for (uri);
+    if (!ops)
+        return tl_err_set (e, TL_EINVAL, 0, "%s: unsupported scheme (use s3://, http(s)://, file:// or a path)", uri);
+    return ops->list (cfg, uri, out, e);
+}
+
+int
+tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
+               tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e)
+{
+    const tl_store_ops_t *ops = tl_store_for (uri);
+    if (!ops)
+        return tl_err_set (e, TL_EINVAL, 0, "%s: unsupported scheme", uri);
+    return ops->read (cfg, uri, offset, length, sink, arg, cancel, st, e);
+}
+
+int
+tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        tl_object_t *v = realloc (l->v, cap * sizeof *v);
+        if (!v)
+            return TL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v [l->n].uri = strdup (uri)))
+        return TL_ENOMEM;
+    l->v [l->n++].size = size;
+    return 0;
+}
+
+void
+tl_objlist_free (tl_objlist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free (l->v [i].uri);
+    free (l->v);
+    memset (l, 0, sizeof *l);
+}
+
+void
+tl_store_cfg_from_env (tl_store_cfg_t *cfg)
+{
+    const char *v;
+    if (!cfg->endpoint && (v = getenv ("AWS_ENDPOINT_URL_S3")) && *v)
+        cfg->endpoint = v;
+    if (!cfg->endpoint && (v = getenv ("AWS_ENDPOINT_URL")) && *v)
+        cfg->endpoint = v;
+    if (!cfg->region && (v = getenv ("AWS_REGION")) && *v)
+        cfg->region = v;
+    if (!cfg->region && (v = getenv ("AWS_DEFAULT_REGION")) && *v)
+        cfg->region = v;
+    static __thread char config_region [64];
+    if (!cfg->region && tl_config_region (config_region, sizeof config_region) == 0)
+        cfg->region = config_region;
+    if (!cfg->region)
+        cfg->region = "us-east-1";
+}

@@ -1,0 +1,68 @@
+/*  store.h — where objects come from: a small vtable with three backends.
+
+      file   local paths and file:// URIs (a file, or every regular file under a folder)
+      http   http:// and https:// single objects
+      s3     s3://bucket/prefix, listed with ListObjectsV2; a glob is allowed in the last segment
+
+    Reads are streamed into a sink, so memory stays bounded whatever the object size. A broken
+    HTTP body is resumed with Range from the last byte received, so a sink never sees a byte
+    twice. */
+#ifndef TL_STORE_H
+#define TL_STORE_H
+#include "lib/base/err.h"
+#include "lib/base/sink.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+/*  Options that say how to reach storage. Strings are borrowed. */
+typedef struct {
+    const char *endpoint;   /* S3 endpoint URL (path-style); NULL for AWS */
+    const char *region;     /* NULL: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1 */
+    bool nosign;            /* anonymous S3 requests */
+    int max_attempts;       /* HTTP attempts per request; 0 means the default (6) */
+    uint64_t rate_limit;    /* bytes/s per read, 0 for none */
+    uint64_t range_size;    /* HTTP/S3: ranged GETs of this size (default 8 MiB; 0 here means default) */
+    int concurrency;        /* HTTP/S3: ranged GETs in flight per read (default 4) */
+    uint64_t size_hint;     /* the object's size when the caller knows it (0: unknown) */
+} tl_store_cfg_t;
+
+typedef struct {
+    char *uri;              /* owned */
+    uint64_t size;
+} tl_object_t;
+
+typedef struct {
+    tl_object_t *v;
+    size_t n, cap;
+    size_t skipped_empty;   /* zero-byte objects ("folders") left out */
+} tl_objlist_t;
+
+typedef struct {
+    const char *name;
+    int (*list) (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e);
+    int (*read) (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
+                 tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e);
+} tl_store_ops_t;
+
+extern const tl_store_ops_t tl_store_file;
+extern const tl_store_ops_t tl_store_http;
+extern const tl_store_ops_t tl_store_s3;
+
+/*  The backend for a URI, chosen by scheme (no scheme means a local path). */
+const tl_store_ops_t *tl_store_for (const char *uri);
+/*  List uri's objects, appended to out. */
+int tl_store_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e);
+/*  Stream bytes [offset, offset+length) of uri into sink; length UINT64_MAX means to the end. */
+int tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
+                   tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e);
+int tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size);
+void tl_objlist_free (tl_objlist_t *l);
+/*  Apply S3 endpoint/region defaults from the environment (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+    AWS_REGION, AWS_DEFAULT_REGION) where cfg leaves them unset. */
+void tl_store_cfg_from_env (tl_store_cfg_t *cfg);
+/*  S3 object writes, for `tally provision` staging: PUT a small body, DELETE, and a presigned GET
+    URL valid for `expires` seconds (caller frees; NULL with e set on error). */
+int tl_s3_put (const tl_store_cfg_t *cfg, const char *uri, const void *data, size_t len, tl_err_t *e);
+int tl_s3_delete (const tl_store_cfg_t *cfg, const char *uri, tl_err_t *e);
+char *tl_s3_presign (const tl_store_cfg_t *cfg, const char *uri, unsigned expires, tl_err_t *e);
+#endif

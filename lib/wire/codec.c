@@ -1,0 +1,578 @@
+/*  codec.c — message encoding and bounded decoding.
+
+    The field table maps each wire key to a struct offset and a kind. Encoding writes the fields
+    that the message type lists. Decoding walks the top-level map once and checks every value's
+    kind. Per-type `required` lists say what must be present. */
+#include "lib/wire/codec.h"
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_UINT, K_STR, K_BOOL, K_RUNNING, K_IDS, K_LENGTHS, K_GROUPS, K_MAPPERS };
+
+typedef struct {
+    const char *key;
+    int kind;
+    size_t off;
+} s_field_t;
+
+#define F(k, kind, member) { k, kind, offsetof (tl_msg_t, member) }
+enum {
+    F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_FLEET, F_KEEP, F_CUT,
+    F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
+    F_ROWS, F_BYTES, F_BAD, F_BLANK, F_FILTERED, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
+    F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
+    F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS, F_COUNT_
+};
+_Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
+static const s_field_t s_fields [F_COUNT_] = {
+    [F_NAME] = F ("name", K_STR, name),         [F_JOB] = F ("job", K_STR, job),
+    [F_REDUCER] = F ("reducer", K_STR, reducer), [F_URI] = F ("uri", K_STR, uri),
+    [F_COL] = F ("col", K_STR, col),            [F_ENDPOINT] = F ("endpoint", K_STR, endpoint),
+    [F_REGION] = F ("region", K_STR, region),   [F_ERROR] = F ("error", K_STR, error),
+    [F_MAPPER] = F ("mapper", K_STR, mapper),   [F_INSTANCE] = F ("instance", K_STR, instance),
+    [F_FLEET] = F ("fleet", K_STR, fleet),
+    [F_KEEP] = F ("keep", K_UINT, keep),        [F_CUT] = F ("cut", K_UINT, cut),
+    [F_SLOTS] = F ("slots", K_UINT, slots),     [F_HB_MS] = F ("hb_ms", K_UINT, hb_ms),
+    [F_TASK] = F ("task", K_UINT, task),        [F_ATTEMPT] = F ("attempt", K_UINT, attempt),
+    [F_OFFSET] = F ("offset", K_UINT, offset),  [F_LENGTH] = F ("length", K_UINT, length),
+    [F_SIZE] = F ("size", K_UINT, size),        [F_ROWS] = F ("rows", K_UINT, rows),
+    [F_BYTES] = F ("bytes", K_UINT, bytes),     [F_BAD] = F ("bad", K_UINT, bad),
+    [F_BLANK] = F ("blank", K_UINT, blank),
+    [F_FILTERED] = F ("filtered", K_UINT, filtered),     [F_TASKS_N] = F ("ntasks", K_UINT, tasks),
+    [F_SEQ] = F ("seq", K_UINT, seq),           [F_TASKS_DONE] = F ("tasks_done", K_UINT, tasks_done),
+    [F_TASKS_TOTAL] = F ("tasks_total", K_UINT, tasks_total),
+    [F_BYTES_TOTAL] = F ("bytes_total", K_UINT, bytes_total),
+    [F_DUPS] = F ("dups", K_UINT, dups),        [F_ELAPSED] = F ("elapsed_ms", K_UINT, elapsed_ms),
+    [F_NOSIGN] = F ("nosign", K_BOOL, nosign),  [F_RETRY] = F ("retry", K_BOOL, retry),
+    [F_OK] = F ("ok", K_BOOL, ok),              [F_DONE] = F ("done", K_BOOL, done),
+    [F_FULL] = F ("full", K_BOOL, full),        [F_RETURNED] = F ("returned", K_BOOL, returned),
+    [F_RUNNING] = F ("running", K_RUNNING, running), [F_IDS] = F ("tasks", K_IDS, ids),
+    [F_LENGTHS] = F ("lengths", K_LENGTHS, lengths),
+    [F_GROUPS] = F ("groups", K_GROUPS, groups),     [F_MAPPERS] = F ("mappers", K_MAPPERS, mappers),
+};
+
+#define MAXF 24
+typedef struct {
+    const char *name;
+    int required [MAXF];    /* field ids, terminated by -1 */
+    int optional [MAXF];
+} s_type_t;
+
+static const s_type_t s_types [TL_MSG_COUNT_] = {
+    [TL_MSG_HELLO] = { "hello", { F_NAME, F_SLOTS, -1 }, { F_FLEET, -1 } },
+    [TL_MSG_HB] = { "hb", { -1 }, { F_RUNNING, -1 } },
+    [TL_MSG_DONE] = { "done", { F_TASK, F_ATTEMPT, F_ROWS, F_BYTES, F_BAD, -1 }, { -1 } },
+    [TL_MSG_FAIL] = { "fail", { F_TASK, F_ATTEMPT, F_RETRY, F_ERROR, -1 }, { -1 } },
+    [TL_MSG_BYE] = { "bye", { -1 }, { -1 } },
+    [TL_MSG_WELCOME] = { "welcome", { F_JOB, F_REDUCER, F_HB_MS, -1 }, { -1 } },
+    [TL_MSG_TASK] = { "task", { F_JOB, F_TASK, F_ATTEMPT, F_URI, F_OFFSET, F_LENGTH, F_SIZE, F_COL, -1 },
+                      { F_ENDPOINT, F_NOSIGN, F_REGION, -1 } },
+    [TL_MSG_CANCEL] = { "cancel", { F_TASK, -1 }, { -1 } },
+    [TL_MSG_RESET] = { "reset", { -1 }, { -1 } },
+    [TL_MSG_END] = { "end", { F_JOB, F_OK, -1 }, { F_ERROR, -1 } },
+    [TL_MSG_JOB] = { "job", { F_JOB, F_COL, F_TASKS_N, F_BYTES, -1 }, { -1 } },
+    [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_LENGTHS, F_FULL, F_INSTANCE, -1 }, { -1 } },
+    [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
+                                      F_GROUPS, -1 },
+                         { F_BLANK, F_FILTERED, -1 } },
+    [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
+    [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
+    [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
+                                    F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
+                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, -1 } },
+    [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
+    [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
+};
+
+const char *
+tl_msg_type_name (tl_msg_type_t type)
+{
+    return type > 0 && type < TL_MSG_COUNT_ ? s_types [type].name : "?";
+}
+
+/* ---------------------------------------------------------------- encode */
+
+static void
+s_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t n = s ? strlen (s) : 0;
+    msgpack_pack_str (pk, n);
+    msgpack_pack_str_body (pk, s ? s : "", n);
+}
+
+static void
+s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
+{
+    const s_field_t *fd = &s_fields [f];
+    const char *base = (const char *) m;
+    s_pack_str (pk, fd->key);
+    switch (fd->kind) {
+        case K_UINT: msgpack_pack_uint64 (pk, *(const uint64_t *) (base + fd->off)); break;
+        case K_STR: s_pack_str (pk, *(const char *const *) (base + fd->off)); break;
+        case K_BOOL:
+            if (*(const bool *) (base + fd->off))
+                msgpack_pack_true (pk);
+            else
+                msgpack_pack_false (pk);
+            break;
+        case K_RUNNING:
+            msgpack_pack_array (pk, m->n_running);
+            for (size_t i = 0; i < m->n_running; i++) {
+                msgpack_pack_array (pk, 3);
+                msgpack_pack_uint64 (pk, m->running [i].task);
+                msgpack_pack_uint64 (pk, m->running [i].attempt);
+                msgpack_pack_uint64 (pk, m->running [i].bytes_done);
+            }
+            break;
+        case K_IDS:
+            msgpack_pack_array (pk, m->n_ids);
+            for (size_t i = 0; i < m->n_ids; i++)
+                msgpack_pack_uint64 (pk, m->ids [i]);
+            break;
+        case K_LENGTHS:
+            msgpack_pack_array (pk, m->n_lengths);
+            for (size_t i = 0; i < m->n_lengths; i++)
+                msgpack_pack_uint64 (pk, m->lengths [i]);
+            break;
+        case K_GROUPS:
+            msgpack_pack_array (pk, m->n_groups);
+            for (size_t i = 0; i < m->n_groups; i++) {
+                bool cells = m->ncells && m->groups [i].cells;
+                msgpack_pack_array (pk, cells ? 3 : 2);
+                msgpack_pack_bin (pk, m->groups [i].len);
+                msgpack_pack_bin_body (pk, m->groups [i].key, m->groups [i].len);
+                msgpack_pack_uint64 (pk, m->groups [i].count);
+                if (!cells)
+                    continue;
+                msgpack_pack_array (pk, 5 * m->ncells);
+                for (size_t k = 0; k < m->ncells; k++) {
+                    const tl_cell_t *c = &m->groups [i].cells [k];
+                    msgpack_pack_uint64 (pk, c->n);
+                    msgpack_pack_uint64 (pk, c->bad);
+                    msgpack_pack_double (pk, c->sum);
+                    msgpack_pack_double (pk, c->min);
+                    msgpack_pack_double (pk, c->max);
+                }
+            }
+            break;
+        case K_MAPPERS:
+            msgpack_pack_array (pk, m->n_mappers);
+            for (size_t i = 0; i < m->n_mappers; i++) {
+                msgpack_pack_array (pk, 2);
+                s_pack_str (pk, m->mappers [i].name);
+                msgpack_pack_uint64 (pk, m->mappers [i].tasks);
+            }
+            break;
+    }
+}
+
+int
+tl_msg_encode (const tl_msg_t *m, char **data, size_t *len)
+{
+    if (m->type <= TL_MSG_NONE || m->type >= TL_MSG_COUNT_)
+        return TL_EINVAL;
+    const s_type_t *t = &s_types [m->type];
+    size_t n = 2;
+    for (const int *f = t->required; *f >= 0; f++)
+        n++;
+    for (const int *f = t->optional; *f >= 0; f++)
+        n++;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, n);
+    s_pack_str (&pk, "v");
+    msgpack_pack_uint64 (&pk, TL_PROTO_VERSION);
+    s_pack_str (&pk, "t");
+    s_pack_str (&pk, t->name);
+    for (const int *f = t->required; *f >= 0; f++)
+        s_pack_field (&pk, m, *f);
+    for (const int *f = t->optional; *f >= 0; f++)
+        s_pack_field (&pk, m, *f);
+    if (!sb.data) {
+        msgpack_sbuffer_destroy (&sb);
+        return TL_ENOMEM;
+    }
+    *len = sb.size;
+    *data = msgpack_sbuffer_release (&sb);
+    msgpack_sbuffer_destroy (&sb);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- bounds pass */
+
+static int
+s_need (size_t pos, size_t n, size_t len)
+{
+    return n <= len && pos <= len - n;
+}
+
+static uint64_t
+s_be (const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p [i];
+    return v;
+}
+
+int
+tl_msgpack_check (const unsigned char *p, size_t len)
+{
+    /* Iterative walk. `pending[d]` counts objects still to read at depth d. */
+    uint64_t pending [17];
+    int depth = 0;
+    pending [0] = 1;
+    size_t pos = 0;
+    while (depth >= 0) {
+        if (pending [depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending [depth]--;
+        if (!s_need (pos, 1, len))
+            return TL_EPROTO;
+        unsigned b = p [pos++];
+        uint64_t skip = 0, count = 0;
+        int container = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            ;
+        else if ((b & 0xf0) == 0x80) { count = 2 * (uint64_t) (b & 0x0f); container = 1; }
+        else if ((b & 0xf0) == 0x90) { count = b & 0x0f; container = 1; }
+        else if ((b & 0xe0) == 0xa0) skip = b & 0x1f;
+        else {
+            int hdr = 0;
+            switch (b) {
+                case 0xc4: case 0xd9: hdr = 1; break;                         /* bin8, str8 */
+                case 0xc5: case 0xda: hdr = 2; break;                         /* bin16, str16 */
+                case 0xc6: case 0xdb: hdr = 4; break;                         /* bin32, str32 */
+                case 0xc7: hdr = 1; break;                                    /* ext8 */
+                case 0xc8: hdr = 2; break;                                    /* ext16 */
+                case 0xc9: hdr = 4; break;                                    /* ext32 */
+                case 0xca: skip = 4; break;  case 0xcb: skip = 8; break;      /* floats */
+                case 0xcc: case 0xd0: skip = 1; break;
+                case 0xcd: case 0xd1: skip = 2; break;
+                case 0xce: case 0xd2: skip = 4; break;
+                case 0xcf: case 0xd3: skip = 8; break;
+                case 0xd4: skip = 2; break;  case 0xd5: skip = 3; break;      /* fixext */
+                case 0xd6: skip = 5; break;  case 0xd7: skip = 9; break;
+                case 0xd8: skip = 17; break;
+                case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+                    int n = (b == 0xdc || b == 0xde) ? 2 : 4;
+                    if (!s_need (pos, n, len))
+                        return TL_EPROTO;
+                    count = s_be (p + pos, n);
+                    pos += n;
+                    if (b >= 0xde)
+                        count *= 2;
+                    container = 1;
+                    break;
+                }
+                default: return TL_EPROTO;   /* 0xc1 is never used */
+            }
+            if (hdr) {
+                if (!s_need (pos, hdr, len))
+                    return TL_EPROTO;
+                skip = s_be (p + pos, hdr) + (b >= 0xc7 && b <= 0xc9 ? 1 : 0);
+                pos += hdr;
+            }
+        }
+        if (skip) {
+            if (skip > len || !s_need (pos, (size_t) skip, len))
+                return TL_EPROTO;
+            pos += skip;
+        }
+        if (container && count) {
+            /* Every element takes at least one byte. */
+            if (count > len - pos || depth >= 16)
+                return TL_EPROTO;
+            pending [++depth] = count;
+        }
+    }
+    return pos == len ? 0 : TL_EPROTO;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+typedef struct s_block {
+    struct s_block *next;
+    char data [];
+} s_block_t;
+
+static void *
+s_alloc (tl_msg_t *m, size_t n)
+{
+    s_block_t *b = malloc (sizeof (s_block_t) + n + 1);
+    if (!b)
+        return NULL;
+    b->next = m->arena_;
+    m->arena_ = b;
+    return b->data;
+}
+
+void
+tl_msg_clear (tl_msg_t *m)
+{
+    s_block_t *b = m->arena_;
+    while (b) {
+        s_block_t *n = b->next;
+        free (b);
+        b = n;
+    }
+    memset (m, 0, sizeof *m);
+}
+
+static const char *
+s_dup (tl_msg_t *m, const char *p, size_t n)
+{
+    char *s = s_alloc (m, n);
+    if (s) {
+        memcpy (s, p, n);
+        s [n] = 0;
+    }
+    return s;
+}
+
+static int
+s_str (const msgpack_object *o, const char **p, size_t *n)
+{
+    if (o->type == MSGPACK_OBJECT_STR) { *p = o->via.str.ptr; *n = o->via.str.size; return 1; }
+    if (o->type == MSGPACK_OBJECT_BIN) { *p = o->via.bin.ptr; *n = o->via.bin.size; return 1; }
+    return 0;
+}
+
+static int
+s_num (const msgpack_object *o, double *v)
+{
+    if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32)
+        *v = o->via.f64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *v = (double) o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *v = (double) o->via.i64;
+    else
+        return 0;
+    return 1;
+}
+
+static int
+s_uint (const msgpack_object *o, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return 0;
+    *v = o->via.u64;
+    return 1;
+}
+
+static int
+s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
+{
+    const s_field_t *fd = &s_fields [f];
+    char *base = (char *) m;
+    const char *p;
+    size_t n;
+    switch (fd->kind) {
+        case K_UINT:
+            if (!s_uint (o, (uint64_t *) (base + fd->off)))
+                return tl_err_set (e, TL_EPROTO, 0, "field '%s' is not an unsigned integer", fd->key);
+            return 0;
+        case K_STR:
+            if (!s_str (o, &p, &n) || n > TL_STR_MAX || memchr (p, 0, n))
+                return tl_err_set (e, TL_EPROTO, 0, "field '%s' is not a string of <= %d bytes", fd->key, TL_STR_MAX);
+            if (!(*(const char **) (base + fd->off) = s_dup (m, p, n)))
+                return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+            return 0;
+        case K_BOOL:
+            if (o->type != MSGPACK_OBJECT_BOOLEAN)
+                return tl_err_set (e, TL_EPROTO, 0, "field '%s' is not a boolean", fd->key);
+            *(bool *) (base + fd->off) = o->via.boolean;
+            return 0;
+        default:
+            break;
+    }
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return tl_err_set (e, TL_EPROTO, 0, "field '%s' is not an array", fd->key);
+    size_t cnt = o->via.array.size;
+    const msgpack_object *a = o->via.array.ptr;
+    if (fd->kind == K_IDS || fd->kind == K_LENGTHS) {
+        uint64_t *v = s_alloc (m, cnt * sizeof (uint64_t));
+        if (!v)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        for (size_t i = 0; i < cnt; i++)
+            if (!s_uint (&a [i], &v [i]))
+                return tl_err_set (e, TL_EPROTO, 0, "field '%s' holds a non-integer", fd->key);
+        if (fd->kind == K_IDS) {
+            m->ids = v;
+            m->n_ids = cnt;
+        }
+        else {
+            m->lengths = v;
+            m->n_lengths = cnt;
+        }
+        return 0;
+    }
+    int width = fd->kind == K_RUNNING ? 3 : 2;
+    for (size_t i = 0; i < cnt; i++)
+        if (a [i].type != MSGPACK_OBJECT_ARRAY
+            || (a [i].via.array.size != (uint32_t) width && !(fd->kind == K_GROUPS && a [i].via.array.size == 3)))
+            return tl_err_set (e, TL_EPROTO, 0, "field '%s' item %zu is not an array of %d", fd->key, i, width);
+    if (fd->kind == K_RUNNING) {
+        m->running = s_alloc (m, cnt * sizeof (tl_running_t));
+        if (!m->running)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        for (size_t i = 0; i < cnt; i++) {
+            const msgpack_object *t = a [i].via.array.ptr;
+            if (!s_uint (&t [0], &m->running [i].task) || !s_uint (&t [1], &m->running [i].attempt)
+                || !s_uint (&t [2], &m->running [i].bytes_done))
+                return tl_err_set (e, TL_EPROTO, 0, "field 'running' item %zu is malformed", i);
+        }
+        m->n_running = cnt;
+    }
+    else if (fd->kind == K_GROUPS) {
+        m->groups = s_alloc (m, cnt * sizeof (tl_agg_entry_t));
+        if (!m->groups)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        for (size_t i = 0; i < cnt; i++) {
+            const msgpack_object *t = a [i].via.array.ptr;
+            if (!s_str (&t [0], &p, &n) || n > TL_AGG_KEY_MAX || !s_uint (&t [1], &m->groups [i].count))
+                return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu is malformed", i);
+            if (!(m->groups [i].key = s_dup (m, p, n)))
+                return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+            m->groups [i].len = (uint32_t) n;
+            m->groups [i].cells = NULL;
+            /* Value cells: every group has the same number, at most 64. */
+            size_t nc = 0;
+            if (a [i].via.array.size == 3) {
+                const msgpack_object *c = &t [2];
+                if (c->type != MSGPACK_OBJECT_ARRAY || c->via.array.size == 0 || c->via.array.size % 5
+                    || c->via.array.size > 5 * 64)
+                    return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu: bad value cells", i);
+                nc = c->via.array.size / 5;
+                tl_cell_t *cells = s_alloc (m, nc * sizeof (tl_cell_t));
+                if (!cells)
+                    return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+                const msgpack_object *v = c->via.array.ptr;
+                for (size_t k = 0; k < nc; k++, v += 5)
+                    if (!s_uint (&v [0], &cells [k].n) || !s_uint (&v [1], &cells [k].bad) || !s_num (&v [2], &cells [k].sum)
+                        || !s_num (&v [3], &cells [k].min) || !s_num (&v [4], &cells [k].max))
+                        return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu: bad value cells", i);
+                m->groups [i].cells = cells;
+            }
+            if (i == 0)
+                m->ncells = nc;
+            else if (nc != m->ncells)
+                return tl_err_set (e, TL_EPROTO, 0, "field 'groups': items differ in value cells");
+        }
+        m->n_groups = cnt;
+    }
+    else {
+        m->mappers = s_alloc (m, cnt * sizeof (tl_mapper_stat_t));
+        if (!m->mappers)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        for (size_t i = 0; i < cnt; i++) {
+            const msgpack_object *t = a [i].via.array.ptr;
+            if (!s_str (&t [0], &p, &n) || n > TL_STR_MAX || !s_uint (&t [1], &m->mappers [i].tasks))
+                return tl_err_set (e, TL_EPROTO, 0, "field 'mappers' item %zu is malformed", i);
+            if (!(m->mappers [i].name = s_dup (m, p, n)))
+                return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        }
+        m->n_mappers = cnt;
+    }
+    return 0;
+}
+
+int
+tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
+{
+    memset (m, 0, sizeof *m);
+    if (tl_msgpack_check (data, len) != 0)
+        return tl_err_set (e, TL_EPROTO, 0, "malformed msgpack (%zu bytes)", len);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    int rc = 0;
+    if (msgpack_unpack_next (&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "msgpack unpack failed");
+        goto done;
+    }
+    const msgpack_object *root = &up.data;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "message is not a map");
+        goto done;
+    }
+    /* First pass: version and type. */
+    uint64_t version = 0;
+    const char *tname = NULL;
+    size_t tlen = 0;
+    const msgpack_object_kv *kv = root->via.map.ptr;
+    size_t nkv = root->via.map.size;
+    for (size_t i = 0; i < nkv; i++) {
+        const char *k;
+        size_t kn;
+        if (!s_str (&kv [i].key, &k, &kn)) {
+            rc = tl_err_set (e, TL_EPROTO, 0, "map key is not a string");
+            goto done;
+        }
+        if (kn == 1 && k [0] == 'v' && !s_uint (&kv [i].val, &version)) {
+            rc = tl_err_set (e, TL_EPROTO, 0, "field 'v' is not an unsigned integer");
+            goto done;
+        }
+        if (kn == 1 && k [0] == 't' && !s_str (&kv [i].val, &tname, &tlen)) {
+            rc = tl_err_set (e, TL_EPROTO, 0, "field 't' is not a string");
+            goto done;
+        }
+    }
+    if (version != TL_PROTO_VERSION) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "protocol version %llu not supported (this is %d)",
+                         (unsigned long long) version, TL_PROTO_VERSION);
+        goto done;
+    }
+    for (int t = 1; t < TL_MSG_COUNT_ && tname; t++)
+        if (strlen (s_types [t].name) == tlen && memcmp (s_types [t].name, tname, tlen) == 0)
+            m->type = t;
+    if (m->type == TL_MSG_NONE) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "unknown message type '%.*s'", (int) (tlen > 32 ? 32 : tlen),
+                         tname ? tname : "");
+        goto done;
+    }
+    /* Second pass: the fields this type knows; others are ignored. */
+    const s_type_t *t = &s_types [m->type];
+    uint64_t seen = 0, allowed = 0;
+    for (const int *f = t->required; *f >= 0; f++)
+        allowed |= 1ULL << *f;
+    for (const int *f = t->optional; *f >= 0; f++)
+        allowed |= 1ULL << *f;
+    for (size_t i = 0; i < nkv; i++) {
+        const char *k = NULL;
+        size_t kn = 0;
+        s_str (&kv [i].key, &k, &kn);
+        for (int f = 0; f < F_COUNT_; f++) {
+            if (!(allowed & (1ULL << f)) || strlen (s_fields [f].key) != kn || memcmp (s_fields [f].key, k, kn))
+                continue;
+            if (seen & (1ULL << f)) {
+                rc = tl_err_set (e, TL_EPROTO, 0, "field '%s' appears twice", s_fields [f].key);
+                goto done;
+            }
+            seen |= 1ULL << f;
+            if ((rc = s_decode_field (m, f, &kv [i].val, e)) != 0)
+                goto done;
+        }
+    }
+    for (const int *f = t->required; *f >= 0; f++)
+        if (!(seen & (1ULL << *f))) {
+            rc = tl_err_set (e, TL_EPROTO, 0, "'%s' message lacks field '%s'", t->name, s_fields [*f].key);
+            goto done;
+        }
+    if (m->type == TL_MSG_APPLIED && m->n_ids != m->n_lengths) {
+        rc = tl_err_set (e, TL_EPROTO, 0, "'applied' has %zu tasks but %zu lengths", m->n_ids, m->n_lengths);
+        goto done;
+    }
+done:
+    msgpack_unpacked_destroy (&up);
+    if (rc)
+        tl_msg_clear (m);
+    return rc;
+}

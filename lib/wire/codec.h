@@ -1,0 +1,71 @@
+/*  codec.h — every tally message (docs/PROTOCOL.md, version 1), encoded with msgpack-c.
+
+    A tl_msg_t is a flat struct holding the fields of all message types; `type` says which are
+    meaningful. tl_msg_decode validates the whole frame before it trusts anything: a bounds pass
+    checks every array/map count against the bytes left (msgpack-c has no limits of its own),
+    then every field is checked for type and range, then the fields required by the type must
+    all be present. Strings and arrays of a decoded message live in memory owned by the message:
+    release them with tl_msg_clear. */
+#ifndef TL_CODEC_H
+#define TL_CODEC_H
+#include "lib/core/agg.h"
+#include "lib/base/err.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_PROTO_VERSION 1
+#define TL_STR_MAX 4096
+
+typedef enum {
+    TL_MSG_NONE = 0,
+    TL_MSG_HELLO, TL_MSG_HB, TL_MSG_DONE, TL_MSG_FAIL, TL_MSG_BYE,
+    TL_MSG_WELCOME, TL_MSG_TASK, TL_MSG_CANCEL, TL_MSG_RESET, TL_MSG_END,
+    TL_MSG_JOB, TL_MSG_APPLIED, TL_MSG_PARTIAL, TL_MSG_UPDATE, TL_MSG_STEAL, TL_MSG_CUT,
+    TL_MSG_PING, TL_MSG_PONG,
+    TL_MSG_COUNT_
+} tl_msg_type_t;
+
+typedef struct {
+    uint64_t task, attempt, bytes_done;
+} tl_running_t;
+
+typedef struct {
+    const char *name;
+    uint64_t tasks;
+} tl_mapper_stat_t;
+
+typedef struct {
+    tl_msg_type_t type;
+    const char *name, *job, *reducer, *uri, *col, *endpoint, *region, *error, *mapper, *instance, *fleet;
+    uint64_t slots, hb_ms, task, attempt, offset, length, size, keep, cut;
+    uint64_t rows, bytes, bad, blank, filtered, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
+    bool nosign, retry, ok, done, full, returned;
+    tl_running_t *running;
+    size_t n_running;
+    uint64_t *ids;
+    size_t n_ids;
+    uint64_t *lengths;      /* APPLIED: the length each applied partial covered */
+    size_t n_lengths;
+    tl_agg_entry_t *groups;
+    size_t n_groups;
+    size_t ncells;          /* value cells per group (a query's aggregates), 0 for counts only;
+                               on the wire a group is [key, count] or [key, count, [n, bad, sum,
+                               min, max] x ncells] */
+    tl_mapper_stat_t *mappers;
+    size_t n_mappers;
+    void *arena_;   /* private: memory of a decoded message */
+} tl_msg_t;
+
+/*  Type name as on the wire ("hello", ...), or "?" */
+const char *tl_msg_type_name (tl_msg_type_t type);
+/*  Encode m into a new buffer (*data, caller frees with free()). */
+int tl_msg_encode (const tl_msg_t *m, char **data, size_t *len);
+/*  Decode one frame into m (zeroed first). On error m holds nothing to free. */
+int tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e);
+/*  Release what decode allocated and zero m. */
+void tl_msg_clear (tl_msg_t *m);
+/*  Structural bounds pass over msgpack bytes: every container count fits in what remains,
+    nesting depth <= 16, and exactly one top-level object. Exposed for tests. */
+int tl_msgpack_check (const unsigned char *p, size_t len);
+#endif
