@@ -18,6 +18,8 @@ tl_strerror (int code)
         case TL_ECOLUMN:   return "column not found";
         case TL_ECANCEL:   return "cancelled";
         case TL_EAUTH:     return "authentication error";
+        case TL_ECHANGED:  return "object changed since it was listed";
+        case TL_EFULL:     return "limit reached";
         default:           return "unknown error";
     }
 }

@@ -17,6 +17,8 @@ enum {
     TL_ECOLUMN = -8,    /* group-by column not in header */
     TL_ECANCEL = -9,    /* cancelled */
     TL_EAUTH = -10,     /* credentials missing or refused */
+    TL_ECHANGED = -11,  /* an input object changed since it was listed */
+    TL_EFULL = -12,     /* a limit was reached (size cap, disk full) */
 };
 
 typedef struct {
