@@ -15,8 +15,11 @@
     fsynced before the new task is handed out. A restarted broker replays the journal instead of
     listing again, takes the reducer's applied set as the truth, and re-issues the rest. */
 #include "broker/broker.h"
-#include "broker/journal.h"
+#include "broker/jobrec.h"
+#include "lib/core/digest.h"
+#include "lib/wire/token.h"
 #include "lib/core/query.h"
+#include "cli/query_opts.h"
 #include "lib/base/metrics.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #define MAX_INPUTS 256
 
@@ -46,6 +50,7 @@ typedef struct {
     const char *metrics;
     tl_qargs_t qa;
     bool quiet;
+    bool fresh;             /* --fresh: discard the state dir's old journal */
     char *col_text;         /* the query text built from the options (owned) */
 } s_opts_t;
 
@@ -75,6 +80,7 @@ s_usage (FILE *f)
              "                         or a 16th of it if its mapper needs 100 ms or more for the rest\n"
              "  --no-backups           never run backup copies of slow tasks near the end\n"
              "  --state-dir DIR        journal the job here; restart with the same DIR after a crash to carry on\n"
+             "  --fresh                discard what --state-dir holds (a finished job, or another job) and start anew\n"
              "  --keys DIR             CURVE keys from tally keygen: authenticate and encrypt every peer\n"
              "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9101)\n"
              "  -v, --verbose / -q, --quiet\n"
@@ -93,7 +99,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         { "apply-timeout-ms", required_argument, 0, 'A' }, { "max-attempts", required_argument, 0, 'M' },
         { "min-steal", required_argument, 0, 'm' }, { "no-backups", no_argument, 0, 'B' },
         { "state-dir", required_argument, 0, 'D' }, { "keys", required_argument, 0, 'k' },
-        { "metrics-listen", required_argument, 0, 'P' },
+        { "metrics-listen", required_argument, 0, 'P' }, { "fresh", no_argument, 0, 'F' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -154,6 +160,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
                 break;
             case 'B': o->sc.no_backups = true; break;
             case 'D': o->state_dir = optarg; break;
+            case 'F': o->fresh = true; break;
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
@@ -164,6 +171,10 @@ s_parse (int argc, char **argv, s_opts_t *o)
     }
     if (optind < argc) {
         fprintf (stderr, "tally broker: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    if (o->fresh && !o->state_dir) {
+        fprintf (stderr, "tally broker: --fresh discards a --state-dir, and none is given\n");
         return 2;
     }
     if (!o->listen || !o->reducer_ep || !o->ninputs || !o->qa.nby) {
@@ -211,136 +222,62 @@ typedef struct {
     bool synced;
     uint64_t bytes_total;
     tl_journal_t *journal;
+    tl_jobrec_t jr;         /* the job's identity: fingerprint, token key (journalled) */
     char reducer_instance [TL_STR_MAX + 1];
     bool resumed;
     zhash_t *seen;          /* failure messages already logged (tl_seen_before) */
+    char fatal [TL_STR_MAX];    /* set when the job must stop: a refusal, a journal that cannot be written */
+    char stalled [TL_STR_MAX];  /* the reducer's reason for holding back acks, "" when it does not */
+    int64_t stalled_at, stalled_logged;
 } s_broker_t;
 
-/*  Journal record helpers: each is one msgpack array. */
+/*  The definition: what the user asked for. The fingerprint adds the inputs as listed, so two
+    jobs with the same flags over changed objects differ too. */
 static void
-s_jstr (msgpack_packer *pk, const char *s)
+s_fingerprints (s_broker_t *b)
 {
-    msgpack_pack_str_with_body (pk, s, strlen (s));
-}
-
-static int
-s_journal_task (s_broker_t *b, const tl_task_t *t)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 6);
-    s_jstr (&pk, "task");
-    msgpack_pack_uint64 (&pk, t->id);
-    msgpack_pack_uint64 (&pk, t->object);
-    msgpack_pack_uint64 (&pk, t->offset);
-    msgpack_pack_uint64 (&pk, t->length);
-    if (t->splittable)
-        msgpack_pack_true (&pk);
-    else
-        msgpack_pack_false (&pk);
-    int rc = tl_journal_append (b->journal, sb.data, sb.size);
-    msgpack_sbuffer_destroy (&sb);
-    return rc;
-}
-
-static int
-s_journal_cut (s_broker_t *b, uint64_t task, uint64_t length)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 3);
-    s_jstr (&pk, "cut");
-    msgpack_pack_uint64 (&pk, task);
-    msgpack_pack_uint64 (&pk, length);
-    int rc = tl_journal_append (b->journal, sb.data, sb.size);
-    msgpack_sbuffer_destroy (&sb);
-    return rc;
-}
-
-/*  Write the job, its objects and its tasks: the start of a journal. */
-static int
-s_journal_start (s_broker_t *b, tl_err_t *e)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 4);
-    s_jstr (&pk, "job");
-    s_jstr (&pk, b->job);
-    s_jstr (&pk, b->o.col);
-    msgpack_pack_uint64 (&pk, b->bytes_total);
-    tl_journal_append (b->journal, sb.data, sb.size);
+    tl_digest_t *d = tl_digest_new ();
+    if (!d)
+        return;
+    tl_digest_str (d, "tally-job-1");       /* the split rules' version: the line rule, --split-size cuts */
+    tl_digest_u64 (d, (uint64_t) b->o.ninputs);
+    for (int i = 0; i < b->o.ninputs; i++)
+        tl_digest_str (d, b->o.inputs [i]);
+    tl_digest_str (d, b->o.col);
+    tl_digest_u64 (d, b->o.split);
+    tl_digest_hex (d, b->jr.definition);
+    tl_digest_destroy (&d);
+    if (!(d = tl_digest_new ()))
+        return;
+    tl_digest_str (d, b->jr.definition);
+    tl_digest_u64 (d, b->objs.n);
     for (size_t i = 0; i < b->objs.n; i++) {
-        msgpack_sbuffer_clear (&sb);
-        msgpack_pack_array (&pk, 3);
-        s_jstr (&pk, "obj");
-        s_jstr (&pk, b->objs.v [i].uri);
-        msgpack_pack_uint64 (&pk, b->objs.v [i].size);
-        tl_journal_append (b->journal, sb.data, sb.size);
+        tl_digest_str (d, b->objs.v [i].uri);
+        tl_digest_u64 (d, b->objs.v [i].size);
+        tl_digest_str (d, b->objs.v [i].etag);
+        tl_digest_u64 (d, (uint64_t) b->objs.v [i].mtime_ns);
     }
-    msgpack_sbuffer_destroy (&sb);
-    tl_sched_stats_t st = tl_sched_stats (b->sched);
-    for (uint64_t i = 0; i < st.tasks; i++)
-        if (s_journal_task (b, tl_sched_task (b->sched, i)) != 0)
-            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
-    return tl_journal_sync (b->journal, e);
+    tl_digest_hex (d, b->jr.fingerprint);
+    tl_digest_destroy (&d);
 }
 
-static bool
-s_str_obj (const msgpack_object *o, char *out, size_t outlen)
+/*  The digest of the task list as it stands: count, then every task's id and length. The
+    reducer computes the same over what it applied. */
+static void
+s_task_digest (s_broker_t *b, char out [TL_DIGEST_HEX + 1])
 {
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= outlen)
-        return false;
-    memcpy (out, o->via.str.ptr, o->via.str.size);
-    out [o->via.str.size] = 0;
-    return true;
-}
-
-static bool
-s_uint_obj (const msgpack_object *o, uint64_t *v)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return false;
-    *v = o->via.u64;
-    return true;
-}
-
-static char s_replay_col [TL_STR_MAX + 1];
-
-static int
-s_replay (void *arg, const msgpack_object *rec)
-{
-    s_broker_t *b = arg;
-    const msgpack_object *a = rec->via.array.ptr;
-    uint32_t n = rec->via.array.size;
-    char kind [16], str [4096];
-    uint64_t v [5];
-    if (!s_str_obj (&a [0], kind, sizeof kind))
-        return TL_EPROTO;
-    if (strcmp (kind, "job") == 0 && n == 4 && s_str_obj (&a [1], b->job, sizeof b->job)
-        && s_str_obj (&a [2], s_replay_col, sizeof s_replay_col) && s_uint_obj (&a [3], &v [0])) {
-        b->bytes_total = v [0];
-        return 0;
+    tl_digest_t *d = tl_digest_new ();
+    uint64_t n = tl_sched_stats (b->sched).tasks;
+    *out = 0;
+    if (!d)
+        return;
+    tl_digest_u64 (d, n);
+    for (uint64_t i = 0; i < n; i++) {
+        tl_digest_u64 (d, i);
+        tl_digest_u64 (d, tl_sched_task (b->sched, i)->length);
     }
-    if (strcmp (kind, "obj") == 0 && n == 3 && s_str_obj (&a [1], str, sizeof str) && s_uint_obj (&a [2], &v [0]))
-        return tl_objlist_push (&b->objs, str, v [0]);
-    if (strcmp (kind, "task") == 0 && n == 6 && s_uint_obj (&a [1], &v [0]) && s_uint_obj (&a [2], &v [1])
-        && s_uint_obj (&a [3], &v [2]) && s_uint_obj (&a [4], &v [3]) && a [5].type == MSGPACK_OBJECT_BOOLEAN
-        && v [1] < b->objs.n) {
-        if (tl_sched_add (b->sched, (uint32_t) v [1], v [2], v [3], a [5].via.boolean) != v [0])
-            return TL_EPROTO;   /* ids must replay in order */
-        return 0;
-    }
-    if (strcmp (kind, "cut") == 0 && n == 3 && s_uint_obj (&a [1], &v [0]) && s_uint_obj (&a [2], &v [1])) {
-        tl_sched_set_length (b->sched, v [0], v [1]);
-        return 0;
-    }
-    return TL_EPROTO;
+    tl_digest_hex (d, out);
+    tl_digest_destroy (&d);
 }
 
 static void
@@ -348,11 +285,16 @@ s_send_task (s_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
 {
     const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
     const tl_object_t *obj = &b->objs.v [t->object];
+    tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
+                               .offset = t->offset };
+    char token [TL_TOKEN_HEX + 1];
+    tl_token_make (b->jr.key, &claim, token);
     tl_msg_t msg = {
         .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = attempt, .uri = obj->uri,
         .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
         .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
-        .region = b->o.cfg.region ? b->o.cfg.region : "",
+        .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
+        .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
     };
     if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
         tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
@@ -362,8 +304,11 @@ s_send_task (s_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
 static void
 s_send_job (s_broker_t *b)
 {
+    char key [2 * TL_TOKEN_KEY_LEN + 1];
+    tl_token_key_hex (b->jr.key, key);
     tl_msg_t m = { .type = TL_MSG_JOB, .job = b->job, .col = b->o.col,
-                   .tasks = tl_sched_stats (b->sched).tasks, .bytes = b->bytes_total };
+                   .tasks = tl_sched_stats (b->sched).tasks, .bytes = b->bytes_total,
+                   .fingerprint = b->jr.fingerprint, .key = key };
     tl_send (b->reducer, NULL, 0, &m, true);
 }
 
@@ -394,6 +339,25 @@ s_pong (s_broker_t *b, const char *ident, size_t identlen, const char *fleet)
     free (ms);
 }
 
+/*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
+static void
+s_on_stalled (s_broker_t *b, const char *why, int64_t now)
+{
+    if (!why || !*why) {
+        if (*b->stalled)
+            tl_info ("the reducer acknowledges again");
+        *b->stalled = 0;
+        return;
+    }
+    if (!*b->stalled)
+        b->stalled_at = now;
+    snprintf (b->stalled, sizeof b->stalled, "%s", why);
+    if (now - b->stalled_logged >= 5000) {
+        tl_warn ("the reducer is not acknowledging applied tasks because its checkpoint fails: %s", why);
+        b->stalled_logged = now;
+    }
+}
+
 static void
 s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *m, int64_t now)
 {
@@ -416,7 +380,8 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
             tl_badmsg ("a mapper", &e);
             return;
         }
-        tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms };
+        tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms,
+                       .name = tl_sched_mapper (b->sched, idx)->name };
         tl_send (b->router, ident, identlen, &w, true);
         return;
     }
@@ -495,11 +460,12 @@ s_events (s_broker_t *b)
                 const tl_task_t *t = tl_sched_task (b->sched, ev.task), *tail = tl_sched_task (b->sched, ev.n);
                 /* Durable before the tail is handed out, so a restart cannot reuse its id. */
                 if (b->journal) {
-                    tl_err_t e;
-                    if (s_journal_cut (b, t->id, t->length) || s_journal_task (b, tail)
-                        || tl_journal_sync (b->journal, &e)) {
-                        tl_error ("journal: cannot record a split; stopping so as not to lose track");
-                        exit (1);
+                    tl_err_t e = { 0 };
+                    if (tl_jobrec_put_cut (b->journal, t, tail) != 0 || tl_journal_sync (b->journal, &e) != 0) {
+                        /* The tail must not go out unrecorded: stop the job, loudly. */
+                        snprintf (b->fatal, sizeof b->fatal, "cannot record a cut in the journal: %s",
+                                  *e.msg ? e.msg : "out of memory");
+                        return;
                     }
                 }
                 if (ev.mapper >= 0)
@@ -544,6 +510,7 @@ s_list_inputs (s_broker_t *b)
         if (w && strcmp (b->objs.v [w - 1].uri, b->objs.v [i].uri) == 0) {
             tl_warn ("%s is listed by more than one --input: counted once", b->objs.v [i].uri);
             free (b->objs.v [i].uri);
+            free (b->objs.v [i].etag);
             continue;
         }
         b->objs.v [w++] = b->objs.v [i];
@@ -571,24 +538,49 @@ tl_broker_main (int argc, char **argv)
     b.sched = tl_sched_new (&b.o.sc);
     b.seen = zhash_new ();
     long replayed = 0;
+    if (getrandom (b.jr.key, sizeof b.jr.key, 0) != (ssize_t) sizeof b.jr.key) {
+        tl_error ("cannot draw the job's token key from the kernel");
+        goto done;
+    }
     if (b.o.state_dir) {
-        tl_err_t e;
+        tl_err_t e = { 0 };
         if (!(b.journal = tl_journal_open (b.o.state_dir, "broker.journal", &e))) {
             tl_error ("--state-dir: %s", e.msg);
             goto done;
         }
-        replayed = tl_journal_replay (b.journal, s_replay, &b, &e);
+        if (b.o.fresh) {
+            if (tl_journal_reset (b.journal, &e) != 0) {
+                tl_error ("--fresh: %s", e.msg);
+                goto done;
+            }
+            tl_info ("--fresh: discarded the journal in %s", b.o.state_dir);
+        }
+        tl_jobrec_t jr = { 0 };
+        replayed = tl_jobrec_replay (b.journal, &jr, &b.objs, b.sched, &e);
         if (replayed < 0) {
-            tl_error ("cannot resume from %s: %s; move it away to start afresh", b.o.state_dir,
-                      replayed == TL_EPROTO ? "the journal is corrupt" : e.msg);
+            tl_error ("cannot resume from %s: %s", b.o.state_dir, e.msg);
             goto done;
+        }
+        if (replayed > 0) {
+            s_fingerprints (&b);    /* the definition of this invocation, to compare */
+            if (jr.ended) {
+                tl_error ("%s holds job %s, which has finished (%s): use a new --state-dir, or --fresh to discard it",
+                          b.o.state_dir, jr.id, jr.ended_ok ? "ok" : "failed");
+                goto done;
+            }
+            if (strcmp (jr.definition, b.jr.definition) != 0) {
+                tl_error ("%s holds job %s, which is another job (other --input, query or --split-size: it groups "
+                          "by '%s'): use a new --state-dir, or --fresh to discard it", b.o.state_dir, jr.id,
+                          strchr (jr.col, '\n') ? "a query" : jr.col);
+                goto done;
+            }
+            b.jr = jr;
+            snprintf (b.job, sizeof b.job, "%s", jr.id);
+            b.bytes_total = jr.bytes_total;
         }
     }
     if (replayed > 0) {
         b.resumed = true;
-        if (strcmp (s_replay_col, b.o.col) != 0)
-            tl_warn ("the journal's job groups by '%s', not '%s': resuming it as it was", s_replay_col, b.o.col);
-        b.o.col = s_replay_col;
         tl_sched_all_zombie (b.sched);
         tl_info ("resumed job %s from %s: %zu object(s), %llu task(s); inputs are not listed again", b.job,
                  b.o.state_dir, b.objs.n, (unsigned long long) tl_sched_stats (b.sched).tasks);
@@ -606,10 +598,15 @@ tl_broker_main (int argc, char **argv)
             else
                 tl_sched_add (b.sched, (uint32_t) i, 0, size, splittable);
         }
+        s_fingerprints (&b);
+        snprintf (b.jr.id, sizeof b.jr.id, "%s", b.job);
+        snprintf (b.jr.col, sizeof b.jr.col, "%s", b.o.col);
+        b.jr.bytes_total = b.bytes_total;
+        b.jr.split = b.o.split;
         if (b.journal) {
-            tl_err_t e;
-            if (s_journal_start (&b, &e) != 0) {
-                tl_error ("cannot write the journal: %s", e.msg);
+            tl_err_t e = { 0 };
+            if (tl_jobrec_put_job (b.journal, &b.jr, &b.objs, b.sched) != 0 || tl_journal_sync (b.journal, &e) != 0) {
+                tl_error ("cannot write the journal: %s", *e.msg ? e.msg : "out of memory");
                 goto done;
             }
         }
@@ -682,7 +679,12 @@ tl_broker_main (int argc, char **argv)
                 break;
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
+            else if (m.type == TL_MSG_REFUSED && strcmp (m.job, b.job) == 0) {
+                snprintf (b.fatal, sizeof b.fatal, "the reducer at %s refused job %s: %s", b.o.reducer_ep, b.job,
+                          m.error);
+            }
             else if (m.type == TL_MSG_APPLIED && strcmp (m.job, b.job) == 0) {
+                s_on_stalled (&b, m.stalled, now);
                 if (strcmp (b.reducer_instance, m.instance) != 0) {
                     /* A new reducer process: what it had not checkpointed is gone, so every task
                        whose partial was sent but not acknowledged is re-done. */
@@ -692,8 +694,18 @@ tl_broker_main (int argc, char **argv)
                     }
                     snprintf (b.reducer_instance, sizeof b.reducer_instance, "%s", m.instance);
                 }
-                for (size_t i = 0; i < m.n_ids; i++)
+                uint64_t ntasks = tl_sched_stats (b.sched).tasks;
+                for (size_t i = 0; i < m.n_ids; i++) {
+                    if (m.ids [i] >= ntasks) {
+                        /* The reducer holds a task this broker never made: the journal lost records. */
+                        snprintf (b.fatal, sizeof b.fatal, "the reducer has applied task %llu, but this job has only "
+                                  "%llu task(s): the journal%s%s lost records, and resuming would count wrongly",
+                                  (unsigned long long) m.ids [i], (unsigned long long) ntasks,
+                                  b.o.state_dir ? " in " : "", b.o.state_dir ? b.o.state_dir : "");
+                        break;
+                    }
                     tl_sched_applied (b.sched, m.ids [i], m.lengths [i], now);
+                }
                 if (m.full && !b.synced) {
                     b.synced = true;
                     tl_info ("reducer %s ready (%zu task(s) already applied)", b.o.reducer_ep, m.n_ids);
@@ -718,6 +730,8 @@ tl_broker_main (int argc, char **argv)
             }
             s_events (&b);
         }
+        if (*b.fatal)
+            break;
         if (tl_sched_finished (b.sched))
             break;
         if (now - last_hb >= b.o.hb_ms) {
@@ -769,15 +783,24 @@ tl_broker_main (int argc, char **argv)
         }
         if (now - last_progress >= 5000) {
             tl_sched_stats_t st = tl_sched_stats (b.sched);
-            tl_log (bar ? TL_LOG_DEBUG : TL_LOG_INFO, "progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)",
+            tl_log (bar ? TL_LOG_DEBUG : TL_LOG_INFO, "progress: %llu/%llu tasks applied, %llu running, %llu queued, %llu mapper(s)%s%s",
                      (unsigned long long) st.applied, (unsigned long long) st.tasks, (unsigned long long) st.running,
-                     (unsigned long long) st.queued, (unsigned long long) st.mappers_alive);
+                     (unsigned long long) st.queued, (unsigned long long) st.mappers_alive,
+                     *b.stalled ? "; the reducer is not acknowledging because its checkpoint fails: " : "", b.stalled);
             last_progress = now;
         }
     }
     zpoller_destroy (&poller);
     if (bar)
         tl_log_status (NULL);
+    if (*b.fatal) {
+        tl_error ("job %s stopped: %s", b.job, b.fatal);
+        tl_msg_t end = { .type = TL_MSG_END, .job = b.job, .ok = false, .error = b.fatal };
+        if (!strstr (b.fatal, "refused"))
+            tl_send (b.reducer, NULL, 0, &end, false);
+        rc = 1;
+        goto done;
+    }
     if (interrupted) {
         tl_warn ("interrupted: the job is not finished (mappers will wait for a broker)");
         rc = 130;
@@ -807,7 +830,15 @@ tl_broker_main (int argc, char **argv)
         }
         zhash_destroy (&count);
     }
-    tl_msg_t end = { .type = TL_MSG_END, .job = b.job, .ok = st.failed == 0, .error = error };
+    char digest [TL_DIGEST_HEX + 1];
+    s_task_digest (&b, digest);
+    tl_msg_t end = { .type = TL_MSG_END, .job = b.job, .ok = st.failed == 0, .error = error, .tasks = st.tasks,
+                     .digest = digest };
+    if (b.journal) {
+        tl_err_t je = { 0 };
+        if (tl_jobrec_put_end (b.journal, st.failed == 0, error) != 0 || tl_journal_sync (b.journal, &je) != 0)
+            tl_warn ("cannot record the end of the job in the journal: %s", *je.msg ? je.msg : "out of memory");
+    }
     tl_send (b.reducer, NULL, 0, &end, false);
     for (size_t i = 0; i < tl_sched_mapper_count (b.sched); i++) {
         const tl_mapper_t *mp = tl_sched_mapper (b.sched, (int) i);

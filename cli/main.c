@@ -1,9 +1,9 @@
 /*  main.c — the `tally` entry point: one executable, one subcommand per role. */
 #include "broker/broker.h"
 #include "cli/gen.h"
+#include "cli/keygen.h"
 #include "cli/run.h"
 #include "cli/scan.h"
-#include "lib/wire/security.h"
 #include "cli/watch.h"
 #include "provision/provision.h"
 #include "mapper/mapper.h"

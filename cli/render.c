@@ -7,6 +7,7 @@
     table: aligned for people, with each group's share and a summary line. */
 #include "cli/render.h"
 #include "lib/base/err.h"
+#include "lib/base/json.h"
 #include "lib/core/query.h"
 #include <stdlib.h>
 #include <string.h>
@@ -94,19 +95,24 @@ s_csv_field (FILE *f, const char *p, size_t n)
     fputc ('"', f);
 }
 
+/*  The escaped body of a JSON string (no quotes), through tl_json_escape a piece at a time. */
+static void
+s_json_body (FILE *f, const char *p, size_t n)
+{
+    char out [1024];
+    while (n) {
+        size_t took = tl_json_escape (p, n, out, sizeof out);
+        fputs (out, f);
+        p += took;
+        n -= took;
+    }
+}
+
 static void
 s_json_str (FILE *f, const char *p, size_t n)
 {
     fputc ('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) p [i];
-        if (c == '"' || c == '\\')
-            fprintf (f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf (f, "\\u%04x", c);
-        else
-            fputc (c, f);
-    }
+    s_json_body (f, p, n);
     fputc ('"', f);
 }
 
@@ -204,6 +210,24 @@ s_part (const tl_agg_entry_t *g, int i, const char **p, size_t *n)
     const char *sep = memchr (k, TL_QUERY_KEY_SEP, (size_t) (end - k));
     *p = k;
     *n = (size_t) ((sep ? sep : end) - k);
+}
+
+/*  The parts of a multi-column key, comma-separated: each a JSON string (quoted), or all of
+    them inside one string (the escaped bodies only). */
+static void
+s_json_parts (FILE *f, const tl_agg_entry_t *g, int nby, bool quoted)
+{
+    for (int k = 0; k < nby; k++) {
+        const char *p;
+        size_t n;
+        s_part (g, k, &p, &n);
+        if (k)
+            fputc (',', f);
+        if (quoted)
+            s_json_str (f, p, n);
+        else
+            s_json_body (f, p, n);
+    }
 }
 
 /*  The value of aggregate a for group g into out; 0 if it has none (no numbers seen). */
@@ -312,31 +336,9 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
             else {
                 /* Several keys: "key" joins them with commas; "keys" has them apart. */
                 fputc ('"', f);
-                for (int k = 0; k < l->q.nby; k++) {
-                    const char *p;
-                    size_t n;
-                    s_part (g, k, &p, &n);
-                    if (k)
-                        fputc (',', f);
-                    for (size_t j = 0; j < n; j++) {
-                        unsigned char ch = (unsigned char) p [j];
-                        if (ch == '"' || ch == '\\')
-                            fprintf (f, "\\%c", ch);
-                        else if (ch < 0x20 || ch == 0x7f)
-                            fprintf (f, "\\u%04x", ch);
-                        else
-                            fputc (ch, f);
-                    }
-                }
+                s_json_parts (f, g, l->q.nby, false);
                 fputs ("\",\"keys\":[", f);
-                for (int k = 0; k < l->q.nby; k++) {
-                    const char *p;
-                    size_t n;
-                    s_part (g, k, &p, &n);
-                    if (k)
-                        fputc (',', f);
-                    s_json_str (f, p, n);
-                }
+                s_json_parts (f, g, l->q.nby, true);
                 fputc (']', f);
             }
             fprintf (f, ",\"count\":%llu", (unsigned long long) g->count);

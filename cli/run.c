@@ -10,6 +10,7 @@
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
 #include "lib/core/query.h"
+#include "cli/query_opts.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"

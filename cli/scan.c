@@ -1,10 +1,11 @@
 /*  scan.c — `tally scan`: count in this process, one object after another, with exactly the
-    code a mapper slot runs (mapper/slot.c). No broker, no reducer, no sockets. It is for quick
+    code a mapper slot runs (mapper/work.c). No broker, no reducer, no sockets. It is for quick
     local counts, and it is how bench/ times one slot against wc, mawk, DuckDB and pypy. */
 #include "cli/scan.h"
 #include "lib/wire/codec.h"
 #include "lib/core/query.h"
-#include "mapper/slot.h"
+#include "cli/query_opts.h"
+#include "mapper/work.h"
 #include "cli/render.h"
 #include "lib/base/util.h"
 #include <getopt.h>

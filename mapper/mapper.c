@@ -17,7 +17,7 @@
 #include "lib/base/metrics.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
-#include "mapper/slot.h"
+#include "mapper/work.h"
 #include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -39,6 +39,8 @@ typedef struct {
 typedef struct {
     const char *broker_ep;
     char name [128];
+    char known_as [128];    /* the name the broker knows us by (fleet/name): partials carry it,
+                               because the broker's assignment tokens are made out to it */
     const char *fleet;      /* --fleet: the provisioned fleet this mapper belongs to */
     uint32_t nslots;
     bool stay;
@@ -136,8 +138,12 @@ s_work_from (const tl_msg_t *m)
     w->endpoint = m->endpoint && *m->endpoint ? strdup (m->endpoint) : NULL;
     w->region = m->region && *m->region ? strdup (m->region) : NULL;
     w->nosign = m->nosign;
-    if (!w->uri || !w->col)
-        tl_work_free (&w);
+    w->token = strdup (m->token ? m->token : "");
+    w->etag = m->etag && *m->etag ? strdup (m->etag) : NULL;
+    w->mtime_ns = (int64_t) m->mtime;
+    w->verify = m->verify;
+    if (!w->uri || !w->col || !w->token)
+        tl_work_destroy (&w);
     return w;
 }
 
@@ -153,7 +159,7 @@ static void
 s_cancel_all (s_mapper_t *mp)
 {
     for (size_t i = 0; i < mp->nqueue; i++)
-        tl_work_free (&mp->queue [i]);
+        tl_work_destroy (&mp->queue [i]);
     mp->nqueue = 0;
     for (uint32_t i = 0; i < mp->nslots; i++)
         if (mp->slots [i].work)
@@ -206,6 +212,7 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
     switch (m->type) {
         case TL_MSG_WELCOME:
             mp->welcomed = true;
+            snprintf (mp->known_as, sizeof mp->known_as, "%s", m->name && *m->name ? m->name : mp->name);
             mp->backoff_ms = 1000;
             mp->hb_ms = m->hb_ms >= 50 && m->hb_ms <= 60000 ? (int64_t) m->hb_ms : 1000;
             if (strcmp (mp->reducer_ep, m->reducer) != 0) {
@@ -230,7 +237,7 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
                 tl_msg_t f = { .type = TL_MSG_FAIL, .task = m->task, .attempt = m->attempt, .retry = true,
                                .error = "mapper out of memory" };
                 tl_send (mp->broker, NULL, 0, &f, true);
-                tl_work_free (&w);
+                tl_work_destroy (&w);
                 if (q)
                     mp->queue = q;
                 break;
@@ -243,7 +250,7 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
         case TL_MSG_CANCEL:
             for (size_t i = 0; i < mp->nqueue; i++)
                 if (mp->queue [i]->task == m->task) {
-                    tl_work_free (&mp->queue [i]);
+                    tl_work_destroy (&mp->queue [i]);
                     memmove (mp->queue + i, mp->queue + i + 1, (mp->nqueue - i - 1) * sizeof *mp->queue);
                     mp->nqueue--;
                     break;
@@ -268,7 +275,7 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
                 if (mp->queue [i]->task == m->task && mp->queue [i]->attempt == m->attempt) {
                     /* Not started here: give it all back (cut at its own offset). */
                     cut = mp->queue [i]->offset;
-                    tl_work_free (&mp->queue [i]);
+                    tl_work_destroy (&mp->queue [i]);
                     memmove (mp->queue + i, mp->queue + i + 1, (mp->nqueue - i - 1) * sizeof *mp->queue);
                     mp->nqueue--;
                     asked = true;
@@ -368,7 +375,7 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
         free (res->partial);
     }
     free (res);
-    tl_work_free (&s->work);
+    tl_work_destroy (&s->work);
 }
 
 static void
@@ -488,7 +495,7 @@ tl_mapper_main (int argc, char **argv)
     if (!mp.slots || s_connect_broker (&mp) != 0)
         goto done;
     for (uint32_t i = 0; i < mp.nslots; i++) {
-        mp.slots [i].name = mp.name;
+        mp.slots [i].name = mp.known_as;
         mp.slots [i].cfg = &mp.cfg;
         mp.slots [i].cache = cache;
         if (!(mp.slots [i].actor = tl_actor_new (s_slot_actor, &mp.slots [i])))
@@ -497,6 +504,7 @@ tl_mapper_main (int argc, char **argv)
     int64_t now = tl_now_ms ();
     mp.last_heard = now;
     s_send_hello (&mp, now);
+    snprintf (mp.known_as, sizeof mp.known_as, "%s", mp.name);
     tl_info ("%s: %u slots, broker %s", mp.name, mp.nslots, mp.broker_ep);
     int64_t last_wait_log = now;
     while (!zsys_interrupted && !mp.ended) {
@@ -603,11 +611,11 @@ done:
                     break;
             }
             zactor_destroy (&mp.slots [i].actor);
-            tl_work_free (&mp.slots [i].work);
+            tl_work_destroy (&mp.slots [i].work);
         }
     }
     for (size_t i = 0; i < mp.nqueue; i++)
-        tl_work_free (&mp.queue [i]);
+        tl_work_destroy (&mp.queue [i]);
     free (mp.queue);
     free (mp.slots);
     tl_colcache_destroy (&cache);

@@ -2,7 +2,9 @@
 #include "reducer/ledger.h"
 #include "lib/core/query.h"
 #include "lib/base/err.h"
+#include "lib/core/digest.h"
 #include <msgpack.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ struct tl_ledger {
     size_t words;
     uint64_t *lengths;      /* per task: the length its applied partial covered */
     tl_ledger_stats_t st;
-    char *meta_job, *meta_col, *meta_err;
+    char *meta_job, *meta_col, *meta_err, *meta_fp, *meta_key;
 };
 
 tl_ledger_t *
@@ -41,6 +43,8 @@ tl_ledger_destroy (tl_ledger_t **self_p)
         free ((*self_p)->meta_job);
         free ((*self_p)->meta_col);
         free ((*self_p)->meta_err);
+        free ((*self_p)->meta_fp);
+        free ((*self_p)->meta_key);
         free (*self_p);
         *self_p = NULL;
     }
@@ -161,12 +165,17 @@ tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task)
     return tl_ledger_applied (self, task) ? self->lengths [task] : 0;
 }
 
-/*  Checkpoint layout: a msgpack array
-      [ "tally-ledger", 1, job, col, bytes_total,
+/*  Checkpoint layout: the magic "TALLYCK3", the CRC-32 of the rest (4 bytes, big-endian), then
+    a msgpack array
+      [ "tally-ledger", 3, job, col, bytes_total,
         [tasks_total, applied, rows, bytes, bad, blank, dups, rejected, filtered],
         [[id, length], ...], [[key, count(, [n, bad, sum, min, max] x cells)], ...],
-        [[mapper, tasks], ...], done, ok, error ]
-    Version 2; version 1 (8 counters, no cells) is still read. */
+        [[mapper, tasks], ...], done, ok, error, fingerprint, key, sum of counts ]
+    The checksum catches damage; the sum of the group counts, stored and checked against both
+    the totals and the row counter on load, catches a changed number that a checksum was
+    recomputed over (or any bug that lets the two drift apart). Older versions are refused. */
+#define CK_MAGIC "TALLYCK3"
+#define CK_HDR 12
 static void
 s_pack_agg (msgpack_packer *pk, const tl_agg_t *a)
 {
@@ -199,9 +208,10 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 12);
+    msgpack_sbuffer_write (&sb, CK_MAGIC "\0\0\0\0", CK_HDR);     /* the CRC is filled in below */
+    msgpack_pack_array (&pk, 15);
     msgpack_pack_str_with_body (&pk, "tally-ledger", 12);
-    msgpack_pack_uint64 (&pk, 2);
+    msgpack_pack_uint64 (&pk, 3);
     msgpack_pack_str_with_body (&pk, meta->job, strlen (meta->job));
     msgpack_pack_str_with_body (&pk, meta->col, strlen (meta->col));
     msgpack_pack_uint64 (&pk, meta->bytes_total);
@@ -230,10 +240,17 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
         msgpack_pack_false (&pk);
     const char *err = meta->error ? meta->error : "";
     msgpack_pack_str_with_body (&pk, err, strlen (err));
+    const char *fp = meta->fingerprint ? meta->fingerprint : "", *key = meta->key ? meta->key : "";
+    msgpack_pack_str_with_body (&pk, fp, strlen (fp));
+    msgpack_pack_str_with_body (&pk, key, strlen (key));
+    msgpack_pack_uint64 (&pk, tl_agg_total (self->totals));
     if (!sb.data) {
         msgpack_sbuffer_destroy (&sb);
         return TL_ENOMEM;
     }
+    uint32_t crc = (uint32_t) crc32 (0, (const unsigned char *) sb.data + CK_HDR, (uInt) (sb.size - CK_HDR));
+    for (int i = 0; i < 4; i++)
+        sb.data [8 + i] = (char) (crc >> (24 - 8 * i));
     *len = sb.size;
     *buf = msgpack_sbuffer_release (&sb);
     return 0;
@@ -313,6 +330,14 @@ s_strdup_obj (const msgpack_object *o)
 int
 tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e)
 {
+    if (len < CK_HDR || memcmp (buf, CK_MAGIC, 8) != 0)
+        return tl_err_set (e, TL_EPROTO, 0, "not a checkpoint of this tally version (no %s header)", CK_MAGIC);
+    const unsigned char *h = (const unsigned char *) buf + 8;
+    uint32_t want = (uint32_t) h [0] << 24 | (uint32_t) h [1] << 16 | (uint32_t) h [2] << 8 | h [3];
+    buf += CK_HDR;
+    len -= CK_HDR;
+    if ((uint32_t) crc32 (0, (const unsigned char *) buf, (uInt) len) != want)
+        return tl_err_set (e, TL_EPROTO, 0, "checkpoint is damaged (checksum mismatch over %zu bytes)", len);
     if (tl_msgpack_check ((const unsigned char *) buf, len) != 0)
         return tl_err_set (e, TL_EPROTO, 0, "checkpoint is not valid msgpack (%zu bytes)", len);
     msgpack_unpacked up;
@@ -322,14 +347,15 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     if (msgpack_unpack_next (&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
         goto done;
     const msgpack_object *r = &up.data;
-    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 12)
+    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 15)
         goto done;
     const msgpack_object *a = r->via.array.ptr;
     if (a [0].type != MSGPACK_OBJECT_STR || a [0].via.str.size != 12 || memcmp (a [0].via.str.ptr, "tally-ledger", 12)
-        || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || (a [1].via.u64 != 1 && a [1].via.u64 != 2)
+        || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [1].via.u64 != 3
         || a [4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [5].type != MSGPACK_OBJECT_ARRAY
-        || a [5].via.array.size != (a [1].via.u64 == 1 ? 8u : 9u) || a [6].type != MSGPACK_OBJECT_ARRAY
-        || a [9].type != MSGPACK_OBJECT_BOOLEAN || a [10].type != MSGPACK_OBJECT_BOOLEAN)
+        || a [5].via.array.size != 9u || a [6].type != MSGPACK_OBJECT_ARRAY
+        || a [9].type != MSGPACK_OBJECT_BOOLEAN || a [10].type != MSGPACK_OBJECT_BOOLEAN
+        || a [14].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         goto done;
     uint64_t c [9] = { 0 };
     for (uint32_t i = 0; i < a [5].via.array.size; i++) {
@@ -338,18 +364,25 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
         c [i] = a [5].via.array.ptr [i].via.u64;
     }
     char *job = s_strdup_obj (&a [2]), *col = s_strdup_obj (&a [3]), *err = s_strdup_obj (&a [11]);
-    if (!job || !col || !err) {
+    char *fp = s_strdup_obj (&a [12]), *key = s_strdup_obj (&a [13]);
+    if (!job || !col || !err || !fp || !key) {
         free (job);
         free (col);
         free (err);
+        free (fp);
+        free (key);
         goto done;
     }
     free (self->meta_job);
     free (self->meta_col);
     free (self->meta_err);
+    free (self->meta_fp);
+    free (self->meta_key);
     self->meta_job = job;
     self->meta_col = col;
     self->meta_err = err;
+    self->meta_fp = fp;
+    self->meta_key = key;
     tl_ledger_reset (self);
     /* The totals' value cells follow from the query the checkpoint names. */
     tl_query_t *q = malloc (sizeof *q);
@@ -371,12 +404,21 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7], c [8] };
     if (self->st.tasks_applied != a [6].via.array.size)
         goto done;
+    if (tl_agg_total (self->totals) != a [14].via.u64 || self->st.rows != a [14].via.u64) {
+        tl_ledger_reset (self);
+        msgpack_unpacked_destroy (&up);
+        return tl_err_set (e, TL_EPROTO, 0, "checkpoint does not add up: its groups sum to %llu, its row counter "
+                           "says %llu and its stored sum %llu", (unsigned long long) tl_agg_total (self->totals),
+                           (unsigned long long) c [2], (unsigned long long) a [14].via.u64);
+    }
     meta->job = self->meta_job;
     meta->col = self->meta_col;
     meta->bytes_total = a [4].via.u64;
     meta->done = a [9].via.boolean;
     meta->ok = a [10].via.boolean;
     meta->error = self->meta_err;
+    meta->fingerprint = self->meta_fp;
+    meta->key = self->meta_key;
     rc = 0;
 done:
     msgpack_unpacked_destroy (&up);
@@ -403,4 +445,32 @@ tl_ledger_stats_t
 tl_ledger_stats (const tl_ledger_t *self)
 {
     return self->st;
+}
+
+uint64_t
+tl_ledger_coverage (const tl_ledger_t *self, uint64_t ntasks, char digest [TL_DIGEST_HEX + 1], uint64_t *missing,
+                    size_t nmissing)
+{
+    uint64_t absent = 0;
+    tl_digest_t *d = tl_digest_new ();
+    *digest = 0;
+    if (d)
+        tl_digest_u64 (d, ntasks);
+    for (uint64_t t = 0; t < ntasks; t++) {
+        if (!tl_ledger_applied (self, t)) {
+            if (absent < nmissing)
+                missing [absent] = t;
+            absent++;
+            continue;
+        }
+        if (d) {
+            tl_digest_u64 (d, t);
+            tl_digest_u64 (d, self->lengths [t]);
+        }
+    }
+    if (d) {
+        tl_digest_hex (d, digest);
+        tl_digest_destroy (&d);
+    }
+    return absent;
 }

@@ -10,6 +10,7 @@
 #define TL_LEDGER_H
 #include "lib/core/agg.h"
 #include "lib/wire/codec.h"
+#include "lib/core/digest.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,8 @@ typedef struct {
     uint64_t bytes_total;
     bool done, ok;          /* the job's end, once the broker said so */
     const char *error;
+    const char *fingerprint;    /* the job's fingerprint (broker/jobrec.h) */
+    const char *key;            /* the job's token key, hex */
 } tl_ledger_meta_t;
 
 /*  Serialise everything (meta, totals, applied ids and lengths, counters) to a new buffer. */
@@ -56,4 +59,9 @@ const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
 /*  Tasks applied per mapper name. */
 const tl_agg_t *tl_ledger_mappers (const tl_ledger_t *self);
 tl_ledger_stats_t tl_ledger_stats (const tl_ledger_t *self);
+/*  Does the applied set cover tasks 0..ntasks-1? Returns how many are missing (the first
+    nmissing ids go into missing), and the digest over the count and every applied (id, length),
+    which equals the broker's task-list digest exactly when both saw the same tasks and cuts. */
+uint64_t tl_ledger_coverage (const tl_ledger_t *self, uint64_t ntasks, char digest [TL_DIGEST_HEX + 1],
+                             uint64_t *missing, size_t nmissing);
 #endif

@@ -17,11 +17,23 @@
     the broker can tell that we restarted and re-issue what we may have lost.
 
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
-    not arrived yet) is held, up to 1,024 of them, and applied when the count grows. */
+    not arrived yet) is held, up to 1,024 of them, and applied when the count grows.
+
+    One job at a time, and nothing crosses between jobs. A JOB with another id is refused
+    (REFUSED) while the current job has not ended; a partial is applied, or held, only if it
+    belongs to the current job and carries the token the broker gave that assignment
+    (lib/wire/token.h); anything else is dropped and counted. At END the job is ok only if the
+    applied set covers the broker's whole task list (count and digest of every (id, length)).
+
+    Watchers: the XPUB queue per subscriber is a few messages deep (SNDHWM), so a watcher that
+    stops reading costs at most a few full states; what it misses is harmless, because every
+    UPDATE is complete. The final state is published again every 2 s for a while after the end,
+    for a watcher that was behind when it went out. */
 #include "reducer/reducer.h"
 #include "lib/wire/security.h"
 #include "lib/base/metrics.h"
 #include "reducer/ledger.h"
+#include "lib/wire/token.h"
 #include "lib/core/query.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
@@ -35,6 +47,10 @@
 #define PUBLISH_MIN_MS 200
 #define CHECKPOINT_MIN_MS 100
 #define PENDING_MAX 1024
+#define XPUB_HWM 4              /* full states queued per watcher, at most */
+#define FINAL_REPEAT_MS 2000    /* after the end, the final state goes out again this often, */
+#define FINAL_REPEAT_FOR_MS 30000   /* for this long */
+#define STALL_WARN_MS 5000
 
 typedef struct {
     zsock_t *router, *xpub;
@@ -59,6 +75,13 @@ typedef struct {
     int64_t last_ckpt;
     tl_msg_t pending [PENDING_MAX];
     size_t npending;
+    uint8_t key [TL_TOKEN_KEY_LEN];     /* the job's token key, from JOB */
+    char fingerprint [TL_STR_MAX + 1];
+    uint64_t forged;        /* partials without a valid token */
+    uint64_t refused;       /* JOBs refused */
+    uint64_t write_errors;  /* checkpoints that could not be written */
+    char stalled [TL_STR_MAX];  /* why acks are held back, "" when they are not */
+    int64_t stall_warned, stall_told;
 } s_reducer_t;
 
 static void
@@ -126,7 +149,7 @@ s_send_applied (s_reducer_t *r, bool full)
 {
     if (!r->brokerlen || !r->have_job)
         return;
-    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance };
+    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance, .stalled = r->stalled };
     uint64_t *all = NULL, *lens = NULL;
     if (full) {
         size_t n = 0;
@@ -149,6 +172,18 @@ s_send_applied (s_reducer_t *r, bool full)
     free (lens);
 }
 
+/*  While checkpoints fail, acks wait; tell the broker why, once a second. */
+static void
+s_send_applied_stalled (s_reducer_t *r, int64_t now)
+{
+    if (!*r->stalled || !r->brokerlen || now - r->stall_told < 1000)
+        return;
+    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = false, .instance = r->instance,
+                   .stalled = r->stalled };
+    tl_send (r->router, r->broker, r->brokerlen, &m, true);
+    r->stall_told = now;
+}
+
 static void
 s_checkpoint (s_reducer_t *r, int64_t now)
 {
@@ -158,18 +193,33 @@ s_checkpoint (s_reducer_t *r, int64_t now)
     }
     if (!r->have_job)
         return;
-    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error };
+    char key [2 * TL_TOKEN_KEY_LEN + 1];
+    tl_token_key_hex (r->key, key);
+    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error, r->fingerprint, key };
     char *buf = NULL;
     size_t len = 0;
-    tl_err_t e;
+    tl_err_t e = { 0 };
     if (tl_ledger_save (r->ledger, &meta, &buf, &len) != 0
         || tl_write_atomic (r->state_dir, "reducer.ckpt", buf, len, &e) != 0) {
-        /* Without a checkpoint we must not ack: the broker would count unsaved work as safe. */
-        tl_error ("cannot write checkpoint in %s: %s", r->state_dir, buf ? e.msg : "out of memory");
+        /* Without a checkpoint we must not ack: the broker would count unsaved work as safe.
+           Say so rarely (a full disk fails every 100 ms), count it, and tell the broker why. */
+        r->write_errors++;
+        snprintf (r->stalled, sizeof r->stalled, "cannot write the checkpoint in %s: %s", r->state_dir,
+                  buf ? e.msg : "out of memory");
+        if (now - r->stall_warned >= STALL_WARN_MS) {
+            tl_warn ("%s (%llu failed writes so far; acks to the broker wait until a write succeeds)", r->stalled,
+                     (unsigned long long) r->write_errors);
+            r->stall_warned = now;
+        }
+        r->last_ckpt = now;     /* retry at the checkpoint pace, not in a tight loop */
         free (buf);
         return;
     }
     free (buf);
+    if (*r->stalled) {
+        tl_info ("the checkpoint in %s is written again; acks resume", r->state_dir);
+        *r->stalled = 0;
+    }
     r->unsaved = false;
     r->last_ckpt = now;
 }
@@ -194,25 +244,71 @@ s_retry_pending (s_reducer_t *r)
 }
 
 static void
+s_refuse (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m, const char *why)
+{
+    r->refused++;
+    tl_warn ("refused job %s from a broker: %s", m->job, why);
+    tl_msg_t no = { .type = TL_MSG_REFUSED, .job = m->job, .current = r->job, .error = why };
+    tl_send (r->router, ident, identlen, &no, true);
+}
+
+static void
 s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m, int64_t now)
 {
+    uint8_t key [TL_TOKEN_KEY_LEN];
+    char why [TL_STR_MAX];
+    if (tl_token_key_from_hex (m->key, key) != 0) {
+        s_refuse (r, ident, identlen, m, "its token key is malformed");
+        return;
+    }
+    if (r->have_job && strcmp (r->job, m->job) != 0 && !r->done) {
+        tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
+        snprintf (why, sizeof why, "this reducer is serving job %s (%llu/%llu tasks applied), which has not ended; "
+                  "one reducer serves one job at a time", r->job, (unsigned long long) st.tasks_applied,
+                  (unsigned long long) st.tasks_total);
+        s_refuse (r, ident, identlen, m, why);
+        return;
+    }
+    if (r->have_job && strcmp (r->job, m->job) == 0) {
+        if (strcmp (r->fingerprint, m->fingerprint) != 0 || memcmp (r->key, key, sizeof key) != 0) {
+            s_refuse (r, ident, identlen, m, "a job with this id but another fingerprint or key is already here");
+            return;
+        }
+        uint64_t seen = tl_ledger_stats (r->ledger).tasks_total;
+        if (m->tasks < seen) {
+            snprintf (why, sizeof why, "the broker's job has %llu task(s), but this reducer has seen %llu: the "
+                      "broker's journal lost records, and carrying on would count wrongly",
+                      (unsigned long long) m->tasks, (unsigned long long) seen);
+            s_refuse (r, ident, identlen, m, why);
+            return;
+        }
+    }
     if (!r->have_job || strcmp (r->job, m->job) != 0) {
         if (r->have_job)
-            tl_warn ("job %s replaces job %s (%s); its totals are discarded", m->job, r->job,
-                     r->done ? "which had ended" : "which had NOT ended");
+            tl_info ("job %s replaces job %s, which had ended", m->job, r->job);
         tl_ledger_reset (r->ledger);
+        for (size_t i = 0; i < r->npending; i++)
+            tl_msg_clear (&r->pending [i]);
+        r->npending = 0;
         tl_query_t *q = malloc (sizeof *q);
         tl_err_t qe = { 0 };
-        if (!q || tl_query_parse (m->col, q, &qe) != 0 || tl_ledger_set_cells (r->ledger, (unsigned) q->nvals) != 0)
-            tl_error ("job %s: cannot use its query: %s", m->job, q ? qe.msg : "out of memory");
+        if (!q || tl_query_parse (m->col, q, &qe) != 0 || tl_ledger_set_cells (r->ledger, (unsigned) q->nvals) != 0) {
+            snprintf (why, sizeof why, "cannot use its query: %s", q ? qe.msg : "out of memory");
+            free (q);
+            s_refuse (r, ident, identlen, m, why);
+            return;
+        }
         free (q);
         snprintf (r->job, sizeof r->job, "%s", m->job);
         snprintf (r->col, sizeof r->col, "%s", m->col);
+        snprintf (r->fingerprint, sizeof r->fingerprint, "%s", m->fingerprint);
+        memcpy (r->key, key, sizeof key);
         r->error [0] = 0;
         r->have_job = true;
         r->done = false;
         r->ok = false;
         r->started = now;
+        r->unsaved = true;      /* the new job's identity goes into the checkpoint before any ack */
         tl_info ("job %s: %llu tasks, %llu bytes, group by '%s'", m->job, (unsigned long long) m->tasks,
                  (unsigned long long) m->bytes, m->col);
     }
@@ -229,6 +325,8 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         s_checkpoint (r, now);
     if (!r->unsaved)
         s_send_applied (r, true);
+    else
+        s_send_applied_stalled (r, now);
 }
 
 static void
@@ -269,9 +367,19 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
 static bool
 s_on_partial (s_reducer_t *r, tl_msg_t *m)
 {
-    if (!r->have_job || strcmp (r->job, m->job) != 0) {
+    if (!r->have_job || strcmp (r->job, m->job) != 0 || r->done) {
         if (r->stale++ % 1000 == 0)
-            tl_warn ("partial for job %s ignored: current job is %s", m->job, r->have_job ? r->job : "(none)");
+            tl_warn ("partial for job %s dropped: %s", m->job,
+                     !r->have_job ? "no job is running" : r->done ? "the job has ended" : "another job is running");
+        return false;
+    }
+    tl_token_claim_t claim = { .job = m->job, .task = m->task, .attempt = m->attempt, .mapper = m->mapper,
+                               .offset = m->offset, .verify = m->verify };
+    if (!tl_token_check (r->key, &claim, m->token)) {
+        if (r->forged++ % 1000 == 0)
+            tl_warn ("partial for task %llu attempt %llu from '%s' dropped: its token is not one the broker gave "
+                     "(%llu such so far)", (unsigned long long) m->task, (unsigned long long) m->attempt, m->mapper,
+                     (unsigned long long) r->forged);
         return false;
     }
     uint64_t total = tl_ledger_stats (r->ledger).tasks_total;
@@ -292,10 +400,32 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
     r->ok = m->ok;
     r->finished = now;
     snprintf (r->error, sizeof r->error, "%s", m->error ? m->error : "");
+    /* Done means complete: the applied set must cover the broker's whole task list. */
+    uint64_t missing [8];
+    char digest [TL_DIGEST_HEX + 1];
+    uint64_t ntasks = m->tasks ? m->tasks : tl_ledger_stats (r->ledger).tasks_total;
+    uint64_t absent = tl_ledger_coverage (r->ledger, ntasks, digest, missing, 8);
+    if (m->ok && (absent || !m->digest || strcmp (digest, m->digest) != 0 || ntasks < tl_ledger_stats (r->ledger).tasks_total)) {
+        r->ok = false;
+        if (absent) {
+            size_t off = (size_t) snprintf (r->error, sizeof r->error, "incomplete: %llu of %llu task(s) were never "
+                                            "applied (task", (unsigned long long) absent, (unsigned long long) ntasks);
+            for (uint64_t i = 0; i < absent && i < 8 && off < sizeof r->error; i++)
+                off += (size_t) snprintf (r->error + off, sizeof r->error - off, "%s %llu", i ? "," : "",
+                                          (unsigned long long) missing [i]);
+            if (off < sizeof r->error)
+                snprintf (r->error + off, sizeof r->error - off, "%s)", absent > 8 ? ", ..." : "");
+        }
+        else
+            snprintf (r->error, sizeof r->error, "the applied tasks do not match the broker's task list (%llu "
+                      "task(s) here, digest %.12s; broker %.12s): totals cannot be trusted",
+                      (unsigned long long) ntasks, digest, m->digest ? m->digest : "-");
+        tl_error ("job %s: %s", r->job, r->error);
+    }
     s_checkpoint (r, now);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
-             m->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
+             r->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
              (unsigned long long) st.rows, (unsigned long long) st.bad, (unsigned long long) st.dups);
     s_publish (r, now);
 }
@@ -388,6 +518,12 @@ tl_reducer_main (int argc, char **argv)
             snprintf (r.job, sizeof r.job, "%s", meta.job);
             snprintf (r.col, sizeof r.col, "%s", meta.col);
             snprintf (r.error, sizeof r.error, "%s", meta.error);
+            snprintf (r.fingerprint, sizeof r.fingerprint, "%s", meta.fingerprint);
+            if (tl_token_key_from_hex (meta.key, r.key) != 0) {
+                tl_error ("%s: the checkpoint's token key is malformed; move it away to start afresh", path);
+                free (buf);
+                goto done;
+            }
             r.bytes_total = meta.bytes_total;
             r.done = meta.done;
             r.ok = meta.ok;
@@ -404,7 +540,7 @@ tl_reducer_main (int argc, char **argv)
         }
         free (buf);
     }
-    zsock_set_sndhwm (r.xpub, 100);
+    zsock_set_sndhwm (r.xpub, XPUB_HWM);
     if (zsock_bind (r.router, "%s", listen) < 0) {
         tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
         goto done;
@@ -460,7 +596,12 @@ tl_reducer_main (int argc, char **argv)
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
             s_send_applied (&r, false);
+        if (r.unsaved)
+            s_send_applied_stalled (&r, now);
         if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
+            s_publish (&r, now);
+        /* A watcher that was behind (its queue full) when the final state went out gets it again. */
+        if (r.done && now - r.last_pub >= FINAL_REPEAT_MS && now - r.finished <= FINAL_REPEAT_FOR_MS)
             s_publish (&r, now);
         if (met && now - last_metrics >= 200) {
             tl_ledger_stats_t st = tl_ledger_stats (r.ledger);
@@ -473,6 +614,16 @@ tl_reducer_main (int argc, char **argv)
             tl_metrics_set (met, "tally_partials_rejected_total", "counter", "partials for unknown tasks", (double) st.rejected);
             tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
             tl_metrics_set (met, "tally_job_done", "gauge", "1 once the job has ended", r.done ? 1 : 0);
+            tl_metrics_set (met, "tally_state_write_errors_total", "counter", "checkpoints that could not be written",
+                            (double) r.write_errors);
+            tl_metrics_set (met, "tally_state_write_stalled", "gauge", "1 while checkpoints fail and acks wait",
+                            *r.stalled ? 1 : 0);
+            tl_metrics_set (met, "tally_partials_forged_total", "counter", "partials without a valid token",
+                            (double) r.forged);
+            tl_metrics_set (met, "tally_partials_stale_total", "counter", "partials of another job, dropped",
+                            (double) r.stale);
+            tl_metrics_set (met, "tally_jobs_refused_total", "counter", "JOBs refused (another job is running)",
+                            (double) r.refused);
             last_metrics = now;
         }
     }

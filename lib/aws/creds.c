@@ -18,15 +18,6 @@ static tl_creds_t s_cached;
 static int s_have;
 
 void
-tl_creds_reset (void)
-{
-    pthread_mutex_lock (&s_lock);
-    memset (&s_cached, 0, sizeof s_cached);
-    s_have = 0;
-    pthread_mutex_unlock (&s_lock);
-}
-
-void
 tl_creds_key_hint (const tl_creds_t *c, char out [16])
 {
     size_t n = strlen (c->access_key);

@@ -24,8 +24,6 @@ typedef struct {
 
 /*  The chain, cached. TL_EAUTH with an operator-facing message when nothing is found. */
 int tl_creds_get (tl_creds_t *c, tl_err_t *e);
-/*  Forget the cache (tests). */
-void tl_creds_reset (void);
 /*  Pure helpers, exposed for tests. */
 int tl_creds_from_files (const char *creds_path, const char *config_path, const char *profile, tl_creds_t *c);
 int tl_creds_from_imds_json (const char *json, size_t len, tl_creds_t *c, tl_err_t *e);

@@ -1,36 +1,25 @@
-/*  http.c — libcurl easy-interface requests with retries and resume.
+/*  http.c — the single-request engine: one streamed GET with retries and resume, and small
+    requests (tl_http_fetch); tl_http_stream hands spans of objects of known size to the ranged
+    engine (http_multi.c).
 
     The write callback looks at the response code before the first body byte: a 2xx body goes
     to the sink (after skipping bytes if a server ignored our Range), anything else is kept (up
     to 4 KiB) to explain the error. */
 #include "lib/aws/http.h"
+#include "lib/aws/http_multi.h"
+#include "lib/base/text.h"
 #include <stdbool.h>
-#include "lib/aws/s3xml.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #define ERRBODY_MAX 4096
 
-static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-static void
-s_init (void)
-{
-    curl_global_init (CURL_GLOBAL_DEFAULT);
-}
-
-void
-tl_http_global_init (void)
-{
-    pthread_once (&s_once, s_init);
-}
-
 typedef struct {
     CURL *curl;
+    const tl_http_req_t *r;
     tl_sink_fn sink;
     void *arg;
     int sink_rc;                /* last non-zero sink result */
@@ -45,6 +34,9 @@ typedef struct {
     struct timespec t0;
     const volatile int *cancel;
     uint64_t range_from;        /* first byte asked for with Range */
+    int64_t cr_total;           /* Content-Range's total, -1 if none */
+    int64_t resized;            /* the total a reply gave when it differs from r->size, else -1 */
+    char etag [256];
 } s_xfer_t;
 
 static size_t
@@ -57,6 +49,12 @@ s_write (char *ptr, size_t size, size_t nmemb, void *userdata)
         /* A server that ignores Range answers 200 with the whole body: drop the head. */
         if (x->status == 200 && x->range_from)
             x->skip = x->range_from;
+        int64_t total = x->r && x->r->size && x->status >= 200 && x->status <= 299
+                            ? tl_http_req_total (x->curl, x->status, x->cr_total) : -1;
+        if (total >= 0 && (uint64_t) total != x->r->size) {
+            x->resized = total;     /* not the object that was listed */
+            return CURL_WRITEFUNC_ERROR;
+        }
     }
     if (x->status < 200 || x->status > 299) {
         size_t room = ERRBODY_MAX - 1 - x->errlen;
@@ -100,10 +98,18 @@ s_header (char *buf, size_t size, size_t nitems, void *userdata)
     s_xfer_t *x = userdata;
     size_t n = size * nitems;
     tl_http_retry_after (buf, n, &x->retry_after);
+    tl_http_content_range (buf, n, &x->cr_total);
+    if (n > 5 && strncasecmp (buf, "etag:", 5) == 0) {
+        const char *p = buf + 5, *end = buf + n;
+        tl_trim (&p, &end);
+        snprintf (x->etag, sizeof x->etag, "%.*s", (int) (end - p), p);
+    }
     if (n > 5 && strncmp (buf, "HTTP/", 5) == 0) {
         /* A new response (after a redirect or 100-continue): reset what we learned. */
         x->status = 0;
         x->errlen = 0;
+        x->cr_total = -1;
+        x->etag [0] = 0;
     }
     return n;
 }
@@ -114,55 +120,6 @@ s_progress (void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
     (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
     s_xfer_t *x = clientp;
     return x->cancel && *x->cancel ? 1 : 0;
-}
-
-void
-tl_http_throttle (uint64_t rate, uint64_t done, const struct timespec *t0)
-{
-    if (!rate)
-        return;
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    double el = (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
-    double want = (double) done / (double) rate;
-    if (want > el)
-        usleep ((useconds_t) ((want - el) * 1e6));
-}
-
-void
-tl_http_retry_after (const char *line, size_t n, long *retry_after)
-{
-    if (n > 12 && strncasecmp (line, "retry-after:", 12) == 0)
-        *retry_after = strtol (line + 12, NULL, 10);
-}
-
-int
-tl_http_retryable (long status, const char *body, size_t len)
-{
-    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
-        return 1;
-    char code [64] = "";
-    if (body && len)
-        tl_s3xml_error (body, len, code, sizeof code, NULL, 0);
-    return strcmp (code, "SlowDown") == 0 || strcmp (code, "RequestTimeout") == 0
-           || strcmp (code, "InternalError") == 0;
-}
-
-void
-tl_http_describe (long status, const char *body, size_t len, char *out, size_t outlen)
-{
-    char code [128] = "", msg [256] = "";
-    if (body && len)
-        tl_s3xml_error (body, len, code, sizeof code, msg, sizeof msg);
-    if (*code)
-        snprintf (out, outlen, "HTTP %ld %s%s%s", status, code, *msg ? ": " : "", msg);
-    else if (status == 403)
-        snprintf (out, outlen, "HTTP 403 Forbidden (check the credentials and their permissions; "
-                               "a public bucket needs --no-sign-request)");
-    else if (status == 404)
-        snprintf (out, outlen, "HTTP 404 Not Found");
-    else
-        snprintf (out, outlen, "HTTP %ld", status);
 }
 
 static int
@@ -176,45 +133,6 @@ s_curl_retryable (CURLcode c)
         default:
             return 0;
     }
-}
-
-void
-tl_http_backoff (int attempt, long retry_after, const volatile int *cancel)
-{
-    double cap = 0.1 * (double) (1u << (attempt < 8 ? attempt : 8));
-    if (cap > 20.0)
-        cap = 20.0;
-    unsigned seed = (unsigned) time (NULL) ^ (unsigned) (uintptr_t) &cap ^ (unsigned) attempt;
-    double wait = cap * ((double) rand_r (&seed) / (double) RAND_MAX);
-    if (retry_after > 0 && retry_after < 60 && wait < retry_after)
-        wait = (double) retry_after;
-    for (double slept = 0; slept < wait && !(cancel && *cancel); slept += 0.05)
-        usleep (50000);
-}
-
-long
-tl_http_stall_secs (void)
-{
-    const char *v = getenv ("TALLY_STALL_SECS");
-    long n = v ? strtol (v, NULL, 10) : 0;
-    return n > 0 && n < 3600 ? n : 30;
-}
-
-void
-tl_http_policy (CURL *c)
-{
-    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
-    /* A stall: under 1 KiB/s for the stall time. The transfer fails and is resumed. */
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, tl_http_stall_secs ());
-    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
-    /* Bigger reads than curl's 16 KiB default: a quarter of the recv calls and write callbacks
-       per byte, and the scanner gets runs of ~2,000 lines instead of ~130. Costs 256 KiB per
-       transfer in flight (bench/memory.sh keeps an eye on it). */
-    curl_easy_setopt (c, CURLOPT_BUFFERSIZE, TL_HTTP_RECV_BUF);
 }
 
 static CURL *
@@ -238,15 +156,10 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     return c;
 }
 
-int tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg,
-                          tl_err_t *e);
-
-int
-tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e)
+/*  One streamed GET of the span, resumed with Range after a break. */
+static int
+s_stream_single (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e)
 {
-    tl_http_global_init ();
-    if (r->range_size && r->size)
-        return tl_http_stream_multi (r, offset, length, sink, arg, e);
     int attempts = r->max_attempts > 0 ? r->max_attempts : 6;
     uint64_t done = 0;      /* bytes delivered to the sink over all attempts */
     char last [512] = "no attempt made";
@@ -259,7 +172,8 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
             if (done && r->stats)
                 r->stats->resumed++;
         }
-        s_xfer_t x = { .sink = sink, .arg = arg, .rate = r->rate_limit, .cancel = r->cancel };
+        s_xfer_t x = { .r = r, .sink = sink, .arg = arg, .rate = r->rate_limit, .cancel = r->cancel, .cr_total = -1,
+                       .resized = -1 };
         x.want = length == UINT64_MAX ? UINT64_MAX : length - done;
         clock_gettime (CLOCK_MONOTONIC, &x.t0);
         char range [80] = "";
@@ -273,13 +187,9 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
                           (unsigned long long) (offset + length - 1));
         }
         struct curl_slist *hdrs = NULL;
-        if (r->headers && !(hdrs = r->headers (r->headers_arg, "GET", *range ? range : NULL, e)))
+        if ((*range || r->headers || (r->if_match && *r->if_match))
+            && !(hdrs = tl_http_req_headers (r, "GET", *range ? range : NULL, e)))
             return e ? e->code : TL_EINVAL;
-        if (*range && !r->headers) {
-            char h [100];
-            snprintf (h, sizeof h, "Range: %s", range);
-            hdrs = curl_slist_append (hdrs, h);
-        }
         CURL *c = s_easy (r, &x, hdrs);
         if (!c) {
             curl_slist_free_all (hdrs);
@@ -292,6 +202,8 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);
         done += x.received;
+        if (x.resized >= 0)
+            return tl_http_req_resized (r, x.resized, e);
         if (x.sink_rc < 0)
             return x.sink_rc;               /* the sink's own error, already in e */
         if (x.sink_rc > 0)
@@ -309,12 +221,12 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
             if (status == 416 && length == UINT64_MAX && done > 0)
                 return 0;   /* resumed exactly at the end */
             char desc [400];
-            tl_http_describe (status, x.errbody, x.errlen, desc, sizeof desc);
+            tl_http_error_t why;
+            tl_http_req_explain (r, x.errbody, x.errlen, &why);
+            tl_http_describe (status, &why, desc, sizeof desc);
             snprintf (last, sizeof last, "%s", desc);
-            if (!tl_http_retryable (status, x.errbody, x.errlen)) {
-                int code = status == 404 ? TL_ENOTFOUND : (status == 401 || status == 403) ? TL_EAUTH : TL_EHTTP;
-                return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
-            }
+            if (!tl_http_retryable (status, &why))
+                return tl_http_req_fail (r, status, desc, e);
             tl_http_backoff (attempt, x.retry_after, r->cancel);
             continue;
         }
@@ -324,6 +236,15 @@ tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sin
         tl_http_backoff (attempt, 0, r->cancel);
     }
     return tl_err_set (e, TL_ENET, 1, "%s: gave up after %d attempts: %s", r->what, attempts, last);
+}
+
+int
+tl_http_stream (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_sink_fn sink, void *arg, tl_err_t *e)
+{
+    tl_http_global_init ();
+    if (r->range_size && r->size)
+        return tl_http_stream_multi (r, offset, length, sink, arg, e);
+    return s_stream_single (r, offset, length, sink, arg, e);
 }
 
 typedef struct {
@@ -352,17 +273,18 @@ s_body_write (char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 int
-tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *len, long *status,
-               long long *content_length, size_t max, tl_err_t *e)
+tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_t max, tl_http_reply_t *out,
+               tl_err_t *e)
 {
     tl_http_global_init ();
+    memset (out, 0, sizeof *out);
     int attempts = r->max_attempts > 0 ? r->max_attempts : 6;
     char last [512] = "no attempt made";
     for (int attempt = 0; attempt < attempts; attempt++) {
         if (attempt && r->stats)
             r->stats->retries++;
         s_body_t b = { .max = max };
-        s_xfer_t x = { .cancel = r->cancel };
+        s_xfer_t x = { .cancel = r->cancel, .cr_total = -1, .resized = -1 };
         struct curl_slist *hdrs = NULL;
         if (r->headers && !(hdrs = r->headers (r->headers_arg, method, NULL, e)))
             return e ? e->code : TL_EINVAL;
@@ -389,18 +311,20 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, char **body, size_t *
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);
         if (cc == CURLE_OK) {
-            if (tl_http_retryable (st, b.buf, b.len) && attempt + 1 < attempts) {
-                tl_http_describe (st, b.buf, b.len, last, sizeof last);
+            tl_http_error_t why;
+            tl_http_req_explain (r, b.buf, b.len, &why);
+            if (tl_http_retryable (st, &why) && attempt + 1 < attempts) {
+                tl_http_describe (st, &why, last, sizeof last);
                 free (b.buf);
                 tl_http_backoff (attempt, x.retry_after, r->cancel);
                 continue;
             }
-            *status = st;
-            if (content_length)
-                *content_length = (long long) cl;
-            if (body) {
-                *body = b.buf ? b.buf : calloc (1, 1);
-                *len = b.len;
+            out->status = st;
+            out->content_length = (long long) cl;
+            snprintf (out->etag, sizeof out->etag, "%s", x.etag);
+            if (want_body) {
+                out->body = b.buf ? b.buf : calloc (1, 1);
+                out->len = b.len;
             }
             else
                 free (b.buf);

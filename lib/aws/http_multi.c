@@ -10,9 +10,9 @@
 
     A piece that fails (a reset, a stall, a 5xx/SlowDown) is re-requested from its first byte
     not yet received, after a full-jitter backoff, so no byte reaches the sink twice. */
-#include "lib/aws/http.h"
+#include "lib/aws/http_multi.h"
+#include "lib/aws/retry.h"
 #include <stdbool.h>
-#include "lib/aws/s3xml.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +49,8 @@ struct s_piece {
     char errbody [ERRBODY_MAX];
     size_t errlen;
     long retry_after;
+    int64_t cr_total;       /* Content-Range's total, -1 if none */
+    int64_t resized;        /* the total a reply gave when it differs from the listed size, else -1 */
     CURL *curl;
     struct curl_slist *hdrs;
 };
@@ -78,6 +80,12 @@ s_write (char *ptr, size_t size, size_t nmemb, void *ud)
         curl_easy_getinfo (pc->curl, CURLINFO_RESPONSE_CODE, &pc->status);
         if (pc->status == 200)
             pc->skip = pc->start + pc->received;    /* Range ignored: drop what precedes */
+        int64_t total = pc->status >= 200 && pc->status <= 299
+                            ? tl_http_req_total (pc->curl, pc->status, pc->cr_total) : -1;
+        if (total >= 0 && (uint64_t) total != sp->r->size) {
+            pc->resized = total;    /* not the object that was listed */
+            return CURL_WRITEFUNC_ERROR;
+        }
     }
     if (pc->status < 200 || pc->status > 299) {
         size_t room = ERRBODY_MAX - 1 - pc->errlen, take = n < room ? n : room;
@@ -124,6 +132,7 @@ s_header (char *buf, size_t size, size_t nitems, void *ud)
     s_piece_t *pc = ud;
     size_t n = size * nitems;
     tl_http_retry_after (buf, n, &pc->retry_after);
+    tl_http_content_range (buf, n, &pc->cr_total);
     return n;
 }
 
@@ -138,18 +147,12 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     pc->errlen = 0;
     pc->skip = 0;
     pc->retry_after = 0;
+    pc->cr_total = -1;
+    pc->resized = -1;
     pc->paused = false;
     curl_slist_free_all (pc->hdrs);
-    pc->hdrs = NULL;
-    if (r->headers) {
-        if (!(pc->hdrs = r->headers (r->headers_arg, "GET", range, e)))
-            return e ? e->code : TL_EINVAL;
-    }
-    else {
-        char h [100];
-        snprintf (h, sizeof h, "Range: %s", range);
-        pc->hdrs = curl_slist_append (NULL, h);
-    }
+    if (!(pc->hdrs = tl_http_req_headers (r, "GET", range, e)))
+        return e ? e->code : TL_EINVAL;
     CURL *c = curl_easy_init ();
     if (!c)
         return tl_err_set (e, TL_ENOMEM, 0, "curl_easy_init failed");
@@ -256,6 +259,10 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
             s_finish (&sp, pc);
             if (sp.sink_rc)
                 break;
+            if (pc->resized >= 0) {
+                rc = tl_http_req_resized (r, pc->resized, e);
+                goto done;
+            }
             bool complete = pc->received >= pc->end - pc->start;
             if (cc == CURLE_OK && pc->status >= 200 && pc->status <= 299 && complete) {
                 pc->done = true;
@@ -264,12 +271,12 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
             char desc [512];
             bool retry;
             if (cc == CURLE_OK && (pc->status < 200 || pc->status > 299)) {
-                tl_http_describe (pc->status, pc->errbody, pc->errlen, desc, sizeof desc);
-                retry = tl_http_retryable (pc->status, pc->errbody, pc->errlen);
+                tl_http_error_t why;
+                tl_http_req_explain (r, pc->errbody, pc->errlen, &why);
+                tl_http_describe (pc->status, &why, desc, sizeof desc);
+                retry = tl_http_retryable (pc->status, &why);
                 if (!retry) {
-                    int code = pc->status == 404 ? TL_ENOTFOUND
-                               : (pc->status == 401 || pc->status == 403) ? TL_EAUTH : TL_EHTTP;
-                    rc = tl_err_set (e, code, 0, "%s: %s", r->what, desc);
+                    rc = tl_http_req_fail (r, pc->status, desc, e);
                     goto done;
                 }
             }

@@ -17,6 +17,7 @@ typedef struct {
     int oom;
     tl_s3_page_t *page;
     char *key;
+    char *etag;
     uint64_t size;
     /* error document */
     char *code, *msg;
@@ -59,6 +60,8 @@ s_start (void *ud, const XML_Char *name, const XML_Char **atts)
         c->in_contents = 1;
         free (c->key);
         c->key = NULL;
+        free (c->etag);
+        c->etag = NULL;
         c->size = 0;
     }
     snprintf (c->elem, sizeof c->elem, "%s", name);
@@ -83,6 +86,11 @@ s_end (void *ud, const XML_Char *name)
         }
         else if (strcmp (name, "Size") == 0)
             c->size = strtoull (t, NULL, 10);
+        else if (strcmp (name, "ETag") == 0) {
+            free (c->etag);
+            if (!(c->etag = strdup (t)))
+                c->oom = 1;
+        }
     }
     else if (c->page && c->in_contents && c->depth == 1 && strcmp (name, "Contents") == 0) {
         c->in_contents = 0;
@@ -95,8 +103,10 @@ s_end (void *ud, const XML_Char *name)
             c->page->v = v;
             v [c->page->n].key = c->key;
             v [c->page->n].size = c->size;
+            v [c->page->n].etag = c->etag;
             c->page->n++;
             c->key = NULL;
+            c->etag = NULL;
         }
     }
     else if (c->depth == 1) {
@@ -129,6 +139,7 @@ s_parse (s_ctx_t *c, const char *xml, size_t len)
     XML_ParserFree (p);
     free (c->text);
     free (c->key);
+    free (c->etag);
     if (c->oom)
         return TL_ENOMEM;
     return ok ? 0 : TL_EPROTO;
@@ -156,8 +167,10 @@ tl_s3xml_list (const char *xml, size_t len, tl_s3_page_t *page, tl_err_t *e)
 void
 tl_s3xml_page_free (tl_s3_page_t *page)
 {
-    for (size_t i = 0; i < page->n; i++)
+    for (size_t i = 0; i < page->n; i++) {
         free (page->v [i].key);
+        free (page->v [i].etag);
+    }
     free (page->v);
     free (page->next_token);
     memset (page, 0, sizeof *page);
@@ -174,4 +187,21 @@ tl_s3xml_error (const char *xml, size_t len, char *code, size_t codelen, char *m
         return;
     s_ctx_t c = { .code = code, .codelen = codelen, .msg = msg, .msglen = msglen };
     s_parse (&c, xml, len);
+}
+
+void
+tl_s3xml_explain (const char *body, size_t len, tl_http_error_t *out)
+{
+    tl_s3xml_error (body, len, out->code, sizeof out->code, out->msg, sizeof out->msg);
+    out->retry = strcmp (out->code, "SlowDown") == 0 || strcmp (out->code, "RequestTimeout") == 0
+                 || strcmp (out->code, "InternalError") == 0;
+}
+
+void
+tl_s3xml_describe (long status, const char *body, size_t len, char *out, size_t outlen)
+{
+    tl_http_error_t why = { 0 };
+    if (body && len)
+        tl_s3xml_explain (body, len, &why);
+    tl_http_describe (status, &why, out, outlen);
 }

@@ -131,21 +131,12 @@ tl_xml_parse (const char *buf, size_t len, tl_err_t *e)
 }
 
 void
-tl_xml_free (tl_xml_t **root_p)
+tl_xml_destroy (tl_xml_t **root_p)
 {
     if (root_p && *root_p) {
         s_node_free (*root_p);
         *root_p = NULL;
     }
-}
-
-tl_xml_t *
-tl_xml_child (const tl_xml_t *n, const char *name)
-{
-    for (tl_xml_t *c = n ? n->child : NULL; c; c = c->next)
-        if (strcmp (c->name, name) == 0)
-            return c;
-    return NULL;
 }
 
 tl_xml_t *

@@ -16,9 +16,8 @@ struct tl_xml {
 
 /*  Parse a document. Returns the root element, or NULL with e set (TL_EPROTO). */
 tl_xml_t *tl_xml_parse (const char *buf, size_t len, tl_err_t *e);
-void tl_xml_free (tl_xml_t **root_p);
-/*  The first child of n named name, or NULL. */
-tl_xml_t *tl_xml_child (const tl_xml_t *n, const char *name);
+/*  Free the tree and set *root_p to NULL. */
+void tl_xml_destroy (tl_xml_t **root_p);
 /*  Follow a path of child names separated by '/' from n ("instanceState/name"). NULL if absent. */
 tl_xml_t *tl_xml_find (const tl_xml_t *n, const char *path);
 /*  The text at path below n, or "" if absent. */

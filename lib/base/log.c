@@ -1,7 +1,9 @@
 /*  log.c — stderr logging. A single fprintf per line keeps lines whole across threads. */
 #include "lib/base/log.h"
+#include "lib/base/json.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -14,25 +16,6 @@ void
 tl_log_set_json (int on)
 {
     s_json = on;
-}
-
-/*  Write s as a JSON string body (no quotes) into out. */
-static void
-s_json_escape (const char *s, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < outlen; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '"' || c == '\\') {
-            out [o++] = '\\';
-            out [o++] = (char) c;
-        }
-        else if (c < 0x20)
-            o += (size_t) snprintf (out + o, outlen - o, "\\u%04x", c);
-        else
-            out [o++] = (char) c;
-    }
-    out [o] = 0;
 }
 
 void
@@ -63,7 +46,7 @@ tl_log (int level, const char *fmt, ...)
         fputs ("\r\033[K", stderr);   /* the status line gives way to the log line */
     if (s_json) {
         char esc [2048];
-        s_json_escape (msg, esc, sizeof esc);
+        tl_json_escape (msg, strlen (msg), esc, sizeof esc);
         fprintf (stderr, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"component\":\"%s\",\"msg\":\"%s\"}\n", ts,
                  (int) (tv.tv_usec / 1000), names [level], s_component, esc);
     }

@@ -144,6 +144,18 @@ tl_read_file (const char *path, char **buf, size_t *len, size_t max, tl_err_t *e
 }
 
 int
+tl_object_changed (tl_err_t *e, const char *uri, uint64_t size, const char *tag, const char *now)
+{
+    char was [400] = "";
+    if (size)
+        snprintf (was, sizeof was, "was %llu bytes", (unsigned long long) size);
+    if (tag && *tag)
+        snprintf (was + strlen (was), sizeof was - strlen (was), "%s%s", *was ? ", " : "was ", tag);
+    return tl_err_set (e, TL_ECHANGED, 0, "object changed since it was listed: %s (%s%snow %s)", uri, was,
+                       *was ? ", " : "", now);
+}
+
+int
 tl_mkdirs (const char *path, tl_err_t *e)
 {
     char p [4096];

@@ -18,6 +18,11 @@ int tl_parse_uint (const char *s, uint64_t min, uint64_t max, uint64_t *v);
 int tl_write_atomic (const char *dir, const char *name, const void *buf, size_t len, tl_err_t *e);
 /*  Read a whole file of at most max bytes into a new buffer. TL_ENOTFOUND if it does not exist. */
 int tl_read_file (const char *path, char **buf, size_t *len, size_t max, tl_err_t *e);
+/*  Fill e with TL_ECHANGED (not retryable) for an object that is not what was listed, and return
+    the code: "object changed since it was listed: URI (was SIZE bytes, TAG, now NOW)". size 0
+    and tag "" or NULL are left out; tag is e.g. `ETag "abc"`, now e.g. "HTTP 412 Precondition
+    Failed" or "1048577 bytes". */
+int tl_object_changed (tl_err_t *e, const char *uri, uint64_t size, const char *tag, const char *now);
 /*  Create a folder (and its parents) if missing. */
 int tl_mkdirs (const char *path, tl_err_t *e);
 /*  Counts repeats of a text in `seen` (a czmq zhash, borrowed) and returns how many times it was

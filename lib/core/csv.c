@@ -1,15 +1,29 @@
 /*  csv.c — streaming CSV scanner.
 
-    How it works: lines are found with memchr('\n') over the chunk, which glibc vectorises. A
-    line that straddles two chunks is copied into `carry` (at most TL_CSV_LINE_MAX bytes; longer
-    lines are skipped to their newline and counted bad). Within a line we walk only up to the
-    group-by column: a row's remaining columns are never parsed. */
+    How it works: the header is read line by line. After it, the complete lines of each chunk
+    (up to its last newline) go to a bulk scanner (see "bulk row scanning" below), which counts
+    a line without quotes on the spot and hands any line that holds a quote to the record path.
+    The record path follows RFC 4180 quote state across newlines (s_rec_scan), so a quoted field
+    that holds newlines makes one record. A record that straddles two chunks is copied into
+    `carry`, with its quote state, and counted when its end arrives. Within a record we walk only
+    up to the group-by column: a row's remaining columns are never parsed.
+
+    Over-long records. A record (or the header line) may have TL_CSV_LINE_MAX bytes, without its
+    newline. A longer record is one bad row, and the scanner resynchronises at the first newline
+    at or after byte TL_CSV_LINE_MAX of the record, taken as outside quotes, whatever the quote
+    state: an open quote that long is far more likely a stray quote than a real field of over a
+    MiB, and this way the rows after it count again instead of vanishing into one bad row. Only
+    the first MiB of such a record is lost, it is counted in stats.bad, and if it held newlines in
+    stats.multiline too. The rule depends only on the bytes and the record's start, so every
+    chunking and every scanner resynchronise at the same newline. A header line over the limit
+    fails the object (TL_CSV_HEADER_TOO_LONG): the first data row must not become the header. */
 #include "lib/core/csv.h"
 #include "lib/core/query.h"
+#include <assert.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdbool.h>
 #include <strings.h>
 
 enum { S_SKIP_FIRST, S_HEADER, S_ROWS, S_DONE };
@@ -19,19 +33,38 @@ enum { S_SKIP_FIRST, S_HEADER, S_ROWS, S_DONE };
 #define TL_HAVE_X86 1
 #endif
 
+/*  Quote state within a record, by the field parsers' rules: a quote opens a quoted field only
+    at the start of a field; inside one, "" is a quote and a lone " closes it; anything after the
+    closing quote up to the comma is dropped. */
+enum { Q_FIELD, Q_PLAIN, Q_IN, Q_CLOSE };
+
+/*  The record being scanned: where it ends, and what it looked like. */
+typedef struct {
+    uint8_t q;          /* Q_*: the quote state after the bytes scanned so far */
+    bool lines;         /* ignore quotes: a record is one line (the header, and the lines before it) */
+    bool overlong;      /* over TL_CSV_LINE_MAX: skipping to the next newline, quotes ignored */
+    uint32_t nl;        /* newlines inside the record */
+    uint32_t nq;        /* quotes in it */
+    size_t len;         /* bytes scanned so far, without the newline (at most TL_CSV_LINE_MAX) */
+} s_rec_t;
+
 struct tl_csv {
     tl_agg_t *agg;
     char *name;             /* column name, or NULL when given by number */
     int col;                /* 0-based column index; -1 until resolved */
     int state;
-    uint64_t start, end;    /* range of line starts we own */
+    uint64_t start, end;    /* range of record starts we own */
     uint64_t pos;           /* absolute offset of the next byte fed */
-    char *carry;            /* partial line from the previous chunk */
+    bool open;              /* a record is in progress at the end of the last chunk */
+    s_rec_t rec;            /* its state */
+    char *carry;            /* its bytes (none once it is over-long) */
     size_t carry_len, carry_cap;
-    uint64_t carry_start;   /* absolute offset where the carried line starts */
-    int carry_overlong;     /* carried line exceeded TL_CSV_LINE_MAX: skip to newline */
+    uint64_t carry_start;   /* absolute offset where it starts */
     char *unq;              /* buffer for unquoting quoted values */
     tl_csv_stats_t st;
+    uint64_t xlines;        /* lines owned but not in st: the header, and the extra lines of records */
+    uint64_t ml_at, ml_line;    /* the first multi-line record: offset and line number */
+    bool nomem;             /* the aggregator could not grow: sticky, reported once per chunk */
     tl_query_t *q;          /* a full query (several keys, aggregates, filters); NULL for plain */
     tl_qstats_t qst;
     tl_field_t *fields;     /* query mode: the fields of one row, up to the last one needed */
@@ -59,7 +92,7 @@ tl_csv_new (const char *spec, tl_agg_t *agg)
     self->end = UINT64_MAX;
     self->state = S_HEADER;
     if (!tl_query_is_plain (spec)) {
-        /* Query mode: every row is split into fields up to the last one needed, line by line. */
+        /* Query mode: every row is split into fields up to the last one needed, record by record. */
         tl_err_t e;
         self->q = malloc (sizeof *self->q);
         self->name = strdup ("(query)");
@@ -123,21 +156,29 @@ tl_csv_stream_offset (const tl_csv_t *self)
     return self->start ? self->start - 1 : 0;
 }
 
+static int
+s_header_too_long (tl_err_t *e)
+{
+    return tl_err_set (e, TL_EPROTO, 0, TL_CSV_HEADER_TOO_LONG);
+}
+
 int
 tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, uint64_t *at)
 {
     size_t i = 0;
     while (i < n) {
         const char *nl = memchr (buf + i, '\n', n - i);
-        if (!nl)
-            return 0;
-        size_t l = (size_t) (nl - (buf + i));
+        size_t l = nl ? (size_t) (nl - (buf + i)) : n - i;
         if (l > 0 && !(l == 1 && buf [i] == '\r')) {
+            if (!nl && l <= TL_CSV_LINE_MAX)
+                return 0;
             *line = buf + i;
             *len = l;
             *at = i;
-            return 1;
+            return l > TL_CSV_LINE_MAX ? TL_EPROTO : 1;
         }
+        if (!nl)
+            return 0;
         i += l + 1;
     }
     return 0;
@@ -191,35 +232,10 @@ s_trim (const char **p, const char **e)
 }
 
 int
-tl_csv_find_column (const char *line, size_t len, const char *name)
-{
-    const char *p = line, *end = line + len;
-    if (len >= 3 && memcmp (p, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
-    size_t nlen = strlen (name);
-    for (int idx = 0; p <= end; idx++) {
-        const char *f = p, *fe = memchr (p, ',', end - p);
-        if (!fe)
-            fe = end;
-        s_trim (&f, &fe);
-        if (fe - f >= 2 && *f == '"' && fe [-1] == '"') {
-            f++;
-            fe--;
-        }
-        if ((size_t) (fe - f) == nlen && strncasecmp (f, name, nlen) == 0)
-            return idx;
-        p = fe + 1;
-        while (p < end && p [-1] != ',')
-            p++;
-        if (p > end || (p == end && (end == line || end [-1] != ',')))
-            break;
-    }
-    return -1;
-}
-
-int
 tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
 {
+    if (len > TL_CSV_LINE_MAX)
+        return s_header_too_long (e);
     if (self->q) {
         int rc = tl_query_resolve (self->q, line, len, e);
         if (rc)
@@ -245,7 +261,96 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
     return 0;
 }
 
-/*  Slow path for a line with quotes before or inside the value: walk fields per RFC 4180.
+/* ------------------------------------------------------------------ where a record ends */
+
+/*  The quote state machine over [p, e), from r->q, with no length limit. Returns the newline
+    that ends the record, or NULL if the record goes on past e. Memchr-driven: only quotes and
+    newlines stop it. */
+static const char *
+s_rec_quotes (s_rec_t *r, const char *p, const char *e)
+{
+    const char *nl = NULL;      /* the next newline at or after p (e: none before e), once known */
+    while (p < e) {
+        if (r->q == Q_IN) {
+            const char *qt = memchr (p, '"', (size_t) (e - p));
+            const char *to = qt ? qt : e;
+            for (const char *n = p; (n = memchr (n, '\n', (size_t) (to - n))) != NULL; n++)
+                r->nl++;
+            if (!qt)
+                return NULL;
+            r->nq++;
+            r->q = Q_CLOSE;
+            p = qt + 1;
+            continue;
+        }
+        if (r->q == Q_CLOSE) {
+            if (*p == '"') {    /* "" inside quotes */
+                r->nq++;
+                r->q = Q_IN;
+                p++;
+                continue;
+            }
+            r->q = Q_PLAIN;     /* the closing quote */
+        }
+        if (!nl || nl < p) {
+            nl = memchr (p, '\n', (size_t) (e - p));
+            if (!nl)
+                nl = e;
+        }
+        const char *qt = memchr (p, '"', (size_t) (nl - p));
+        if (!qt) {
+            if (nl > p)
+                r->q = nl [-1] == ',' ? Q_FIELD : Q_PLAIN;
+            return nl < e ? nl : NULL;
+        }
+        r->nq++;
+        r->q = (qt == p ? r->q == Q_FIELD : qt [-1] == ',') ? Q_IN : Q_PLAIN;
+        p = qt + 1;
+    }
+    return NULL;
+}
+
+/*  Go on scanning a record over [p, e) (r->len bytes of it came before p). Returns the newline
+    that ends it, or NULL if it goes on past e. Past TL_CSV_LINE_MAX bytes the record is
+    over-long and ends at the next newline, quotes or not (see the top of the file). */
+static const char *
+s_rec_scan (s_rec_t *r, const char *p, const char *e)
+{
+    if (!r->overlong) {
+        size_t room = TL_CSV_LINE_MAX - r->len;
+        const char *cap = (size_t) (e - p) > room ? p + room : e;
+        const char *t = r->lines ? memchr (p, '\n', (size_t) (cap - p)) : s_rec_quotes (r, p, cap);
+        if (t) {
+            r->len += (size_t) (t - p);
+            return t;
+        }
+        r->len += (size_t) (cap - p);
+        if (cap == e)
+            return NULL;
+        if (*cap == '\n' && r->q != Q_IN)
+            return cap;         /* exactly TL_CSV_LINE_MAX bytes */
+        r->overlong = true;
+        p = cap;
+    }
+    return memchr (p, '\n', (size_t) (e - p));
+}
+
+/* ------------------------------------------------------------------ counting a record */
+
+/*  Count one row of key [v, v+n): rows or bad. Out of memory is sticky (tl_csv_feed reports it). */
+static inline void
+s_count (tl_csv_t *self, const char *v, size_t n)
+{
+    int rc = tl_agg_add (self->agg, v, n, 1);
+    if (rc == 0)
+        self->st.rows++;
+    else {
+        self->st.bad++;     /* a key longer than TL_AGG_KEY_MAX */
+        self->nomem |= rc == TL_ENOMEM;
+    }
+}
+
+/*  Slow path for a record with quotes before or inside the value: walk fields per RFC 4180.
     Returns 1 with the (unquoted) value in self->unq, 0 for too few columns, -1 for a value
     longer than a key may be. */
 static int
@@ -279,12 +384,12 @@ s_quoted_field (tl_csv_t *self, const char *p, const char *e, size_t *vlen)
                 p++;
         }
         else {
-            const char *f = p, *fe = memchr (p, ',', e - p);
+            const char *f = p, *fe = memchr (p, ',', (size_t) (e - p));
             if (!fe)
                 fe = e;
             if (want) {
                 s_trim (&f, &fe);
-                n = fe - f;
+                n = (size_t) (fe - f);
                 if (n <= TL_AGG_KEY_MAX)
                     memcpy (self->unq, f, n);
             }
@@ -345,7 +450,7 @@ s_query_line (tl_csv_t *self, const char *p, const char *end)
     tl_query_row (self->q, self->fields, nf, self->agg, &self->qst);
 }
 
-/*  One complete line, without its '\n'. */
+/*  One complete record, without its '\n' (it may hold newlines inside quotes). */
 static int
 s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
 {
@@ -356,8 +461,11 @@ s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
         self->st.blank++;
         return 0;
     }
-    if (self->state == S_HEADER)
-        return tl_csv_set_header (self, p, end - p, e);
+    if (self->state == S_HEADER) {
+        int rc = tl_csv_set_header (self, p, (size_t) (end - p), e);
+        self->xlines += rc == 0;
+        return rc;
+    }
     if (self->q) {
         s_query_line (self, p, end);
         return 0;
@@ -365,54 +473,86 @@ s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
 
     const char *q = p;
     for (int k = 0; k < self->col; k++) {
-        q = memchr (q, ',', end - q);
+        q = memchr (q, ',', (size_t) (end - q));
         if (!q) {
             /* Quotes may hide commas: let the slow path decide. */
-            if (memchr (p, '"', end - p))
+            if (memchr (p, '"', (size_t) (end - p)))
                 goto quoted;
             self->st.bad++;
             return 0;
         }
         q++;
     }
-    const char *ve = memchr (q, ',', end - q);
+    const char *ve = memchr (q, ',', (size_t) (end - q));
     if (!ve)
         ve = end;
-    if (memchr (p, '"', ve - p))
+    if (memchr (p, '"', (size_t) (ve - p)))
         goto quoted;
     s_trim (&q, &ve);
-    if (tl_agg_add (self->agg, q, ve - q, 1) == 0)
-        self->st.rows++;
-    else
-        self->st.bad++;     /* key longer than TL_AGG_KEY_MAX, or no memory */
+    s_count (self, q, (size_t) (ve - q));
     return 0;
 
 quoted:;
     size_t vlen = 0;
-    int r = s_quoted_field (self, p, end, &vlen);
-    if (r == 1 && tl_agg_add (self->agg, self->unq, vlen, 1) == 0)
-        self->st.rows++;
+    if (s_quoted_field (self, p, end, &vlen) == 1)
+        s_count (self, self->unq, vlen);
     else
         self->st.bad++;
     return 0;
 }
 
+/*  Lines owned so far: every one is a row, a bad row, a blank, a filtered row, the header, or an
+    extra line of a record. */
+static uint64_t
+s_lines_done (const tl_csv_t *self)
+{
+    return self->xlines + self->st.rows + self->st.bad + self->st.blank + self->qst.rows + self->qst.bad
+           + self->qst.filtered;
+}
+
+/*  A complete record [p, p+n), scanned into r, that starts at absolute offset `at`. */
+static int
+s_record (tl_csv_t *self, const char *p, size_t n, const s_rec_t *r, uint64_t at, tl_err_t *e)
+{
+    if (r->nl || (r->nq & 1)) {
+        if (self->st.multiline++ == 0) {
+            self->ml_at = at;
+            self->ml_line = s_lines_done (self) + 1;
+        }
+        self->xlines += r->nl;
+    }
+    /* Over-long, or a quote still open at the end of the object. */
+    if (r->overlong || r->q == Q_IN) {
+        if (self->state == S_HEADER)
+            return s_header_too_long (e);
+        self->st.bad++;
+        return 0;
+    }
+    return s_line (self, p, n, e);
+}
+
 /* ------------------------------------------------------------------ bulk row scanning
 
    The bulk scanners take a run of complete lines, [i, lim) of buf, lim just past a newline,
-   starting at a line start, and count them with the same rules as s_line. Each returns where it
-   stopped (lim, or the start of the first line at or past the range end, with *done set).
+   starting at a record start, and count them with the same rules as s_record. Each returns where
+   it stopped and how (*how): at lim (S_BULK_ALL), at the first record at or past the range end
+   (S_BULK_END), or at the start of a record that goes on past lim (S_BULK_OPEN: the caller
+   carries it).
 
-   scalar: memchr for the line, then the commas up to the column (s_line).
+   scalar: memchr for the line, then the commas up to the column (s_line). A memchr for the next
+   quote, redone only when passed, sends a line that holds one to the record path.
    sse2/avx2 ("line hop"): one 64-byte look at the start of a line gives bit masks of '\n', ','
    and '"'. Clearing the lowest `col` comma bits leaves the value's first and last comma, so
    the value is found in a few instructions without walking the line. Then the scanner jumps to
-   the line's newline with 32- (or 16-) byte compares, looking at nothing else: the columns
-   after the value are never parsed. Any line this fast path cannot settle (a quote before the
-   value's end, a blank line, a row with too few columns, a value not inside the first 64
-   bytes) goes to s_line, which knows every rule. Compared with walking every comma and newline
-   bit of every 64-byte block, this costs about a third of the instructions per TLC row
-   (docs/NOTES.md). */
+   the line's newline with 32- (or 16-) byte compares that look for '"' as well, and at nothing
+   else: the columns after the value are never parsed. A line with a quote anywhere (it may start
+   a multi-line record) or over TL_CSV_LINE_MAX goes to the record path (s_slow_record). Any other
+   line the fast path cannot settle (a blank line, a row with too few columns, a value not inside
+   the first 64 bytes) goes to s_line, which knows every rule. Compared with walking every comma
+   and newline bit of every 64-byte block, this costs about a third of the instructions per TLC
+   row (docs/NOTES.md). */
+
+enum { S_BULK_ALL, S_BULK_END, S_BULK_OPEN };
 
 static void
 s_pre_flush (tl_csv_t *self)
@@ -420,9 +560,9 @@ s_pre_flush (tl_csv_t *self)
     for (int k = 0; k < 64; k++) {
         if (self->pre [k].len == 0xffffffffu)
             continue;
-        /* Short keys always fit the table's limit; only memory can fail, and that is fatal. */
+        /* Short keys always fit the table's limit; only memory can fail. */
         if (tl_agg_add (self->agg, (const char *) &self->pre [k].key, self->pre [k].len, self->pre [k].count) != 0)
-            abort ();
+            self->nomem = true;
         self->pre [k].len = 0xffffffffu;
     }
 }
@@ -438,7 +578,7 @@ s_pre_add (tl_csv_t *self, uint64_t key, size_t n)
     }
     if (self->pre [slot].len != 0xffffffffu
         && tl_agg_add (self->agg, (const char *) &self->pre [slot].key, self->pre [slot].len, self->pre [slot].count))
-        abort ();
+        self->nomem = true;
     self->pre [slot].key = key;
     self->pre [slot].len = (uint32_t) n;
     self->pre [slot].count = 1;
@@ -449,22 +589,20 @@ s_emit (tl_csv_t *self, const char *v, const char *ve)
 {
     s_trim (&v, &ve);
     size_t n = (size_t) (ve - v);
-    self->st.rows++;
     if (n <= 8) {
         uint64_t key = 0;
         memcpy (&key, v, n);
+        self->st.rows++;
         s_pre_add (self, key, n);
         return;
     }
-    if (tl_agg_add (self->agg, v, n, 1) != 0) {
-        self->st.rows--;
-        self->st.bad++;
-    }
+    s_count (self, v, n);
 }
 
 /*  The value [vs, ve) of the line at p, where p has at least 64 readable bytes. A short value
-    that needs no trimming (the common TLC case: "1") is read with one 8-byte load. */
-static inline void
+    that needs no trimming (the common TLC case: "1") is read with one 8-byte load. Inlined by
+    force: GCC would call it, and the call costs more per row than the hop's quote checks. */
+static inline __attribute__ ((always_inline)) void
 s_emit_at (tl_csv_t *self, const char *p, unsigned vs, unsigned ve)
 {
     unsigned n = ve - vs;
@@ -483,17 +621,47 @@ s_emit_at (tl_csv_t *self, const char *p, unsigned vs, unsigned ve)
     s_emit (self, p + vs, p + ve);
 }
 
+/*  The record path for the record that starts at ls: scan it to its end, wherever that is in
+    [ls, lim), and count it. Returns the offset just past its newline, or SIZE_MAX if it goes on
+    past lim. */
+static size_t
+s_slow_record (tl_csv_t *self, const char *buf, size_t ls, size_t lim, uint64_t base)
+{
+    s_rec_t r = { .q = Q_FIELD };
+    const char *t = s_rec_scan (&r, buf + ls, buf + lim);
+    if (!t)
+        return SIZE_MAX;
+    tl_err_t e;
+    s_record (self, buf + ls, (size_t) (t - (buf + ls)), &r, base + ls, &e);  /* rows state: cannot fail */
+    return (size_t) (t - buf) + 1;
+}
+
 /*  Scalar: line by line. */
 static size_t
-s_bulk_scalar (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+s_bulk_scalar (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
 {
     tl_err_t e;
+    const char *qn = NULL;      /* the next quote at or after i (buf + lim: none), once known */
     while (i < lim) {
         if (base + i >= self->end) {
-            *done = 1;
+            *how = S_BULK_END;
             return i;
         }
+        if (!qn || qn < buf + i) {
+            qn = memchr (buf + i, '"', lim - i);
+            if (!qn)
+                qn = buf + lim;
+        }
         const char *nl = memchr (buf + i, '\n', lim - i);
+        if (qn < nl || (size_t) (nl - (buf + i)) > TL_CSV_LINE_MAX) {
+            size_t next = s_slow_record (self, buf, i, lim, base);
+            if (next == SIZE_MAX) {
+                *how = S_BULK_OPEN;
+                return i;
+            }
+            i = next;
+            continue;
+        }
         s_line (self, buf + i, (size_t) (nl - (buf + i)), &e);   /* rows state: cannot fail */
         i = (size_t) (nl - buf) + 1;
     }
@@ -540,42 +708,71 @@ s_masks_sse2 (const char *p)
     return m;
 }
 
-/*  Find the newline at or after p (one is known to lie before lim): vector compares, then
-    memchr for a tail shorter than a vector. */
+/*  Find the newline at or after p, or return NULL if a quote comes first (a newline is known to
+    lie before lim, and p is at least 64 bytes past the line's start): vector compares, then one
+    vector that ends at lim for the tail (the bytes before p in it are the line's own, and
+    masked off). */
 __attribute__ ((target ("avx2"))) static inline const char *
-s_newline_avx2 (const char *p, const char *lim)
+s_nlq_avx2 (const char *p, const char *lim)
 {
-    const __m256i n = _mm256_set1_epi8 ('\n');
+    const __m256i n = _mm256_set1_epi8 ('\n'), q = _mm256_set1_epi8 ('"');
     while (p + 32 <= lim) {
-        uint32_t m = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (_mm256_loadu_si256 ((const __m256i *) p), n));
-        if (m)
-            return p + __builtin_ctz (m);
+        __m256i v = _mm256_loadu_si256 ((const __m256i *) p);
+        uint32_t m = (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)));
+        if (m) {
+            p += __builtin_ctz (m);
+            return *p == '\n' ? p : NULL;
+        }
         p += 32;
     }
-    return memchr (p, '\n', (size_t) (lim - p));
+    if (p < lim) {
+        const char *t = lim - 32;
+        __m256i v = _mm256_loadu_si256 ((const __m256i *) t);
+        uint32_t m = (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)));
+        m &= ~0u << (p - t);
+        if (m) {
+            p = t + __builtin_ctz (m);
+            return *p == '\n' ? p : NULL;
+        }
+    }
+    return NULL;
 }
 
 static inline const char *
-s_newline_sse2 (const char *p, const char *lim)
+s_nlq_sse2 (const char *p, const char *lim)
 {
-    const __m128i n = _mm_set1_epi8 ('\n');
+    const __m128i n = _mm_set1_epi8 ('\n'), q = _mm_set1_epi8 ('"');
     while (p + 16 <= lim) {
-        uint32_t m = (uint32_t) _mm_movemask_epi8 (_mm_cmpeq_epi8 (_mm_loadu_si128 ((const __m128i *) p), n));
-        if (m)
-            return p + __builtin_ctz (m);
+        __m128i v = _mm_loadu_si128 ((const __m128i *) p);
+        uint32_t m = (uint32_t) _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)));
+        if (m) {
+            p += __builtin_ctz (m);
+            return *p == '\n' ? p : NULL;
+        }
         p += 16;
     }
-    return memchr (p, '\n', (size_t) (lim - p));
+    if (p < lim) {
+        const char *t = lim - 16;
+        __m128i v = _mm_loadu_si128 ((const __m128i *) t);
+        uint32_t m = (uint32_t) _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)));
+        m &= ~0u << (p - t);
+        if (m) {
+            p = t + __builtin_ctz (m);
+            return *p == '\n' ? p : NULL;
+        }
+    }
+    return NULL;
 }
 
 /*  The line hop, shared by both widths (the mask and newline functions differ). */
-#define S_HOP_BODY(MASKS, NEWLINE)                                                                  \
+#define S_HOP_BODY(MASKS, NLQ)                                                                      \
     const int col = self->col;                                                                      \
     const uint64_t end = self->end;                                                                 \
+    tl_err_t e_;                                                                                    \
     size_t ls = i;                                                                                  \
     while (ls + 64 <= lim) {                                                                        \
         if (base + ls >= end) {                                                                     \
-            *done = 1;                                                                              \
+            *how = S_BULK_END;                                                                      \
             return ls;                                                                              \
         }                                                                                           \
         const char *p = buf + ls;                                                                   \
@@ -595,30 +792,38 @@ s_newline_sse2 (const char *p, const char *lim)
         if (stop < ve)                                                                              \
             ve = stop;                                                                              \
         uint64_t upto = ve >= 64 ? ~0ULL : ((1ULL << ve) - 1);                                      \
-        const char *nl = stop < 64 ? p + stop : NEWLINE (p + 64, buf + lim);                        \
-        if (ve < 64 && vs <= ve && stop > 1 && !(m.qt & upto)                                       \
-            && (col == 0 || __builtin_popcountll (m.cm & upto) >= col))                             \
-            s_emit_at (self, p, vs, ve);                                                            \
-        else {                                                                                      \
-            /* Anything unusual: the line goes to s_line, which knows every rule. */                \
-            tl_err_t e_;                                                                            \
-            s_line (self, p, (size_t) (nl - p), &e_);   /* rows state: cannot fail */               \
+        /* The newline; NULL if a quote comes first. */                                             \
+        const char *nl = stop < 64 ? p + stop : NLQ (p + 64, buf + lim);                            \
+        if (m.qt || !nl || (size_t) (nl - p) > TL_CSV_LINE_MAX) {                                   \
+            /* A quote in the line or just after it (the record may go on past this newline), or   \
+               an over-long line: the record path. */                                               \
+            size_t next_ = s_slow_record (self, buf, ls, lim, base);                                \
+            if (next_ == SIZE_MAX) {                                                                \
+                *how = S_BULK_OPEN;                                                                 \
+                return ls;                                                                          \
+            }                                                                                       \
+            ls = next_;                                                                             \
+            continue;                                                                               \
         }                                                                                           \
+        if (ve < 64 && vs <= ve && stop > 1 && (col == 0 || __builtin_popcountll (m.cm & upto) >= col)) \
+            s_emit_at (self, p, vs, ve);                                                            \
+        else                                                                                        \
+            s_line (self, p, (size_t) (nl - p), &e_);   /* rows state: cannot fail */               \
         ls = (size_t) (nl - buf) + 1;                                                               \
     }                                                                                               \
     /* The last lines (under 64 bytes): line by line. */                                            \
-    return ls < lim ? s_bulk_scalar (self, buf, ls, lim, base, done) : lim;
+    return ls < lim ? s_bulk_scalar (self, buf, ls, lim, base, how) : lim;
 
 __attribute__ ((target ("avx2"))) static size_t
-s_bulk_avx2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+s_bulk_avx2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
 {
-    S_HOP_BODY (s_masks_avx2, s_newline_avx2)
+    S_HOP_BODY (s_masks_avx2, s_nlq_avx2)
 }
 
 static size_t
-s_bulk_sse2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+s_bulk_sse2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
 {
-    S_HOP_BODY (s_masks_sse2, s_newline_sse2)
+    S_HOP_BODY (s_masks_sse2, s_nlq_sse2)
 }
 #endif
 
@@ -666,34 +871,30 @@ tl_csv_impl_name (int impl)
 }
 
 static size_t
-s_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *done)
+s_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
 {
-    /* The first line may already be past the range (right after a carried line completed):
-       the block scanners check the range only at each newline, so check here first. */
+    /* The first record may already be past the range (right after a carried one completed):
+       the block scanners check the range only at each record start, so check here first. */
     if (base + i >= self->end) {
-        *done = 1;
+        *how = S_BULK_END;
         return i;
     }
 #ifdef TL_HAVE_X86
     if (self->q)
-        return s_bulk_scalar (self, buf, i, lim, base, done);
+        return s_bulk_scalar (self, buf, i, lim, base, how);
     if (self->impl == TL_CSV_AVX2)
-        return s_bulk_avx2 (self, buf, i, lim, base, done);
+        return s_bulk_avx2 (self, buf, i, lim, base, how);
     if (self->impl == TL_CSV_SSE2)
-        return s_bulk_sse2 (self, buf, i, lim, base, done);
+        return s_bulk_sse2 (self, buf, i, lim, base, how);
 #endif
-    return s_bulk_scalar (self, buf, i, lim, base, done);
+    return s_bulk_scalar (self, buf, i, lim, base, how);
 }
+
+/* ------------------------------------------------------------------ records across chunks */
 
 static int
 s_carry_append (tl_csv_t *self, const char *p, size_t n)
 {
-    if (self->carry_overlong)
-        return 0;
-    if (self->carry_len + n > TL_CSV_LINE_MAX) {
-        self->carry_overlong = 1;
-        return 0;
-    }
     if (self->carry_len + n > self->carry_cap) {
         size_t cap = self->carry_cap ? self->carry_cap : 4096;
         while (cap < self->carry_len + n)
@@ -709,24 +910,54 @@ s_carry_append (tl_csv_t *self, const char *p, size_t n)
     return 0;
 }
 
-/*  The carried line is complete: count it. */
+/*  A record starts at absolute offset `at` and goes on past the chunk. Before the rows (the
+    header, and the blank lines before it) a record is a line. */
+static void
+s_carry_begin (tl_csv_t *self, uint64_t at)
+{
+    self->open = true;
+    self->carry_start = at;
+    self->carry_len = 0;
+    self->rec = (s_rec_t) { .q = Q_FIELD, .lines = self->state == S_HEADER || self->hdr_pending };
+}
+
+/*  The carried record is complete (or the object ended): count it. */
 static int
 s_carry_flush (tl_csv_t *self, tl_err_t *e)
 {
     int rc = 0;
+    self->open = false;
     if (self->hdr_pending && self->carry_start == self->hdr_at) {
         self->hdr_pending = false;      /* the object's header: not a row */
-        self->carry_len = 0;
-        self->carry_overlong = 0;
-        return 0;
+        self->xlines++;
     }
-    if (self->carry_overlong)
-        self->st.bad++;
     else
-        rc = s_line (self, self->carry, self->carry_len, e);
+        rc = s_record (self, self->carry, self->carry_len, &self->rec, self->carry_start, e);
     self->carry_len = 0;
-    self->carry_overlong = 0;
     return rc;
+}
+
+/*  Go on with the carried record over [p, p+n): keep its bytes, and count it if it ends here.
+    *used says how many bytes it took (through its newline). */
+static int
+s_carry_more (tl_csv_t *self, const char *p, size_t n, size_t *used, tl_err_t *e)
+{
+    const char *t = s_rec_scan (&self->rec, p, p + n);
+    size_t take = t ? (size_t) (t - p) : n;
+    if (self->rec.overlong) {
+        if (self->state == S_HEADER)
+            return s_header_too_long (e);
+    }
+    else if (s_carry_append (self, p, take) != 0)
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    *used = t ? take + 1 : n;
+    return t ? s_carry_flush (self, e) : 0;
+}
+
+static int
+s_nomem (tl_err_t *e)
+{
+    return tl_err_set (e, TL_ENOMEM, 0, "out of memory: the group table cannot grow");
 }
 
 int
@@ -741,23 +972,19 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
         const char *nl = memchr (buf, '\n', len);
         if (!nl)
             return 0;
-        i = nl - buf + 1;
+        i = (size_t) (nl - buf) + 1;
         if (self->col < 0)
             return tl_err_set (e, TL_ECOLUMN, 0, "range starts past the header: resolve the column first");
         self->state = S_ROWS;
     }
-    if (self->carry_len || self->carry_overlong) {
-        const char *nl = memchr (buf, '\n', len);
-        size_t take = nl ? (size_t) (nl - buf) : len;
-        int rc = s_carry_append (self, buf, take);
-        if (rc)
-            return tl_err_set (e, rc, 0, "out of memory");
-        if (!nl)
-            return 0;
-        rc = s_carry_flush (self, e);
+    if (self->open) {
+        size_t used = 0;
+        int rc = s_carry_more (self, buf + i, len - i, &used, e);
         if (rc)
             return rc;
-        i = take + 1;
+        i += used;
+        if (self->open)
+            return 0;
     }
     /* The header (if still due) goes line by line; after it, the complete lines of the chunk
        (up to its last newline) go through the bulk scanner. */
@@ -767,12 +994,14 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
             return 1;
         }
         const char *nl = memchr (buf + i, '\n', len - i);
+        if ((nl ? (size_t) (nl - (buf + i)) : len - i) > TL_CSV_LINE_MAX)
+            return s_header_too_long (e);
         if (!nl)
             break;
-        int rc = s_line (self, buf + i, nl - (buf + i), e);
+        int rc = s_line (self, buf + i, (size_t) (nl - (buf + i)), e);
         if (rc)
             return rc;
-        i = nl - buf + 1;
+        i = (size_t) (nl - buf) + 1;
     }
     /* A range that holds the object's header line (after leading blank lines) skips it. */
     while (i < len && self->state == S_ROWS && self->hdr_pending) {
@@ -783,40 +1012,47 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
         const char *nl = memchr (buf + i, '\n', len - i);
         if (!nl)
             break;
-        if (base + i == self->hdr_at)
+        if (base + i == self->hdr_at) {
             self->hdr_pending = false;
+            self->xlines++;
+        }
         else {
-            int rc = s_line (self, buf + i, nl - (buf + i), e);
+            int rc = s_line (self, buf + i, (size_t) (nl - (buf + i)), e);
             if (rc)
                 return rc;
         }
-        i = nl - buf + 1;
+        i = (size_t) (nl - buf) + 1;
     }
     if (i < len && self->state == S_ROWS && !self->hdr_pending) {
         const char *last = memrchr (buf + i, '\n', len - i);
         if (last) {
-            size_t lim = (size_t) (last - buf) + 1;
-            int done = 0;
-            i = s_bulk (self, buf, i, lim, base, &done);
+            int how = S_BULK_ALL;
+            i = s_bulk (self, buf, i, (size_t) (last - buf) + 1, base, &how);
             s_pre_flush (self);
-            if (done) {
+            if (how == S_BULK_END) {
                 self->state = S_DONE;
-                return 1;
+                return self->nomem ? s_nomem (e) : 1;
             }
         }
     }
+    if (self->nomem)
+        return s_nomem (e);
     if (i < len) {
         if (base + i >= self->end) {
             self->state = S_DONE;
             return 1;
         }
-        self->carry_start = base + i;
-        int rc = s_carry_append (self, buf + i, len - i);
+        /* A record that goes on past this chunk. It cannot end in it: the bulk scanner (or the
+           header loop) found no end before the chunk's last newline, and there is none after. */
+        s_carry_begin (self, base + i);
+        size_t used = 0;
+        int rc = s_carry_more (self, buf + i, len - i, &used, e);
         if (rc)
-            return tl_err_set (e, rc, 0, "out of memory");
+            return rc;
+        assert (self->open && used == len - i);
         return 0;
     }
-    if (self->pos >= self->end && !self->carry_len) {
+    if (self->pos >= self->end) {
         self->state = S_DONE;
         return 1;
     }
@@ -826,11 +1062,13 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
 int
 tl_csv_finish (tl_csv_t *self, tl_err_t *e)
 {
-    s_pre_flush (self);
     int rc = 0;
-    if (self->state != S_DONE && self->state != S_SKIP_FIRST && (self->carry_len || self->carry_overlong))
+    if (self->state != S_DONE && self->state != S_SKIP_FIRST && self->open)
         rc = s_carry_flush (self, e);
+    s_pre_flush (self);
     self->state = S_DONE;
+    if (rc == 0 && self->nomem)
+        rc = s_nomem (e);
     return rc;
 }
 
@@ -843,7 +1081,7 @@ tl_csv_position (const tl_csv_t *self)
 int
 tl_csv_set_end (tl_csv_t *self, uint64_t end)
 {
-    /* A carried line started before pos, so it stays ours whatever the new end. */
+    /* A carried record started before pos, so it stays ours whatever the new end. */
     if (self->state == S_DONE || end < self->pos || end < self->start)
         return -1;
     self->end = end;
@@ -858,4 +1096,16 @@ tl_csv_stats (const tl_csv_t *self)
     st.bad += self->qst.bad;
     st.filtered = self->qst.filtered;
     return st;
+}
+
+int
+tl_csv_multiline_at (const tl_csv_t *self, uint64_t *offset, uint64_t *line)
+{
+    if (!self->st.multiline)
+        return 0;
+    if (offset)
+        *offset = self->ml_at;
+    if (line)
+        *line = self->ml_line;
+    return 1;
 }

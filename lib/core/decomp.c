@@ -170,9 +170,3 @@ tl_decomp_finish (tl_decomp_t *self)
         return tl_err_set (self->e, TL_EPROTO, 0, "zstd data ends early (truncated object?)");
     return 0;
 }
-
-int
-tl_decomp_sink (void *arg, const char *buf, size_t len)
-{
-    return tl_decomp_feed ((tl_decomp_t *) arg, buf, len);
-}

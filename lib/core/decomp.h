@@ -19,6 +19,4 @@ int tl_decomp_feed (tl_decomp_t *self, const char *buf, size_t len);
 /*  End of input: TL_EPROTO if a compressed stream was cut short. */
 int tl_decomp_finish (tl_decomp_t *self);
 tl_decomp_kind_t tl_decomp_kind (const tl_decomp_t *self);
-/*  A sink adapter: arg is a tl_decomp_t. */
-int tl_decomp_sink (void *arg, const char *buf, size_t len);
 #endif

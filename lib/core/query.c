@@ -1,6 +1,7 @@
 /*  query.c — see query.h. */
 #include "lib/core/query.h"
-#include "lib/core/csv.h"
+#include "lib/core/header.h"
+#include "lib/base/text.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,15 +28,6 @@ static const char *const s_tlc [][5] = {
     { "total_amount", "Total_Amt", NULL },
 };
 
-static void
-s_trim (const char **p, const char **e)
-{
-    while (*p < *e && isspace ((unsigned char) **p))
-        (*p)++;
-    while (*e > *p && isspace ((unsigned char) (*e) [-1]))
-        (*e)--;
-}
-
 /*  "name", "4", "name[0:10]", "name[:7]", "name[11:]" into c. */
 static int
 s_parse_col (const char *s, size_t n, tl_qcol_t *c, const char *what, tl_err_t *e)
@@ -44,7 +36,7 @@ s_parse_col (const char *s, size_t n, tl_qcol_t *c, const char *what, tl_err_t *
     c->to = UINT32_MAX;
     c->col = -1;
     const char *p = s, *end = s + n;
-    s_trim (&p, &end);
+    tl_trim (&p, &end);
     if (p < end && end [-1] == ']') {
         const char *lb = memchr (p, '[', (size_t) (end - p));
         if (!lb)
@@ -74,7 +66,7 @@ s_parse_col (const char *s, size_t n, tl_qcol_t *c, const char *what, tl_err_t *
         c->from = (uint32_t) a;
         c->to = b < 0 ? UINT32_MAX : (uint32_t) b;
         end = lb;
-        s_trim (&p, &end);
+        tl_trim (&p, &end);
     }
     size_t len = (size_t) (end - p);
     if (len == 0)
@@ -107,7 +99,7 @@ s_parse_agg (const char *s, tl_qagg_t *a, tl_err_t *e)
     memset (a, 0, sizeof *a);
     a->cell = -1;
     const char *p = s, *end = s + strlen (s);
-    s_trim (&p, &end);
+    tl_trim (&p, &end);
     size_t k = strcspn (p, ":(");
     for (size_t i = 0; i < sizeof kinds / sizeof kinds [0]; i++) {
         if (strlen (kinds [i].name) != k || strncasecmp (p, kinds [i].name, k) != 0)
@@ -170,7 +162,7 @@ int
 tl_query_parse_num (const char *p, size_t n, double *v)
 {
     const char *end = p + n;
-    s_trim (&p, &end);
+    tl_trim (&p, &end);
     if (p == end || end - p > 63)
         return 0;
     if (s_parse_decimal (p, end, v) == 1)
@@ -214,7 +206,7 @@ s_parse_where (const char *s, tl_qwhere_t *w, tl_err_t *e)
     if (rc)
         return rc;
     const char *v = at + oplen, *ve = v + strlen (v);
-    s_trim (&v, &ve);
+    tl_trim (&v, &ve);
     if (ve - v >= 2 && (*v == '\'' || *v == '"') && ve [-1] == *v) {
         v++;
         ve--;
@@ -235,7 +227,7 @@ s_parse_alias (const char *s, tl_qalias_t *a, tl_err_t *e)
     if (!eq || eq == s || !eq [1])
         return tl_err_set (e, TL_EINVAL, 0, "--column-alias '%s': want NAME=OTHER[|OTHER...]", s);
     const char *p = s, *pe = eq;
-    s_trim (&p, &pe);
+    tl_trim (&p, &pe);
     if (pe - p <= 0 || (size_t) (pe - p) >= sizeof a->name)
         return tl_err_set (e, TL_EINVAL, 0, "--column-alias '%s': bad name", s);
     memcpy (a->name, p, (size_t) (pe - p));
@@ -243,7 +235,7 @@ s_parse_alias (const char *s, tl_qalias_t *a, tl_err_t *e)
     while (*q) {
         const char *bar = strchr (q, '|');
         const char *x = q, *xe = bar ? bar : q + strlen (q);
-        s_trim (&x, &xe);
+        tl_trim (&x, &xe);
         if (xe - x <= 0 || (size_t) (xe - x) >= sizeof a->alts [0] || a->nalts == 8 || memchr (x, '\n', (size_t) (xe - x)))
             return tl_err_set (e, TL_EINVAL, 0, "--column-alias '%s': 1 to 8 names separated by |", s);
         memcpy (a->alts [a->nalts], x, (size_t) (xe - x));
@@ -367,7 +359,7 @@ tl_query_build (const char *const *by, int nby, const char *const *aggs, int nag
                 break;
             }
             const char *x = p, *xe = p + n;
-            s_trim (&x, &xe);
+            tl_trim (&x, &xe);
             if ((rc = s_append (&t, &len, "by", x, (size_t) (xe - x))) != 0)
                 break;
             if (!comma)
@@ -384,7 +376,7 @@ tl_query_build (const char *const *by, int nby, const char *const *aggs, int nag
         else if ((rc = s_parse_agg (aggs [i], &a, e)) == 0) {
             plain_agg &= a.kind == TL_Q_COUNT && naggs == 1;
             const char *x = aggs [i], *xe = x + strlen (x);
-            s_trim (&x, &xe);
+            tl_trim (&x, &xe);
             rc = s_append (&t, &len, "agg", x, (size_t) (xe - x));
         }
     }
@@ -431,7 +423,7 @@ tl_query_build (const char *const *by, int nby, const char *const *aggs, int nag
 static int
 s_try (const char *line, size_t len, const char *name)
 {
-    return tl_csv_find_column (line, len, name);
+    return tl_header_find_column (line, len, name);
 }
 
 int
@@ -626,48 +618,4 @@ tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen)
     char col [160];
     s_col_label (&a->col, col, sizeof col);
     snprintf (out, outlen, "%s(%s)", names [a->kind], col);
-}
-
-int
-tl_qargs_take (tl_qargs_t *a, int c, const char *arg, tl_err_t *e)
-{
-    const char **v;
-    int *n, max;
-    const char *name;
-    switch (c) {
-        case TL_QOPT_BY: v = a->by, n = &a->nby, max = 16, name = "--group-by"; break;
-        case TL_QOPT_AGG: v = a->agg, n = &a->nagg, max = TL_QUERY_MAX_AGG, name = "--agg"; break;
-        case TL_QOPT_WHERE: v = a->where, n = &a->nwhere, max = TL_QUERY_MAX_WHERE, name = "--where"; break;
-        case TL_QOPT_ALIAS: v = a->alias, n = &a->nalias, max = TL_QUERY_MAX_ALIAS, name = "--column-alias"; break;
-        default: return 0;
-    }
-    if (*n == max)
-        return tl_err_set (e, TL_EINVAL, 0, "at most %d %s", max, name), -1;
-    v [(*n)++] = arg;
-    return 1;
-}
-
-int
-tl_qargs_build (const tl_qargs_t *a, char **text, tl_err_t *e)
-{
-    int rc = tl_query_build (a->by, a->nby, a->agg, a->nagg, a->where, a->nwhere, a->alias, a->nalias, text, e);
-    if (rc == 0 && strlen (*text) > 4000) {
-        free (*text);
-        *text = NULL;
-        return tl_err_set (e, TL_EINVAL, 0, "the query is too long (over 4000 bytes)");
-    }
-    return rc;
-}
-
-void
-tl_qargs_argv (const tl_qargs_t *a, char **argv, int *n, int max)
-{
-    static const char *names [] = { "--group-by", "--agg", "--where", "--column-alias" };
-    const char *const *lists [] = { a->by, a->agg, a->where, a->alias };
-    const int counts [] = { a->nby, a->nagg, a->nwhere, a->nalias };
-    for (int l = 0; l < 4; l++)
-        for (int i = 0; i < counts [l] && *n + 2 < max; i++) {
-            argv [(*n)++] = (char *) names [l];
-            argv [(*n)++] = (char *) lists [l][i];
-        }
 }

@@ -111,34 +111,4 @@ void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *a
 /*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
 void tl_query_by_label (const tl_query_t *q, int i, char *out, size_t outlen);
 void tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen);
-/*  Command-line glue shared by broker, run and scan: the query options as given. */
-enum { TL_QOPT_BY = 'g', TL_QOPT_AGG = 1001, TL_QOPT_WHERE = 1002, TL_QOPT_ALIAS = 1003 };
-#define TL_QUERY_OPTIONS                                                                              \
-    { "group-by", required_argument, 0, TL_QOPT_BY }, { "agg", required_argument, 0, TL_QOPT_AGG }, \
-        { "where", required_argument, 0, TL_QOPT_WHERE }, { "column-alias", required_argument, 0, TL_QOPT_ALIAS }
-#define TL_QUERY_HELP                                                                                         \
-    "  --group-by COL[,COL]   header name (case-insensitive, spaces ignored) or 1-based number; several\n"   \
-    "                         keys group by the tuple; NAME[A:B] takes bytes A to B of the value\n"          \
-    "                         (tpep_pickup_datetime[0:10] is the date). Repeatable.\n"                      \
-    "  --agg AGG              count (default), sum:COL, min:COL, max:COL, avg:COL; repeatable\n"            \
-    "  --where 'COL OP VAL'   keep rows where it holds; OP is = != < <= > >= (numbers compare as\n"         \
-    "                         numbers); repeatable, all must hold\n"                                        \
-    "  --column-alias NAME=OTHER[|OTHER]  more names for a column (the TLC eras are built in)\n"
-typedef struct {
-    const char *by [16];
-    int nby;
-    const char *agg [TL_QUERY_MAX_AGG];
-    int nagg;
-    const char *where [TL_QUERY_MAX_WHERE];
-    int nwhere;
-    const char *alias [TL_QUERY_MAX_ALIAS];
-    int nalias;
-} tl_qargs_t;
-/*  Take option c (one of TL_QOPT_*). 1 if taken, 0 if c is not a query option, -1 if there are
-    too many of that option (e names it). */
-int tl_qargs_take (tl_qargs_t *a, int c, const char *arg, tl_err_t *e);
-/*  The query text (tl_query_build). */
-int tl_qargs_build (const tl_qargs_t *a, char **text, tl_err_t *e);
-/*  Append the options again (for a child process) to argv at *n (room for max). */
-void tl_qargs_argv (const tl_qargs_t *a, char **argv, int *n, int max);
 #endif

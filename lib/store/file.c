@@ -1,6 +1,8 @@
 /*  store/file.c — local files. A folder lists every regular file below it (sorted, hidden
-    files left out). Reads use pread in chunks growing from 64 KiB to 1 MiB. */
+    files left out). Reads use pread in chunks growing from 64 KiB to 1 MiB. A listing records
+    each file's mtime; a read given it (expect_mtime_ns) checks the file before and after. */
 #include "lib/store/store.h"
+#include "lib/base/util.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,34 @@ static const char *
 s_path (const char *uri)
 {
     return strncmp (uri, "file://", 7) == 0 ? uri + 7 : uri;
+}
+
+static int64_t
+s_mtime_ns (const struct stat *st)
+{
+    return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/*  With expect_mtime_ns: is the open file still the one that was listed (its mtime, and its
+    size when size_hint is set)? 0, or TL_ECHANGED. */
+static int
+s_check_version (const tl_store_cfg_t *cfg, int fd, const char *path, tl_err_t *e)
+{
+    if (!cfg || !cfg->expect_mtime_ns)
+        return 0;
+    struct stat st;
+    if (fstat (fd, &st) != 0)
+        return tl_err_set (e, TL_EIO, 0, "%s: %s", path, strerror (errno));
+    int64_t mt = s_mtime_ns (&st);
+    bool resized = cfg->size_hint && (uint64_t) st.st_size != cfg->size_hint;
+    if (mt == cfg->expect_mtime_ns && !resized)
+        return 0;
+    char tag [64], now [128];
+    snprintf (tag, sizeof tag, "mtime %lld.%09lld", (long long) (cfg->expect_mtime_ns / 1000000000),
+              (long long) (cfg->expect_mtime_ns % 1000000000));
+    snprintf (now, sizeof now, "%llu bytes, mtime %lld.%09lld", (unsigned long long) st.st_size,
+              (long long) (mt / 1000000000), (long long) (mt % 1000000000));
+    return tl_object_changed (e, path, cfg->size_hint, tag, now);
 }
 
 static int
@@ -66,7 +96,7 @@ s_walk (const char *dir, tl_objlist_t *out, int depth, tl_err_t *e)
         else if (S_ISREG (st.st_mode)) {
             if (st.st_size == 0)
                 out->skipped_empty++;
-            else if (tl_objlist_push (out, path, (uint64_t) st.st_size))
+            else if (tl_objlist_push_version (out, path, (uint64_t) st.st_size, NULL, s_mtime_ns (&st)))
                 rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
         }
     }
@@ -92,7 +122,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         out->skipped_empty++;
         return 0;
     }
-    if (tl_objlist_push (out, path, (uint64_t) st.st_size))
+    if (tl_objlist_push_version (out, path, (uint64_t) st.st_size, NULL, s_mtime_ns (&st)))
         return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
     return 0;
 }
@@ -120,6 +150,11 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
     int fd = open (path, O_RDONLY);
     if (fd < 0)
         return tl_err_set (e, errno == ENOENT ? TL_ENOTFOUND : TL_EIO, 0, "%s: %s", path, strerror (errno));
+    int vrc = s_check_version (cfg, fd, path, e);
+    if (vrc) {
+        close (fd);
+        return vrc;
+    }
     posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     /* Chunks start at 64 KiB and double to 1 MiB: a small byte-range task (and the line that
        finishes it) costs a small read, a big one streams in big reads. */
@@ -166,6 +201,8 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
             break;
         chunk = chunk * 2 < max_chunk ? chunk * 2 : max_chunk;   /* grow, never past the buffer */
     }
+    if (rc == 0)
+        rc = s_check_version (cfg, fd, path, e);    /* written to while we read it? */
     free (buf);
     close (fd);
     return rc;

@@ -1,4 +1,5 @@
-/*  store/http.c — one object behind an http(s) URL. Its size comes from a HEAD request. */
+/*  store/http.c — one object behind an http(s) URL. Its size (and ETag, when the server sends
+    one) comes from a HEAD request. */
 #include "lib/aws/http.h"
 #include "lib/store/store.h"
 #include <string.h>
@@ -7,11 +8,12 @@ static int
 s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e)
 {
     tl_http_req_t r = { .url = uri, .what = uri, .max_attempts = cfg ? cfg->max_attempts : 0 };
-    long status = 0;
-    long long cl = -1;
-    int rc = tl_http_fetch (&r, "HEAD", NULL, NULL, &status, &cl, 0, e);
+    tl_http_reply_t reply;
+    int rc = tl_http_fetch (&r, "HEAD", false, 0, &reply, e);
     if (rc)
         return rc;
+    long status = reply.status;
+    long long cl = reply.content_length;
     if (status < 200 || status > 299)
         return tl_err_set (e, status == 404 ? TL_ENOTFOUND : TL_EHTTP, 0, "%s: HEAD answered HTTP %ld", uri, status);
     if (cl < 0)
@@ -20,7 +22,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         out->skipped_empty++;
         return 0;
     }
-    if (tl_objlist_push (out, uri, (uint64_t) cl))
+    if (tl_objlist_push_version (out, uri, (uint64_t) cl, *reply.etag ? reply.etag : NULL, 0))
         return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
     return 0;
 }
@@ -29,11 +31,11 @@ static int
 s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length, tl_sink_fn sink,
         void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e)
 {
-    tl_http_req_t r = { .url = uri, .what = uri, .cancel = cancel, .stats = st,
+    tl_http_req_t r = { .url = uri, .what = uri, .uri = uri, .cancel = cancel, .stats = st,
                         .max_attempts = cfg ? cfg->max_attempts : 0, .rate_limit = cfg ? cfg->rate_limit : 0,
-                            .size = cfg ? cfg->size_hint : 0,
-                            .range_size = cfg && cfg->size_hint ? (cfg->range_size ? cfg->range_size : 8ULL << 20) : 0,
-                            .concurrency = cfg ? cfg->concurrency : 0 };
+                        .size = cfg ? cfg->size_hint : 0, .if_match = cfg ? cfg->if_match : NULL,
+                        .range_size = cfg && cfg->size_hint ? (cfg->range_size ? cfg->range_size : 8ULL << 20) : 0,
+                        .concurrency = cfg ? cfg->concurrency : 0 };
     return tl_http_stream (&r, offset, length, sink, arg, e);
 }
 

@@ -9,7 +9,8 @@
 #include "lib/aws/http.h"
 #include "lib/aws/s3xml.h"
 #include "lib/aws/sigv4.h"
-#include "lib/store/store.h"
+#include "lib/base/url.h"
+#include "lib/store/s3.h"
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 typedef struct {
     char bucket [256];
     char key [2048];        /* raw key or prefix */
-    char base [1024];       /* scheme://host[:port][/path-prefix] */
+    char origin [1024];     /* scheme://host[:port] */
     char host [512];        /* Host header */
     char path [4096];       /* raw path to sign: /bucket/key or /key */
     const tl_store_cfg_t *cfg;
@@ -43,26 +44,21 @@ s_parse (const tl_store_cfg_t *cfg, const char *uri, s_s3_t *s, tl_err_t *e)
     snprintf (s->key, sizeof s->key, "%s", slash ? slash + 1 : "");
     const char *region = cfg && cfg->region ? cfg->region : "us-east-1";
     if (cfg && cfg->endpoint) {
-        snprintf (s->base, sizeof s->base, "%s", cfg->endpoint);
-        size_t n = strlen (s->base);
-        while (n && s->base [n - 1] == '/')
-            s->base [--n] = 0;
-        const char *h = strstr (s->base, "://");
-        if (!h)
+        tl_url_t u;
+        if (tl_url_split_endpoint (cfg->endpoint, &u) != 0)
             return tl_err_set (e, TL_EINVAL, 0, "endpoint '%s' is not a URL (want http://host:port)", cfg->endpoint);
-        h += 3;
-        const char *he = strchr (h, '/');
-        snprintf (s->host, sizeof s->host, "%.*s", (int) (he ? he - h : (long) strlen (h)), h);
-        snprintf (s->path, sizeof s->path, "%s/%s/%s", he ? he : "", s->bucket, s->key);
+        snprintf (s->origin, sizeof s->origin, "%s", u.origin);
+        snprintf (s->host, sizeof s->host, "%s", u.host);
+        snprintf (s->path, sizeof s->path, "%s/%s/%s", u.path, s->bucket, s->key);
     }
     else if (strchr (s->bucket, '.')) {
         snprintf (s->host, sizeof s->host, "s3.%s.amazonaws.com", region);
-        snprintf (s->base, sizeof s->base, "https://%s", s->host);
+        snprintf (s->origin, sizeof s->origin, "https://%s", s->host);
         snprintf (s->path, sizeof s->path, "/%s/%s", s->bucket, s->key);
     }
     else {
         snprintf (s->host, sizeof s->host, "%s.s3.%s.amazonaws.com", s->bucket, region);
-        snprintf (s->base, sizeof s->base, "https://%s", s->host);
+        snprintf (s->origin, sizeof s->origin, "https://%s", s->host);
         snprintf (s->path, sizeof s->path, "/%s", s->key);
     }
     if (!(cfg && cfg->nosign))
@@ -70,20 +66,17 @@ s_parse (const tl_store_cfg_t *cfg, const char *uri, s_s3_t *s, tl_err_t *e)
     return 0;
 }
 
-/*  The URL for s->path (host part from s->base, path encoded) plus an optional query. */
+/*  The URL for s->path (origin, then the path encoded) plus an optional query. */
 static char *
 s_url (const s_s3_t *s, const char *query)
 {
-    const char *h = strstr (s->base, "://") + 3;
-    const char *he = strchr (h, '/');
-    size_t origin = he ? (size_t) (he - s->base) : strlen (s->base);
     char *enc = tl_uri_encode (s->path, 1);
     if (!enc)
         return NULL;
-    size_t n = origin + strlen (enc) + (query ? strlen (query) + 1 : 0) + 1;
+    size_t n = strlen (s->origin) + strlen (enc) + (query ? strlen (query) + 1 : 0) + 1;
     char *url = malloc (n);
     if (url)
-        snprintf (url, n, "%.*s%s%s%s", (int) origin, s->base, enc, query && *query ? "?" : "", query ? query : "");
+        snprintf (url, n, "%s%s%s%s", s->origin, enc, query && *query ? "?" : "", query ? query : "");
     free (enc);
     return url;
 }
@@ -187,17 +180,18 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         char what [2400];
         snprintf (what, sizeof what, "listing s3://%s/%s at %s", s->bucket, prefix, s->host);
         tl_http_req_t r = { .url = url, .what = what, .headers = s_headers, .headers_arg = s,
-                            .max_attempts = cfg ? cfg->max_attempts : 0 };
-        char *body = NULL;
-        size_t blen = 0;
-        long status = 0;
-        rc = tl_http_fetch (&r, "GET", &body, &blen, &status, NULL, 64 << 20, e);
+                            .explain = tl_s3xml_explain, .max_attempts = cfg ? cfg->max_attempts : 0 };
+        tl_http_reply_t reply;
+        rc = tl_http_fetch (&r, "GET", true, 64 << 20, &reply, e);
         free (url);
         if (rc)
             goto done;
+        char *body = reply.body;
+        size_t blen = reply.len;
+        long status = reply.status;
         if (status != 200) {
             char desc [512];
-            tl_http_describe (status, body, blen, desc, sizeof desc);
+            tl_s3xml_describe (status, body, blen, desc, sizeof desc);
             rc = tl_err_set (e, status == 404 ? TL_ENOTFOUND : (status == 403 || status == 401) ? TL_EAUTH : TL_EHTTP,
                              0, "%s: %s", what, desc);
             free (body);
@@ -218,7 +212,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             }
             char full [2400];
             snprintf (full, sizeof full, "s3://%s/%s", s->bucket, k);
-            if (tl_objlist_push (out, full, page.v [i].size))
+            if (tl_objlist_push_version (out, full, page.v [i].size, page.v [i].etag, 0))
                 rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
         }
         if (page.truncated && page.next_token && strlen (page.next_token) < sizeof token)
@@ -245,9 +239,11 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
     if (!rc && !(url = s_url (s, NULL)))
         rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
     if (!rc) {
-        char what [2400];
+        char what [2400], name [2400];
         snprintf (what, sizeof what, "s3://%s/%s (host %s)", s->bucket, s->key, s->host);
-        tl_http_req_t r = { .url = url, .what = what, .headers = s_headers, .headers_arg = s, .cancel = cancel,
+        snprintf (name, sizeof name, "s3://%s/%s", s->bucket, s->key);
+        tl_http_req_t r = { .url = url, .what = what, .uri = name, .headers = s_headers, .headers_arg = s,
+                            .explain = tl_s3xml_explain, .cancel = cancel, .if_match = cfg ? cfg->if_match : NULL,
                             .stats = st, .max_attempts = cfg ? cfg->max_attempts : 0,
                             .rate_limit = cfg ? cfg->rate_limit : 0,
                             .size = cfg ? cfg->size_hint : 0,
@@ -280,15 +276,16 @@ s_object_request (const tl_store_cfg_t *cfg, const char *uri, const char *method
         if (data)
             tl_sha256_hex (data, len, s->payload_hash);
         tl_http_req_t r = { .url = url, .what = uri, .headers = s_headers, .headers_arg = s,
-                            .max_attempts = cfg ? cfg->max_attempts : 0, .body = data ? data : "",
-                            .body_len = data ? len : 0 };
-        size_t blen = 0;
-        long status = 0;
-        rc = tl_http_fetch (&r, method, &body, &blen, &status, NULL, 64 * 1024, e);
+                            .explain = tl_s3xml_explain, .max_attempts = cfg ? cfg->max_attempts : 0,
+                            .body = data ? data : "", .body_len = data ? len : 0 };
+        tl_http_reply_t reply;
+        rc = tl_http_fetch (&r, method, true, 64 * 1024, &reply, e);
+        body = reply.body;
+        long status = reply.status;
         if (rc == 0 && (status < 200 || status > 299)) {
-            char why [512];
-            tl_http_describe (status, body, blen, why, sizeof why);
-            rc = tl_err_set (e, status == 403 ? TL_EAUTH : TL_EIO, 0, "%s %s: %s", method, uri, why);
+            char desc [512];
+            tl_s3xml_describe (status, body, reply.len, desc, sizeof desc);
+            rc = tl_err_set (e, status == 403 ? TL_EAUTH : TL_EIO, 0, "%s %s: %s", method, uri, desc);
         }
     }
     free (body);

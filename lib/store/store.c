@@ -38,6 +38,12 @@ tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint
 int
 tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size)
 {
+    return tl_objlist_push_version (l, uri, size, NULL, 0);
+}
+
+int
+tl_objlist_push_version (tl_objlist_t *l, const char *uri, uint64_t size, const char *etag, int64_t mtime_ns)
+{
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         tl_object_t *v = realloc (l->v, cap * sizeof *v);
@@ -46,17 +52,27 @@ tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size)
         l->v = v;
         l->cap = cap;
     }
-    if (!(l->v [l->n].uri = strdup (uri)))
+    tl_object_t *o = &l->v [l->n];
+    memset (o, 0, sizeof *o);
+    if (!(o->uri = strdup (uri)))
         return TL_ENOMEM;
-    l->v [l->n++].size = size;
+    if (etag && !(o->etag = strdup (etag))) {
+        free (o->uri);
+        return TL_ENOMEM;
+    }
+    o->size = size;
+    o->mtime_ns = mtime_ns;
+    l->n++;
     return 0;
 }
 
 void
 tl_objlist_free (tl_objlist_t *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free (l->v [i].uri);
+        free (l->v [i].etag);
+    }
     free (l->v);
     memset (l, 0, sizeof *l);
 }

@@ -6,7 +6,8 @@
 
     Reads are streamed into a sink, so memory stays bounded whatever the object size. A broken
     HTTP body is resumed with Range from the last byte received, so a sink never sees a byte
-    twice. */
+    twice. A read may name the version of the object it expects, as listed (size_hint, if_match,
+    expect_mtime_ns): if the object changed since, the read fails with TL_ECHANGED. */
 #ifndef TL_STORE_H
 #define TL_STORE_H
 #include "lib/base/err.h"
@@ -23,12 +24,20 @@ typedef struct {
     uint64_t rate_limit;    /* bytes/s per read, 0 for none */
     uint64_t range_size;    /* HTTP/S3: ranged GETs of this size (default 8 MiB; 0 here means default) */
     int concurrency;        /* HTTP/S3: ranged GETs in flight per read (default 4) */
-    uint64_t size_hint;     /* the object's size when the caller knows it (0: unknown) */
+    uint64_t size_hint;     /* the object's size when the caller knows it (0: unknown); a read that
+                               finds another size fails with TL_ECHANGED */
+    const char *if_match;   /* s3, http: the ETag the object had when listed, sent as If-Match
+                               (NULL: none); a 412 fails the read with TL_ECHANGED */
+    int64_t expect_mtime_ns;    /* file: the mtime it had when listed (0: none); checked before
+                                   and after the read, TL_ECHANGED if it moved */
 } tl_store_cfg_t;
 
 typedef struct {
     char *uri;              /* owned */
     uint64_t size;
+    char *etag;             /* owned, may be NULL: s3's ETag from the listing (quotes kept, as S3
+                               sends it), http's from the HEAD */
+    int64_t mtime_ns;       /* file: st_mtim in ns; 0 if unknown */
 } tl_object_t;
 
 typedef struct {
@@ -56,13 +65,11 @@ int tl_store_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out
 int tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
                    tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e);
 int tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size);
+/*  The same with what identifies this version of the object (etag copied; NULL for none). */
+int tl_objlist_push_version (tl_objlist_t *l, const char *uri, uint64_t size, const char *etag, int64_t mtime_ns);
+/*  Free every uri and etag, and the list itself (left empty). */
 void tl_objlist_free (tl_objlist_t *l);
 /*  Apply S3 endpoint/region defaults from the environment (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
     AWS_REGION, AWS_DEFAULT_REGION) where cfg leaves them unset. */
 void tl_store_cfg_from_env (tl_store_cfg_t *cfg);
-/*  S3 object writes, for `tally provision` staging: PUT a small body, DELETE, and a presigned GET
-    URL valid for `expires` seconds (caller frees; NULL with e set on error). */
-int tl_s3_put (const tl_store_cfg_t *cfg, const char *uri, const void *data, size_t len, tl_err_t *e);
-int tl_s3_delete (const tl_store_cfg_t *cfg, const char *uri, tl_err_t *e);
-char *tl_s3_presign (const tl_store_cfg_t *cfg, const char *uri, unsigned expires, tl_err_t *e);
 #endif

@@ -3,7 +3,6 @@
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
 #include "lib/base/util.h"
-#include <getopt.h>
 #include <sys/stat.h>
 
 #define MAX_MONITORS 8
@@ -172,38 +171,5 @@ tl_keygen (const char *dir, tl_err_t *e)
         if (rc != 0)
             return tl_err_set (e, TL_EIO, 0, "cannot write keys in %s", dir);
     }
-    return 0;
-}
-
-int
-tl_keygen_main (int argc, char **argv)
-{
-    static const struct option opts [] = { { "dir", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' },
-                                           { 0, 0, 0, 0 } };
-    const char *dir = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'd')
-            dir = optarg;
-        else {
-            FILE *f = c == 'h' ? stdout : stderr;
-            fprintf (f, "usage: tally keygen --dir DIR\n\n"
-                        "Writes CURVE key pairs for a fleet: server.cert(_secret) for broker and reducer,\n"
-                        "client.cert(_secret) for mappers and watchers, and clients/ (the allow-list).\n"
-                        "Secret files are mode 0600. Pass --keys DIR to every tally command.\n");
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    if (!dir || optind < argc) {
-        fprintf (stderr, "tally keygen: --dir is required (see --help)\n");
-        return 2;
-    }
-    tl_err_t e;
-    if (tl_keygen (dir, &e) != 0) {
-        fprintf (stderr, "tally keygen: %s\n", e.msg);
-        return 1;
-    }
-    printf ("keys written to %s (secrets mode 0600); pass --keys %s to broker, reducer, mappers and watch\n", dir, dir);
     return 0;
 }

@@ -24,5 +24,4 @@ int tl_security_server (tl_security_t *self, zsock_t *s, const char *name, tl_er
 int tl_security_client (tl_security_t *self, zsock_t *s, tl_err_t *e);
 /*  Write a new key folder. */
 int tl_keygen (const char *dir, tl_err_t *e);
-int tl_keygen_main (int argc, char **argv);
 #endif

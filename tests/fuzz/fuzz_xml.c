@@ -15,6 +15,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (strlen (tl_xml_text (i, "instanceState/name")) > size)
                 __builtin_trap ();
     tl_xml_text (x, "Errors/Error/Code");
-    tl_xml_free (&x);
+    tl_xml_destroy (&x);
     return 0;
 }

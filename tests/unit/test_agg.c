@@ -93,7 +93,7 @@ test_ledger_once (void **state)
     assert_int_equal (tl_ledger_set_tasks (l, 1ULL << 40), TL_EINVAL);
 
     /* A checkpoint round-trip keeps everything; a damaged one is refused. */
-    tl_ledger_meta_t meta = { "job-1", "passenger_count", 12345, true, false, "2 task(s) failed" };
+    tl_ledger_meta_t meta = { "job-1", "passenger_count", 12345, true, false, "2 task(s) failed", "fp", "k" };
     char *buf;
     size_t len;
     assert_int_equal (tl_ledger_save (l, &meta, &buf, &len), 0);
@@ -116,8 +116,36 @@ test_ledger_once (void **state)
     assert_int_equal (tl_ledger_apply (l2, &p), 0);    /* still a duplicate after the reload */
     for (size_t cut = 0; cut < len; cut += 7)
         assert_int_not_equal (tl_ledger_load (l2, &got, buf, cut, &e), 0);
-    buf [len / 2] ^= 0x55;
-    tl_ledger_load (l2, &got, buf, len, &e);            /* must not crash, whatever it says */
+    assert_string_equal (got.fingerprint, "fp");
+    /* Coverage: 2 of 100 tasks applied, so 98 are missing, the first being 0..6. */
+    uint64_t missing [4];
+    char d1 [TL_DIGEST_HEX + 1], d2 [TL_DIGEST_HEX + 1];
+    assert_int_equal (tl_ledger_coverage (l, 100, d1, missing, 4), 98);
+    assert_int_equal (missing [0], 0);
+    assert_int_equal (missing [3], 3);
+    tl_ledger_t *l3 = tl_ledger_new ();
+    tl_ledger_set_tasks (l3, 2);
+    p.task = 0;
+    tl_ledger_apply (l3, &p);
+    p.task = 1;
+    tl_ledger_apply (l3, &p);
+    assert_int_equal (tl_ledger_coverage (l3, 2, d1, missing, 4), 0);
+    /* The same digest as a broker computes over (2, (0, 100), (1, 100)). */
+    tl_digest_t *d = tl_digest_new ();
+    tl_digest_u64 (d, 2);
+    for (uint64_t t = 0; t < 2; t++) {
+        tl_digest_u64 (d, t);
+        tl_digest_u64 (d, 100);
+    }
+    tl_digest_hex (d, d2);
+    tl_digest_destroy (&d);
+    assert_string_equal (d1, d2);
+    tl_ledger_destroy (&l3);
+    for (size_t at = 0; at < len; at++) {               /* any single damaged byte is refused */
+        buf [at] ^= 0x10;
+        assert_int_not_equal (tl_ledger_load (l2, &got, buf, len, &e), 0);
+        buf [at] ^= 0x10;
+    }
     free (buf);
     tl_ledger_destroy (&l2);
     tl_ledger_destroy (&l);

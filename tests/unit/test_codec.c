@@ -50,11 +50,14 @@ test_roundtrip_all (void **state)
         { .type = TL_MSG_BYE },
         { .type = TL_MSG_WELCOME, .job = "j", .reducer = "tcp://x:1", .hb_ms = 1000 },
         { .type = TL_MSG_TASK, .job = "j", .task = 7, .attempt = 1, .uri = "s3://b/trip data/k.csv", .offset = 0,
-          .length = 10, .size = 10, .col = "passenger_count", .endpoint = "", .nosign = true, .region = "" },
+          .length = 10, .size = 10, .col = "passenger_count", .endpoint = "", .nosign = true, .region = "",
+          .token = "0123456789abcdef0123456789abcdef", .etag = "\"e1\"", .mtime = 77, .verify = 3 },
         { .type = TL_MSG_CANCEL, .task = 3 },
         { .type = TL_MSG_RESET },
         { .type = TL_MSG_END, .job = "j", .ok = false, .error = "x" },
-        { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100 },
+        { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100, .fingerprint = "f", .key = "k" },
+        { .type = TL_MSG_REFUSED, .job = "j", .current = "other", .error = "busy" },
+        { .type = TL_MSG_MISMATCH, .job = "j", .task = 3, .verify = 9, .error = "differs" },
         { .type = TL_MSG_APPLIED, .job = "j", .ids = ids, .n_ids = 3, .lengths = ids, .n_lengths = 3, .full = true,
           .instance = "r1" },
         { .type = TL_MSG_STEAL, .task = 4, .attempt = 2, .keep = 500 },
@@ -74,7 +77,13 @@ test_roundtrip_all (void **state)
         if (d.type == TL_MSG_TASK) {
             assert_string_equal (d.uri, "s3://b/trip data/k.csv");
             assert_true (d.nosign);
+            assert_string_equal (d.token, "0123456789abcdef0123456789abcdef");
+            assert_string_equal (d.etag, "\"e1\"");
+            assert_int_equal (d.mtime, 77);
+            assert_int_equal (d.verify, 3);
         }
+        if (d.type == TL_MSG_REFUSED)
+            assert_string_equal (d.current, "other");
         if (d.type == TL_MSG_APPLIED) {
             assert_int_equal (d.n_ids, 3);
             assert_int_equal (d.ids [2], 9);
@@ -132,10 +141,11 @@ test_hostile (void **state)
     msgpack_sbuffer sb;
     msgpack_packer pk;
     struct { int v; const char *t; const char *field; int as_str; } cases [] = {
-        { 2, "hello", "slots", 0 },     /* wrong version */
-        { 1, "nosuch", "slots", 0 },    /* unknown type */
-        { 1, "hello", "slots", 1 },     /* slots is a string */
-        { 1, "hello", "other", 0 },     /* lacks slots */
+        { 1, "hello", "slots", 0 },     /* wrong version (this is protocol 2) */
+        { 3, "hello", "slots", 0 },     /* wrong version */
+        { 2, "nosuch", "slots", 0 },    /* unknown type */
+        { 2, "hello", "slots", 1 },     /* slots is a string */
+        { 2, "hello", "other", 0 },     /* lacks slots */
     };
     /* APPLIED whose ids and lengths disagree in number. */
     uint64_t two [] = { 1, 2 };

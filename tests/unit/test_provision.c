@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/aws/xml.h"
-#include "provision/ec2.h"
+#include "provision/ec2_api.h"
 #include "provision/userdata.h"
 
 static void
@@ -71,7 +71,7 @@ test_xml (void **state)
     assert_string_equal (tl_xml_text (i, "instanceId"), "i-2");
     assert_string_equal (tl_xml_text (i, "instanceState/name"), "");
     assert_null (tl_xml_next_same (i));
-    tl_xml_free (&x);
+    tl_xml_destroy (&x);
     assert_null (x);
     assert_null (tl_xml_parse ("<a><b></a>", 10, &e));
     assert_non_null (strstr (e.msg, "malformed XML"));

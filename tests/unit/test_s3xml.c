@@ -56,11 +56,15 @@ test_errors (void **state)
     tl_s3xml_error (x, strlen (x), code, sizeof code, msg, sizeof msg);
     assert_string_equal (code, "SlowDown");
     assert_string_equal (msg, "Please reduce");
-    assert_true (tl_http_retryable (400, x, strlen (x)));
-    assert_true (tl_http_retryable (503, "", 0));
-    assert_false (tl_http_retryable (404, "<Error><Code>NoSuchKey</Code></Error>", 37));
+    /* The HTTP engine's retry policy, with S3's reading of the body (tl_s3xml_explain). */
+    tl_http_error_t why = { 0 }, none = { 0 }, gone = { 0 };
+    tl_s3xml_explain (x, strlen (x), &why);
+    assert_true (tl_http_retryable (400, &why));
+    assert_true (tl_http_retryable (503, &none));
+    tl_s3xml_explain ("<Error><Code>NoSuchKey</Code></Error>", 37, &gone);
+    assert_false (tl_http_retryable (404, &gone));
     char d [200];
-    tl_http_describe (404, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", 61, d, sizeof d);
+    tl_s3xml_describe (404, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", 61, d, sizeof d);
     assert_string_equal (d, "HTTP 404 NoSuchKey: gone");
     tl_s3xml_error ("junk", 4, code, sizeof code, msg, sizeof msg);
     assert_string_equal (code, "");

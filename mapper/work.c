@@ -1,15 +1,14 @@
-/*  slot.c — one task.
+/*  work.c — one task, start to finish.
 
     A range that does not start at 0 has no header in its bytes, so we first read the object's
     head (up to 1 MiB) until the first newline and resolve the column from that. The range is
     then read from tl_csv_stream_offset() to the object's end, and the scanner stops the read
     once it has finished the last line that starts inside the range (the line rule). */
-#include "mapper/slot.h"
+#include "mapper/work.h"
 #include "lib/wire/codec.h"
 #include "lib/core/csv.h"
 #include "lib/core/decomp.h"
 #include "lib/core/query.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,88 +96,16 @@ s_head_sink (void *arg, const char *buf, size_t len)
     return h->len >= (1 << 20) ? 1 : 0;
 }
 
-#define COLCACHE_MAX 256
-/*  Header lines by object: ranges of one object need its header, which lies in another range. */
-struct tl_colcache {
-    pthread_mutex_t lock;
-    char *uris [COLCACHE_MAX];
-    char *lines [COLCACHE_MAX];
-    size_t lens [COLCACHE_MAX];
-    uint64_t ats [COLCACHE_MAX];
-    size_t next;
-};
-
-tl_colcache_t *
-tl_colcache_new (void)
-{
-    tl_colcache_t *self = calloc (1, sizeof *self);
-    if (self)
-        pthread_mutex_init (&self->lock, NULL);
-    return self;
-}
-
 void
-tl_colcache_destroy (tl_colcache_t **self_p)
-{
-    if (self_p && *self_p) {
-        for (size_t i = 0; i < COLCACHE_MAX; i++) {
-            free ((*self_p)->uris [i]);
-            free ((*self_p)->lines [i]);
-        }
-        pthread_mutex_destroy (&(*self_p)->lock);
-        free (*self_p);
-        *self_p = NULL;
-    }
-}
-
-char *
-tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at)
-{
-    char *line = NULL;
-    if (!self)
-        return NULL;
-    pthread_mutex_lock (&self->lock);
-    for (size_t i = 0; i < COLCACHE_MAX && !line; i++)
-        if (self->uris [i] && strcmp (self->uris [i], uri) == 0 && (line = malloc (self->lens [i] + 1))) {
-            memcpy (line, self->lines [i], self->lens [i]);
-            line [self->lens [i]] = 0;
-            *len = self->lens [i];
-            *at = self->ats [i];
-        }
-    pthread_mutex_unlock (&self->lock);
-    return line;
-}
-
-void
-tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t len, uint64_t at)
-{
-    char *u = self ? strdup (uri) : NULL, *l = self ? malloc (len + 1) : NULL;
-    if (!u || !l) {
-        free (u);
-        free (l);
-        return;
-    }
-    memcpy (l, line, len);
-    l [len] = 0;
-    pthread_mutex_lock (&self->lock);
-    free (self->uris [self->next]);
-    free (self->lines [self->next]);
-    self->uris [self->next] = u;
-    self->lines [self->next] = l;
-    self->lens [self->next] = len;
-    self->ats [self->next] = at;
-    self->next = (self->next + 1) % COLCACHE_MAX;
-    pthread_mutex_unlock (&self->lock);
-}
-
-void
-tl_work_free (tl_work_t **w_p)
+tl_work_destroy (tl_work_t **w_p)
 {
     if (w_p && *w_p) {
         free ((*w_p)->uri);
         free ((*w_p)->col);
         free ((*w_p)->endpoint);
         free ((*w_p)->region);
+        free ((*w_p)->token);
+        free ((*w_p)->etag);
         free (*w_p);
         *w_p = NULL;
     }
@@ -199,6 +126,8 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         cfg.region = w->region;
     cfg.nosign = cfg.nosign || w->nosign;
     cfg.size_hint = w->size;
+    cfg.if_match = w->etag;             /* pinned: the object must be the one that was listed */
+    cfg.expect_mtime_ns = w->mtime_ns;
     tl_store_cfg_from_env (&cfg);
 
     tl_query_t *q = malloc (sizeof *q);
@@ -297,7 +226,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
         .offset = w->offset, .length = out->covered,
         .rows = st.rows, .bytes = out->covered, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
-        .ncells = ncells, .filtered = st.filtered,
+        .ncells = ncells, .filtered = st.filtered, .token = w->token, .verify = w->verify,
     };
     if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
         rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");

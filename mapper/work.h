@@ -1,10 +1,11 @@
-/*  slot.h — the work of one task, start to finish, with no sockets: stream the byte range,
+/*  work.h — the work of one task, start to finish, with no sockets: stream the byte range,
     resolve the column from the object's header, count, and encode the PARTIAL.
     The mapper runs one of these per slot thread. */
-#ifndef TL_SLOT_H
-#define TL_SLOT_H
+#ifndef TL_WORK_H
+#define TL_WORK_H
 #include "lib/base/err.h"
 #include "lib/store/store.h"
+#include "mapper/colcache.h"
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ typedef struct {
     char *endpoint;         /* owned, may be NULL */
     char *region;           /* owned, may be NULL */
     bool nosign;
+    char *token;            /* owned: the broker's token for this assignment, copied into the PARTIAL */
+    char *etag;             /* owned, may be NULL: the object's ETag as listed (sent as If-Match) */
+    int64_t mtime_ns;       /* the object's mtime as listed (files), 0: unknown */
+    uint64_t verify;        /* 1 + the task this run verifies, 0: an ordinary task */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.
@@ -29,17 +34,6 @@ typedef struct {
     void (*notify) (void *arg);     /* called by the slot thread once it has answered */
     void *notify_arg;
 } tl_steal_t;
-
-/*  The mapper's cache of header lines, keyed by object, so that the header of an object cut
-    into many ranges is read once per mapper, not once per range. Thread-safe; small (the
-    oldest entries are dropped). */
-typedef struct tl_colcache tl_colcache_t;
-tl_colcache_t *tl_colcache_new (void);
-void tl_colcache_destroy (tl_colcache_t **self_p);
-/*  A copy of the cached header line (caller frees; *len its length, *at where it starts in the
-    object), or NULL. */
-char *tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at);
-void tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t len, uint64_t at);
 
 typedef struct {
     int rc;                 /* 0, or the error code */
@@ -56,5 +50,6 @@ typedef struct {
 void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
                   const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal,
                   tl_colcache_t *cache, tl_work_result_t *out);
-void tl_work_free (tl_work_t **w_p);
+/*  Free w and its strings, and set *w_p to NULL. */
+void tl_work_destroy (tl_work_t **w_p);
 #endif

@@ -1,0 +1,53 @@
+/*  http_req.h — one HTTP request as both engines see it (http.c, http_multi.c): what to fetch,
+    how to sign it, how to read its error replies, and the object it must still be.
+
+    A read may carry what the object was when it was listed: its size (size) and its ETag
+    (if_match, sent as If-Match). A 412, a 416 on a range inside the listed size, or a reply
+    whose total size (Content-Range's, or a whole body's Content-Length) differs from the listed
+    size fails the read with TL_ECHANGED, which is never retried: counting the bytes of a
+    different object than the one listed would give totals that match neither. */
+#ifndef TL_HTTP_REQ_H
+#define TL_HTTP_REQ_H
+#include "lib/aws/retry.h"
+#include "lib/base/err.h"
+#include "lib/base/sink.h"
+#include <curl/curl.h>
+
+/*  Build the request headers for one attempt. range is "bytes=A-B" or NULL. The returned list
+    is owned by the caller of the callback (freed after the attempt). NULL with e set on error. */
+typedef struct curl_slist *(*tl_http_headers_fn) (void *arg, const char *method, const char *range, tl_err_t *e);
+
+typedef struct {
+    const char *url;            /* fully encoded URL */
+    const char *what;           /* names the object in messages, e.g. s3://bucket/key (host h) */
+    const char *uri;            /* the object as listed, for TL_ECHANGED messages (NULL: what) */
+    tl_http_headers_fn headers; /* NULL for none but Range */
+    void *headers_arg;
+    tl_http_explain_fn explain; /* reads error bodies (S3's XML); NULL: the status says it all */
+    const volatile int *cancel;
+    int max_attempts;           /* 0: 6 */
+    uint64_t rate_limit;        /* bytes/s, 0 for none */
+    tl_read_stats_t *stats;     /* optional counters */
+    uint64_t size;              /* the object's size if known (0: unknown): cuts ranged reads, and
+                                   a reply that says otherwise is TL_ECHANGED */
+    const char *if_match;       /* an ETag to send as If-Match on GETs, or NULL */
+    uint64_t range_size;        /* > 0: read in pieces of this size, several at once (curl multi) */
+    int concurrency;            /* pieces in flight at once (default 4) */
+    const void *body;           /* tl_http_fetch: request body (POST, PUT), or NULL */
+    size_t body_len;
+} tl_http_req_t;
+
+/*  The headers of one attempt: the caller's (which carry the Range), or just Range; then
+    If-Match on a GET when r->if_match is set. NULL with e set on error. */
+struct curl_slist *tl_http_req_headers (const tl_http_req_t *r, const char *method, const char *range, tl_err_t *e);
+/*  What an error body says, through r->explain (zeroed when there is none). */
+void tl_http_req_explain (const tl_http_req_t *r, const char *body, size_t len, tl_http_error_t *out);
+/*  Fail for a reply that will not be retried: TL_ECHANGED for 412 (with If-Match) and for 416
+    on a read of known size, else TL_ENOTFOUND, TL_EAUTH or TL_EHTTP with desc. Returns the code. */
+int tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_t *e);
+/*  TL_ECHANGED because the reply says the object now has `total` bytes. Returns the code. */
+int tl_http_req_resized (const tl_http_req_t *r, int64_t total, tl_err_t *e);
+/*  The total size a 2xx reply gives: Content-Range's TOTAL (206), or the Content-Length of a
+    whole body (200). -1 if it gives none. */
+int64_t tl_http_req_total (CURL *c, long status, int64_t content_range_total);
+#endif

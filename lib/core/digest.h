@@ -1,0 +1,26 @@
+/*  digest.h — SHA-256 digests that name what a job is and what it covered.
+
+    * The job's fingerprint: every input object as listed (URI, size, ETag or mtime), the
+      query text and the split rules. The journal and the reducer's checkpoint carry it, so a
+      state dir can never be resumed by another job.
+    * The task-list digest: the task count and every task's (id, length) once all cuts are
+      made. The broker sends it in END, and the reducer computes the same over what it applied:
+      a job is done and ok only if the two agree.
+    Values are length-prefixed, so no two different sequences hash alike. Pure (OpenSSL). */
+#ifndef TL_DIGEST_H
+#define TL_DIGEST_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_DIGEST_HEX 64
+
+typedef struct tl_digest tl_digest_t;
+
+tl_digest_t *tl_digest_new (void);
+void tl_digest_destroy (tl_digest_t **self_p);
+void tl_digest_u64 (tl_digest_t *self, uint64_t v);
+/*  A string (NULL counts as empty). */
+void tl_digest_str (tl_digest_t *self, const char *s);
+/*  Finish: the digest in hex into out. The digest cannot be fed afterwards. */
+void tl_digest_hex (tl_digest_t *self, char out [TL_DIGEST_HEX + 1]);
+#endif

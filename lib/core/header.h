@@ -1,0 +1,16 @@
+/*  header.h — finding a column by name in a CSV header line.
+
+    One pure helper that both the scanner (csv.c) and the query (query.c) need: a column name
+    matches a header field case-insensitively, with spaces and tabs around the field ignored,
+    surrounding quotes removed, and a UTF-8 BOM before the first field skipped. It lives on its
+    own so that query.c need not call into csv.c while csv.c calls into query.c.
+
+    Pure: no I/O. */
+#ifndef TL_HEADER_H
+#define TL_HEADER_H
+#include <stddef.h>
+
+/*  Find a column by name in a header line (without its newline). Returns its 0-based index, or
+    -1 if no field matches. */
+int tl_header_find_column (const char *line, size_t len, const char *name);
+#endif

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Exact or loud, jobs and peers (issue 12, items 2, 3, 6, 12): two brokers on one reducer, a
+# stray partial carried into the next job, "done" while incomplete, and forged partials from a
+# peer that may connect but was given no task. Rogue peers are tests/tools/rogue.py (pyzmq).
+. "$(dirname "$0")/lib.sh"
+ROGUE=(/usr/bin/python3 "$TALLY_SRC/tests/tools/rogue.py")
+
+"$TALLY" gen --out "$T/data" --files 4 --rows 15000 --seed 31 2> "$T/gen.log"
+"$TALLY" gen --out "$T/other" --files 2 --rows 4000 --seed 32 2> "$T/gen2.log"
+TRUTH="$T/data.truth.json"
+RP=$(free_port); PP=$(free_port); BP=$(free_port); BP2=$(free_port); MP=$(free_port)
+RE="tcp://127.0.0.1:$RP"
+bg reducer "$TALLY" reducer --listen "$RE" --publish "tcp://127.0.0.1:$PP" --metrics-listen "127.0.0.1:$MP"
+final () { "$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format json --timeout 120 > "$1"; }
+metric () { curl -s "http://127.0.0.1:$MP/metrics" | awk -v m="$1" '{ split($1, a, "{") } a[1] == m { print $2 }'; }
+
+# 6. Done while incomplete: a broker (rogue) says END ok after 1 of 3 tasks were applied.
+"${ROGUE[@]}" fake-broker "$RE" --tasks 3 --apply 1 > "$T/fake1.out" || fail "fake broker"
+rc=0; final "$T/fake1.json" || rc=$?
+[ "$rc" -ne 0 ] || fail "watch exited 0 for an incomplete job"
+grep -q '"ok":false' "$T/fake1.json" || fail "incomplete job published ok"
+grep -q 'incomplete: 2 of 3 task(s) were never applied (task 1, 2)' "$T/fake1.json" || { cat "$T/fake1.json"; fail "no reason given"; }
+pass "a job ended with 1/3 tasks applied is ok:false, exit $rc, naming tasks 1 and 2"
+
+# 3. A stray partial (valid token, task id past the end) is held for its own job only; the next
+# job's totals do not include its million rows.
+"${ROGUE[@]}" fake-broker "$RE" --tasks 2 --apply 2 --stray 7 --rows 1000000 > "$T/fake2.out" || fail "fake broker 2"
+final "$T/fake2.json" || fail "a complete fake job should end ok"
+grep -q '"rows":20,' "$T/fake2.json" || { cat "$T/fake2.json"; fail "fake job rows"; }
+bg broker1 "$TALLY" broker --listen "tcp://127.0.0.1:$BP" --reducer "$RE" --input "$T/data" --group-by passenger_count \
+    --split-size 256K --hb-ms 200
+B1=$LAST_PID
+bg m1 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 2 --name m1 --rate-limit 400K
+wait_for "$T/broker1.log" "reducer .* ready" 20
+
+# 2. A second broker on the same reducer while job 1 runs: refused, loudly; job 1 stays exact.
+rc=0
+timeout 30 "$TALLY" broker --listen "tcp://127.0.0.1:$BP2" --reducer "$RE" --input "$T/other" \
+    --group-by passenger_count > "$T/broker2.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "the second broker exited 0"
+grep -q "refused job .*serving job .*which has not ended" "$T/broker2.log" || { cat "$T/broker2.log"; fail "second broker: no reason"; }
+pass "a second broker on a busy reducer fails (exit $rc) and says which job holds it"
+
+# 12. Forged partials: an allowed peer pushes partials for tasks it was never given (past and
+# future ids, a million rows each). None counts.
+job=$(grep -o "job [0-9a-f]\{16\}" "$T/broker1.log" | head -1 | cut -d' ' -f2)
+"${ROGUE[@]}" forge "$RE" "$job" 0 40 --rows 1000000 > "$T/forge.out" || fail "forger"
+final "$T/final1.json" || fail "job 1 did not end ok"
+wait "$B1" || fail "broker 1 exit"
+check_truth "$T/final1.json" "$TRUTH" passenger_count || fail "job 1's totals after a second broker, a stray and forgeries"
+forged=$(metric tally_partials_forged_total)
+[ "${forged%.*}" -ge 41 ] || fail "forged partials counted: '$forged'"
+grep -q "token is not one the broker gave" "$T/reducer.log" || fail "forgery not logged"
+pass "41 forged partials dropped ($forged counted); the stray held for a finished job was never applied; totals exact"
+
+# A partial of a finished job arriving late is dropped, not kept for the next job.
+"${ROGUE[@]}" forge "$RE" "$job" 0 3 --rows 5 > /dev/null
+bg broker3 "$TALLY" broker --listen "tcp://127.0.0.1:$BP2" --reducer "$RE" --input "$T/other" --group-by passenger_count
+B3=$LAST_PID
+bg m3 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP2" --slots 2 --name m3
+wait_for "$T/broker3.log" "reducer .* ready" 20
+final "$T/final3.json" || fail "job 3 did not end ok"
+wait "$B3" || fail "broker 3 exit"
+check_truth "$T/final3.json" "$T/other.truth.json" passenger_count || fail "job 3's totals"
+pass "the next job on the same reducer is exact"

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""A rogue peer of the reducer, for the "exact or loud" tests (tests/integration/test_exact_*.sh).
+
+  rogue.py fake-broker REDUCER_EP --tasks N --apply K [--stray T] [--job ID]
+      Announce a job of N tasks (a token key of our own), apply tasks 0..K-1 with valid tokens
+      (10 rows of key "1" each), optionally a valid partial for task T past the end (a "stray"),
+      then END ok=true with the digest of all N tasks. The reducer must not call the job ok
+      unless K == N. Prints the job id.
+  rogue.py forge REDUCER_EP JOB FIRST LAST [--rows R]
+      Send partials for tasks FIRST..LAST of job JOB with made-up tokens (R rows each), as a
+      mapper with an allowed key but no assignment would. None of them may count.
+  rogue.py job REDUCER_EP JOB [--tasks N]
+      Send a JOB for another job and print the reducer's answer (refused or applied).
+Written from docs/PROTOCOL.md and lib/wire/token.h, independently of tally's code."""
+import argparse
+import hashlib
+import hmac
+import os
+import struct
+import sys
+import time
+
+import msgpack
+import zmq
+
+V = 2
+
+
+def le8(n):
+    return struct.pack("<Q", n)
+
+
+def token(key, job, task, attempt, mapper, offset, verify=0):
+    msg = b""
+    for part in (job.encode(), le8(task), le8(attempt), mapper.encode(), le8(offset), le8(verify)):
+        msg += le8(len(part)) + part
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
+
+
+def task_digest(lengths):
+    h = hashlib.sha256()
+    h.update(b"u" + struct.pack(">Q", len(lengths)))
+    for i, n in enumerate(lengths):
+        h.update(b"u" + struct.pack(">Q", i))
+        h.update(b"u" + struct.pack(">Q", n))
+    return h.hexdigest()
+
+
+def send(s, **m):
+    m["v"] = V
+    s.send(msgpack.packb(m, use_bin_type=True))
+
+
+def recv(s, ms):
+    if s.poll(ms):
+        return msgpack.unpackb(s.recv(), raw=False)
+    return None
+
+
+def dealer(ep):
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 2000)
+    s.connect(ep)
+    return s
+
+
+def partial(key, job, task, rows, length=100, tok=None, mapper="rogue"):
+    return dict(t="partial", job=job, task=task, attempt=1, mapper=mapper, offset=0, length=length, rows=rows,
+                bytes=length, bad=0, groups=[["1", rows]],
+                token=tok if tok is not None else token(key, job, task, 1, mapper, 0))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd")
+    ap.add_argument("ep")
+    ap.add_argument("rest", nargs="*")
+    ap.add_argument("--tasks", type=int, default=3)
+    ap.add_argument("--apply", type=int, default=1)
+    ap.add_argument("--stray", type=int, default=-1)
+    ap.add_argument("--rows", type=int, default=1000000)
+    ap.add_argument("--job", default="")
+    a = ap.parse_args()
+    s = dealer(a.ep)
+    if a.cmd == "fake-broker":
+        job = a.job or "rogue-" + os.urandom(4).hex()
+        key = os.urandom(32)
+        send(s, t="job", job=job, col="passenger_count", ntasks=a.tasks, bytes=100 * a.tasks,
+             fingerprint="f" * 64, key=key.hex())
+        r = recv(s, 5000)
+        if not r or r.get("t") != "applied":
+            print(f"no applied from the reducer: {r}", file=sys.stderr)
+            return 2
+        for t in range(a.apply):
+            send(s, **partial(key, job, t, 10))
+        if a.stray >= 0:
+            send(s, **partial(key, job, a.stray, a.rows))
+        time.sleep(0.5)
+        send(s, t="job", job=job, col="passenger_count", ntasks=a.tasks, bytes=100 * a.tasks,
+             fingerprint="f" * 64, key=key.hex())
+        time.sleep(0.5)
+        send(s, t="end", job=job, ok=True, error="", ntasks=a.tasks, digest=task_digest([100] * a.tasks))
+        time.sleep(0.3)
+        print(job)
+        return 0
+    if a.cmd == "forge":
+        job, first, last = a.rest[0], int(a.rest[1]), int(a.rest[2])
+        for t in range(first, last + 1):
+            send(s, **partial(b"\0" * 32, job, t, a.rows, tok=os.urandom(16).hex()))
+        time.sleep(0.5)
+        print(f"sent {last - first + 1} forged partial(s)")
+        return 0
+    if a.cmd == "job":
+        job = a.rest[0]
+        send(s, t="job", job=job, col="passenger_count", ntasks=a.tasks, bytes=100, fingerprint="e" * 64,
+             key=os.urandom(32).hex())
+        r = recv(s, 5000)
+        print(r.get("t") if r else "no answer", (r or {}).get("error", ""))
+        return 0
+    ap.error("unknown command")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
