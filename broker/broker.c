@@ -51,6 +51,7 @@ typedef struct {
     tl_qargs_t qa;
     bool quiet;
     bool fresh;             /* --fresh: discard the state dir's old journal */
+    double verify_fraction; /* --verify-fraction: re-run this share of tasks elsewhere and compare */
     char *col_text;         /* the query text built from the options (owned) */
 } s_opts_t;
 
@@ -81,6 +82,8 @@ s_usage (FILE *f)
              "  --no-backups           never run backup copies of slow tasks near the end\n"
              "  --state-dir DIR        journal the job here; restart with the same DIR after a crash to carry on\n"
              "  --fresh                discard what --state-dir holds (a finished job, or another job) and start anew\n"
+             "  --verify-fraction F    re-run this fraction of tasks (0 to 1, default 0) on another mapper and compare\n"
+             "                         the two partials; a difference fails the job and names both mappers\n"
              "  --keys DIR             CURVE keys from tally keygen: authenticate and encrypt every peer\n"
              "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9101)\n"
              "  -v, --verbose / -q, --quiet\n"
@@ -100,6 +103,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         { "min-steal", required_argument, 0, 'm' }, { "no-backups", no_argument, 0, 'B' },
         { "state-dir", required_argument, 0, 'D' }, { "keys", required_argument, 0, 'k' },
         { "metrics-listen", required_argument, 0, 'P' }, { "fresh", no_argument, 0, 'F' },
+        { "verify-fraction", required_argument, 0, 'V' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -161,6 +165,15 @@ s_parse (int argc, char **argv, s_opts_t *o)
             case 'B': o->sc.no_backups = true; break;
             case 'D': o->state_dir = optarg; break;
             case 'F': o->fresh = true; break;
+            case 'V': {
+                char *end = NULL;
+                o->verify_fraction = strtod (optarg, &end);
+                if (!end || *end || !(o->verify_fraction >= 0 && o->verify_fraction <= 1)) {
+                    fprintf (stderr, "tally broker: --verify-fraction wants a number from 0 to 1, not '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            }
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
             case 'v': level = TL_LOG_DEBUG; break;
@@ -213,6 +226,15 @@ s_objcmp (const void *a, const void *b)
     return strcmp (((const tl_object_t *) a)->uri, ((const tl_object_t *) b)->uri);
 }
 
+/*  One verification: task `task` re-run by a mapper other than the one whose partial was applied. */
+typedef struct {
+    uint64_t task;
+    size_t next_mapper;     /* round robin over live mappers */
+    int tries;
+    bool sent, settled;
+    int64_t sent_at;
+} s_verify_t;
+
 typedef struct {
     s_opts_t o;
     char job [TL_STR_MAX + 1];
@@ -229,6 +251,9 @@ typedef struct {
     char fatal [TL_STR_MAX];    /* set when the job must stop: a refusal, a journal that cannot be written */
     char stalled [TL_STR_MAX];  /* the reducer's reason for holding back acks, "" when it does not */
     int64_t stalled_at, stalled_logged;
+    s_verify_t *verify;     /* --verify-fraction: the copies to run at the end */
+    size_t nverify, verify_left;
+    uint64_t verified, unverified;
 } s_broker_t;
 
 /*  The definition: what the user asked for. The fingerprint adds the inputs as listed, so two
@@ -339,6 +364,143 @@ s_pong (s_broker_t *b, const char *ident, size_t identlen, const char *fleet)
     free (ms);
 }
 
+/* ---------------------------------------------------------------- verification copies */
+
+/*  Attempt numbers of verification copies start here, far above any real attempt. */
+#define VERIFY_ATTEMPT 1000000u
+#define VERIFY_TIMEOUT_MS 30000
+
+/*  Is task id one to verify? A hash of the job and the id, so the choice is the same after a
+    restart and cannot be steered by a mapper. */
+static bool
+s_chosen (const s_broker_t *b, uint64_t id)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = b->job; *p; p++)
+        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    h ^= id * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 29;
+    return (double) (h >> 11) / 9007199254740992.0 < b->o.verify_fraction;
+}
+
+static void
+s_verify_settle (s_broker_t *b, s_verify_t *v, bool verified, const char *why)
+{
+    if (v->settled)
+        return;
+    v->settled = true;
+    b->verify_left--;
+    if (verified)
+        b->verified++;
+    else {
+        b->unverified++;
+        tl_warn ("task %llu not verified: %s", (unsigned long long) v->task, why);
+    }
+}
+
+/*  Send v to the next live mapper in turn. */
+static void
+s_verify_send (s_broker_t *b, s_verify_t *v, int64_t now)
+{
+    size_t n = tl_sched_mapper_count (b->sched);
+    if (v->tries >= (int) (n < 8 ? n : 8)) {
+        s_verify_settle (b, v, false, "no other mapper could run a copy");
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (v->next_mapper + k) % n;
+        const tl_mapper_t *mp = tl_sched_mapper (b->sched, (int) i);
+        if (!mp->alive)
+            continue;
+        const tl_task_t *t = tl_sched_task (b->sched, v->task);
+        const tl_object_t *obj = &b->objs.v [t->object];
+        uint32_t attempt = VERIFY_ATTEMPT + (uint32_t) v->tries;
+        tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
+                                   .offset = t->offset, .verify = t->id + 1 };
+        char token [TL_TOKEN_HEX + 1];
+        tl_token_make (b->jr.key, &claim, token);
+        tl_msg_t msg = {
+            .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = attempt, .uri = obj->uri,
+            .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
+            .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+            .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
+            .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns, .verify = t->id + 1,
+        };
+        tl_send (b->router, mp->key, mp->keylen, &msg, true);
+        v->next_mapper = i + 1;
+        v->tries++;
+        v->sent = true;
+        v->sent_at = now;
+        return;
+    }
+    s_verify_settle (b, v, false, "no live mapper");
+}
+
+/*  All tasks are applied: choose the copies and send them out. */
+static void
+s_verify_start (s_broker_t *b, int64_t now)
+{
+    uint64_t n = tl_sched_stats (b->sched).tasks;
+    size_t k = 0;
+    for (uint64_t i = 0; i < n; i++)
+        k += s_chosen (b, i);
+    b->verify = calloc (k ? k : 1, sizeof *b->verify);
+    if (!b->verify) {
+        snprintf (b->fatal, sizeof b->fatal, "out of memory for --verify-fraction");
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        if (s_chosen (b, i))
+            b->verify [b->nverify++] = (s_verify_t) { .task = i, .next_mapper = (size_t) i };
+    b->verify_left = b->nverify;
+    tl_info ("verifying %zu of %llu task(s) on other mappers (--verify-fraction %g)", b->nverify,
+             (unsigned long long) n, b->o.verify_fraction);
+    for (size_t i = 0; i < b->nverify; i++)
+        s_verify_send (b, &b->verify [i], now);
+}
+
+static s_verify_t *
+s_verify_find (s_broker_t *b, uint64_t task)
+{
+    for (size_t i = 0; i < b->nverify; i++)
+        if (b->verify [i].task == task)
+            return &b->verify [i];
+    return NULL;
+}
+
+/*  The reducer compared a copy with the applied partial. */
+static void
+s_on_verified (s_broker_t *b, const tl_msg_t *m, int64_t now)
+{
+    s_verify_t *v = s_verify_find (b, m->task);
+    if (!v || v->settled)
+        return;
+    if (m->ok && !m->retry) {
+        tl_debug ("task %llu verified: %s and %s agree", (unsigned long long) m->task, m->mapper, m->name);
+        s_verify_settle (b, v, true, NULL);
+    }
+    else if (m->ok)
+        s_verify_send (b, v, now);      /* the copy ran where the original did: proves nothing */
+    else if (m->retry)
+        s_verify_settle (b, v, false, m->error);
+    else {
+        s_verify_settle (b, v, false, m->error);
+        snprintf (b->fatal, sizeof b->fatal, "verification failed: %s", m->error);
+    }
+}
+
+static void
+s_verify_tick (s_broker_t *b, int64_t now)
+{
+    for (size_t i = 0; i < b->nverify; i++) {
+        s_verify_t *v = &b->verify [i];
+        if (!v->settled && v->sent && now - v->sent_at > VERIFY_TIMEOUT_MS)
+            s_verify_send (b, v, now);
+    }
+}
+
 /*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
 static void
 s_on_stalled (s_broker_t *b, const char *why, int64_t now)
@@ -402,6 +564,12 @@ s_on_mapper (s_broker_t *b, const char *ident, size_t identlen, const tl_msg_t *
             tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
             break;
         case TL_MSG_FAIL:
+            if (m->attempt >= VERIFY_ATTEMPT) {
+                s_verify_t *v = s_verify_find (b, m->task);
+                if (v && !v->settled)
+                    s_verify_send (b, v, now);
+                break;
+            }
             tl_log (tl_seen_before (b->seen, m->error) ? TL_LOG_DEBUG : TL_LOG_WARN, "task %llu failed on %s: %s%s",
                     (unsigned long long) m->task, tl_sched_mapper (b->sched, idx)->name, m->error,
                     m->retry ? " (will retry)" : "");
@@ -679,6 +847,8 @@ tl_broker_main (int argc, char **argv)
                 break;
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
+            else if (m.type == TL_MSG_VERIFIED && strcmp (m.job, b.job) == 0)
+                s_on_verified (&b, &m, now);
             else if (m.type == TL_MSG_REFUSED && strcmp (m.job, b.job) == 0) {
                 snprintf (b.fatal, sizeof b.fatal, "the reducer at %s refused job %s: %s", b.o.reducer_ep, b.job,
                           m.error);
@@ -732,8 +902,17 @@ tl_broker_main (int argc, char **argv)
         }
         if (*b.fatal)
             break;
-        if (tl_sched_finished (b.sched))
-            break;
+        if (tl_sched_finished (b.sched)) {
+            if (b.o.verify_fraction <= 0 || tl_sched_stats (b.sched).failed)
+                break;
+            if (!b.verify)
+                s_verify_start (&b, now);
+            s_verify_tick (&b, now);
+            if (*b.fatal)
+                break;
+            if (b.verify && !b.verify_left)
+                break;
+        }
         if (now - last_hb >= b.o.hb_ms) {
             for (size_t i = 0; i < tl_sched_mapper_count (b.sched); i++) {
                 const tl_mapper_t *mp = tl_sched_mapper (b.sched, (int) i);
@@ -856,6 +1035,9 @@ tl_broker_main (int argc, char **argv)
              (unsigned long long) st.steals, (unsigned long long) st.steals_declined,
              (unsigned long long) st.steals_returned, (unsigned long long) st.backups,
              (unsigned long long) st.remainders);
+    if (b.nverify)
+        tl_info ("verification: %llu of %zu copies agreed with the applied partial, %llu could not run",
+                 (unsigned long long) b.verified, b.nverify, (unsigned long long) b.unverified);
     if (st.failed)
         tl_error ("%s", error);
     rc = st.failed ? 1 : 0;
@@ -869,5 +1051,6 @@ done:
     zhash_destroy (&b.seen);
     tl_objlist_free (&b.objs);
     free (b.o.col_text);
+    free (b.verify);
     return rc;
 }

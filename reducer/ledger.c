@@ -15,6 +15,10 @@ struct tl_ledger {
     uint64_t *bits;
     size_t words;
     uint64_t *lengths;      /* per task: the length its applied partial covered */
+    uint64_t *pdigest;      /* per task: tl_ledger_partial_digest of its applied partial */
+    uint32_t *producer;     /* per task: index into names of the mapper that sent it */
+    char **names;           /* mapper names seen, for verification reports */
+    size_t nnames;
     tl_ledger_stats_t st;
     char *meta_job, *meta_col, *meta_err, *meta_fp, *meta_key;
 };
@@ -40,6 +44,11 @@ tl_ledger_destroy (tl_ledger_t **self_p)
         tl_agg_destroy (&(*self_p)->mappers);
         free ((*self_p)->bits);
         free ((*self_p)->lengths);
+        free ((*self_p)->pdigest);
+        free ((*self_p)->producer);
+        for (size_t i = 0; i < (*self_p)->nnames; i++)
+            free ((*self_p)->names [i]);
+        free ((*self_p)->names);
         free ((*self_p)->meta_job);
         free ((*self_p)->meta_col);
         free ((*self_p)->meta_err);
@@ -74,6 +83,10 @@ tl_ledger_reset (tl_ledger_t *self)
         memset (self->bits, 0, self->words * sizeof (uint64_t));
     if (self->lengths)
         memset (self->lengths, 0, self->words * 64 * sizeof (uint64_t));
+    if (self->pdigest)
+        memset (self->pdigest, 0, self->words * 64 * sizeof (uint64_t));
+    if (self->producer)
+        memset (self->producer, 0xff, self->words * 64 * sizeof (uint32_t));
     memset (&self->st, 0, sizeof self->st);
 }
 
@@ -92,6 +105,16 @@ tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n)
         if (!l)
             return TL_ENOMEM;
         self->lengths = l;
+        uint64_t *pd = realloc (self->pdigest, words * 64 * sizeof (uint64_t));
+        if (!pd)
+            return TL_ENOMEM;
+        self->pdigest = pd;
+        uint32_t *pr = realloc (self->producer, words * 64 * sizeof (uint32_t));
+        if (!pr)
+            return TL_ENOMEM;
+        self->producer = pr;
+        memset (pd + self->words * 64, 0, (words - self->words) * 64 * sizeof (uint64_t));
+        memset (pr + self->words * 64, 0xff, (words - self->words) * 64 * sizeof (uint32_t));
         memset (b + self->words, 0, (words - self->words) * sizeof (uint64_t));
         memset (l + self->words * 64, 0, (words - self->words) * 64 * sizeof (uint64_t));
         self->words = words;
@@ -105,6 +128,81 @@ bool
 tl_ledger_applied (const tl_ledger_t *self, uint64_t task)
 {
     return task < self->st.tasks_total && (self->bits [task / 64] >> (task % 64)) & 1;
+}
+
+/*  A 64-bit mix (splitmix64's finaliser) and FNV-1a over bytes: enough to tell two honest
+    countings of one range apart from a different one; not a defence against a forger who can
+    search for collisions (docs/RELIABILITY.md). */
+static uint64_t
+s_mix (uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t
+s_fnv (const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b [i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t
+tl_ledger_partial_digest (const tl_msg_t *p)
+{
+    /* Groups may come in any order: sum their hashes. */
+    uint64_t sum = s_mix (p->rows) ^ s_mix (p->bad + 1) ^ s_mix (p->blank + 2) ^ s_mix (p->filtered + 3)
+                   ^ s_mix (p->length + 4);
+    for (size_t i = 0; i < p->n_groups; i++) {
+        const tl_agg_entry_t *g = &p->groups [i];
+        uint64_t h = s_fnv (g->key, g->len, 0xcbf29ce484222325ULL);
+        h = s_mix (h ^ s_mix (g->count));
+        for (size_t c = 0; c < p->ncells && g->cells; c++) {
+            const tl_cell_t *x = &g->cells [c];
+            uint64_t bits [5] = { x->n, x->bad };
+            memcpy (&bits [2], &x->sum, 8);
+            memcpy (&bits [3], &x->min, 8);
+            memcpy (&bits [4], &x->max, 8);
+            h = s_mix (s_fnv (bits, sizeof bits, h));
+        }
+        sum += h;
+    }
+    return sum;
+}
+
+static uint32_t
+s_name_index (tl_ledger_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->nnames; i++)
+        if (strcmp (self->names [i], name) == 0)
+            return (uint32_t) i;
+    char **v = realloc (self->names, (self->nnames + 1) * sizeof *v);
+    if (!v)
+        return UINT32_MAX;
+    self->names = v;
+    if (!(v [self->nnames] = strdup (name)))
+        return UINT32_MAX;
+    return (uint32_t) self->nnames++;
+}
+
+int
+tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by)
+{
+    uint64_t task = copy->verify ? copy->verify - 1 : UINT64_MAX;
+    *applied_by = "?";
+    if (!tl_ledger_applied (self, task))
+        return TL_EINVAL;
+    uint32_t who = self->producer [task];
+    if (who == UINT32_MAX)
+        return TL_EINVAL;       /* applied before a restart: its digest was not kept */
+    if (who < self->nnames)
+        *applied_by = self->names [who];
+    return tl_ledger_partial_digest (copy) == self->pdigest [task] ? 1 : 0;
 }
 
 int
@@ -130,6 +228,8 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
     tl_agg_add (self->mappers, name, strlen (name) > TL_AGG_KEY_MAX ? TL_AGG_KEY_MAX : strlen (name), 1);
     self->bits [p->task / 64] |= 1ULL << (p->task % 64);
     self->lengths [p->task] = p->length;
+    self->pdigest [p->task] = tl_ledger_partial_digest (p);
+    self->producer [p->task] = s_name_index (self, name);
     self->st.tasks_applied++;
     self->st.rows += p->rows;
     self->st.bytes += p->bytes;

@@ -34,6 +34,13 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
 bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
+/*  An order-independent digest of a partial's counts (groups, cells, row counters, length). */
+uint64_t tl_ledger_partial_digest (const tl_msg_t *partial);
+/*  Compare a verification copy (copy->verify = 1 + the task it re-ran) with the partial that was
+    applied for that task: 1 if they agree, 0 if not, TL_EINVAL if the task is not applied.
+    *applied_by names the mapper whose partial was applied (borrowed). Digests and producers
+    are not checkpointed: after a reducer restart, verification of earlier tasks says TL_EINVAL. */
+int tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by);
 /*  All applied ids, ascending, and the length each covered, into new arrays (caller frees both). */
 int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, uint64_t **lengths, size_t *n);
 /*  The length task's applied partial covered (0 if not applied). */

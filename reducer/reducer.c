@@ -363,6 +363,34 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
     }
 }
 
+/*  A verification copy (--verify-fraction): compare it with the partial applied for the same
+    task, never apply it, and tell the broker. A copy from the mapper whose partial was applied
+    proves nothing: the broker is asked to send it elsewhere (retry). */
+static void
+s_on_verify (s_reducer_t *r, const tl_msg_t *m)
+{
+    const char *by = "?";
+    int rc = m->verify - 1 == m->task ? tl_ledger_verify (r->ledger, m, &by) : TL_EINVAL;
+    tl_msg_t v = { .type = TL_MSG_VERIFIED, .job = r->job, .task = m->task, .verify = m->verify, .mapper = by,
+                   .name = m->mapper, .ok = rc == 1, .retry = (rc == 1 && strcmp (by, m->mapper) == 0) || rc == TL_EINVAL };
+    /* ok and not retry: verified. ok and retry: same mapper, send it elsewhere. Not ok and retry:
+       cannot be verified here. Neither: the counts differ. */
+    char why [TL_STR_MAX];
+    if (rc == TL_EINVAL)
+        snprintf (why, sizeof why, "task %llu cannot be verified here (not applied since this reducer started)",
+                  (unsigned long long) m->task);
+    else if (rc == 0)
+        snprintf (why, sizeof why, "task %llu was counted differently by mapper %s (applied) and mapper %s "
+                  "(verification copy)", (unsigned long long) m->task, by, m->mapper);
+    else
+        *why = 0;
+    v.error = why;
+    if (rc == 0)
+        tl_error ("verification failed: %s", why);
+    if (r->brokerlen)
+        tl_send (r->router, r->broker, r->brokerlen, &v, true);
+}
+
 /*  Returns true if the message was kept (held for later): the caller must not clear it. */
 static bool
 s_on_partial (s_reducer_t *r, tl_msg_t *m)
@@ -380,6 +408,10 @@ s_on_partial (s_reducer_t *r, tl_msg_t *m)
             tl_warn ("partial for task %llu attempt %llu from '%s' dropped: its token is not one the broker gave "
                      "(%llu such so far)", (unsigned long long) m->task, (unsigned long long) m->attempt, m->mapper,
                      (unsigned long long) r->forged);
+        return false;
+    }
+    if (m->verify) {
+        s_on_verify (r, m);
         return false;
     }
     uint64_t total = tl_ledger_stats (r->ledger).tasks_total;

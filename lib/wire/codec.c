@@ -84,7 +84,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
                                       F_GROUPS, F_TOKEN, -1 },
                          { F_BLANK, F_FILTERED, F_VERIFY, -1 } },
-    [TL_MSG_MISMATCH] = { "mismatch", { F_JOB, F_TASK, F_VERIFY, F_ERROR, -1 }, { -1 } },
+    [TL_MSG_VERIFIED] = { "verified", { F_JOB, F_TASK, F_VERIFY, F_OK, F_RETRY, F_MAPPER, F_NAME, -1 }, { F_ERROR, -1 } },
     [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
     [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,

@@ -22,7 +22,7 @@ typedef enum {
     TL_MSG_HELLO, TL_MSG_HB, TL_MSG_DONE, TL_MSG_FAIL, TL_MSG_BYE,
     TL_MSG_WELCOME, TL_MSG_TASK, TL_MSG_CANCEL, TL_MSG_RESET, TL_MSG_END,
     TL_MSG_JOB, TL_MSG_APPLIED, TL_MSG_PARTIAL, TL_MSG_UPDATE, TL_MSG_STEAL, TL_MSG_CUT,
-    TL_MSG_PING, TL_MSG_PONG, TL_MSG_REFUSED, TL_MSG_MISMATCH,
+    TL_MSG_PING, TL_MSG_PONG, TL_MSG_REFUSED, TL_MSG_VERIFIED,
     TL_MSG_COUNT_
 } tl_msg_type_t;
 
@@ -47,7 +47,7 @@ typedef struct {
     const char *current;        /* REFUSED: the job the reducer is serving */
     uint64_t mtime;             /* TASK: the object's mtime in ns as listed (files), 0: none */
     uint64_t verify;            /* TASK, PARTIAL: 1 + the task this one re-runs to check it, 0: none;
-                                   MISMATCH: the verifying task */
+                                   VERIFIED: the same */
     uint64_t slots, hb_ms, task, attempt, offset, length, size, keep, cut;
     uint64_t rows, bytes, bad, blank, filtered, tasks, seq, tasks_done, tasks_total, bytes_total, dups, elapsed_ms;
     bool nosign, retry, ok, done, full, returned;

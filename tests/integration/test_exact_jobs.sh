@@ -63,3 +63,33 @@ final "$T/final3.json" || fail "job 3 did not end ok"
 wait "$B3" || fail "broker 3 exit"
 check_truth "$T/final3.json" "$T/other.truth.json" passenger_count || fail "job 3's totals"
 pass "the next job on the same reducer is exact"
+
+# --verify-fraction: honest mappers agree; a mapper that lies about the tasks it was given is
+# caught by a copy on another mapper, and the job fails naming both.
+BP4=$(free_port)
+bg m4a "$TALLY" mapper --broker "tcp://127.0.0.1:$BP4" --slots 2 --name honest-a --rate-limit 3M
+bg m4b "$TALLY" mapper --broker "tcp://127.0.0.1:$BP4" --slots 2 --name honest-b --rate-limit 3M
+bg broker4 "$TALLY" broker --listen "tcp://127.0.0.1:$BP4" --reducer "$RE" --input "$T/data" --group-by passenger_count \
+    --split-size 512K --verify-fraction 0.5
+B4=$LAST_PID
+wait_for "$T/broker4.log" "reducer .* ready" 20
+final "$T/final4.json" || fail "verified job did not end ok"
+wait "$B4" || fail "broker 4 exit"
+check_truth "$T/final4.json" "$TRUTH" passenger_count || fail "verified job's totals"
+grep -q "verification: \([1-9][0-9]*\) of \1 copies agreed" "$T/broker4.log" || { grep verif "$T/broker4.log"; fail "copies did not all agree"; }
+pass "--verify-fraction 0.5 with honest mappers: $(grep -o 'verification: [0-9]* of [0-9]*' "$T/broker4.log"), totals exact"
+
+BP5=$(free_port)
+bg m5 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP5" --slots 1 --name honest --rate-limit 2M
+bg broker5 "$TALLY" broker --listen "tcp://127.0.0.1:$BP5" --reducer "$RE" --input "$T/data" --group-by passenger_count \
+    --split-size 512K --verify-fraction 1
+B5=$LAST_PID
+wait_for "$T/broker5.log" "mapper honest joined" 20
+bg liar "${ROGUE[@]}" mapper "tcp://127.0.0.1:$BP5" liar
+rc=0; final "$T/final5.json" || rc=$?
+[ "$rc" -ne 0 ] || fail "a job with a lying mapper ended ok"
+grep -q '"ok":false' "$T/final5.json" || fail "lying mapper: not ok:false"
+grep -q "counted differently by mapper .*liar.* and mapper .*honest\|counted differently by mapper .*honest.* and mapper .*liar" "$T/final5.json" ||
+    { cat "$T/final5.json"; fail "the mismatch does not name both mappers"; }
+wait "$B5" && fail "broker 5 exited 0"
+pass "a mapper that lies about its tasks is caught by --verify-fraction: ok:false, exit $rc, both mappers named"

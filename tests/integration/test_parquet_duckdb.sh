@@ -20,6 +20,9 @@ fail () { echo "FAIL: $*" >&2; exit 1; }
 pass () { echo "ok - $*"; }
 
 # --- the reader under test ---
+if [ -z "${PQ_DUMP:-}" ] && [ -n "${TALLY_BUILD:-}" ] && [ -x "$TALLY_BUILD/tests/pq_dump" ]; then
+    PQ_DUMP=$TALLY_BUILD/tests/pq_dump      # ctest: the build under test (ASan+UBSan in scripts/test)
+fi
 if [ -z "${PQ_DUMP:-}" ]; then
     PQ_DUMP=$T/pq_dump
     PKGS="snappy zlib libzstd liblz4 libbrotlidec"

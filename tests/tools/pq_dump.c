@@ -272,7 +272,7 @@ main (int argc, char **argv)
         uint64_t gen = 0;
         const tl_pq_values_t *last_dict = NULL;
         for (;;) {
-            size_t k = 65536, ka, kb;
+            size_t k = 65536, ka = 0, kb = 0;
             tl_pq_batch_t b, sb;
             if (sr) {   /* row-aligned: the smaller of the two pages' remainders */
                 if (tl_pq_col_ready (rd, &ka, &e) || tl_pq_col_ready (sr, &kb, &e))

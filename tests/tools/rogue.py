@@ -9,6 +9,9 @@
   rogue.py forge REDUCER_EP JOB FIRST LAST [--rows R]
       Send partials for tasks FIRST..LAST of job JOB with made-up tokens (R rows each), as a
       mapper with an allowed key but no assignment would. None of them may count.
+  rogue.py mapper BROKER_EP NAME
+      A mapper that takes tasks honestly from the broker but lies about every one: its partial
+      says one row of key "1". Only --verify-fraction can catch it.
   rogue.py job REDUCER_EP JOB [--tasks N]
       Send a JOB for another job and print the reducer's answer (refused or applied).
 Written from docs/PROTOCOL.md and lib/wire/token.h, independently of tally's code."""
@@ -110,6 +113,30 @@ def main():
         time.sleep(0.5)
         print(f"sent {last - first + 1} forged partial(s)")
         return 0
+    if a.cmd == "mapper":
+        name = a.rest[0]
+        send(s, t="hello", name=name, slots=2)
+        reducer, known_as, last_hb = None, name, 0
+        while True:
+            now = time.time()
+            if now - last_hb > 0.2:
+                send(s, t="hb", running=[])
+                last_hb = now
+            m = recv(s, 100)
+            if not m:
+                continue
+            t = m.get("t")
+            if t == "welcome":
+                known_as = m.get("name") or name
+                reducer = dealer(m["reducer"])
+            elif t == "task" and reducer is not None:
+                send(reducer, t="partial", job=m["job"], task=m["task"], attempt=m["attempt"], mapper=known_as,
+                     offset=m["offset"], length=m["length"], rows=1, bytes=m["length"], bad=0, groups=[["1", 1]],
+                     token=m["token"], verify=m.get("verify", 0))
+                send(s, t="done", task=m["task"], attempt=m["attempt"], rows=1, bytes=m["length"], bad=0)
+            elif t == "end":
+                print(f"rogue mapper {known_as}: job ended ok={m.get('ok')}")
+                return 0
     if a.cmd == "job":
         job = a.rest[0]
         send(s, t="job", job=job, col="passenger_count", ntasks=a.tasks, bytes=100, fingerprint="e" * 64,

@@ -450,7 +450,7 @@ s_walk (s_ctx_t *c, size_t *i, int depth, s_path_t *path, int16_t def, int16_t r
     col->nested = nested;
     col->converted_type = el->conv;
     if (col->type == TL_PQ_FIXED_LEN_BYTE_ARRAY) {
-        if (!el->has_type_length || el->type_length <= 0 || el->type_length > (1 << 24))
+        if (!el->has_type_length || el->type_length <= 0 || el->type_length > (1 << 16))     /* decimals, UUIDs: ≤ 16 */
             return s_fail (c, TL_EPROTO, "Parquet schema: FIXED_LEN_BYTE_ARRAY without a valid length");
         col->type_length = el->type_length;
     } else if (col->type == TL_PQ_INT96)

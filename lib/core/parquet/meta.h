@@ -110,7 +110,8 @@ typedef struct {
 
 /*  The file's last n bytes (n ≥ 8) → the FileMetaData length that precedes the 8-byte trailer.
     TL_EPROTO when the magic is not PAR1 (TL_EINVAL with "encrypted Parquet is not supported"
-    for PARE). The metadata is the meta_len bytes ending 8 bytes before the end of the file. */
+    for PARE). The metadata is the meta_len bytes ending 8 bytes before the end of the file.
+    meta_len can be up to 2 GiB: a caller bounds what it is willing to fetch (say 64 MiB). */
 int tl_pq_footer_len (const uint8_t *tail, size_t n, uint32_t *meta_len, tl_err_t *e);
 
 /*  Parse FileMetaData (the meta_len bytes, without the trailer). The bytes are copied. */

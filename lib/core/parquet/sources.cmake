@@ -1,5 +1,5 @@
 # tally's own Parquet reader (lib/core/parquet): a pure library, bytes in, values out.
-# write.c belongs to the Parquet writer and is listed by its own owner.
+# The writer (write.c, write_enc.c) makes tally gen --format parquet.
 set (TL_PARQUET_SOURCES
     ${CMAKE_SOURCE_DIR}/lib/core/parquet/thrift.c
     ${CMAKE_SOURCE_DIR}/lib/core/parquet/meta.c
@@ -9,6 +9,8 @@ set (TL_PARQUET_SOURCES
     ${CMAKE_SOURCE_DIR}/lib/core/parquet/column.c
     ${CMAKE_SOURCE_DIR}/lib/core/parquet/value.c
     ${CMAKE_SOURCE_DIR}/lib/core/parquet/stats.c
+    ${CMAKE_SOURCE_DIR}/lib/core/parquet/write.c
+    ${CMAKE_SOURCE_DIR}/lib/core/parquet/write_enc.c
 )
 # pkg-config modules the reader links (codecs); libm for value.c.
 set (TL_PARQUET_PKGS snappy zlib libzstd liblz4 libbrotlidec)
