@@ -3,21 +3,17 @@
     How it works: the header is read line by line. After it, the complete lines of each chunk
     (up to its last newline) go to a bulk scanner (see "bulk row scanning" below), which counts
     a line without quotes on the spot and hands any line that holds a quote to the record path.
-    The record path follows RFC 4180 quote state across newlines (s_rec_scan), so a quoted field
+    The record path follows RFC 4180 quote state across newlines (csv_record.c), so a quoted field
     that holds newlines makes one record. A record that straddles two chunks is copied into
     `carry`, with its quote state, and counted when its end arrives. Within a record we walk only
     up to the group-by column: a row's remaining columns are never parsed.
 
-    Over-long records. A record (or the header line) may have TL_CSV_LINE_MAX bytes, without its
-    newline. A longer record is one bad row, and the scanner resynchronises at the first newline
-    at or after byte TL_CSV_LINE_MAX of the record, taken as outside quotes, whatever the quote
-    state: an open quote that long is far more likely a stray quote than a real field of over a
-    MiB, and this way the rows after it count again instead of vanishing into one bad row. Only
-    the first MiB of such a record is lost, it is counted in stats.bad, and if it held newlines in
-    stats.multiline too. The rule depends only on the bytes and the record's start, so every
-    chunking and every scanner resynchronise at the same newline. A header line over the limit
-    fails the object (TL_CSV_HEADER_TOO_LONG): the first data row must not become the header. */
+    Over-long records. A record over TL_CSV_LINE_MAX bytes is one bad row, and the scanner
+    resynchronises at the first newline at or after its byte TL_CSV_LINE_MAX, outside quotes
+    (csv_record.h says why). A header line over the limit fails the object
+    (TL_CSV_HEADER_TOO_LONG): the first data row must not become the header. */
 #include "lib/core/csv.h"
+#include "lib/core/csv_record.h"
 #include "lib/core/query.h"
 #include <assert.h>
 #include <ctype.h>
@@ -33,21 +29,6 @@ enum { S_SKIP_FIRST, S_HEADER, S_ROWS, S_DONE };
 #define TL_HAVE_X86 1
 #endif
 
-/*  Quote state within a record, by the field parsers' rules: a quote opens a quoted field only
-    at the start of a field; inside one, "" is a quote and a lone " closes it; anything after the
-    closing quote up to the comma is dropped. */
-enum { Q_FIELD, Q_PLAIN, Q_IN, Q_CLOSE };
-
-/*  The record being scanned: where it ends, and what it looked like. */
-typedef struct {
-    uint8_t q;          /* Q_*: the quote state after the bytes scanned so far */
-    bool lines;         /* ignore quotes: a record is one line (the header, and the lines before it) */
-    bool overlong;      /* over TL_CSV_LINE_MAX: skipping to the next newline, quotes ignored */
-    uint32_t nl;        /* newlines inside the record */
-    uint32_t nq;        /* quotes in it */
-    size_t len;         /* bytes scanned so far, without the newline (at most TL_CSV_LINE_MAX) */
-} s_rec_t;
-
 struct tl_csv {
     tl_agg_t *agg;
     char *name;             /* column name, or NULL when given by number */
@@ -55,16 +36,11 @@ struct tl_csv {
     int state;
     uint64_t start, end;    /* range of record starts we own */
     uint64_t pos;           /* absolute offset of the next byte fed */
-    bool open;              /* a record is in progress at the end of the last chunk */
-    s_rec_t rec;            /* its state */
-    char *carry;            /* its bytes (none once it is over-long) */
+    char *carry;            /* the bytes of a record in progress (none once it is over-long) */
     size_t carry_len, carry_cap;
-    uint64_t carry_start;   /* absolute offset where it starts */
+    uint64_t carry_start;   /* absolute offset where that record starts */
     char *unq;              /* buffer for unquoting quoted values */
     tl_csv_stats_t st;
-    uint64_t xlines;        /* lines owned but not in st: the header, and the extra lines of records */
-    uint64_t ml_at, ml_line;    /* the first multi-line record: offset and line number */
-    bool nomem;             /* the aggregator could not grow: sticky, reported once per chunk */
     tl_query_t *q;          /* a full query (several keys, aggregates, filters); NULL for plain */
     tl_qstats_t qst;
     tl_field_t *fields;     /* query mode: the fields of one row, up to the last one needed */
@@ -79,6 +55,12 @@ struct tl_csv {
         uint32_t len;       /* 0xffffffff: empty slot */
         uint64_t count;
     } pre [64];
+    /* Records across chunks, and what the row counts do not say. */
+    bool open;              /* a record is in progress at the end of the last chunk */
+    tl_csv_record_t rec;    /* its state */
+    uint64_t xlines;        /* lines owned but not in st: the header, and the extra lines of records */
+    uint64_t ml_at, ml_line;    /* the first multi-line record: offset and line number */
+    bool nomem;             /* the aggregator could not grow: sticky, reported once per chunk */
 };
 
 tl_csv_t *
@@ -261,80 +243,6 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
     return 0;
 }
 
-/* ------------------------------------------------------------------ where a record ends */
-
-/*  The quote state machine over [p, e), from r->q, with no length limit. Returns the newline
-    that ends the record, or NULL if the record goes on past e. Memchr-driven: only quotes and
-    newlines stop it. */
-static const char *
-s_rec_quotes (s_rec_t *r, const char *p, const char *e)
-{
-    const char *nl = NULL;      /* the next newline at or after p (e: none before e), once known */
-    while (p < e) {
-        if (r->q == Q_IN) {
-            const char *qt = memchr (p, '"', (size_t) (e - p));
-            const char *to = qt ? qt : e;
-            for (const char *n = p; (n = memchr (n, '\n', (size_t) (to - n))) != NULL; n++)
-                r->nl++;
-            if (!qt)
-                return NULL;
-            r->nq++;
-            r->q = Q_CLOSE;
-            p = qt + 1;
-            continue;
-        }
-        if (r->q == Q_CLOSE) {
-            if (*p == '"') {    /* "" inside quotes */
-                r->nq++;
-                r->q = Q_IN;
-                p++;
-                continue;
-            }
-            r->q = Q_PLAIN;     /* the closing quote */
-        }
-        if (!nl || nl < p) {
-            nl = memchr (p, '\n', (size_t) (e - p));
-            if (!nl)
-                nl = e;
-        }
-        const char *qt = memchr (p, '"', (size_t) (nl - p));
-        if (!qt) {
-            if (nl > p)
-                r->q = nl [-1] == ',' ? Q_FIELD : Q_PLAIN;
-            return nl < e ? nl : NULL;
-        }
-        r->nq++;
-        r->q = (qt == p ? r->q == Q_FIELD : qt [-1] == ',') ? Q_IN : Q_PLAIN;
-        p = qt + 1;
-    }
-    return NULL;
-}
-
-/*  Go on scanning a record over [p, e) (r->len bytes of it came before p). Returns the newline
-    that ends it, or NULL if it goes on past e. Past TL_CSV_LINE_MAX bytes the record is
-    over-long and ends at the next newline, quotes or not (see the top of the file). */
-static const char *
-s_rec_scan (s_rec_t *r, const char *p, const char *e)
-{
-    if (!r->overlong) {
-        size_t room = TL_CSV_LINE_MAX - r->len;
-        const char *cap = (size_t) (e - p) > room ? p + room : e;
-        const char *t = r->lines ? memchr (p, '\n', (size_t) (cap - p)) : s_rec_quotes (r, p, cap);
-        if (t) {
-            r->len += (size_t) (t - p);
-            return t;
-        }
-        r->len += (size_t) (cap - p);
-        if (cap == e)
-            return NULL;
-        if (*cap == '\n' && r->q != Q_IN)
-            return cap;         /* exactly TL_CSV_LINE_MAX bytes */
-        r->overlong = true;
-        p = cap;
-    }
-    return memchr (p, '\n', (size_t) (e - p));
-}
-
 /* ------------------------------------------------------------------ counting a record */
 
 /*  Count one row of key [v, v+n): rows or bad. Out of memory is sticky (tl_csv_feed reports it). */
@@ -384,12 +292,12 @@ s_quoted_field (tl_csv_t *self, const char *p, const char *e, size_t *vlen)
                 p++;
         }
         else {
-            const char *f = p, *fe = memchr (p, ',', (size_t) (e - p));
+            const char *f = p, *fe = memchr (p, ',', e - p);
             if (!fe)
                 fe = e;
             if (want) {
                 s_trim (&f, &fe);
-                n = (size_t) (fe - f);
+                n = fe - f;
                 if (n <= TL_AGG_KEY_MAX)
                     memcpy (self->unq, f, n);
             }
@@ -473,23 +381,23 @@ s_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
 
     const char *q = p;
     for (int k = 0; k < self->col; k++) {
-        q = memchr (q, ',', (size_t) (end - q));
+        q = memchr (q, ',', end - q);
         if (!q) {
             /* Quotes may hide commas: let the slow path decide. */
-            if (memchr (p, '"', (size_t) (end - p)))
+            if (memchr (p, '"', end - p))
                 goto quoted;
             self->st.bad++;
             return 0;
         }
         q++;
     }
-    const char *ve = memchr (q, ',', (size_t) (end - q));
+    const char *ve = memchr (q, ',', end - q);
     if (!ve)
         ve = end;
-    if (memchr (p, '"', (size_t) (ve - p)))
+    if (memchr (p, '"', ve - p))
         goto quoted;
     s_trim (&q, &ve);
-    s_count (self, q, (size_t) (ve - q));
+    s_count (self, q, ve - q);
     return 0;
 
 quoted:;
@@ -512,7 +420,7 @@ s_lines_done (const tl_csv_t *self)
 
 /*  A complete record [p, p+n), scanned into r, that starts at absolute offset `at`. */
 static int
-s_record (tl_csv_t *self, const char *p, size_t n, const s_rec_t *r, uint64_t at, tl_err_t *e)
+s_record (tl_csv_t *self, const char *p, size_t n, const tl_csv_record_t *r, uint64_t at, tl_err_t *e)
 {
     if (r->nl || (r->nq & 1)) {
         if (self->st.multiline++ == 0) {
@@ -522,7 +430,7 @@ s_record (tl_csv_t *self, const char *p, size_t n, const s_rec_t *r, uint64_t at
         self->xlines += r->nl;
     }
     /* Over-long, or a quote still open at the end of the object. */
-    if (r->overlong || r->q == Q_IN) {
+    if (r->overlong || tl_csv_record_in_quotes (r)) {
         if (self->state == S_HEADER)
             return s_header_too_long (e);
         self->st.bad++;
@@ -627,8 +535,9 @@ s_emit_at (tl_csv_t *self, const char *p, unsigned vs, unsigned ve)
 static size_t
 s_slow_record (tl_csv_t *self, const char *buf, size_t ls, size_t lim, uint64_t base)
 {
-    s_rec_t r = { .q = Q_FIELD };
-    const char *t = s_rec_scan (&r, buf + ls, buf + lim);
+    tl_csv_record_t r;
+    tl_csv_record_init (&r, false);
+    const char *t = tl_csv_record_scan (&r, buf + ls, buf + lim);
     if (!t)
         return SIZE_MAX;
     tl_err_t e;
@@ -918,7 +827,7 @@ s_carry_begin (tl_csv_t *self, uint64_t at)
     self->open = true;
     self->carry_start = at;
     self->carry_len = 0;
-    self->rec = (s_rec_t) { .q = Q_FIELD, .lines = self->state == S_HEADER || self->hdr_pending };
+    tl_csv_record_init (&self->rec, self->state == S_HEADER || self->hdr_pending);
 }
 
 /*  The carried record is complete (or the object ended): count it. */
@@ -942,7 +851,7 @@ s_carry_flush (tl_csv_t *self, tl_err_t *e)
 static int
 s_carry_more (tl_csv_t *self, const char *p, size_t n, size_t *used, tl_err_t *e)
 {
-    const char *t = s_rec_scan (&self->rec, p, p + n);
+    const char *t = tl_csv_record_scan (&self->rec, p, p + n);
     size_t take = t ? (size_t) (t - p) : n;
     if (self->rec.overlong) {
         if (self->state == S_HEADER)

@@ -1,0 +1,43 @@
+/*  csv_record.h — where a CSV record ends.
+
+    A record is a line, unless a quoted field holds newlines (RFC 4180). The quote rules are the
+    field parsers' own (csv.c): a quote opens a quoted field only at the start of a field (first
+    in the record, or right after a comma); inside one, "" is a quote and a lone quote closes it;
+    whatever follows the closing quote up to the comma is dropped, quotes included. A quote
+    anywhere else is an ordinary byte, as Python's csv module reads it. So a record ends at the
+    first newline outside a quoted field.
+
+    Over-long records. A record may have TL_CSV_LINE_MAX bytes, without its newline. A longer
+    one is over-long (a bad row for the scanner), and ends at the first newline at or after its
+    byte TL_CSV_LINE_MAX, whatever the quote state: an open quote that long is far more likely a
+    stray quote than a real field of over a MiB, and this way the rows after it count again
+    instead of vanishing into one bad row; at most its first MiB of lines is lost. The rule
+    depends only on the bytes from the record's start, so every chunking and every scanner
+    resynchronises at the same newline.
+
+    A record is scanned in pieces of any size (chunks), keeping its state in between.
+    Pure: no I/O. */
+#ifndef TL_CSV_RECORD_H
+#define TL_CSV_RECORD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint8_t q;          /* quote state after the bytes scanned so far (csv_record.c) */
+    bool lines;         /* ignore quotes: the record is one line (a header, a line before it) */
+    bool overlong;      /* past TL_CSV_LINE_MAX: it ends at the next newline, quotes or not */
+    uint32_t nl;        /* newlines inside the record (not its last) */
+    uint32_t nq;        /* quotes in it */
+    size_t len;         /* bytes scanned so far, without the newline (at most TL_CSV_LINE_MAX) */
+} tl_csv_record_t;
+
+/*  Start a record. lines: ignore quotes, it ends at the first newline. */
+void tl_csv_record_init (tl_csv_record_t *self, bool lines);
+/*  Go on scanning the record over [p, e) (self->len bytes of it came before p). Returns the
+    newline that ends it, or NULL if it goes on past e. */
+const char *tl_csv_record_scan (tl_csv_record_t *self, const char *p, const char *e);
+/*  The record's end came with a quoted field still open (only at the end of an object, or when
+    it is over-long). */
+bool tl_csv_record_in_quotes (const tl_csv_record_t *self);
+#endif
