@@ -16,15 +16,42 @@
     0; an S3 GET is ~20-50 ms).
 
     usage: sim [SEED [MIN_STEAL_MB BACKUP_AFTER_MS]]   (prints a markdown table; defaults are
-    tally's: 16 MB and 2000 ms). SIM_STEAL_AFTER=MS sets steal_after_ms (default 1000),
+    tally's: 16 MB and 2000 ms).
+           sim --mappers N --slots S --tasks T [--split-mb MB] [--seed SEED]
+                one fleet and tally's strategy only, the workload repeated until it makes at
+                least T tasks of MB (default 64) each; also reports the time spent inside the
+                scheduler's calls (rdtsc, calibrated) per simulated second and per task. SIM_STEAL_AFTER=MS sets steal_after_ms (default 1000),
     SIM_STEAL_ETA=MS steal_eta_ms (default 100); SIM_TRACE=1 prints the end-game every 100 ms,
     SIM_TRACE_TASK=ID one task's life. */
 #include "broker/sched.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
-#define NOBJ 138
+#define NOBJ0 138               /* the TLC-like objects of one workload */
+
+/*  Time inside the scheduler's calls, in ticks: rdtsc where there is one (a few ns a call), so
+    that timing 100 M calls does not cost more than they do. */
+static uint64_t s_ticks;
+static inline uint64_t
+s_tick (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc ();
+#else
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+#endif
+}
+#define S_T(expr) ({ uint64_t t0_ = s_tick (); __typeof__ (expr) r_ = (expr); s_ticks += s_tick () - t0_; r_; })
+#define S_TV(expr) do { uint64_t t0_ = s_tick (); expr; s_ticks += s_tick () - t0_; } while (0)
+
+static int NOBJ = NOBJ0;
 #define DT 10                   /* ms per simulated step */
 
 static uint64_t s_rng;
@@ -55,16 +82,17 @@ typedef struct {
     int nq;
 } mapper_t;
 
-static uint64_t sizes [NOBJ];
+static uint64_t *sizes;
 
 static void
 s_workload (void)
 {
+    sizes = calloc ((size_t) NOBJ, sizeof *sizes);
     for (int i = 0; i < NOBJ; i++) {
         double gb;
-        if (i < 72)
+        if (i % NOBJ0 < 72)
             gb = 2.4 + 0.2 * s_rand ();
-        else if (i < 96)
+        else if (i % NOBJ0 < 96)
             gb = 1.6 + 0.4 * s_rand ();
         else
             gb = 0.2 + 0.8 * s_rand ();
@@ -133,6 +161,7 @@ typedef struct {
     uint32_t at, keep;
 } s_pend_t;
 static int64_t s_backup_after = 2000;
+static uint64_t s_ntasks;          /* tasks of the last s_pull (after cuts) */
 
 static double
 s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
@@ -162,11 +191,12 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
     for (int i = 0; i < nm; i++)
         maxpend += m [i].nslots;
     s_pend_t *pend = calloc ((size_t) maxpend, sizeof *pend);
+    s_ntasks = tl_sched_stats (s).tasks;
     while (!tl_sched_finished (s) && now < 100000000) {
         int mi, v;
         uint32_t at, keep;
         const tl_task_t *t;
-        while (tl_sched_next (s, now, &mi, &t, &at)) {
+        while (S_T (tl_sched_next (s, now, &mi, &t, &at))) {
             mapper_t *mp = &m [mi];
             mp->queue [mp->nq] = (int64_t) t->id;
             mp->qatt [mp->nq++] = at;
@@ -198,18 +228,18 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
             if (getenv ("SIM_TRACE_TASK") && pend [p].task == strtoull (getenv ("SIM_TRACE_TASK"), NULL, 10))
                 fprintf (stderr, "t=%lld cut task %llu victim %d at %u cut %llu returned %d\n", (long long) now,
                          (unsigned long long) pend [p].task, pv, pend [p].at, (unsigned long long) cut, (int) returned);
-            tl_sched_cut (s, pv, pend [p].task, pend [p].at, cut, returned, now);
+            S_TV (tl_sched_cut (s, pv, pend [p].task, pend [p].at, cut, returned, now));
         }
         npend = 0;
-        while (tl_sched_next (s, now, &mi, &t, &at)) {
+        while (S_T (tl_sched_next (s, now, &mi, &t, &at))) {
             mapper_t *mp = &m [mi];
             mp->queue [mp->nq] = (int64_t) t->id;
             mp->qatt [mp->nq++] = at;
         }
-        while (steal && npend < maxpend && tl_sched_steal (s, now, &v, &t, &at, &keep))
+        while (steal && npend < maxpend && S_T (tl_sched_steal (s, now, &v, &t, &at, &keep)))
             pend [npend++] = (s_pend_t) { v, t->id, at, keep };
         tl_sched_ev_t ev;
-        while (tl_sched_event (s, &ev))
+        while (S_T (tl_sched_event (s, &ev)))
             if (ev.type == TL_EV_CANCEL) {
                 mapper_t *cm = &m [ev.mapper];
                 for (int k = 0; k < cm->nslots; k++)
@@ -226,7 +256,7 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
         now += DT;
         for (int i = 0; i < nm; i++) {
             mapper_t *mp = &m [i];
-            tl_sched_seen (s, idx [i], now);
+            S_TV (tl_sched_seen (s, idx [i], now));
             for (int k = 0; k < mp->nslots; k++) {
                 slot_t *sl = &mp->slots [k];
                 if (sl->task < 0 && mp->nq) {
@@ -247,19 +277,19 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
                 if (sl->task < 0 || now < sl->ready)
                     continue;
                 sl->pos += mp->rate * DT;
-                tl_sched_progress (s, idx [i], (uint64_t) sl->task, sl->attempt, (uint64_t) sl->pos - sl->start);
+                S_TV (tl_sched_progress (s, idx [i], (uint64_t) sl->task, sl->attempt, (uint64_t) sl->pos - sl->start));
                 if (sl->pos >= (double) sl->end) {
                     uint64_t id = (uint64_t) sl->task, covered = sl->end - sl->start;
                     sl->task = -1;
                     if (getenv ("SIM_TRACE_TASK") && id == strtoull (getenv ("SIM_TRACE_TASK"), NULL, 10))
                         fprintf (stderr, "t=%lld done task %llu on %d at %u covered %llu\n", (long long) now,
                                  (unsigned long long) id, i, sl->attempt, (unsigned long long) covered);
-                    tl_sched_done (s, idx [i], id, sl->attempt, now);
-                    tl_sched_applied (s, id, covered, now);     /* the reducer, instantly */
+                    S_TV (tl_sched_done (s, idx [i], id, sl->attempt, now));
+                    S_TV (tl_sched_applied (s, id, covered, now));     /* the reducer, instantly */
                 }
             }
         }
-        tl_sched_tick (s, now);
+        S_TV (tl_sched_tick (s, now));
         if (getenv ("SIM_TRACE") && nm > 100 && now % 100 == 0) {
             tl_sched_stats_t st = tl_sched_stats (s);
             int busy = 0, sbusy = 0, queued = 0;
@@ -284,6 +314,7 @@ s_pull (mapper_t *m, int nm, uint64_t split, bool steal, bool backups)
                      (unsigned long long) st.steals, (unsigned long long) st.backups);
         }
     }
+    s_ntasks = tl_sched_stats (s).tasks;
     if (getenv ("SIM_DEBUG")) {
         tl_sched_stats_t st = tl_sched_stats (s);
         fprintf (stderr, "tasks %llu applied %llu steals %llu declined %llu returned %llu backups %llu queued %llu running %llu\n",
@@ -307,9 +338,65 @@ s_reset (mapper_t *m, int nm)
     }
 }
 
+/*  One fleet, tally's strategy, with the scheduler's own time: sim --mappers N --slots S --tasks T. */
+static int
+s_big (int argc, char **argv)
+{
+    int nm = 1000, slots = 1;
+    uint64_t want = 1000000, split_mb = 64;
+    s_rng = 88172645463325252ULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp (argv [i], "--mappers")) nm = atoi (argv [i + 1]);
+        else if (!strcmp (argv [i], "--slots")) slots = atoi (argv [i + 1]);
+        else if (!strcmp (argv [i], "--tasks")) want = strtoull (argv [i + 1], NULL, 10);
+        else if (!strcmp (argv [i], "--split-mb")) split_mb = strtoull (argv [i + 1], NULL, 10);
+        else if (!strcmp (argv [i], "--seed")) s_rng = strtoull (argv [i + 1], NULL, 10);
+        else {
+            fprintf (stderr, "sim: unknown flag %s\n", argv [i]);
+            return 2;
+        }
+    }
+    if (nm < 1 || slots < 1 || slots > 64 || !split_mb || !s_rng) {
+        fprintf (stderr, "sim: bad --mappers, --slots (1..64), --split-mb or --seed\n");
+        return 2;
+    }
+    uint64_t split = split_mb << 20;
+    NOBJ = NOBJ0;
+    s_workload ();
+    uint64_t per = 0;
+    for (int i = 0; i < NOBJ0; i++)
+        per += (sizes [i] + split - 1) / split;
+    int reps = (int) ((want + per - 1) / per);
+    free (sizes);
+    NOBJ = NOBJ0 * (reps ? reps : 1);
+    s_workload ();
+    uint64_t total = 0;
+    for (int i = 0; i < NOBJ; i++)
+        total += sizes [i];
+    mapper_t *m = s_fleet (nm, slots);
+    double ideal = s_ideal (m, nm, total);
+    struct timespec a, b;
+    clock_gettime (CLOCK_MONOTONIC, &a);
+    uint64_t c0 = s_tick ();
+    s_ticks = 0;
+    double fu = s_pull (m, nm, split, true, true);
+    uint64_t c1 = s_tick ();
+    clock_gettime (CLOCK_MONOTONIC, &b);
+    double wall = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+    double sched = wall * (double) s_ticks / (double) (c1 - c0);      /* ticks to seconds */
+    printf ("| fleet | objects | tasks | data | ideal (s) | makespan / ideal | scheduler time | per simulated s | per task | sim wall |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n");
+    printf ("| %d mappers x %d slot(s) | %d | %llu | %.1f TB | %.1f | %.3fx | %.2f s | %.2f ms | %.2f us | %.1f s |\n",
+            nm, slots, NOBJ, (unsigned long long) s_ntasks, (double) total / 1e12, ideal / 1000, fu / ideal, sched,
+            1000.0 * sched / (fu / 1000.0), 1e6 * sched / (double) s_ntasks, wall);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc > 1 && argv [1][0] == '-')
+        return s_big (argc, argv);
     s_rng = argc > 1 ? strtoull (argv [1], NULL, 10) : 88172645463325252ULL;
     if (!s_rng)
         s_rng = 1;

@@ -26,8 +26,13 @@
 #include "lib/wire/net.h"
 #include "broker/sched.h"
 #include "lib/store/store.h"
+#include "lib/store/expand.h"
+#include "lib/core/format.h"
 #include "lib/base/util.h"
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +40,14 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#define MAX_INPUTS 256
+#define MAX_INPUTS 100000
 
 typedef struct {
     const char *listen, *reducer_ep, *col;
-    const char *inputs [MAX_INPUTS];
+    char **inputs;          /* --input and the lines of --input-from, as given (owned) */
     int ninputs;
+    size_t capinputs;
+    bool skip_missing;      /* --skip-missing: an input that is not found is a warning */
     tl_store_cfg_t cfg;
     uint64_t split;
     int64_t hb_ms;
@@ -67,7 +74,11 @@ s_usage (FILE *f)
              "  --listen EP            where mappers connect (e.g. tcp://*:5555)\n"
              "  --reducer EP           the reducer's --listen address as mappers reach it (tcp://HOST:PORT)\n"
              "  --input URI            s3://bucket/prefix (a glob is allowed in the last segment),\n"
-             "                         a local file or folder, file://PATH, or http(s)://URL; repeatable\n"
+             "                         a local file or folder, file://PATH, or http(s)://URL; repeatable.\n"
+             "                         Brace ranges name objects without a listing: x_{2009..2025}-{01..12}.parquet\n"
+             "  --input-from FILE      more inputs, one a line ('-': stdin; blank lines and # comments ignored)\n"
+             "  --skip-missing         an input that is not found (HTTP 404, no such key or file) is a warning\n"
+             "                         counted in the summary, not an error\n"
              TL_QUERY_HELP
              "  --split-size SIZE      cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
              "  --endpoint-url URL     S3 endpoint (path-style); default AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL\n"
@@ -90,12 +101,85 @@ s_usage (FILE *f)
              "  -h, --help\n");
 }
 
+/*  Take the strings of v (n of them) as inputs. */
+static int
+s_add_inputs (s_opts_t *o, char **v, size_t n, tl_err_t *e)
+{
+    if ((size_t) o->ninputs + n > MAX_INPUTS) {
+        for (size_t i = 0; i < n; i++)
+            free (v [i]);
+        return tl_err_set (e, TL_EFULL, 0, "at most %d inputs", MAX_INPUTS);
+    }
+    if ((size_t) o->ninputs + n > o->capinputs) {
+        size_t cap = ((size_t) o->ninputs + n) * 2;
+        char **nv = realloc (o->inputs, cap * sizeof *nv);
+        if (!nv) {
+            for (size_t i = 0; i < n; i++)
+                free (v [i]);
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        }
+        o->inputs = nv;
+        o->capinputs = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        o->inputs [o->ninputs++] = v [i];
+    return 0;
+}
+
+/*  --input-from FILE ('-': stdin): one URI a line. */
+static int
+s_input_from (s_opts_t *o, const char *path, tl_err_t *e)
+{
+    FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "r");
+    if (!f)
+        return tl_err_set (e, TL_EIO, 0, "%s", strerror (errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0, got;
+    char buf [65536];
+    int rc = 0;
+    while ((got = fread (buf, 1, sizeof buf, f)) > 0) {
+        if (len + got > (64u << 20)) {
+            rc = tl_err_set (e, TL_EFULL, 0, "over 64 MiB: not a list of URIs?");
+            break;
+        }
+        if (len + got > cap) {
+            cap = (len + got) * 2;
+            char *t = realloc (text, cap);
+            if (!t) {
+                rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+                break;
+            }
+            text = t;
+        }
+        memcpy (text + len, buf, got);
+        len += got;
+    }
+    if (!rc && ferror (f))
+        rc = tl_err_set (e, TL_EIO, 0, "cannot read: %s", strerror (errno));
+    if (f != stdin)
+        fclose (f);
+    char **v = NULL;
+    size_t n = 0;
+    if (!rc && (rc = tl_expand_lines (text ? text : "", len, &v, &n, e)) == 0) {
+        if (n == 0)
+            rc = tl_err_set (e, TL_EINVAL, 0, "no URIs in it");
+        else
+            rc = s_add_inputs (o, v, n, e);
+        free (v);
+    }
+    else
+        tl_expand_free (v, n);
+    free (text);
+    return rc;
+}
+
 static int
 s_parse (int argc, char **argv, s_opts_t *o)
 {
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' },   { "reducer", required_argument, 0, 'r' },
         { "input", required_argument, 0, 'i' },    TL_QUERY_OPTIONS,
+        { "input-from", required_argument, 0, 'I' }, { "skip-missing", no_argument, 0, 'K' },
         { "split-size", required_argument, 0, 'S' }, { "endpoint-url", required_argument, 0, 'e' },
         { "region", required_argument, 0, 'R' },   { "no-sign-request", no_argument, 0, 'N' },
         { "hb-ms", required_argument, 0, 'H' },    { "lease-ms", required_argument, 0, 'L' },
@@ -117,13 +201,21 @@ s_parse (int argc, char **argv, s_opts_t *o)
         switch (c) {
             case 'l': o->listen = optarg; break;
             case 'r': o->reducer_ep = optarg; break;
-            case 'i':
-                if (o->ninputs == MAX_INPUTS) {
-                    fprintf (stderr, "tally broker: at most %d --input\n", MAX_INPUTS);
+            case 'i': {
+                char *one = strdup (optarg);
+                if (!one || s_add_inputs (o, &one, 1, &qe) != 0) {
+                    fprintf (stderr, "tally broker: --input '%s': %s\n", optarg, one ? qe.msg : "out of memory");
                     return 2;
                 }
-                o->inputs [o->ninputs++] = optarg;
                 break;
+            }
+            case 'I':
+                if (s_input_from (o, optarg, &qe) != 0) {
+                    fprintf (stderr, "tally broker: --input-from %s: %s\n", optarg, qe.msg);
+                    return 2;
+                }
+                break;
+            case 'K': o->skip_missing = true; break;
             case TL_QOPT_BY: case TL_QOPT_AGG: case TL_QOPT_WHERE: case TL_QOPT_ALIAS:
                 if (tl_qargs_take (&o->qa, c, optarg, &qe) < 0) {
                     fprintf (stderr, "tally broker: %s\n", qe.msg);
@@ -206,20 +298,6 @@ s_parse (int argc, char **argv, s_opts_t *o)
     return 0;
 }
 
-/*  Compressed objects cannot be cut at byte offsets. */
-static bool
-s_splittable (const char *uri)
-{
-    size_t n = strlen (uri);
-    static const char *ext [] = { ".gz", ".zst", ".bz2", ".xz", ".zip", ".lz4" };
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t e = strlen (ext [i]);
-        if (n > e && strcasecmp (uri + n - e, ext [i]) == 0)
-            return false;
-    }
-    return true;
-}
-
 static int
 s_objcmp (const void *a, const void *b)
 {
@@ -239,6 +317,9 @@ typedef struct {
     s_opts_t o;
     char job [TL_STR_MAX + 1];
     tl_objlist_t objs;
+    const tl_format_t **fmts;   /* per object: what a probe of it found */
+    size_t missing;         /* inputs not found, left out under --skip-missing */
+    size_t nparquet;        /* objects that are Parquet */
     tl_sched_t *sched;
     zsock_t *router, *reducer;
     bool synced;
@@ -320,6 +401,7 @@ s_send_task (s_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
         .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
         .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
         .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
+        .format = b->fmts && b->fmts [t->object] ? b->fmts [t->object]->name : "",
     };
     if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
         tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
@@ -427,6 +509,7 @@ s_verify_send (s_broker_t *b, s_verify_t *v, int64_t now)
             .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
             .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
             .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns, .verify = t->id + 1,
+            .format = b->fmts && b->fmts [t->object] ? b->fmts [t->object]->name : "",
         };
         tl_send (b->router, mp->key, mp->keylen, &msg, true);
         v->next_mapper = i + 1;
@@ -656,20 +739,66 @@ s_events (s_broker_t *b)
     }
 }
 
+/*  Is this an S3 key named in full (no glob, not a "folder")? Listing it as a prefix and
+    finding nothing is S3's way of saying 404. */
+static bool
+s_s3_exact (const char *uri)
+{
+    size_t n = strlen (uri);
+    const char *key = strncmp (uri, "s3://", 5) == 0 ? strchr (uri + 5, '/') : NULL;
+    return key && key [1] && uri [n - 1] != '/' && !strpbrk (key, "*?[");
+}
+
+/*  One URI of an input: listed, or a not-found counted (--skip-missing). */
+static int
+s_list_one (s_broker_t *b, const char *uri)
+{
+    tl_err_t e = { 0 };
+    size_t before = b->objs.n, empties = b->objs.skipped_empty;
+    int rc = tl_store_list (&b->o.cfg, uri, &b->objs, &e);
+    if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties && s_s3_exact (uri))
+        rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: not found (no object or prefix of that name; no objects to count)",
+                         uri);
+    if (rc == TL_ENOTFOUND && b->o.skip_missing) {
+        tl_warn ("%s is missing: left out (--skip-missing): %s", uri, e.msg);
+        b->missing++;
+        return 0;
+    }
+    if (rc) {
+        if (strstr (e.msg, uri))
+            tl_error ("cannot list: %s", e.msg);
+        else
+            tl_error ("cannot list %s: %s", uri, e.msg);
+        return -1;
+    }
+    tl_debug ("%s: %zu object(s)", uri, b->objs.n - before);
+    return 0;
+}
+
 static int
 s_list_inputs (s_broker_t *b)
 {
     for (int i = 0; i < b->o.ninputs; i++) {
         tl_err_t e = { 0 };
         size_t before = b->objs.n;
-        if (tl_store_list (&b->o.cfg, b->o.inputs [i], &b->objs, &e) != 0) {
-            tl_error ("cannot list %s: %s", b->o.inputs [i], e.msg);
+        char **uris = NULL;
+        size_t n = 0;
+        if (tl_expand (b->o.inputs [i], 0, &uris, &n, &e) != 0) {
+            tl_error ("--input %s: %s", b->o.inputs [i], e.msg);
             return -1;
         }
-        tl_info ("%s: %zu object(s)", b->o.inputs [i], b->objs.n - before);
+        int rc = 0;
+        for (size_t k = 0; k < n && rc == 0; k++)
+            rc = s_list_one (b, uris [k]);
+        tl_expand_free (uris, n);
+        if (rc)
+            return -1;
+        tl_info ("%s: %zu object(s)%s", b->o.inputs [i], b->objs.n - before, n > 1 ? " (brace ranges)" : "");
     }
     if (b->objs.skipped_empty)
         tl_info ("left out %zu empty object(s) (such as S3 \"folder\" markers)", b->objs.skipped_empty);
+    if (b->missing)
+        tl_warn ("%zu input(s) not found and left out (--skip-missing)", b->missing);
     /* Overlapping inputs must not count an object twice. */
     if (b->objs.n)
         qsort (b->objs.v, b->objs.n, sizeof *b->objs.v, s_objcmp);
@@ -689,6 +818,194 @@ s_list_inputs (s_broker_t *b)
         return -1;
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- probing and planning */
+
+/*  One object's probe: its tail (the footer, for Parquet) and first bytes decide its format;
+    with plan set, the format then cuts it into tasks. */
+typedef struct {
+    const tl_object_t *obj;
+    const tl_store_cfg_t *cfg;
+    const tl_format_plan_opts_t *po;
+    bool plan;
+    const tl_format_t *fmt;
+    tl_format_task_t *tasks;
+    size_t ntasks;
+    char note [512];
+    tl_err_t e;
+    int rc;
+} s_probe_t;
+
+typedef struct {
+    char *p;
+    size_t len, want;
+} s_pbuf_t;
+
+static int
+s_pbuf_sink (void *arg, const char *buf, size_t len)
+{
+    s_pbuf_t *b = arg;
+    if (len > b->want - b->len)
+        return TL_EPROTO;
+    memcpy (b->p + b->len, buf, len);
+    b->len += len;
+    return 0;
+}
+
+/*  Bytes [off, off+len) of the object, pinned to the listed version. */
+static int
+s_read_range (s_probe_t *p, uint64_t off, uint64_t len, s_pbuf_t *buf)
+{
+    tl_store_cfg_t cfg = *p->cfg;
+    cfg.size_hint = p->obj->size;
+    cfg.if_match = p->obj->etag;
+    cfg.expect_mtime_ns = p->obj->mtime_ns;
+    buf->len = 0;
+    buf->want = (size_t) len;
+    if (!(buf->p = malloc (len ? len : 1)))
+        return tl_err_set (&p->e, TL_ENOMEM, 0, "out of memory");
+    tl_read_stats_t rs = { 0 };
+    int rc = tl_store_read (&cfg, p->obj->uri, off, len, s_pbuf_sink, buf, NULL, &rs, &p->e);
+    if (!rc && buf->len != len)
+        rc = tl_err_set (&p->e, TL_ECHANGED, 0, "%s: %zu bytes at %llu where %llu were asked for", p->obj->uri,
+                         buf->len, (unsigned long long) off, (unsigned long long) len);
+    return rc;
+}
+
+static void
+s_probe_one (s_probe_t *p)
+{
+    uint64_t size = p->obj->size, n = size < TL_FORMAT_TAIL ? size : TL_FORMAT_TAIL;
+    s_pbuf_t tail = { 0 }, head = { 0 }, more = { 0 };
+    tl_format_probe_t fp = { .uri = p->obj->uri, .size = size };
+    p->fmt = &tl_format_csv;
+    if ((p->rc = s_read_range (p, size - n, n, &tail)) != 0)
+        goto done;
+    fp.tail = (const uint8_t *) tail.p;
+    fp.ntail = tail.len;
+    if (n >= 4 && memcmp (tail.p + n - 4, "PAR1", 4) == 0) {
+        if (n == size)
+            fp.head = fp.tail, fp.nhead = fp.ntail;
+        else if ((p->rc = s_read_range (p, 0, 4, &head)) != 0)
+            goto done;
+        else
+            fp.head = (const uint8_t *) head.p, fp.nhead = head.len;
+    }
+    p->fmt = tl_format_detect (&fp);
+    if (!p->plan)
+        goto done;
+    uint64_t want = p->fmt->tail_needed (&fp);
+    if (want > fp.ntail) {
+        if ((p->rc = s_read_range (p, size - want, want, &more)) != 0)
+            goto done;
+        fp.tail = (const uint8_t *) more.p;
+        fp.ntail = more.len;
+    }
+    if (p->fmt->plan (&fp, p->po, &p->tasks, &p->ntasks, p->note, sizeof p->note) != 0)
+        p->rc = tl_err_set (&p->e, TL_ENOMEM, 0, "out of memory");
+done:
+    free (tail.p);
+    free (head.p);
+    free (more.p);
+}
+
+typedef struct {
+    s_probe_t *v;
+    size_t n;
+    _Atomic size_t next;
+} s_pool_t;
+
+static void *
+s_probe_worker (void *arg)
+{
+    s_pool_t *pool = arg;
+    size_t i;
+    while ((i = atomic_fetch_add (&pool->next, 1)) < pool->n)
+        s_probe_one (&pool->v [i]);
+    return NULL;
+}
+
+/*  Probe every object (16 at a time: each is a round trip or two) and, with plan, cut them
+    into tasks. Objects not found are left out under --skip-missing. Returns 0 or -1 (logged). */
+static int
+s_probe_all (s_broker_t *b, bool plan)
+{
+    size_t n = b->objs.n;
+    s_probe_t *v = calloc (n + 1, sizeof *v);
+    b->fmts = calloc (n + 1, sizeof *b->fmts);
+    if (!v || !b->fmts) {
+        free (v);
+        tl_error ("out of memory");
+        return -1;
+    }
+    tl_format_plan_opts_t po = { .split = b->o.split, .query = b->o.col };
+    for (size_t i = 0; i < n; i++)
+        v [i] = (s_probe_t) { .obj = &b->objs.v [i], .cfg = &b->o.cfg, .po = &po, .plan = plan };
+    s_pool_t pool = { v, n, 0 };
+    pthread_t th [16];
+    size_t nth = n < 16 ? n : 16, started = 0;
+    for (size_t i = 1; i < nth; i++)
+        started += pthread_create (&th [started], NULL, s_probe_worker, &pool) == 0;
+    s_probe_worker (&pool);
+    for (size_t i = 0; i < started; i++)
+        pthread_join (th [i], NULL);
+    int rc = 0;
+    size_t w = 0, unprobed = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_probe_t *p = &v [i];
+        if (p->rc == TL_ENOTFOUND && b->o.skip_missing && plan) {
+            tl_warn ("%s is missing: left out (--skip-missing): %s", b->objs.v [i].uri, p->e.msg);
+            b->missing++;
+            free (b->objs.v [i].uri);
+            free (b->objs.v [i].etag);
+            free (p->tasks);
+            continue;
+        }
+        if (p->rc && plan) {
+            /* The probe only plans: the object becomes one task of its whole, and its mapper
+               (which may have rights the broker lacks) probes it, or fails naming it. */
+            tl_log (unprobed++ ? TL_LOG_DEBUG : TL_LOG_WARN, "cannot read %s to learn its format (%s): it becomes "
+                    "one task, and its mapper looks at it", b->objs.v [i].uri, p->e.msg);
+            free (p->tasks);
+            if (!(p->tasks = calloc (1, sizeof *p->tasks))) {
+                tl_error ("out of memory");
+                rc = -1;
+            }
+            else {
+                p->tasks [0] = (tl_format_task_t) { 0, b->objs.v [i].size, false };
+                p->ntasks = 1;
+            }
+            p->fmt = NULL;
+        }
+        else if (p->rc)     /* a resumed job: its tasks are planned already; the mapper probes */
+            p->fmt = NULL;
+        if (p->fmt == &tl_format_parquet) {
+            b->nparquet++;
+            if (plan)
+                tl_info ("%s: Parquet, %s", b->objs.v [i].uri, p->note);
+        }
+        b->fmts [w] = p->fmt;
+        v [w] = *p;
+        b->objs.v [w++] = b->objs.v [i];
+    }
+    b->objs.n = w;
+    if (unprobed > 1)
+        tl_warn ("%zu object(s) could not be read to learn their format; each is one task", unprobed);
+    if (!rc && plan && !w) {
+        tl_error ("no objects to count: every input is missing");
+        rc = -1;
+    }
+    for (size_t i = 0; i < w && plan && !rc; i++)
+        for (size_t k = 0; k < v [i].ntasks; k++) {
+            b->bytes_total += k == 0 ? b->objs.v [i].size : 0;
+            tl_sched_add (b->sched, (uint32_t) i, v [i].tasks [k].offset, v [i].tasks [k].length,
+                          v [i].tasks [k].splittable);
+        }
+    for (size_t i = 0; i < w; i++)
+        free (v [i].tasks);
+    free (v);
+    return rc;
 }
 
 int
@@ -749,23 +1066,16 @@ tl_broker_main (int argc, char **argv)
     }
     if (replayed > 0) {
         b.resumed = true;
+        /* The journal holds the tasks, not the formats: probe again (a round trip each). */
+        if (s_probe_all (&b, false) != 0)
+            goto done;
         tl_sched_all_zombie (b.sched);
         tl_info ("resumed job %s from %s: %zu object(s), %llu task(s); inputs are not listed again", b.job,
                  b.o.state_dir, b.objs.n, (unsigned long long) tl_sched_stats (b.sched).tasks);
     }
     else {
-        if (s_list_inputs (&b) != 0)
+        if (s_list_inputs (&b) != 0 || s_probe_all (&b, true) != 0)
             goto done;
-        for (size_t i = 0; i < b.objs.n; i++) {
-            uint64_t size = b.objs.v [i].size;
-            bool splittable = s_splittable (b.objs.v [i].uri);
-            b.bytes_total += size;
-            if (b.o.split && size > b.o.split && splittable)
-                for (uint64_t off = 0; off < size; off += b.o.split)
-                    tl_sched_add (b.sched, (uint32_t) i, off, size - off < b.o.split ? size - off : b.o.split, true);
-            else
-                tl_sched_add (b.sched, (uint32_t) i, 0, size, splittable);
-        }
         s_fingerprints (&b);
         snprintf (b.jr.id, sizeof b.jr.id, "%s", b.job);
         snprintf (b.jr.col, sizeof b.jr.col, "%s", b.o.col);
@@ -779,8 +1089,9 @@ tl_broker_main (int argc, char **argv)
             }
         }
     }
-    tl_info ("job %s: %zu object(s), %llu bytes, %llu task(s), group by '%s'", b.job, b.objs.n,
-             (unsigned long long) b.bytes_total, (unsigned long long) tl_sched_stats (b.sched).tasks, b.o.col);
+    tl_info ("job %s: %zu object(s) (%zu Parquet), %llu bytes, %llu task(s), group by '%s'", b.job, b.objs.n,
+             b.nparquet, (unsigned long long) b.bytes_total, (unsigned long long) tl_sched_stats (b.sched).tasks,
+             b.o.col);
     b.router = tl_sock_new (ZMQ_ROUTER, 1 << 20);
     b.reducer = tl_sock_new (ZMQ_DEALER, 64 << 20);
     if (!b.router || !b.reducer)
@@ -1035,6 +1346,8 @@ tl_broker_main (int argc, char **argv)
              (unsigned long long) st.steals, (unsigned long long) st.steals_declined,
              (unsigned long long) st.steals_returned, (unsigned long long) st.backups,
              (unsigned long long) st.remainders);
+    if (b.missing)
+        tl_warn ("%zu input(s) were not found and were left out (--skip-missing)", b.missing);
     if (b.nverify)
         tl_info ("verification: %llu of %zu copies agreed with the applied partial, %llu could not run",
                  (unsigned long long) b.verified, b.nverify, (unsigned long long) b.unverified);
@@ -1050,6 +1363,10 @@ done:
     tl_sched_destroy (&b.sched);
     zhash_destroy (&b.seen);
     tl_objlist_free (&b.objs);
+    free (b.fmts);
+    for (int i = 0; i < b.o.ninputs; i++)
+        free (b.o.inputs [i]);
+    free (b.o.inputs);
     free (b.o.col_text);
     free (b.verify);
     return rc;

@@ -3,11 +3,37 @@
     The queue is a ring of task ids. Re-queued tasks go to the front, so that lost work is
     re-done first and the tail of the job is not held up by it. Dispatch walks the mappers
     round-robin from where it last stopped, so that work spreads evenly when many mappers have
-    credit. */
+    credit.
+
+    Cost per event does not grow with the number of tasks. Three indexes, besides the queue:
+      - per mapper, the ids of the tasks it runs (at most slots + 1): a lost or leaving mapper
+        gives back its tasks without a scan of the job;
+      - the running set (tasks with a runner), with each task's position in it: steal and backup
+        choose among running tasks only, which are at most the fleet's credit, however long the
+        job. Their choice (most time left at the runner's pace) depends on `now`, and the order
+        of two tasks' ETAs can flip as time passes, so no static heap key would give the same
+        answers; a scan of the running set does, and it is only reached once the queue is empty.
+        Ties go to the lowest task id, as the old scan in id order did;
+      - a min-heap of MAPPED tasks by the time they became MAPPED, for apply timeouts. Entries
+        are invalidated lazily (a generation per task) and the heap is rebuilt when most of it is
+        dead. Tasks that time out in one tick are re-queued in id order, as before.
+    Work per event is O(log n) for the heap, O(slots) for a mapper's list, O(running) for a steal
+    or backup choice, and O(mappers) to find a mapper with credit: none of it O(tasks). */
 #include "broker/sched.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+typedef struct {
+    uint64_t *ids;
+    uint32_t n, cap;
+} s_held_t;
+
+typedef struct {
+    int64_t since;
+    uint64_t id;
+    uint32_t gen;
+} s_mapped_t;
 
 struct tl_sched {
     tl_sched_cfg_t cfg;
@@ -20,6 +46,17 @@ struct tl_sched {
     size_t rr;                  /* round-robin position */
     tl_sched_ev_t *evs;
     size_t nevs, evs_cap, ev_head;
+    s_held_t *held;             /* per mapper: the tasks it runs (mappers_cap of them) */
+    uint64_t *runset;           /* tasks with a runner */
+    size_t nrunset;
+    uint32_t *runpos;           /* per task: its position in runset (tasks_cap of them) */
+    uint32_t *mgen;             /* per task: bumped each time it becomes MAPPED */
+    s_mapped_t *heap;           /* MAPPED tasks by since (min-heap, lazily invalidated) */
+    size_t nheap, heap_cap;
+    uint64_t *idle;             /* bit per mapper: alive with an idle slot (held < slots) */
+    uint64_t *credit;           /* bit per mapper: alive with credit (held < slots + 1) */
+    uint32_t *nidle;            /* per mapper: its idle slots, counted in idle_slots */
+    uint64_t idle_slots;
     uint64_t applied, failed, mapped, running, reissued, lost;
     uint64_t steals, steals_declined, steals_returned, backups, remainders;
 };
@@ -58,6 +95,16 @@ tl_sched_destroy (tl_sched_t **self_p)
         free (self->mappers);
         free (self->ring);
         free (self->evs);
+        for (size_t i = 0; i < self->nmappers; i++)
+            free (self->held [i].ids);
+        free (self->held);
+        free (self->runset);
+        free (self->runpos);
+        free (self->mgen);
+        free (self->heap);
+        free (self->idle);
+        free (self->credit);
+        free (self->nidle);
         free (self);
         *self_p = NULL;
     }
@@ -140,6 +187,17 @@ tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t lengt
         if (!t)
             abort ();   /* cannot track the task: losing it silently is worse than dying loudly */
         self->tasks = t;
+        uint64_t *rs = realloc (self->runset, cap * sizeof *rs);
+        if (rs)
+            self->runset = rs;
+        uint32_t *rp = realloc (self->runpos, cap * sizeof *rp);
+        if (rp)
+            self->runpos = rp;
+        uint32_t *mg = realloc (self->mgen, cap * sizeof *mg);
+        if (mg)
+            self->mgen = mg;
+        if (!rs || !rp || !mg)
+            abort ();
         self->tasks_cap = cap;
     }
     tl_task_t *t = &self->tasks [self->ntasks];
@@ -151,6 +209,7 @@ tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t lengt
     t->state = TL_TASK_QUEUED;
     t->splittable = splittable;
     t->run [0].mapper = t->run [1].mapper = -1;
+    self->mgen [t->id] = 0;
     s_push_back (self, t->id);
     return t->id;
 }
@@ -186,6 +245,169 @@ s_nrun (const tl_task_t *t)
     return (t->run [0].mapper >= 0) + (t->run [1].mapper >= 0);
 }
 
+/*  The per-mapper lists and the running set. Memory for them is found or the broker dies:
+    losing track of a running task would be worse. */
+static void
+s_held_add (tl_sched_t *self, int m, uint64_t id)
+{
+    s_held_t *h = &self->held [m];
+    if (h->n == h->cap) {
+        uint32_t cap = h->cap ? h->cap * 2 : 4;
+        uint64_t *v = realloc (h->ids, cap * sizeof *v);
+        if (!v)
+            abort ();
+        h->ids = v;
+        h->cap = cap;
+    }
+    h->ids [h->n++] = id;
+}
+
+static void
+s_held_del (tl_sched_t *self, int m, uint64_t id)
+{
+    s_held_t *h = &self->held [m];
+    for (uint32_t i = 0; i < h->n; i++)
+        if (h->ids [i] == id) {
+            h->ids [i] = h->ids [--h->n];
+            return;
+        }
+}
+
+static void
+s_runset_add (tl_sched_t *self, uint64_t id)
+{
+    self->runpos [id] = (uint32_t) self->nrunset;
+    self->runset [self->nrunset++] = id;
+}
+
+static void
+s_runset_del (tl_sched_t *self, uint64_t id)
+{
+    uint32_t p = self->runpos [id];
+    uint64_t last = self->runset [--self->nrunset];
+    self->runset [p] = last;
+    self->runpos [last] = p;
+}
+
+static int
+s_cmp_id (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
+/*  Mappers with an idle slot, or with credit, as bitsets: dispatch finds the next one after the
+    round-robin position in O(mappers / 64). */
+static void
+s_mapper_sync (tl_sched_t *self, int m)
+{
+    const tl_mapper_t *mp = &self->mappers [m];
+    uint64_t bit = 1ULL << (m & 63);
+    uint32_t idle = mp->alive && mp->held < mp->slots ? mp->slots - mp->held : 0;
+    if (idle)
+        self->idle [m >> 6] |= bit;
+    else
+        self->idle [m >> 6] &= ~bit;
+    if (mp->alive && mp->held < mp->slots + 1)
+        self->credit [m >> 6] |= bit;
+    else
+        self->credit [m >> 6] &= ~bit;
+    self->idle_slots += idle;
+    self->idle_slots -= self->nidle [m];
+    self->nidle [m] = idle;
+}
+
+/*  The first mapper at or after `from` (cyclically) whose bit is set, or -1. */
+static int
+s_bits_next (const tl_sched_t *self, const uint64_t *bits, size_t from)
+{
+    size_t n = self->nmappers, nw = (n + 63) / 64;
+    if (!n)
+        return -1;
+    from %= n;
+    size_t w = from / 64;
+    uint64_t x = bits [w] & (~0ULL << (from & 63));
+    for (size_t k = 0; k <= nw; k++) {
+        if (x) {
+            size_t i = (w * 64) + (size_t) __builtin_ctzll (x);
+            if (i < n)
+                return (int) i;
+        }
+        w = (w + 1) % nw;
+        x = bits [w];
+    }
+    return -1;
+}
+
+/*  The apply-timeout heap. */
+static bool
+s_heap_less (const s_mapped_t *a, const s_mapped_t *b)
+{
+    return a->since < b->since || (a->since == b->since && a->id < b->id);
+}
+
+static void
+s_heap_down (s_mapped_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && s_heap_less (&h [l], &h [m]))
+            m = l;
+        if (l + 1 < n && s_heap_less (&h [l + 1], &h [m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        s_mapped_t x = h [i];
+        h [i] = h [m];
+        h [m] = x;
+        i = m;
+    }
+}
+
+static bool
+s_heap_live (const tl_sched_t *self, const s_mapped_t *e)
+{
+    return self->tasks [e->id].state == TL_TASK_MAPPED && self->mgen [e->id] == e->gen;
+}
+
+static void
+s_heap_pop (tl_sched_t *self)
+{
+    self->heap [0] = self->heap [--self->nheap];
+    s_heap_down (self->heap, self->nheap, 0);
+}
+
+static void
+s_heap_push (tl_sched_t *self, uint64_t id, int64_t since)
+{
+    if (self->nheap > 64 && self->nheap > 2 * self->mapped) {
+        /* Mostly dead entries (applied tasks): keep the live ones and re-heapify. */
+        size_t k = 0;
+        for (size_t i = 0; i < self->nheap; i++)
+            if (s_heap_live (self, &self->heap [i]))
+                self->heap [k++] = self->heap [i];
+        self->nheap = k;
+        for (size_t i = k / 2; i-- > 0;)
+            s_heap_down (self->heap, k, i);
+    }
+    if (self->nheap == self->heap_cap) {
+        size_t cap = self->heap_cap ? self->heap_cap * 2 : 64;
+        s_mapped_t *h = realloc (self->heap, cap * sizeof *h);
+        if (!h)
+            abort ();
+        self->heap = h;
+        self->heap_cap = cap;
+    }
+    size_t i = self->nheap++;
+    self->heap [i] = (s_mapped_t) { since, id, ++self->mgen [id] };
+    while (i && s_heap_less (&self->heap [i], &self->heap [(i - 1) / 2])) {
+        s_mapped_t x = self->heap [i];
+        self->heap [i] = self->heap [(i - 1) / 2];
+        self->heap [(i - 1) / 2] = x;
+        i = (i - 1) / 2;
+    }
+}
+
 /*  Remove runner r of task t (frees the mapper's credit). If it was the last runner of a
     RUNNING task and requeue is set, the task goes back to the front of the queue, and true is
     returned (the caller says whether that counts as a re-issue). */
@@ -196,12 +418,16 @@ s_drop_runner (tl_sched_t *self, tl_task_t *t, int r, bool requeue)
     if (m < 0)
         return false;
     self->mappers [m].held--;
+    s_held_del (self, m, t->id);
+    s_mapper_sync (self, m);
     t->run [r].mapper = -1;
     t->steal_pending = false;
     if (r == 0 && t->run [1].mapper >= 0) {     /* the backup becomes the runner */
         t->run [0] = t->run [1];
         t->run [1].mapper = -1;
     }
+    if (s_nrun (t) == 0)
+        s_runset_del (self, t->id);
     if (s_nrun (t) == 0 && t->state == TL_TASK_RUNNING) {
         self->running--;
         if (requeue) {
@@ -227,8 +453,18 @@ static uint32_t
 s_requeue_mapper (tl_sched_t *self, int m, bool lapsed)
 {
     uint32_t n = 0;
-    for (size_t i = 0; i < self->ntasks && self->mappers [m].held; i++) {
-        tl_task_t *t = &self->tasks [i];
+    s_held_t *h = &self->held [m];
+    if (!h->n)
+        return 0;
+    /* In id order, as a scan of the job would: re-queued tasks go to the front one by one. */
+    uint64_t *ids = malloc (h->n * sizeof *ids);
+    if (!ids)
+        abort ();
+    uint32_t nids = h->n;
+    memcpy (ids, h->ids, nids * sizeof *ids);
+    qsort (ids, nids, sizeof *ids, s_cmp_id);
+    for (uint32_t i = 0; i < nids; i++) {
+        tl_task_t *t = &self->tasks [ids [i]];
         if (t->state != TL_TASK_RUNNING)
             continue;
         for (int r = 1; r >= 0; r--)
@@ -241,6 +477,7 @@ s_requeue_mapper (tl_sched_t *self, int m, bool lapsed)
                 }
             }
     }
+    free (ids);
     return n;
 }
 
@@ -263,10 +500,34 @@ tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *nam
             if (!v)
                 return -1;
             self->mappers = v;
+            s_held_t *hv = realloc (self->held, cap * sizeof *hv);
+            if (!hv)
+                return -1;
+            self->held = hv;
+            uint32_t *ni = realloc (self->nidle, cap * sizeof *ni);
+            if (!ni)
+                return -1;
+            self->nidle = ni;
+            uint64_t *b1 = calloc (cap / 64 + 1, sizeof *b1), *b2 = calloc (cap / 64 + 1, sizeof *b2);
+            if (!b1 || !b2) {
+                free (b1);
+                free (b2);
+                return -1;
+            }
+            if (self->idle) {
+                memcpy (b1, self->idle, (self->mappers_cap / 64 + 1) * sizeof *b1);
+                memcpy (b2, self->credit, (self->mappers_cap / 64 + 1) * sizeof *b2);
+            }
+            free (self->idle);
+            free (self->credit);
+            self->idle = b1;
+            self->credit = b2;
             self->mappers_cap = cap;
         }
         m = (int) self->nmappers++;
         memset (&self->mappers [m], 0, sizeof self->mappers [m]);
+        memset (&self->held [m], 0, sizeof self->held [m]);
+        self->nidle [m] = 0;
         memcpy (self->mappers [m].key, key, keylen);
         self->mappers [m].keylen = keylen;
     }
@@ -275,6 +536,7 @@ tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *nam
     mp->slots = slots;
     mp->alive = true;
     mp->last_seen = now;
+    s_mapper_sync (self, m);
     s_event (self, TL_EV_JOINED, m, 0, slots);
     return m;
 }
@@ -304,9 +566,13 @@ tl_sched_progress (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, uin
 static void
 s_assign (tl_sched_t *self, tl_task_t *t, int r, int m, int64_t now)
 {
+    if (s_nrun (t) == 0)
+        s_runset_add (self, t->id);
     t->attempt++;
     t->run [r] = (tl_runner_t) { m, t->attempt, 0, now };
     self->mappers [m].held++;
+    s_held_add (self, m, t->id);
+    s_mapper_sync (self, m);
     self->mappers [m].assigned++;
 }
 
@@ -328,71 +594,61 @@ s_eta_ms (const tl_task_t *t, int r, int64_t now)
     return (double) s_left (t, r) * el / done;
 }
 
-static bool
-s_idle_slot (const tl_mapper_t *mp)
-{
-    return mp->alive && mp->held < mp->slots;
-}
-
 bool
 tl_sched_next (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, uint32_t *attempt)
 {
     if (!self->nmappers)
         return false;
-    /* Idle slots first, then the one spare each: a victim of a steal must not get its own tail. */
-    for (size_t k = 0; k < 2 * self->nmappers && self->count; k++) {
-        size_t i = (self->rr + k) % self->nmappers;
-        tl_mapper_t *mp = &self->mappers [i];
-        if (!mp->alive || mp->held >= mp->slots + (k >= self->nmappers ? 1 : 0))
-            continue;
-        while (self->count) {
-            uint64_t id = self->ring [self->head];
-            self->head = (self->head + 1) % self->ring_cap;
-            self->count--;
-            tl_task_t *t = &self->tasks [id];
-            if (t->state != TL_TASK_QUEUED)
-                continue;   /* applied by a straggler while it waited */
-            t->state = TL_TASK_RUNNING;
-            t->since = now;
-            s_assign (self, t, 0, (int) i, now);
-            self->running++;
-            self->rr = (i + 1) % self->nmappers;
-            *m = (int) i;
-            *task = t;
-            *attempt = t->attempt;
-            return true;
-        }
+    /* Idle slots first, then the one spare each: a victim of a steal must not get its own tail.
+       The first mapper with credit from the round-robin position takes the first queued task. */
+    int i = self->count ? s_bits_next (self, self->idle, self->rr) : -1;
+    if (self->count && i < 0)
+        i = s_bits_next (self, self->credit, self->rr);
+    while (i >= 0 && self->count) {
+        uint64_t id = self->ring [self->head];
+        self->head = (self->head + 1) % self->ring_cap;
+        self->count--;
+        tl_task_t *t = &self->tasks [id];
+        if (t->state != TL_TASK_QUEUED)
+            continue;   /* applied by a straggler while it waited */
+        t->state = TL_TASK_RUNNING;
+        t->since = now;
+        s_assign (self, t, 0, i, now);
+        self->running++;
+        self->rr = ((size_t) i + 1) % self->nmappers;
+        *m = i;
+        *task = t;
+        *attempt = t->attempt;
+        return true;
     }
     if (self->count || self->cfg.no_backups)
         return false;
     /* The queue is empty: a backup copy for an idle slot, of the task that will take longest,
        among those stealing cannot help (unsplittable, zombie, or too little left to cut). */
-    for (size_t k = 0; k < self->nmappers; k++) {
-        size_t i = (self->rr + k) % self->nmappers;
-        if (!s_idle_slot (&self->mappers [i]))
-            continue;
+    if ((i = s_bits_next (self, self->idle, self->rr)) >= 0) {
         tl_task_t *best = NULL;
         double best_eta = 0;
-        for (size_t j = 0; j < self->ntasks; j++) {
-            tl_task_t *t = &self->tasks [j];
+        for (size_t j = 0; j < self->nrunset; j++) {
+            tl_task_t *t = &self->tasks [self->runset [j]];
             if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || t->run [0].mapper == (int) i)
                 continue;
             bool stealable = t->splittable && !t->zombie && s_left (t, 0) >= self->cfg.min_steal;
             if (stealable || now - t->run [0].since < self->cfg.backup_after_ms)
                 continue;
             double eta = s_eta_ms (t, 0, now);
-            if (eta >= (double) self->cfg.backup_after_ms && eta > best_eta) {
+            if (eta >= (double) self->cfg.backup_after_ms
+                && (eta > best_eta || (eta == best_eta && t->id < best->id))) {
                 best = t;
                 best_eta = eta;
             }
         }
         if (!best)
             return false;
-        s_assign (self, best, 1, (int) i, now);
+        s_assign (self, best, 1, i, now);
         self->backups++;
-        self->rr = (i + 1) % self->nmappers;
-        s_event (self, TL_EV_BACKUP, (int) i, best->id, best->attempt);
-        *m = (int) i;
+        self->rr = ((size_t) i + 1) % self->nmappers;
+        s_event (self, TL_EV_BACKUP, i, best->id, best->attempt);
+        *m = i;
         *task = best;
         *attempt = best->attempt;
         return true;
@@ -408,24 +664,20 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
         return false;
     /* A thief: a mapper with an idle slot (the +1 spare does not count), not already waiting
        for a steal on its behalf. */
-    int thief = -1;
-    uint32_t idle = 0, pending = 0;
-    for (size_t i = 0; i < self->nmappers; i++)
-        if (s_idle_slot (&self->mappers [i])) {
-            idle += self->mappers [i].slots - self->mappers [i].held;
-            if (thief < 0)
-                thief = (int) i;
-        }
-    for (size_t j = 0; j < self->ntasks; j++)     /* (a finished task's unanswered steal is void) */
-        pending += self->tasks [j].steal_pending && self->tasks [j].state == TL_TASK_RUNNING;
+    int thief = s_bits_next (self, self->idle, 0);
+    uint64_t idle = self->idle_slots, pending = 0;
+    for (size_t j = 0; j < self->nrunset; j++) {     /* (a finished task's unanswered steal is void) */
+        const tl_task_t *t = &self->tasks [self->runset [j]];
+        pending += t->steal_pending && t->state == TL_TASK_RUNNING;
+    }
     if (thief < 0 || pending >= idle)
         return false;
     /* The victim: the task that will take longest (bytes left at its runner's pace), so that a
        straggler is relieved first. A task not yet started (pace unknown) counts as longest. */
     tl_task_t *best = NULL;
     double best_eta = -1;
-    for (size_t j = 0; j < self->ntasks; j++) {
-        tl_task_t *t = &self->tasks [j];
+    for (size_t j = 0; j < self->nrunset; j++) {
+        tl_task_t *t = &self->tasks [self->runset [j]];
         if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || !t->splittable || t->zombie || t->steal_pending
             || now < t->no_steal_until)
             continue;
@@ -440,7 +692,7 @@ tl_sched_steal (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, u
         if (!spare && left < self->cfg.min_steal
             && !(left >= self->cfg.min_steal / 16 && eta >= (double) self->cfg.steal_eta_ms))
             continue;
-        if (eta > best_eta) {
+        if (eta > best_eta || (eta == best_eta && t->id < best->id)) {
             best = t;
             best_eta = eta;
         }
@@ -532,6 +784,7 @@ tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t
     t->state = TL_TASK_MAPPED;
     t->since = now;
     self->mapped++;
+    s_heap_push (self, t->id, now);
 }
 
 void
@@ -608,9 +861,20 @@ tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t now)
 uint32_t
 tl_sched_requeue_mapped (tl_sched_t *self)
 {
+    /* Every live heap entry, in id order (as a scan of the job would re-queue them). */
     uint32_t n = 0;
-    for (size_t i = 0; i < self->ntasks; i++) {
-        tl_task_t *t = &self->tasks [i];
+    uint64_t *ids = malloc ((self->nheap + 1) * sizeof *ids);
+    if (!ids)
+        abort ();
+    size_t k = 0;
+    for (size_t i = 0; i < self->nheap; i++)
+        if (s_heap_live (self, &self->heap [i]))
+            ids [k++] = self->heap [i].id;
+    self->nheap = 0;
+    if (k > 1)
+        qsort (ids, k, sizeof *ids, s_cmp_id);
+    for (size_t i = 0; i < k; i++) {
+        tl_task_t *t = &self->tasks [ids [i]];
         if (t->state == TL_TASK_MAPPED) {
             t->state = TL_TASK_QUEUED;
             self->mapped--;
@@ -619,6 +883,7 @@ tl_sched_requeue_mapped (tl_sched_t *self)
             n++;
         }
     }
+    free (ids);
     return n;
 }
 
@@ -629,6 +894,7 @@ tl_sched_leave (tl_sched_t *self, int m)
         return;
     uint32_t n = s_requeue_mapper (self, m, false);
     self->mappers [m].alive = false;
+    s_mapper_sync (self, m);
     s_event (self, TL_EV_LEFT, m, 0, n);
 }
 
@@ -640,22 +906,39 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
         if (mp->alive && now - mp->last_seen > self->cfg.lease_ms) {
             uint32_t n = s_requeue_mapper (self, (int) i, true);
             mp->alive = false;
+            s_mapper_sync (self, (int) i);
             self->lost++;
             s_event (self, TL_EV_LOST, (int) i, 0, n);
         }
     }
-    if (self->mapped) {
-        for (size_t i = 0; i < self->ntasks; i++) {
-            tl_task_t *t = &self->tasks [i];
-            if (t->state == TL_TASK_MAPPED && now - t->since > self->cfg.apply_timeout_ms) {
-                t->state = TL_TASK_QUEUED;
-                self->mapped--;
-                self->reissued++;
-                s_push_front (self, t->id);
-                s_event (self, TL_EV_REQUEUED, -1, t->id, 0);
-            }
+    /* Apply timeouts: pop what is due from the heap, then re-queue it in id order. */
+    uint64_t *due = NULL;
+    size_t ndue = 0, due_cap = 0;
+    while (self->nheap && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
+        s_mapped_t e = self->heap [0];
+        s_heap_pop (self);
+        if (!s_heap_live (self, &e))
+            continue;
+        if (ndue == due_cap) {
+            due_cap = due_cap ? due_cap * 2 : 16;
+            uint64_t *d = realloc (due, due_cap * sizeof *d);
+            if (!d)
+                abort ();
+            due = d;
         }
+        due [ndue++] = e.id;
     }
+    if (ndue > 1)
+        qsort (due, ndue, sizeof *due, s_cmp_id);
+    for (size_t i = 0; i < ndue; i++) {
+        tl_task_t *t = &self->tasks [due [i]];
+        t->state = TL_TASK_QUEUED;
+        self->mapped--;
+        self->reissued++;
+        s_push_front (self, t->id);
+        s_event (self, TL_EV_REQUEUED, -1, t->id, 0);
+    }
+    free (due);
 }
 
 bool

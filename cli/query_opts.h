@@ -17,7 +17,8 @@ enum { TL_QOPT_BY = 'g', TL_QOPT_AGG = 1001, TL_QOPT_WHERE = 1002, TL_QOPT_ALIAS
     "                         (tpep_pickup_datetime[0:10] is the date). Repeatable.\n"                      \
     "  --agg AGG              count (default), sum:COL, min:COL, max:COL, avg:COL; repeatable\n"            \
     "  --where 'COL OP VAL'   keep rows where it holds; OP is = != < <= > >= (numbers compare as\n"         \
-    "                         numbers); repeatable, all must hold\n"                                        \
+    "                         numbers); a VAL that starts with < > = ! must be quoted ('>3');\n"           \
+    "                         repeatable, all must hold\n"                                                  \
     "  --column-alias NAME=OTHER[|OTHER]  more names for a column (the TLC eras are built in)\n"
 
 /*  The query options as given (strings borrowed from argv). */

@@ -142,30 +142,165 @@ s_bytes (char *out, size_t outlen, double b)
     snprintf (out, outlen, i ? "%.1f %s" : "%.0f %s", b, u [i]);
 }
 
+/*  The progress line, fitted to width columns. It never wraps: a wrapped line breaks the
+    in-place redraw (the cursor-home repaint leaves the wrapped tail behind). The fields give
+    way in order of how little they add: first the bar's width (the percentage says the same),
+    then rows/s (MB/s gives the speed), the elapsed time, the mappers, the byte counts, the rate
+    and the tasks; the percentage and the ETA stay to the last. */
 void
-tl_render_progress (char *out, size_t outlen, const tl_msg_t *u)
+tl_render_progress (char *out, size_t outlen, const tl_msg_t *u, int width)
 {
+    enum { F_TASKS, F_BYTES, F_RATE, F_ROWS, F_ETA, F_MAPPERS, F_SECS, NF };
+    static const int drop_order [] = { F_ROWS, F_SECS, F_MAPPERS, F_BYTES, F_RATE, F_TASKS, F_ETA };
     double frac = u->bytes_total ? (double) u->bytes / (double) u->bytes_total : 0;
     if (frac > 1)
         frac = 1;
-    char bar [33];
-    int w = 30, fill = (int) (frac * w + 0.5);
-    for (int i = 0; i < w; i++)
-        bar [i] = i < fill ? '#' : '.';
-    bar [w] = 0;
     double secs = u->elapsed_ms / 1000.0;
     double rate = secs > 0 ? (double) u->bytes / secs : 0;
-    char done [32], total [32], r [32], eta [32] = "-";
+    char done [32], total [32], r [32], eta [32] = "-", rps [32], pct [16];
     s_bytes (done, sizeof done, (double) u->bytes);
     s_bytes (total, sizeof total, (double) u->bytes_total);
     s_bytes (r, sizeof r, rate);
     if (rate > 0 && u->bytes_total > u->bytes)
         snprintf (eta, sizeof eta, "%.0f s", (double) (u->bytes_total - u->bytes) / rate);
-    char rps [32];
     s_thousands (rps, sizeof rps, secs > 0 ? (uint64_t) ((double) u->rows / secs) : 0);
-    snprintf (out, outlen, "[%s] %3.0f%%  %llu/%llu tasks  %s/%s  %s/s  %s rows/s  ETA %s  %zu mapper(s)  %.1f s", bar,
-              frac * 100, (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total, done, total, r,
-              rps, eta, u->n_mappers, secs);
+    snprintf (pct, sizeof pct, "%3.0f%%", frac * 100);
+    char f [NF][64];
+    snprintf (f [F_TASKS], sizeof f [0], "%llu/%llu tasks", (unsigned long long) u->tasks_done,
+              (unsigned long long) u->tasks_total);
+    snprintf (f [F_BYTES], sizeof f [0], "%s/%s", done, total);
+    snprintf (f [F_RATE], sizeof f [0], "%s/s", r);
+    snprintf (f [F_ROWS], sizeof f [0], "%s rows/s", rps);
+    snprintf (f [F_ETA], sizeof f [0], "ETA %s", eta);
+    snprintf (f [F_MAPPERS], sizeof f [0], "%zu mapper(s)", u->n_mappers);
+    snprintf (f [F_SECS], sizeof f [0], "%.1f s", secs);
+    bool on [NF];
+    size_t fields = 0;      /* the fields shown, each with its two spaces before it */
+    for (int i = 0; i < NF; i++) {
+        on [i] = true;
+        fields += 2 + strlen (f [i]);
+    }
+    /* One column short of the width: some terminals wrap a line that fills the last column. */
+    size_t room = width > 1 ? (size_t) width - 1 : 0;
+    int bar = 30;   /* cells; the bar takes bar + 3 columns ("[...] ") */
+    while (bar > 10 && (size_t) bar + 3 + strlen (pct) + fields > room)
+        bar--;
+    for (size_t k = 0; k < sizeof drop_order / sizeof drop_order [0] && (size_t) bar + 3 + strlen (pct) + fields > room;
+         k++) {
+        on [drop_order [k]] = false;
+        fields -= 2 + strlen (f [drop_order [k]]);
+    }
+    if ((size_t) bar + 3 + strlen (pct) + fields > room)
+        bar = 0;
+    char line [512];
+    size_t o = 0;
+    if (bar) {
+        line [o++] = '[';
+        int fill = (int) (frac * bar + 0.5);
+        for (int i = 0; i < bar; i++)
+            line [o++] = i < fill ? '#' : '.';
+        line [o++] = ']';
+        line [o++] = ' ';
+    }
+    o += (size_t) snprintf (line + o, sizeof line - o, "%s", pct);
+    for (int i = 0; i < NF; i++)
+        if (on [i])
+            o += (size_t) snprintf (line + o, sizeof line - o, "  %s", f [i]);
+    if (o > room)       /* narrower than the percentage and the ETA: cut */
+        line [room] = 0;
+    snprintf (out, outlen, "%s", line);
+}
+
+/*  An entry's count of tasks: " (N tasks)" at its end (the broker's form), or 1. The entry's
+    text without that suffix is *n long. */
+static uint64_t
+s_entry_tasks (const char *p, size_t *n)
+{
+    static const char tail [] = " tasks)";
+    size_t len = *n, tl = sizeof tail - 1;
+    if (len < tl + 3 || memcmp (p + len - tl, tail, tl) != 0)
+        return 1;
+    size_t d = len - tl;
+    while (d > 0 && p [d - 1] >= '0' && p [d - 1] <= '9')
+        d--;
+    if (d == len - tl || d < 2 || p [d - 1] != '(' || p [d - 2] != ' ')
+        return 1;
+    *n = d - 2;
+    return strtoull (p + d, NULL, 10);
+}
+
+int
+tl_render_split_errors (const char *error, uint64_t *failed, tl_render_err_t *items, int max, bool *cut)
+{
+    static const char head [] = " task(s) failed: ";
+    *cut = false;
+    if (!error)
+        return 0;
+    char *x;
+    unsigned long long nf = strtoull (error, &x, 10);
+    if (x == error || strncmp (x, head, sizeof head - 1) != 0)
+        return 0;
+    *failed = nf;
+    const char *p = x + sizeof head - 1, *end = error + strlen (error);
+    /* The broker writes at most TL_STR_MAX - 1 bytes: a text that long was cut, mid-entry. */
+    *cut = end - error >= TL_STR_MAX - 1;
+    int n = 0;
+    while (p < end) {
+        /* The entry ends at "; " outside parentheses (an error may hold "; " in its own
+           parenthesis), or in any case right after a count, " (N tasks); ". */
+        const char *q = p, *stop = end;
+        int depth = 0;
+        for (; q + 1 < end; q++) {
+            if (*q == '(')
+                depth++;
+            else if (*q == ')' && depth > 0)
+                depth--;
+            if (q [0] == ';' && q [1] == ' ') {
+                size_t len = (size_t) (q - p);
+                s_entry_tasks (p, &len);
+                if (depth == 0 || len != (size_t) (q - p)) {
+                    stop = q;
+                    break;
+                }
+            }
+        }
+        size_t len = (size_t) (stop - p);
+        bool last_cut = *cut && stop == end;
+        if (!last_cut && n < max) {
+            items [n].tasks = s_entry_tasks (p, &len);
+            items [n].text = p;
+            items [n].len = len;
+        }
+        if (!last_cut)
+            n++;
+        p = stop == end ? end : stop + 2;
+    }
+    return n;
+}
+
+void
+tl_render_error (FILE *f, const char *error, const char *indent)
+{
+    enum { SHOWN = 5 };
+    tl_render_err_t it [SHOWN];
+    uint64_t failed = 0, shown_tasks = 0;
+    bool cut = false;
+    int n = tl_render_split_errors (error, &failed, it, SHOWN, &cut);
+    if (n == 0 && !cut) {
+        fprintf (f, "%s\n", error ? error : "");
+        return;
+    }
+    fprintf (f, "%llu task(s) failed, %s%d distinct error(s):\n", (unsigned long long) failed, cut ? "at least " : "",
+             n + (cut ? 1 : 0));
+    for (int i = 0; i < n && i < SHOWN; i++) {
+        fprintf (f, "%s%.*s (%llu task%s)\n", indent, (int) it [i].len, it [i].text, (unsigned long long) it [i].tasks,
+                 it [i].tasks == 1 ? "" : "s");
+        shown_tasks += it [i].tasks;
+    }
+    int more = n > SHOWN ? n - SHOWN : 0;
+    if (more || cut)
+        fprintf (f, "%s... and %s%d more over %llu task(s) (see the broker's log)\n", indent, cut ? "at least " : "",
+                 more + (cut ? 1 : 0), (unsigned long long) (failed > shown_tasks ? failed - shown_tasks : 0));
 }
 
 /*  The query behind an update, for labels; a plain spec is one key and a count. */
@@ -434,14 +569,23 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
             o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu non-numbers in %s", (unsigned long long) nb,
                                     l->agg [a]);
     }
-    fprintf (f, "-- %s rows, %s bad rows skipped%s, %s, %llu/%llu tasks, %.2f s%s%s\n", rows, bad, extra, by,
+    fprintf (f, "-- %s rows, %s bad rows skipped%s, %s, %llu/%llu tasks, %.2f s%s", rows, bad, extra, by,
              (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total, u->elapsed_ms / 1000.0,
-             u->done ? (u->ok ? "" : ", FAILED: ") : ", running", u->done && !u->ok && u->error ? u->error : "");
+             u->done ? (u->ok ? "\n" : ", FAILED: ") : ", running\n");
+    if (u->done && !u->ok)
+        tl_render_error (f, u->error, "   ");
     free (l);
 }
 
+/*  Print a line cut to room columns (the live view never wraps). */
+static void
+s_fit (FILE *f, const char *line, size_t room)
+{
+    fprintf (f, "%.*s\n", (int) room, line);
+}
+
 void
-tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows)
+tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows, int width)
 {
     s_order (u);
     s_labels_t *l = calloc (1, sizeof *l);
@@ -466,21 +610,36 @@ tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows)
             kw = u->groups [i].len > 24 ? 24 : u->groups [i].len;
     if (kw < 7)
         kw = 7;
+    /* Columns: key, 2, count 13, 2, share 7, 2, bar. The bar takes what the width leaves (up to
+       40), then the key column gives way down to 7; anything still too wide is cut. */
+    size_t room = width > 1 ? (size_t) width - 1 : 0, fixed = 2 + 13 + 2 + 7;
+    if (kw + fixed + 2 + 1 > room)
+        kw = room > fixed + 3 + 7 ? room - fixed - 3 : 7;
+    size_t bw = room > kw + fixed + 2 ? room - kw - fixed - 2 : 0;
+    if (bw > 40)
+        bw = 40;
     uint64_t top = u->n_groups ? u->groups [0].count : 0;
-    fprintf (f, "%-*s  %13s  %7s\n", (int) kw, col, "count", "share");
+    char line [512];
+    snprintf (line, sizeof line, "%-*.*s  %13s  %7s", (int) kw, (int) kw, col, "count", "share");
+    s_fit (f, line, room);
     for (size_t i = 0; i < u->n_groups && i < max_rows; i++) {
         char n [32], bar [41];
         s_thousands (n, sizeof n, u->groups [i].count);
         double share = u->rows ? 100.0 * (double) u->groups [i].count / (double) u->rows : 0;
-        int w = top ? (int) (40.0 * (double) u->groups [i].count / (double) top + 0.5) : 0;
-        if (w == 0 && u->groups [i].count)
+        int w = top ? (int) ((double) bw * (double) u->groups [i].count / (double) top + 0.5) : 0;
+        if (w == 0 && u->groups [i].count && bw)
             w = 1;
         memset (bar, '#', (size_t) w);
         bar [w] = 0;
         const char *k = u->groups [i].len ? u->groups [i].key : "(empty)";
-        int kl = u->groups [i].len ? (int) (u->groups [i].len > 24 ? 24 : u->groups [i].len) : 7;
-        fprintf (f, "%-*.*s  %13s  %6.2f%%  %s\n", (int) kw, kl, k, n, share, bar);
+        size_t kl = u->groups [i].len ? u->groups [i].len : 7;
+        if (kl > kw)
+            kl = kw;
+        snprintf (line, sizeof line, "%-*.*s  %13s  %6.2f%%%s%s", (int) kw, (int) kl, k, n, share, w ? "  " : "", bar);
+        s_fit (f, line, room);
     }
-    if (u->n_groups > max_rows)
-        fprintf (f, "... and %zu more group(s)\n", u->n_groups - max_rows);
+    if (u->n_groups > max_rows) {
+        snprintf (line, sizeof line, "... and %zu more group(s)", u->n_groups - max_rows);
+        s_fit (f, line, room);
+    }
 }

@@ -3,6 +3,7 @@
 #define TL_RENDER_H
 #include "lib/wire/codec.h"
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON, TL_FMT_JSONL } tl_fmt_t;
@@ -15,8 +16,25 @@ int tl_render_set_sort (const char *how);
 /*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
 void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
-    groups, then a line that says how many more. */
-void tl_render_bars (FILE *f, tl_msg_t *update, size_t max_rows);
-/*  One progress line (no newline): bar, tasks, bytes, rate, ETA, mappers. */
-void tl_render_progress (char *out, size_t outlen, const tl_msg_t *u);
+    groups, then a line that says how many more. No line is wider than width - 1 columns. */
+void tl_render_bars (FILE *f, tl_msg_t *update, size_t max_rows, int width);
+/*  One progress line (no newline): bar, tasks, bytes, rate, ETA, mappers, fitted to width - 1
+    columns by dropping the least useful fields first. */
+void tl_render_progress (char *out, size_t outlen, const tl_msg_t *u, int width);
+
+/*  One distinct error of a failed job: its text (borrowed, not NUL-terminated) and its tasks. */
+typedef struct {
+    const char *text;
+    size_t len;
+    uint64_t tasks;
+} tl_render_err_t;
+/*  Split the broker's summary of a failed job, "N task(s) failed: E1 (k tasks); E2; ...", into
+    its distinct errors (at most max into items; the return value counts them all). *failed is
+    N. *cut is set if the text was cut short (its last entry is then left out). Returns 0 if
+    error is not in that form. */
+int tl_render_split_errors (const char *error, uint64_t *failed, tl_render_err_t *items, int max, bool *cut);
+/*  A job's error for people: the distinct errors, the first 5 in full with their counts, one a
+    line after indent, then "... and K more (see the broker's log)"; any other error as it is.
+    Ends with a newline. (--format json keeps the full text.) */
+void tl_render_error (FILE *f, const char *error, const char *indent);
 #endif

@@ -36,7 +36,10 @@ s_usage (FILE *f)
              "\n"
              "Runs reducer, broker and mappers on this machine and prints the final counts.\n"
              "\n"
-             "  --input URI          s3://bucket/prefix, a local file or folder, file://PATH or http(s)://URL\n"
+             "  --input URI          s3://bucket/prefix, a local file or folder, file://PATH or http(s)://URL;\n"
+             "                       brace ranges name objects without a listing: x_{2009..2025}-{01..12}.parquet\n"
+             "  --input-from FILE    more inputs, one a line ('-': stdin)\n"
+             "  --skip-missing       inputs not found are warnings, not errors\n"
              TL_QUERY_HELP
              "  --mappers N          mapper processes (default 1)\n"
              "  --slots N            slots per mapper (default: cores / mappers, at least 1)\n"
@@ -167,6 +170,7 @@ tl_run_main (int argc, char **argv)
         { "no-sign-request", no_argument, 0, 'N' }, { "rate-limit", required_argument, 0, 'r' },
         { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
         { "keys", required_argument, 0, 'k' }, { "output", required_argument, 0, 'O' },
+        { "input-from", required_argument, 0, 'I' }, { "skip-missing", no_argument, 0, 'K' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -183,6 +187,8 @@ tl_run_main (int argc, char **argv)
     /* broker args are filled after the fixed ones below */
     char *inputs [256];
     const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL, *output = NULL;
+    const char *input_from = NULL;  /* passed on to the broker */
+    bool skip_missing = false;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -246,6 +252,8 @@ tl_run_main (int argc, char **argv)
                 conc = optarg;
                 break;
             case 'e': endpoint = optarg; break;
+            case 'I': input_from = optarg; break;
+            case 'K': skip_missing = true; break;
             case 'k': keys = optarg; break;
             case 'O': output = optarg; break;
             case 'R': region = optarg; break;
@@ -267,7 +275,7 @@ tl_run_main (int argc, char **argv)
         fprintf (stderr, "tally run: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
-    if (!ninputs || !col || !*col) {
+    if ((!ninputs && !input_from) || !col || !*col) {
         fprintf (stderr, "tally run: --input and --group-by are required (see --help)\n");
         return 2;
     }
@@ -328,6 +336,12 @@ tl_run_main (int argc, char **argv)
         bargs [nb++] = "--input";
         bargs [nb++] = inputs [i];
     }
+    if (input_from) {
+        bargs [nb++] = "--input-from";
+        bargs [nb++] = (char *) input_from;
+    }
+    if (skip_missing)
+        bargs [nb++] = "--skip-missing";
     if (split) {
         bargs [nb++] = "--split-size";
         bargs [nb++] = (char *) split;
@@ -397,7 +411,8 @@ tl_run_main (int argc, char **argv)
     zsock_set_subscribe (sub, "");
     s_watchdog_t wd = { kids, nkids, broker, false, false };
     bool tty = isatty (STDERR_FILENO) && !quiet;
-    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output };
+    char jerr [TL_STR_MAX + 1] = "";
+    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output, .error = jerr, .error_len = sizeof jerr };
     /* The live view goes to stderr (when it is a terminal), the result to stdout. */
     if (tty) {
         o.live = true;
@@ -406,8 +421,15 @@ tl_run_main (int argc, char **argv)
     int wrc = tl_watch_loop (sub, &o, stdout, tty ? stderr : NULL, s_alive, &wd);
     if (wrc == 0)
         rc = 0;
-    else if (wrc == 1)
+    else if (wrc == 1) {
         rc = 1;
+        /* The summary for people, short (the broker's log above has every error in full). On a
+           terminal the live view is followed by the table, whose footer says it already. */
+        if (!tty) {
+            fputs ("tally run: the job failed: ", stderr);
+            tl_render_error (stderr, jerr, "  ");
+        }
+    }
     else if (wd.broker_failed)
         fprintf (stderr, "tally run: the broker failed (see its message above)\n");
     else if (wd.mappers_gone)
@@ -424,6 +446,15 @@ done:
        clean shutdown. */
     for (int i = 0; i < nkids; i++)
         if (kids [i].pid > 0 && strcmp (kids [i].role, "reducer") == 0)
+            kill (kids [i].pid, SIGTERM);
+    /* After a broker that failed the mappers would only wait for one (and say so): stop them
+       now. (After a job they end by themselves: see below.) */
+    bool broker_failed = false;
+    for (int i = 0; i < nkids; i++)
+        broker_failed |= strcmp (kids [i].role, "broker") == 0 && kids [i].exited
+                         && !(WIFEXITED (kids [i].status) && WEXITSTATUS (kids [i].status) == 0);
+    for (int i = 0; i < nkids && broker_failed; i++)
+        if (kids [i].pid > 0 && !kids [i].exited && strcmp (kids [i].role, "mapper") == 0)
             kill (kids [i].pid, SIGTERM);
     for (int t = 0; t < 2500; t++) {
         bool waiting = false;

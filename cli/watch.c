@@ -1,6 +1,11 @@
 /*  watch.c — the live view. A SUB socket receives the reducer's full-state UPDATEs. The reducer
     answers our subscription with its current state at once, so the first screen is the whole
-    table, not only what changes later. Updates older than what we have (by seq) are skipped. */
+    table, not only what changes later. Updates older than what we have (by seq) are skipped.
+
+    On a terminal the view is redrawn in place, fitted to the terminal's size at every redraw
+    (a wrapped line would break the redraw). While nothing has come, watch says what it waits
+    for, rarely: a monitor on the socket tells a reducer that does not answer at all from one
+    that is there but has no job yet. ZeroMQ keeps reconnecting meanwhile. */
 #include "cli/watch.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
@@ -8,6 +13,8 @@
 #include "lib/base/util.h"
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static void
@@ -33,10 +40,78 @@ s_usage (FILE *f)
              "jsonl one line per update until the end.\n");
 }
 
+/*  The terminal's size: TIOCGWINSZ on f, else $COLUMNS (and $LINES), else 80 columns; *rows
+    is 0 when unknown. */
+static void
+s_term_size (FILE *f, int *cols, int *rows)
+{
+    struct winsize ws = { 0 };
+    *cols = 80;
+    *rows = 0;
+    if (ioctl (fileno (f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        *cols = ws.ws_col;
+        *rows = ws.ws_row;
+        return;
+    }
+    const char *c = getenv ("COLUMNS"), *r = getenv ("LINES");
+    if (c && atoi (c) > 0)
+        *cols = atoi (c);
+    if (r && atoi (r) > 0)
+        *rows = atoi (r);
+}
+
+/*  What the monitor says of the connection so far. */
+typedef struct {
+    bool connected;         /* a connection is up, its ZMTP handshake done */
+    bool refused;           /* the last handshake failed (keys) */
+    int64_t said;           /* when the waiting line was last printed; 0: never */
+} s_wait_t;
+
+static void
+s_monitor_drain (zactor_t *mon, s_wait_t *w)
+{
+    while (mon && (zsock_events (zactor_sock (mon)) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (mon);
+        char *ev = msg ? zmsg_popstr (msg) : NULL;
+        if (ev && streq (ev, "HANDSHAKE_SUCCEEDED"))
+            w->connected = true, w->refused = false;
+        else if (ev && streq (ev, "DISCONNECTED"))
+            w->connected = false;
+        else if (ev && strncmp (ev, "HANDSHAKE_FAILED", 16) == 0)
+            w->connected = false, w->refused = true;
+        zstr_free (&ev);
+        zmsg_destroy (&msg);
+    }
+}
+
+/*  Nothing has come yet: at 3 s, then every 30 s, say what we wait for and where. */
+static void
+s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t now)
+{
+    if (!o->endpoint || waited < 3000 || (w->said && now - w->said < 30000))
+        return;
+    s_monitor_drain (o->monitor, w);
+    bool tcp = strncmp (o->endpoint, "tcp://", 6) == 0;
+    if (w->refused)
+        fprintf (stderr, "tally watch: the reducer at %s refuses our handshake: does it use CURVE keys, and are "
+                         "--keys the job's? (still trying)\n", o->endpoint);
+    else if (o->monitor && w->connected)
+        fprintf (stderr, "tally watch: connected to the reducer at %s, but it has no job yet (still waiting)\n",
+                 o->endpoint);
+    else
+        fprintf (stderr, "tally watch: no answer from the reducer at %s: is it running%s? (--subscribe is the "
+                         "reducer's --publish address; still trying)\n",
+                 o->endpoint, tcp ? ", and is the port open" : "");
+    fflush (stderr);
+    w->said = now;
+}
+
 int
 tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out, bool (*alive) (void *), void *arg)
 {
     int64_t start = tl_now_ms ();
+    s_wait_t wait = { 0 };
+    bool heard = false;
     uint64_t last_seq = 0;
     char last_job [TL_STR_MAX + 1] = "";
     zpoller_t *poller = zpoller_new (sub, NULL);
@@ -48,6 +123,10 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         }
         if (alive && !alive (arg))
             break;
+        if (!heard) {
+            s_monitor_drain (o->monitor, &wait);
+            s_say_waiting (o, &wait, tl_now_ms () - start, tl_now_ms ());
+        }
         if (!zpoller_wait (poller, 200)) {
             if (zpoller_terminated (poller))
                 break;
@@ -66,6 +145,9 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             tl_msg_clear (&m);
             continue;
         }
+        if (!heard && wait.said)
+            fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
+        heard = true;
         bool same_job = strcmp (last_job, m.job) == 0;
         if (same_job && m.seq <= last_seq && !m.done) {
             tl_msg_clear (&m);
@@ -81,12 +163,21 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             break;
         }
         if (o->live && live_out) {
-            /* Redraw in place: home, clear, table, progress. */
+            /* Redraw in place: home, clear, table, progress; fitted to the terminal as it is now
+               (header, progress, "... more" and the cursor's line take 4 rows). */
+            int cols, rows;
+            s_term_size (live_out, &cols, &rows);
+            size_t max_rows = rows > 5 ? (size_t) rows - 4 : rows > 0 ? 1 : 30;
             fputs ("\033[H\033[J", live_out);
-            tl_render_bars (live_out, &m, 30);
-            char line [256];
-            tl_render_progress (line, sizeof line, &m);
+            tl_render_bars (live_out, &m, max_rows < 30 ? max_rows : 30, cols);
+            char line [512];
+            tl_render_progress (line, sizeof line, &m, cols);
             fprintf (live_out, "%s\n", line);
+            if (m.done && !m.ok && live_out == out) {
+                /* No table follows on this terminal: the error goes under the view. */
+                fputs ("FAILED: ", live_out);
+                tl_render_error (live_out, m.error, "   ");
+            }
             fflush (live_out);
         }
         else if (o->fmt == TL_FMT_JSONL && !m.done) {
@@ -115,6 +206,8 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
                 fflush (out);
             }
             rc = m.ok ? 0 : 1;
+            if (!m.ok && o->error && o->error_len)
+                snprintf (o->error, o->error_len, "%s", m.error ? m.error : "");
             tl_msg_clear (&m);
             if (o->until_done)
                 break;
@@ -193,14 +286,26 @@ tl_watch_main (int argc, char **argv)
     }
     if (sub)
         tl_security_client (sec, sub, &se);
+    /* The monitor starts before the connect, so it sees the first handshake. */
+    zactor_t *mon = sub ? tl_actor_new (zmonitor, sub) : NULL;
+    if (mon) {
+        zstr_sendx (mon, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED", "HANDSHAKE_FAILED_NO_DETAIL",
+                    "HANDSHAKE_FAILED_PROTOCOL", "HANDSHAKE_FAILED_AUTH", NULL);
+        zstr_sendx (mon, "START", NULL);
+        zsock_wait (mon);
+    }
     if (!sub || tl_sock_connect (sub, ep) < 0) {
         fprintf (stderr, "tally watch: cannot connect to %s: %s\n", ep, zmq_strerror (zmq_errno ()));
+        zactor_destroy (&mon);
         zsock_destroy (&sub);
         tl_security_destroy (&sec);
         return 1;
     }
     zsock_set_subscribe (sub, "");
+    o.endpoint = ep;
+    o.monitor = mon;
     int rc = tl_watch_loop (sub, &o, stdout, stdout, NULL, NULL);
+    zactor_destroy (&mon);
     zsock_destroy (&sub);
     tl_security_destroy (&sec);
     if (rc == 3)

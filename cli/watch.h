@@ -11,6 +11,12 @@ typedef struct {
     bool live;          /* redraw in place (a terminal) */
     int timeout_s;      /* give up after this long without a final result; 0: never */
     const char *output; /* also write the final result here (format from the name: .json, else csv) */
+    const char *endpoint;   /* the reducer's address: while nothing comes from it, say so on stderr
+                               (at 3 s, then every 30 s); NULL: wait quietly */
+    zactor_t *monitor;      /* a zmonitor on the SUB socket (CONNECTED, DISCONNECTED, HANDSHAKE_*),
+                               to tell "no answer" from "no job yet"; may be NULL */
+    char *error;            /* if set: a failed job's error is copied here (error_len bytes) */
+    size_t error_len;
 } tl_watch_opts_t;
 
 /*  Read updates from a SUB socket (already connected and subscribed) and render them to out

@@ -76,6 +76,8 @@ s_usage (FILE *f)
              "  --rate-limit BYTES   cap each slot's read rate, e.g. 10M (bytes/s; default none)\n"
              "  --range-size SIZE    HTTP/S3 objects are read as ranged GETs of this size (default 8M)\n"
              "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
+             "  --max-page-size SIZE refuse a Parquet page or dictionary that decompresses past this (default 256M;\n"
+             "                       also TALLY_MAX_PAGE_SIZE)\n"
              "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
              "  --no-sign-request    anonymous S3 requests\n"
              "  --stay               stay for the next job instead of exiting when a job ends\n"
@@ -142,6 +144,7 @@ s_work_from (const tl_msg_t *m)
     w->etag = m->etag && *m->etag ? strdup (m->etag) : NULL;
     w->mtime_ns = (int64_t) m->mtime;
     w->verify = m->verify;
+    w->format = m->format && *m->format ? strdup (m->format) : NULL;
     if (!w->uri || !w->col || !w->token)
         tl_work_destroy (&w);
     return w;
@@ -362,6 +365,9 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
             mp->bytes += res->bytes;
             mp->rows += res->rows;
             mp->bad += res->bad;
+            tl_debug ("task %llu: %llu rows, %llu bytes fetched, %llu row group(s) skipped by statistics",
+                      (unsigned long long) w->task, (unsigned long long) res->rows, (unsigned long long) res->fetched,
+                      (unsigned long long) res->skipped);
             if (res->rs.retries)
                 tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
                          (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
@@ -403,7 +409,7 @@ tl_mapper_main (int argc, char **argv)
         { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
         { "keys", required_argument, 0, 'k' }, { "metrics-listen", required_argument, 0, 'P' },
         { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
-        { "fleet", required_argument, 0, 'F' },
+        { "fleet", required_argument, 0, 'F' },   { "max-page-size", required_argument, 0, 'X' },
         { 0, 0, 0, 0 },
     };
     s_mapper_t mp = { 0 };
@@ -445,6 +451,14 @@ tl_mapper_main (int argc, char **argv)
                     return 2;
                 }
                 mp.cfg.concurrency = (int) v;
+                break;
+            case 'X':
+                if (tl_parse_size (optarg, &v) || v < 4096) {
+                    fprintf (stderr, "tally mapper: --max-page-size wants a size of at least 4K such as 256M, not '%s'\n",
+                             optarg);
+                    return 2;
+                }
+                tl_work_set_max_page (v);
                 break;
             case 'e': mp.cfg.endpoint = optarg; break;
             case 'k': keys = optarg; break;
@@ -506,7 +520,7 @@ tl_mapper_main (int argc, char **argv)
     s_send_hello (&mp, now);
     snprintf (mp.known_as, sizeof mp.known_as, "%s", mp.name);
     tl_info ("%s: %u slots, broker %s", mp.name, mp.nslots, mp.broker_ep);
-    int64_t last_wait_log = now;
+    int64_t last_wait_log = 0;     /* when "no answer from the broker" was last said; 0: not in this wait */
     while (!zsys_interrupted && !mp.ended) {
         zpoller_t *poller = zpoller_new (mp.broker, NULL);
         for (uint32_t i = 0; i < mp.nslots; i++)
@@ -565,8 +579,13 @@ tl_mapper_main (int argc, char **argv)
             tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
             last_metrics = now;
         }
-        if (!mp.welcomed && now - last_wait_log >= 5000) {
-            tl_info ("waiting for the broker at %s", mp.broker_ep);
+        /* Waiting for a broker that does not answer (not there yet, gone, or out of reach): say so
+           after 3 s and then every 30 s, while the HELLOs go on. */
+        if (mp.welcomed)
+            last_wait_log = 0;
+        else if (now - mp.last_heard >= 3000 && (!last_wait_log || now - last_wait_log >= 30000)) {
+            tl_warn ("no answer from the broker at %s: is it running%s? (still trying)", mp.broker_ep,
+                     strncmp (mp.broker_ep, "tcp://", 6) == 0 ? ", and is the port open" : "");
             last_wait_log = now;
         }
         if (now - mp.last_heard > 5 * mp.hb_ms && now - mp.last_hello >= mp.backoff_ms) {

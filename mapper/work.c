@@ -1,17 +1,34 @@
-/*  work.c — one task, start to finish.
+/*  work.c — one task, start to finish, in the format the broker named (or, without one, the
+    format a probe of the object's head and tail finds: `tally scan`).
 
-    A range that does not start at 0 has no header in its bytes, so we first read the object's
-    head (up to 1 MiB) until the first newline and resolve the column from that. The range is
-    then read from tl_csv_stream_offset() to the object's end, and the scanner stops the read
-    once it has finished the last line that starts inside the range (the line rule). */
+    CSV. A range that does not start at 0 has no header in its bytes, so we first read the
+    object's head (up to 1 MiB) until the first newline and resolve the column from that. The
+    range is then read from tl_csv_stream_offset() to the object's end, and the scanner stops
+    the read once it has finished the last line that starts inside the range (the line rule).
+
+    Parquet. The footer comes from the mapper's cache, or from a ranged GET of the object's
+    last 64 KiB (and a second GET for the rest of a longer footer). The task owns the row
+    groups whose first needed chunk starts inside its range (lib/core/pqtask.h). For each, in
+    file order: skip it if its statistics rule out every row of a --where, else fetch each
+    needed column chunk [off, off+len) with tl_store_read (ranged GETs, retries, resume and
+    If-Match pinning as for CSV) and count it. Memory: the needed chunks of one row group. */
 #include "mapper/work.h"
+#include "mapper/pqcache.h"
 #include "lib/wire/codec.h"
 #include "lib/core/csv.h"
 #include "lib/core/decomp.h"
+#include "lib/core/format.h"
+#include "lib/core/pqtask.h"
+#include "lib/core/parquet/column.h"
 #include "lib/core/query.h"
+#include "lib/base/util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*  How much of an object's start a range task reads to find its header: enough to tell a header
+    over TL_CSV_LINE_MAX (an error) from one not yet complete. */
+#define HEAD_MAX (TL_CSV_LINE_MAX + (64 << 10))
 
 typedef struct {
     tl_csv_t *csv;
@@ -30,7 +47,9 @@ s_answer_steal (s_scan_t *s)
     uint64_t pos = tl_csv_position (s->csv), cut = 0;
     uint64_t keep = atomic_load (&s->steal->keep);
     bool compressed = s->decomp && tl_decomp_kind (s->decomp) != TL_DECOMP_PLAIN;
-    if (!compressed && s->end > pos && s->end - pos >= (256 << 10)) {
+    /* A record that spans lines (a quoted newline) makes a cut inexact (lib/core/csv.h): decline. */
+    bool multiline = tl_csv_stats (s->csv).multiline > 0;
+    if (!compressed && !multiline && s->end > pos && s->end - pos >= (256 << 10)) {
         cut = pos + (s->end - pos) * keep / 1000;
         if (cut <= pos || cut >= s->end || tl_csv_set_end (s->csv, cut) != 0)
             cut = 0;
@@ -93,7 +112,7 @@ s_head_sink (void *arg, const char *buf, size_t len)
         h->at = at;
         return 1;
     }
-    return h->len >= (1 << 20) ? 1 : 0;
+    return h->len >= HEAD_MAX ? 1 : 0;
 }
 
 void
@@ -106,30 +125,54 @@ tl_work_destroy (tl_work_t **w_p)
         free ((*w_p)->region);
         free ((*w_p)->token);
         free ((*w_p)->etag);
+        free ((*w_p)->format);
         free (*w_p);
         *w_p = NULL;
     }
 }
 
-void
-tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *mcfg,
-             const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache,
-             tl_work_result_t *out)
+/*  A finished count into the PARTIAL (and out's counters). */
+static int
+s_encode (const tl_work_t *w, const char *mapper_name, tl_agg_t *agg, unsigned ncells, uint64_t filtered,
+          tl_work_result_t *out)
 {
-    memset (out, 0, sizeof *out);
-    tl_store_cfg_t cfg = { 0 };
-    if (mcfg)
-        cfg = *mcfg;
-    if (!cfg.endpoint && w->endpoint && *w->endpoint)
-        cfg.endpoint = w->endpoint;
-    if (!cfg.region && w->region && *w->region)
-        cfg.region = w->region;
-    cfg.nosign = cfg.nosign || w->nosign;
-    cfg.size_hint = w->size;
-    cfg.if_match = w->etag;             /* pinned: the object must be the one that was listed */
-    cfg.expect_mtime_ns = w->mtime_ns;
-    tl_store_cfg_from_env (&cfg);
+    size_t ng = tl_agg_size (agg);
+    tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
+    if (!groups)
+        return tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+    size_t pos = 0, i = 0;
+    while (tl_agg_next (agg, &pos, &groups [i]))
+        i++;
+    tl_msg_t m = {
+        .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
+        .offset = w->offset, .length = out->covered,
+        .rows = out->rows, .bytes = out->covered, .bad = out->bad, .blank = out->blank, .groups = groups, .n_groups = ng,
+        .ncells = ncells, .filtered = filtered, .token = w->token, .verify = w->verify,
+        .fetched = out->fetched, .skipped = out->skipped,
+    };
+    out->filtered = filtered;
+    int rc = 0;
+    if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
+        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");
+    free (groups);
+    return rc;
+}
 
+/*  Prefix out's message with the object's name. */
+static int
+s_name_object (tl_work_result_t *out, const char *uri, int rc)
+{
+    char m [sizeof out->err.msg];
+    snprintf (m, sizeof m, "%s", out->err.msg);
+    int retry = out->err.retryable;
+    tl_err_set (&out->err, rc, retry, "%s: %s", uri, m);
+    return rc;
+}
+
+static void
+s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, const volatile int *cancel,
+           _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache, tl_work_result_t *out)
+{
     tl_query_t *q = malloc (sizeof *q);
     tl_err_t qe;
     int qok = q && tl_query_parse (w->col, q, &qe) == 0;
@@ -138,7 +181,6 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     tl_agg_t *agg = qok ? tl_agg_new_cells (ncells) : NULL;
     tl_csv_t *csv = agg ? tl_csv_new (w->col, agg) : NULL;
     char *cached = NULL;
-    tl_agg_entry_t *groups = NULL;
     s_head_t head = { 0 };
     int rc = 0;
     if (!csv) {
@@ -159,7 +201,8 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     else if (!cached && w->offset > 0) {
         tl_store_cfg_t hcfg = cfg;
         hcfg.size_hint = 0;     /* the header: one small plain GET */
-        rc = tl_store_read (&hcfg, w->uri, 0, 1 << 20, s_head_sink, &head, cancel, &out->rs, &out->err);
+        rc = tl_store_read (&hcfg, w->uri, 0, HEAD_MAX, s_head_sink, &head, cancel, &out->rs, &out->err);
+        out->fetched += head.len;
         if (rc)
             goto done;
         if (head.len >= 2 && ((unsigned char) head.buf [0] == 0x1f && (unsigned char) head.buf [1] == 0x8b)) {
@@ -200,7 +243,7 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
     if (rc == 0)
         rc = tl_csv_finish (csv, &out->err);
     if (rc) {
-        if (rc == TL_ECOLUMN) {
+        if (rc == TL_ECOLUMN || (rc == TL_EPROTO && strncmp (out->err.msg, w->uri, strlen (w->uri)) != 0)) {
             char m [sizeof out->err.msg];
             snprintf (m, sizeof m, "%s", out->err.msg);
             tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
@@ -208,35 +251,322 @@ tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *
         goto done;
     }
     tl_csv_stats_t st = tl_csv_stats (csv);
+    if (st.multiline && !(w->offset == 0 && scan.end >= w->size)) {
+        /* A range cannot know whether its first newline was inside quotes (csv.h): only a
+           whole-object task counts records that span lines exactly. */
+        uint64_t at = 0, line = 0;
+        tl_csv_multiline_at (csv, &at, &line);
+        rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s: the record at byte %llu spans lines (a quoted newline), which "
+                         "a byte-range task cannot count exactly: use --split-size 0 (or a bigger one) for this object",
+                         w->uri, (unsigned long long) at);
+        goto done;
+    }
     out->rows = st.rows;
     out->bad = st.bad;
     out->blank = st.blank;
     out->covered = scan.end - w->offset;
     out->bytes = out->covered;
-    size_t ng = tl_agg_size (agg);
-    groups = calloc (ng + 1, sizeof *groups);
-    if (!groups) {
-        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
-        goto done;
-    }
-    size_t pos = 0, i = 0;
-    while (tl_agg_next (agg, &pos, &groups [i]))
-        i++;
-    tl_msg_t m = {
-        .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
-        .offset = w->offset, .length = out->covered,
-        .rows = st.rows, .bytes = out->covered, .bad = st.bad, .blank = st.blank, .groups = groups, .n_groups = ng,
-        .ncells = ncells, .filtered = st.filtered, .token = w->token, .verify = w->verify,
-    };
-    if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
-        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");
+    out->fetched += scan.read;
+    rc = s_encode (w, mapper_name, agg, ncells, st.filtered, out);
 done:
     out->rc = rc;
     if (rc && !out->err.code)
         tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, tl_strerror (rc));
-    free (groups);
     free (cached);
     free (head.buf);
     tl_csv_destroy (&csv);
     tl_agg_destroy (&agg);
+}
+
+/* ---------------------------------------------------------------- Parquet */
+
+static _Atomic uint64_t s_max_page;
+
+void
+tl_work_set_max_page (uint64_t bytes)
+{
+    atomic_store (&s_max_page, bytes);
+}
+
+static size_t
+s_page_cap (void)
+{
+    uint64_t v = atomic_load (&s_max_page);
+    const char *env = getenv ("TALLY_MAX_PAGE_SIZE");
+    if (!v && env && tl_parse_size (env, &v) != 0)
+        v = 0;
+    return v ? (size_t) v : TL_PQ_DEFAULT_MAX_PAGE;
+}
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap, want;
+} s_buf_t;
+
+static int
+s_buf_sink (void *arg, const char *buf, size_t len)
+{
+    s_buf_t *b = arg;
+    if (len > b->want - b->len)
+        return TL_EPROTO;       /* more than asked for: the server ignored the range */
+    if (b->len + len > b->cap) {
+        size_t cap = b->want > b->cap ? b->want : b->cap * 2;
+        uint8_t *p = realloc (b->p, cap);
+        if (!p)
+            return TL_ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy (b->p + b->len, buf, len);
+    b->len += len;
+    return 0;
+}
+
+/*  Bytes [off, off+len) of the object into b, exactly. */
+static int
+s_fetch (const tl_work_t *w, const tl_store_cfg_t *cfg, uint64_t off, uint64_t len, s_buf_t *b,
+         const volatile int *cancel, tl_work_result_t *out)
+{
+    b->len = 0;
+    b->want = (size_t) len;
+    if (len == 0)
+        return 0;
+    int rc = tl_store_read (cfg, w->uri, off, len, s_buf_sink, b, cancel, &out->rs, &out->err);
+    out->fetched += b->len;
+    if (rc == TL_EPROTO && !out->err.code)
+        return tl_err_set (&out->err, rc, 0, "%s: more bytes than the range [%llu, %llu) holds", w->uri,
+                           (unsigned long long) off, (unsigned long long) (off + len));
+    if (!rc && b->len != len)
+        rc = tl_err_set (&out->err, TL_ECHANGED, 0, "%s: %zu bytes at %llu where %llu were asked for (was the object "
+                         "changed since it was listed?)", w->uri, b->len, (unsigned long long) off,
+                         (unsigned long long) len);
+    return rc;
+}
+
+/*  The object's footer: from the cache, or fetched (tail, then the rest of a longer footer). A
+    probe may already hold the tail. Returns a cache reference in *meta. */
+static int
+s_footer (const tl_work_t *w, const tl_store_cfg_t *cfg, const volatile int *cancel, s_buf_t *tail,
+          tl_work_result_t *out, const tl_pq_meta_t **meta)
+{
+    tl_pqcache_t *cache = tl_pqcache_shared ();
+    if ((*meta = tl_pqcache_get (cache, w->uri, w->size, w->etag, w->mtime_ns)))
+        return 0;
+    int rc;
+    if (w->size < 12)
+        return tl_err_set (&out->err, TL_EPROTO, 0, "%s: %llu bytes is too short for Parquet", w->uri,
+                           (unsigned long long) w->size);
+    uint64_t n = w->size < TL_FORMAT_TAIL ? w->size : TL_FORMAT_TAIL;
+    if (tail->len != n && (rc = s_fetch (w, cfg, w->size - n, n, tail, cancel, out)) != 0)
+        return rc;
+    uint32_t mlen;
+    if ((rc = tl_pq_footer_len (tail->p, tail->len, &mlen, &out->err)) != 0)
+        return s_name_object (out, w->uri, rc);
+    if ((uint64_t) mlen + 12 > w->size)
+        return tl_err_set (&out->err, TL_EPROTO, 0, "%s: footer length %u runs past the start of the object (%llu "
+                           "bytes)", w->uri, mlen, (unsigned long long) w->size);
+    if (mlen > (64u << 20))
+        return tl_err_set (&out->err, TL_EFULL, 0, "%s: footer of %u bytes is over the 64 MiB limit", w->uri, mlen);
+    const uint8_t *fp = tail->p + tail->len - 8 - mlen;
+    s_buf_t whole = { 0 };
+    if ((uint64_t) mlen + 8 > tail->len) {
+        /* A footer longer than the tail: fetch what is missing before it, and join. */
+        uint64_t have = tail->len - 8, miss = mlen - have;
+        if ((rc = s_fetch (w, cfg, w->size - tail->len - miss, miss, &whole, cancel, out)) != 0) {
+            free (whole.p);
+            return rc;
+        }
+        uint8_t *p = realloc (whole.p, mlen);
+        if (!p) {
+            free (whole.p);
+            return tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+        }
+        whole.p = p;
+        memcpy (whole.p + miss, tail->p, have);
+        fp = whole.p;
+    }
+    tl_pq_meta_t *m = NULL;
+    rc = tl_pq_meta_parse (fp, mlen, &m, &out->err);
+    free (whole.p);
+    if (rc)
+        return s_name_object (out, w->uri, rc);
+    if (!(*meta = tl_pqcache_put (cache, w->uri, w->size, w->etag, w->mtime_ns, &m)))
+        return tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+    return 0;
+}
+
+/*  A steal asks for a cut: Parquet tasks are whole row groups, so it is declined. */
+static void
+s_decline_steal (tl_steal_t *steal)
+{
+    if (steal && atomic_load (&steal->req) == 1) {
+        atomic_store (&steal->cut, 0);
+        atomic_store (&steal->req, 2);
+        if (steal->notify)
+            steal->notify (steal->notify_arg);
+    }
+}
+
+static void
+s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, const volatile int *cancel,
+               _Atomic uint64_t *progress, tl_steal_t *steal, s_buf_t *tail, tl_work_result_t *out)
+{
+    const tl_pq_meta_t *m = NULL;
+    tl_pqquery_t *pq = malloc (sizeof *pq);
+    tl_agg_t *agg = NULL;
+    tl_pqcount_t *count = NULL;
+    s_buf_t bufs [TL_PQ_MAX_NEEDED] = { { 0 } };
+    uint64_t *starts = NULL, *needs = NULL;
+    int rc;
+    if (!pq) {
+        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+        goto done;
+    }
+    if ((rc = s_footer (w, &cfg, cancel, tail, out, &m)) != 0)
+        goto done;
+    if ((rc = tl_pqquery_resolve (pq, w->col, m, &out->err)) != 0) {
+        s_name_object (out, w->uri, rc);
+        goto done;
+    }
+    agg = tl_agg_new_cells ((unsigned) pq->q.nvals);
+    count = agg ? tl_pqcount_new (pq, m, agg, s_page_cap ()) : NULL;
+    starts = calloc (m->nrgs + 1, sizeof *starts);
+    needs = calloc (m->nrgs + 1, sizeof *needs);
+    if (!count || !starts || !needs) {
+        rc = tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
+        goto done;
+    }
+    /* The row groups this task owns, and their needed bytes (for progress). */
+    uint64_t total = 0, done_bytes = 0;
+    for (size_t r = 0; r < m->nrgs; r++) {
+        if ((rc = tl_pqtask_rg_span (m, w->size, pq, r, &starts [r], &needs [r], &out->err)) != 0) {
+            s_name_object (out, w->uri, rc);
+            goto done;
+        }
+        if (tl_pqtask_owns (w->offset, w->length, starts [r]))
+            total += needs [r];
+    }
+    for (size_t r = 0; r < m->nrgs; r++) {
+        if (!tl_pqtask_owns (w->offset, w->length, starts [r]))
+            continue;
+        s_decline_steal (steal);
+        if (cancel && *cancel) {
+            rc = tl_err_set (&out->err, TL_ECANCEL, 0, "%s: cancelled", w->uri);
+            goto done;
+        }
+        if (pq->q.nwhere && tl_pqtask_skip (pq, m, r)) {
+            tl_pqcount_skipped (count, r);
+            out->skipped++;
+        }
+        else {
+            const uint8_t *chunks [TL_PQ_MAX_NEEDED];
+            size_t lens [TL_PQ_MAX_NEEDED];
+            for (int j = 0; j < pq->ncols; j++) {
+                uint64_t off, len;
+                if ((rc = tl_pq_chunk_range (&m->rgs [r].chunks [pq->cols [j]], w->size, &off, &len, &out->err)) != 0
+                    || (rc = s_fetch (w, &cfg, off, len, &bufs [j], cancel, out)) != 0) {
+                    if (rc != TL_ECANCEL && !strstr (out->err.msg, w->uri))
+                        s_name_object (out, w->uri, rc);
+                    goto done;
+                }
+                chunks [j] = bufs [j].p;
+                lens [j] = bufs [j].len;
+            }
+            if ((rc = tl_pqcount_rowgroup (count, r, chunks, lens, &out->err)) != 0) {
+                s_name_object (out, w->uri, rc);
+                goto done;
+            }
+        }
+        done_bytes += needs [r];
+        /* Progress is in the task's unit, bytes of its range: the share of its needed bytes. */
+        if (progress && total)
+            atomic_store_explicit (progress, (uint64_t) ((double) w->length * (double) done_bytes / (double) total),
+                                   memory_order_relaxed);
+    }
+    if ((rc = tl_pqcount_finish (count, &out->err)) != 0)
+        goto done;
+    tl_pqcount_stats_t st = tl_pqcount_stats (count);
+    out->rows = st.rows;
+    out->bad = st.bad;
+    out->covered = w->length;
+    out->bytes = w->length;
+    rc = s_encode (w, mapper_name, agg, (unsigned) pq->q.nvals, st.filtered, out);
+done:
+    out->rc = rc;
+    if (rc && !out->err.code)
+        tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, tl_strerror (rc));
+    for (int j = 0; j < TL_PQ_MAX_NEEDED; j++)
+        free (bufs [j].p);
+    free (starts);
+    free (needs);
+    tl_pqcount_destroy (&count);
+    tl_agg_destroy (&agg);
+    free (pq);
+    tl_pqcache_release (tl_pqcache_shared (), m);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+/*  No format named (`tally scan`, or a broker that predates formats): look at the object. The
+    tail is kept, since a Parquet task needs it next. */
+static const tl_format_t *
+s_probe (const tl_work_t *w, const tl_store_cfg_t *cfg, const volatile int *cancel, s_buf_t *tail,
+         tl_work_result_t *out)
+{
+    uint64_t n = w->size < TL_FORMAT_TAIL ? w->size : TL_FORMAT_TAIL;
+    if (w->size < 12)
+        return &tl_format_csv;
+    /* A read that fails fails the task: guessing CSV would count a Parquet object's bytes. */
+    if (s_fetch (w, cfg, w->size - n, n, tail, cancel, out) != 0)
+        return NULL;
+    if (memcmp (tail->p + n - 4, "PAR1", 4) != 0)
+        return &tl_format_csv;
+    uint8_t head [4];
+    s_buf_t hb = { 0 };
+    if (s_fetch (w, cfg, 0, 4, &hb, cancel, out) != 0) {
+        free (hb.p);
+        return NULL;
+    }
+    memcpy (head, hb.p, 4);
+    free (hb.p);
+    tl_format_probe_t p = { .uri = w->uri, .size = w->size, .head = head, .nhead = 4, .tail = tail->p, .ntail = tail->len };
+    return tl_format_detect (&p);
+}
+
+void
+tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *mcfg,
+             const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache,
+             tl_work_result_t *out)
+{
+    memset (out, 0, sizeof *out);
+    tl_store_cfg_t cfg = { 0 };
+    if (mcfg)
+        cfg = *mcfg;
+    if (!cfg.endpoint && w->endpoint && *w->endpoint)
+        cfg.endpoint = w->endpoint;
+    if (!cfg.region && w->region && *w->region)
+        cfg.region = w->region;
+    cfg.nosign = cfg.nosign || w->nosign;
+    cfg.size_hint = w->size;
+    cfg.if_match = w->etag;             /* pinned: the object must be the one that was listed */
+    cfg.expect_mtime_ns = w->mtime_ns;
+    tl_store_cfg_from_env (&cfg);
+
+    s_buf_t tail = { 0 };
+    const tl_format_t *fmt = w->format && *w->format ? tl_format_by_name (w->format) : NULL;
+    if (w->format && *w->format && !fmt) {
+        out->rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s: unknown format '%s' (this mapper reads csv and parquet)",
+                              w->uri, w->format);
+        return;
+    }
+    if (!fmt && !(fmt = s_probe (w, &cfg, cancel, &tail, out))) {
+        out->rc = out->err.code ? out->err.code : TL_EIO;
+        if (!strstr (out->err.msg, w->uri))
+            s_name_object (out, w->uri, out->rc);
+    }
+    else if (fmt == &tl_format_parquet)
+        s_run_parquet (w, mapper_name, cfg, cancel, progress, steal, &tail, out);
+    else
+        s_run_csv (w, mapper_name, cfg, cancel, progress, steal, cache, out);
+    free (tail.p);
 }

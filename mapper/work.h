@@ -1,5 +1,7 @@
-/*  work.h — the work of one task, start to finish, with no sockets: stream the byte range,
-    resolve the column from the object's header, count, and encode the PARTIAL.
+/*  work.h — the work of one task, start to finish, with no sockets: read what the task needs
+    of its object, count, and encode the PARTIAL. CSV: stream the byte range and resolve the
+    column from the object's header. Parquet: fetch the footer (cached per object), then the
+    needed column chunks of the row groups the task owns (lib/core/pqtask.h).
     The mapper runs one of these per slot thread. */
 #ifndef TL_WORK_H
 #define TL_WORK_H
@@ -22,6 +24,8 @@ typedef struct {
     char *etag;             /* owned, may be NULL: the object's ETag as listed (sent as If-Match) */
     int64_t mtime_ns;       /* the object's mtime as listed (files), 0: unknown */
     uint64_t verify;        /* 1 + the task this run verifies, 0: an ordinary task */
+    char *format;           /* owned, may be NULL: "csv", "parquet" (lib/core/format.h); NULL or "":
+                               probe the object */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.
@@ -42,6 +46,8 @@ typedef struct {
     size_t partial_len;
     uint64_t rows, bad, blank, bytes, filtered;
     uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
+    uint64_t fetched;       /* bytes actually read from storage (Parquet: footer and chunks) */
+    uint64_t skipped;       /* Parquet row groups skipped by their statistics */
     tl_read_stats_t rs;
 } tl_work_result_t;
 
@@ -50,6 +56,9 @@ typedef struct {
 void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
                   const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal,
                   tl_colcache_t *cache, tl_work_result_t *out);
+/*  The cap on a decompressed Parquet page or dictionary, for every task of this process
+    (0: TALLY_MAX_PAGE_SIZE from the environment, else 256 MiB). */
+void tl_work_set_max_page (uint64_t bytes);
 /*  Free w and its strings, and set *w_p to NULL. */
 void tl_work_destroy (tl_work_t **w_p);
 #endif

@@ -373,7 +373,7 @@ s_up (const tl_prov_opts_t *o, json_t *st, int64_t t0)
         return 1;
     }
     tl_xml_destroy (&x);
-    return tl_prov_wait_joined (o, (int) got, t0);
+    return tl_prov_wait_joined (o, (int) got, t0, NULL, NULL);
 }
 
 int

@@ -1,7 +1,12 @@
 /*  local.c — the local backend: mappers as child processes of this machine, each under a
     lifetime guard (coreutils timeout), logging to STATE_DIR/provision/FLEET.logs. `down` sends
     SIGTERM (a mapper hands its tasks back), then SIGKILL after --wait, and only to pids whose
-    command line is still a mapper of this fleet (a pid may have been recycled). */
+    command line is still a mapper of this fleet (a pid may have been recycled).
+
+    While `up` waits for the joins it also watches its children (s_probe): it is their parent,
+    so it sees them exit, and their logs say whether they joined a job and saw it end. That is
+    how a job shorter than the wait is told apart from mappers that never arrived: the broker
+    exits after its job, so it cannot say so itself. */
 #include "provision/backend.h"
 #include "provision/fleet.h"
 #include "provision/join.h"
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +75,84 @@ s_stop_pids (const pid_t *pids, int n, const char *fleet, unsigned wait_s)
     return running;
 }
 
+/*  The children `up` started, for s_probe, and what their logs have said so far. */
+typedef struct {
+    int n;
+    pid_t pids [TL_PROV_MAX_HOSTS];
+    off_t from [TL_PROV_MAX_HOSTS];     /* how far each (appended) log has been read: from where
+                                           this up's mapper began, on */
+    bool exited [TL_PROV_MAX_HOSTS];
+    int status [TL_PROV_MAX_HOSTS];
+    bool joined [TL_PROV_MAX_HOSTS];
+    int ended [TL_PROV_MAX_HOSTS];      /* 1 saw its job end ok, 2 failed */
+    char last [TL_PROV_MAX_HOSTS][320]; /* its last line */
+    char logdir [1400];
+} s_kids_t;
+
+/*  Read what mapper i has logged since the last look (whole lines only). */
+static void
+s_read_log (s_kids_t *k, int i)
+{
+    char path [1600];
+    snprintf (path, sizeof path, "%s/mapper-%d.log", k->logdir, i + 1);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return;
+    if (k->from [i] > 0)
+        fseeko (f, k->from [i], SEEK_SET);
+    char line [1024];
+    /* The mapper's own words: "joined job J as ..." and "job J ended (ok|failed)". */
+    while (fgets (line, sizeof line, f)) {
+        size_t len = strlen (line);
+        if (len && line [len - 1] != '\n' && feof (f))
+            break;      /* being written: read it next time */
+        k->from [i] += (off_t) len;
+        if (strstr (line, "joined job "))
+            k->joined [i] = true;
+        else if (strstr (line, "job ") && strstr (line, " ended (ok)"))
+            k->ended [i] = 1;
+        else if (strstr (line, "job ") && strstr (line, " ended (failed)"))
+            k->ended [i] = 2;
+        line [strcspn (line, "\n")] = 0;
+        if (*line)
+            snprintf (k->last [i], sizeof k->last [i], "%.300s", line);
+    }
+    fclose (f);
+}
+
+static int
+s_probe (void *arg, tl_prov_seen_t *seen)
+{
+    s_kids_t *k = arg;
+    seen->started = k->n;
+    for (int i = 0; i < k->n; i++) {
+        int stv;
+        if (!k->exited [i] && waitpid (k->pids [i], &stv, WNOHANG) == k->pids [i]) {
+            k->exited [i] = true;
+            k->status [i] = stv;
+        }
+        s_read_log (k, i);
+        seen->joined += k->joined [i];
+        seen->ended_ok += k->ended [i] == 1;
+        seen->ended_failed += k->ended [i] == 2;
+        if (!k->exited [i])
+            seen->running++;
+        else if (WIFEXITED (k->status [i]) && WEXITSTATUS (k->status [i]) == 0)
+            seen->exited_ok++;
+        else if (!seen->exited_bad++) {
+            char how [48];
+            if (WIFEXITED (k->status [i]))
+                snprintf (how, sizeof how, "with status %d%s", WEXITSTATUS (k->status [i]),
+                          WEXITSTATUS (k->status [i]) == 124 ? " (its --max-lifetime)" : "");
+            else
+                snprintf (how, sizeof how, "on signal %d", WIFSIGNALED (k->status [i]) ? WTERMSIG (k->status [i]) : 0);
+            snprintf (seen->detail, sizeof seen->detail, "mapper local-%d exited %s%s%s (log: %s/mapper-%d.log)",
+                      i + 1, how, *k->last [i] ? ", saying: " : "", k->last [i], k->logdir, i + 1);
+        }
+    }
+    return 0;
+}
+
 static int
 s_up (const tl_prov_opts_t *o, json_t *st, int64_t t0)
 {
@@ -89,12 +173,20 @@ s_up (const tl_prov_opts_t *o, json_t *st, int64_t t0)
     json_t *pids = json_array ();
     json_object_set_new (st, "pids", pids);
     json_object_set_new (st, "logs", json_string (logdir));
+    s_kids_t *kids = calloc (1, sizeof *kids);
+    if (!kids) {
+        tl_error ("out of memory");
+        return 1;
+    }
+    snprintf (kids->logdir, sizeof kids->logdir, "%s", logdir);
     for (unsigned i = 0; i < o->count; i++) {
         char lifetime [32], slots [16], mname [160], log [1600];
         snprintf (lifetime, sizeof lifetime, "%us", o->lifetime_s);
         snprintf (slots, sizeof slots, "%u", o->slots);
         snprintf (mname, sizeof mname, "local-%u", i + 1);
         snprintf (log, sizeof log, "%s/mapper-%u.log", logdir, i + 1);
+        struct stat sb;
+        kids->from [i] = stat (log, &sb) == 0 ? sb.st_size : 0;
         pid_t pid = fork ();
         if (pid == 0) {
             setsid ();
@@ -138,12 +230,15 @@ s_up (const tl_prov_opts_t *o, json_t *st, int64_t t0)
             tl_error ("fork: %s", strerror (errno));
             break;
         }
+        kids->pids [kids->n++] = pid;
         json_array_append_new (pids, json_integer (pid));
         if (tl_fleet_save (o, st, &e) != 0)
             tl_error ("%s", e.msg);
     }
     tl_info ("started %zu local mapper(s); logs in %s", json_array_size (pids), logdir);
-    return tl_prov_wait_joined (o, (int) json_array_size (pids), t0);
+    int rc = tl_prov_wait_joined (o, (int) json_array_size (pids), t0, s_probe, kids);
+    free (kids);
+    return rc;
 }
 
 static int

@@ -39,7 +39,8 @@ s_usage (FILE *f)
              "\n"
              "Starts mappers for a fleet, shows them and what they cost, and stops them. `up` asks the\n"
              "broker first (nothing is started if it does not answer) and waits until the mappers\n"
-             "have joined it. `down` stops everything `up` made, even after a failed `up`.\n"
+             "have joined it, or their job has ended (a short job can end before they are seen).\n"
+             "`down` stops everything `up` made, even after a failed `up`.\n"
              "\n"
              "common:\n"
              "  --fleet NAME           fleet name (default tally); EC2 instances are tagged tally-fleet=NAME\n"
@@ -132,7 +133,7 @@ s_up (tl_prov_opts_t *o)
     int64_t t0 = tl_now_ms ();
     tl_err_t e = { 0 };
     /* The broker must answer before anything is started. */
-    if (tl_prov_ping (o, 5000, &e) < 0) {
+    if (tl_prov_ping (o, 5000, NULL, &e) < 0) {
         tl_error ("%s; nothing was started", e.msg);
         return 1;
     }

@@ -270,7 +270,7 @@ s_up (const tl_prov_opts_t *o, json_t *st, int64_t t0)
         printf ("fleet %s: no host started a mapper\n", o->fleet);
         return 1;
     }
-    int rc = tl_prov_wait_joined (o, ok, t0);
+    int rc = tl_prov_wait_joined (o, ok, t0, NULL, NULL);
     return ok < n ? 1 : rc;
 }
 

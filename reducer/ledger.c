@@ -236,6 +236,8 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
     self->st.bad += p->bad;
     self->st.blank += p->blank;
     self->st.filtered += p->filtered;
+    self->st.fetched += p->fetched;
+    self->st.skipped += p->skipped;
     return 1;
 }
 
@@ -268,7 +270,7 @@ tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task)
 /*  Checkpoint layout: the magic "TALLYCK3", the CRC-32 of the rest (4 bytes, big-endian), then
     a msgpack array
       [ "tally-ledger", 3, job, col, bytes_total,
-        [tasks_total, applied, rows, bytes, bad, blank, dups, rejected, filtered],
+        [tasks_total, applied, rows, bytes, bad, blank, dups, rejected, filtered(, fetched, skipped)],
         [[id, length], ...], [[key, count(, [n, bad, sum, min, max] x cells)], ...],
         [[mapper, tasks], ...], done, ok, error, fingerprint, key, sum of counts ]
     The checksum catches damage; the sum of the group counts, stored and checked against both
@@ -316,10 +318,10 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
     msgpack_pack_str_with_body (&pk, meta->col, strlen (meta->col));
     msgpack_pack_uint64 (&pk, meta->bytes_total);
     const tl_ledger_stats_t *st = &self->st;
-    uint64_t c [9] = { st->tasks_total, st->tasks_applied, st->rows, st->bytes, st->bad,
-                       st->blank, st->dups, st->rejected, st->filtered };
-    msgpack_pack_array (&pk, 9);
-    for (int i = 0; i < 9; i++)
+    uint64_t c [11] = { st->tasks_total, st->tasks_applied, st->rows, st->bytes, st->bad,
+                        st->blank, st->dups, st->rejected, st->filtered, st->fetched, st->skipped };
+    msgpack_pack_array (&pk, 11);
+    for (int i = 0; i < 11; i++)
         msgpack_pack_uint64 (&pk, c [i]);
     msgpack_pack_array (&pk, st->tasks_applied);
     for (uint64_t t = 0; t < st->tasks_total; t++)
@@ -453,11 +455,11 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     if (a [0].type != MSGPACK_OBJECT_STR || a [0].via.str.size != 12 || memcmp (a [0].via.str.ptr, "tally-ledger", 12)
         || a [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [1].via.u64 != 3
         || a [4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [5].type != MSGPACK_OBJECT_ARRAY
-        || a [5].via.array.size != 9u || a [6].type != MSGPACK_OBJECT_ARRAY
+        || (a [5].via.array.size != 9u && a [5].via.array.size != 11u) || a [6].type != MSGPACK_OBJECT_ARRAY
         || a [9].type != MSGPACK_OBJECT_BOOLEAN || a [10].type != MSGPACK_OBJECT_BOOLEAN
         || a [14].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         goto done;
-    uint64_t c [9] = { 0 };
+    uint64_t c [11] = { 0 };     /* 9 counters before fetched and skipped were kept */
     for (uint32_t i = 0; i < a [5].via.array.size; i++) {
         if (a [5].via.array.ptr [i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
             goto done;
@@ -501,7 +503,7 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     }
     if (s_load_agg (self->totals, &a [7]) != 0 || s_load_agg (self->mappers, &a [8]) != 0)
         goto done;
-    self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7], c [8] };
+    self->st = (tl_ledger_stats_t) { c [0], c [1], c [2], c [3], c [4], c [5], c [6], c [7], c [8], c [9], c [10] };
     if (self->st.tasks_applied != a [6].via.array.size)
         goto done;
     if (tl_agg_total (self->totals) != a [14].via.u64 || self->st.rows != a [14].via.u64) {

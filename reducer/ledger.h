@@ -19,6 +19,7 @@ typedef struct tl_ledger tl_ledger_t;
 typedef struct {
     uint64_t tasks_total, tasks_applied;
     uint64_t rows, bytes, bad, blank, dups, rejected, filtered;
+    uint64_t fetched, skipped;      /* bytes read from storage; Parquet row groups skipped */
 } tl_ledger_stats_t;
 
 tl_ledger_t *tl_ledger_new (void);

@@ -131,7 +131,7 @@ s_publish (s_reducer_t *r, int64_t now)
         .bytes = st.bytes, .bytes_total = r->bytes_total, .bad = st.bad, .blank = st.blank, .dups = st.dups,
         .elapsed_ms = (uint64_t) ((r->done ? r->finished : now) - r->started),
         .groups = groups, .n_groups = ng, .mappers = ms, .n_mappers = nm,
-        .ncells = tl_agg_ncells (totals), .filtered = st.filtered,
+        .ncells = tl_agg_ncells (totals), .filtered = st.filtered, .fetched = st.fetched, .skipped = st.skipped,
     };
     if (tl_send (r->xpub, NULL, 0, &m, true) != 0)
         tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
@@ -642,6 +642,11 @@ tl_reducer_main (int argc, char **argv)
             tl_metrics_set (met, "tally_rows_total", "counter", "rows counted", (double) st.rows);
             tl_metrics_set (met, "tally_bytes_total", "counter", "bytes covered by applied partials", (double) st.bytes);
             tl_metrics_set (met, "tally_bad_rows_total", "counter", "rows skipped as bad", (double) st.bad);
+            tl_metrics_set (met, "tally_bytes_fetched_total", "counter",
+                            "bytes read from storage by applied partials (Parquet: footers and needed chunks)",
+                            (double) st.fetched);
+            tl_metrics_set (met, "tally_rowgroups_skipped_total", "counter",
+                            "Parquet row groups skipped by their statistics", (double) st.skipped);
             tl_metrics_set (met, "tally_duplicates_total", "counter", "duplicate partials ignored", (double) st.dups);
             tl_metrics_set (met, "tally_partials_rejected_total", "counter", "partials for unknown tasks", (double) st.rejected);
             tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());

@@ -202,6 +202,11 @@ s_parse_where (const char *s, tl_qwhere_t *w, tl_err_t *e)
             }
     if (!at)
         return tl_err_set (e, TL_EINVAL, 0, "--where '%s': want COL OP VALUE with OP one of = != < <= > >=", s);
+    const char *c = s, *ce = at;
+    tl_trim (&c, &ce);
+    if (c < ce && strchr ("<>=!", ce [-1]))     /* "a ! = 3", "a =! 3": an operator split or doubled */
+        return tl_err_set (e, TL_EINVAL, 0, "--where '%s': a column name cannot end with '%c' (this reads as "
+                           "column '%.*s', operator %.*s)", s, ce [-1], (int) (ce - c), c, (int) oplen, at);
     int rc = s_parse_col (s, (size_t) (at - s), &w->col, "--where", e);
     if (rc)
         return rc;
@@ -210,6 +215,14 @@ s_parse_where (const char *s, tl_qwhere_t *w, tl_err_t *e)
     if (ve - v >= 2 && (*v == '\'' || *v == '"') && ve [-1] == *v) {
         v++;
         ve--;
+    }
+    else if (v < ve && strchr ("<>=!", *v)) {
+        /* "a >> 3" would compare with the text "> 3" and quietly drop every row: far more
+           often a typo than meant. A quoted value ('>3') says it is meant. */
+        return tl_err_set (e, TL_EINVAL, 0,
+                           "--where '%s': a value cannot start with '%c' (this reads as %.*s %.*s '%.*s'; quote the "
+                           "value if that is what you mean)",
+                           s, *v, (int) (ce - c), c, (int) oplen, at, (int) (ve - v), v);
     }
     if ((size_t) (ve - v) >= sizeof w->value || memchr (v, '\n', (size_t) (ve - v)))
         return tl_err_set (e, TL_EINVAL, 0, "--where '%s': value too long", s);

@@ -24,7 +24,8 @@ enum {
     F_ROWS, F_BYTES, F_BAD, F_BLANK, F_FILTERED, F_TASKS_N, F_SEQ, F_TASKS_DONE, F_TASKS_TOTAL, F_BYTES_TOTAL,
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS,
-    F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT, F_COUNT_
+    F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT,
+    F_FORMAT, F_FETCHED, F_SKIPPED, F_COUNT_
 };
 _Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
 static const s_field_t s_fields [F_COUNT_] = {
@@ -57,6 +58,8 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_DIGEST] = F ("digest", K_STR, digest),   [F_FPRINT] = F ("fingerprint", K_STR, fingerprint),
     [F_STALLED] = F ("stalled", K_STR, stalled), [F_VERIFY] = F ("verify", K_UINT, verify),
     [F_CURRENT] = F ("current", K_STR, current),
+    [F_FORMAT] = F ("format", K_STR, format),   [F_FETCHED] = F ("fetched", K_UINT, fetched),
+    [F_SKIPPED] = F ("skipped", K_UINT, skipped),
 };
 
 #define MAXF 24
@@ -74,7 +77,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_BYE] = { "bye", { -1 }, { -1 } },
     [TL_MSG_WELCOME] = { "welcome", { F_JOB, F_REDUCER, F_HB_MS, -1 }, { F_NAME, -1 } },
     [TL_MSG_TASK] = { "task", { F_JOB, F_TASK, F_ATTEMPT, F_URI, F_OFFSET, F_LENGTH, F_SIZE, F_COL, F_TOKEN, -1 },
-                      { F_ENDPOINT, F_NOSIGN, F_REGION, F_ETAG, F_MTIME, F_VERIFY, -1 } },
+                      { F_ENDPOINT, F_NOSIGN, F_REGION, F_ETAG, F_MTIME, F_VERIFY, F_FORMAT, -1 } },
     [TL_MSG_CANCEL] = { "cancel", { F_TASK, -1 }, { -1 } },
     [TL_MSG_RESET] = { "reset", { -1 }, { -1 } },
     [TL_MSG_END] = { "end", { F_JOB, F_OK, -1 }, { F_ERROR, F_TASKS_N, F_DIGEST, -1 } },
@@ -83,13 +86,13 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_REFUSED] = { "refused", { F_JOB, F_CURRENT, F_ERROR, -1 }, { -1 } },
     [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
                                       F_GROUPS, F_TOKEN, -1 },
-                         { F_BLANK, F_FILTERED, F_VERIFY, -1 } },
+                         { F_BLANK, F_FILTERED, F_VERIFY, F_FETCHED, F_SKIPPED, -1 } },
     [TL_MSG_VERIFIED] = { "verified", { F_JOB, F_TASK, F_VERIFY, F_OK, F_RETRY, F_MAPPER, F_NAME, -1 }, { F_ERROR, -1 } },
     [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
     [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
-                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, -1 } },
+                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, F_FETCHED, F_SKIPPED, -1 } },
     [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
     [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
 };

@@ -45,6 +45,9 @@ typedef struct {
     const char *fingerprint;    /* JOB: the job's fingerprint (inputs as listed, query, split rules) */
     const char *stalled;        /* APPLIED: why acks are held back (the checkpoint cannot be written) */
     const char *current;        /* REFUSED: the job the reducer is serving */
+    const char *format;         /* TASK: the object's format ("csv", "parquet"; "" or NULL: probe) */
+    uint64_t fetched;           /* PARTIAL, UPDATE: bytes actually read from storage */
+    uint64_t skipped;           /* PARTIAL, UPDATE: Parquet row groups skipped by their statistics */
     uint64_t mtime;             /* TASK: the object's mtime in ns as listed (files), 0: none */
     uint64_t verify;            /* TASK, PARTIAL: 1 + the task this one re-runs to check it, 0: none;
                                    VERIFIED: the same */

@@ -56,6 +56,142 @@ test_sort_ties (void **state)
     tl_agg_destroy (&a);
 }
 
+/*  A table big enough for the pipelined path (adds queued with their slot prefetched): every
+    read sees every add, including adds of keys already there, keys of every length (0, the
+    longest, and with zero bytes), and a clear with adds still queued. */
+static void
+test_agg_pipeline (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new ();
+    char k [TL_AGG_KEY_MAX];
+    const int n = 60000;
+    uint64_t total = 0;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < n; i++) {
+            size_t len = (size_t) (i % 97) * (i % 7 == 0 ? 10 : 1);
+            if (len > TL_AGG_KEY_MAX)
+                len = TL_AGG_KEY_MAX;
+            memset (k, 0, len);
+            snprintf (k, sizeof k, "%d", i);
+            if (len < 8)
+                len = strlen (k);   /* short keys: just the number */
+            assert_int_equal (tl_agg_add (a, k, len, 1 + (uint64_t) round), 0);
+            total += 1 + (uint64_t) round;
+            if (i % 9973 == 0)      /* a read in the middle sees what was added just before */
+                assert_int_equal (tl_agg_get (a, k, len), (uint64_t) (round ? 3 : 1));
+        }
+    assert_int_equal (tl_agg_size (a), n);
+    assert_int_equal (tl_agg_total (a), total);
+    /* iteration gives every group once, with its count */
+    size_t pos = 0, seen = 0;
+    tl_agg_entry_t e;
+    while (tl_agg_next (a, &pos, &e)) {
+        assert_int_equal (e.count, 3);
+        assert_int_equal (tl_agg_get (a, e.key, e.len), 3);
+        seen++;
+    }
+    assert_int_equal (seen, n);
+    assert_int_equal (tl_agg_add (a, "", 0, 5), 0);
+    assert_int_equal (tl_agg_get (a, "", 0), 5);
+    for (int i = 0; i < 10; i++)
+        tl_agg_add (a, "queued", 6, 1);
+    tl_agg_clear (a);
+    assert_int_equal (tl_agg_size (a), 0);
+    assert_int_equal (tl_agg_get (a, "queued", 6), 0);
+    assert_int_equal (tl_agg_add (a, "x", 1, 2), 0);
+    assert_int_equal (tl_agg_total (a), 2);
+    tl_agg_destroy (&a);
+}
+
+/*  Cells stay with their group as the table grows, and merge. */
+static void
+test_agg_cells_grow (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new_cells (2);
+    char k [32];
+    int rc;
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf (k, sizeof k, "g%d", i % 20000);
+        tl_cell_t *c = tl_agg_upsert (a, k, (size_t) n, 1, &rc);
+        assert_int_equal (rc, 0);
+        assert_non_null (c);
+        c [0].n++;
+        c [0].sum += i;
+        c [1].max = c [1].max > i ? c [1].max : i;
+    }
+    tl_cell_t in [2];
+    tl_cell_init (&in [0]);
+    tl_cell_init (&in [1]);
+    in [1].max = 1e9;
+    assert_int_equal (tl_agg_merge (a, "g5", 2, 4, in), 0);
+    size_t pos = 0;
+    tl_agg_entry_t e;
+    while (tl_agg_next (a, &pos, &e))
+        if (e.len == 2 && memcmp (e.key, "g5", 2) == 0) {
+            assert_int_equal (e.count, 3 + 4);
+            assert_int_equal (e.cells [0].n, 3);
+            assert_true (e.cells [0].sum == 5 + 20005 + 40005);
+            assert_true (e.cells [1].max == 1e9);
+        }
+    assert_int_equal (tl_agg_size (a), 20000);
+    tl_agg_destroy (&a);
+}
+
+static int
+s_ref_cmp (const void *a, const void *b)
+{
+    const tl_agg_entry_t *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp (x->key, y->key, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*  The radix sort gives qsort's order: counts, long common prefixes (timestamps), keys that
+    are prefixes of others, zero bytes, the empty key, and runs big enough for every path. */
+static void
+test_sort_matches_qsort (void **state)
+{
+    (void) state;
+    const size_t n = 40000;
+    char *keys = calloc (n, 48);
+    tl_agg_entry_t *v = calloc (n, sizeof *v), *w = calloc (n, sizeof *w);
+    uint64_t r = 88172645463325252ULL;
+    for (size_t i = 0; i < n; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        char *k = keys + i * 48;
+        uint32_t len;
+        switch (r % 5) {
+            case 0: len = (uint32_t) snprintf (k, 48, "2009-01-%02d %02d:%02d:%02d,2009", (int) (r >> 8) % 3,
+                                                 (int) (r >> 16) % 4, (int) (r >> 24) % 60, (int) (r >> 32) % 60); break;
+            case 1: len = (uint32_t) ((r >> 8) % 20); memset (k, 0, len); if (len) k [len - 1] = (char) (r >> 16); break;
+            case 2: len = (uint32_t) ((r >> 8) % 3); memset (k, 'a', len); break;
+            case 3: len = (uint32_t) snprintf (k, 48, "%u", (unsigned) (r >> 40) % 500); break;
+            default: len = (uint32_t) ((r >> 8) % 47); for (uint32_t j = 0; j < len; j++) k [j] = (char) ('x' + ((r >> j) & 1)); break;
+        }
+        v [i] = (tl_agg_entry_t) { k, len, (r >> 50) % 4 == 0 ? 1 + (r >> 20) % 3 : 7, NULL };
+    }
+    for (size_t m = 0; m <= n; m += m < 100 ? 7 : 13331) {
+        memcpy (w, v, m * sizeof *v);
+        tl_agg_sort_entries (w, m);
+        tl_agg_entry_t *ref = calloc (m + 1, sizeof *ref);
+        memcpy (ref, v, m * sizeof *v);
+        qsort (ref, m, sizeof *ref, s_ref_cmp);
+        for (size_t i = 0; i < m; i++) {
+            assert_int_equal (w [i].count, ref [i].count);
+            assert_int_equal (w [i].len, ref [i].len);
+            assert_memory_equal (w [i].key, ref [i].key, w [i].len);
+        }
+        free (ref);
+    }
+    free (keys);
+    free (v);
+    free (w);
+}
+
 static void
 test_ledger_once (void **state)
 {
@@ -155,7 +291,9 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_agg_many), cmocka_unit_test (test_sort_ties), cmocka_unit_test (test_ledger_once),
+        cmocka_unit_test (test_agg_many),       cmocka_unit_test (test_sort_ties),
+        cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
+        cmocka_unit_test (test_sort_matches_qsort), cmocka_unit_test (test_ledger_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

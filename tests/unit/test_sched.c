@@ -430,6 +430,61 @@ test_end_game (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  The indexes give the same order as a scan of the job: what a lost mapper held, and what
+    timed out unapplied in one tick, goes back to the front in id order (so the highest id is
+    dispatched first), whatever order the tasks were assigned or finished in. */
+static void
+test_requeue_order (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (40);
+    int a = tl_sched_join (s, "a", 1, "a", 7, 0);
+    int m;
+    uint32_t at;
+    const tl_task_t *t;
+    uint64_t got [8];
+    int n = 0;
+    while (tl_sched_next (s, 0, &m, &t, &at))
+        got [n++] = t->id;
+    assert_int_equal (n, 8);                    /* slots + 1 */
+    /* Finish some out of order, so the held list is shuffled. */
+    tl_sched_done (s, a, got [5], 1, 10);
+    tl_sched_done (s, a, got [1], 1, 20);
+    tl_sched_done (s, a, got [3], 1, 20);
+    tl_sched_applied (s, got [1], 0, 30);
+    while (tl_sched_next (s, 30, &m, &t, &at))
+        ;
+    /* The mapper falls silent: its running tasks are re-queued, highest id at the front. */
+    tl_sched_tick (s, 5000);
+    tl_sched_stats_t st = tl_sched_stats (s);
+    assert_int_equal (st.running, 0);
+    int b = tl_sched_join (s, "b", 1, "b", 1, 5000);
+    tl_sched_seen (s, b, 5000);
+    uint64_t prev = UINT64_MAX;
+    for (int i = 0; i < 2 && tl_sched_next (s, 5000, &m, &t, &at); i++) {
+        assert_true (t->id < prev);
+        prev = t->id;
+    }
+    /* got[5] (MAPPED since 10) and got[3] (since 20) time out at 10011 and 10021: one tick
+       takes both, and they go back in id order. */
+    tl_sched_seen (s, b, 10030);
+    tl_sched_tick (s, 10030);
+    st = tl_sched_stats (s);
+    assert_int_equal (st.mapped, 0);
+    tl_sched_ev_t ev;
+    uint64_t req [4];
+    int nreq = 0;
+    while (tl_sched_event (s, &ev))
+        if (ev.type == TL_EV_REQUEUED && nreq < 4)
+            req [nreq++] = ev.task;
+    assert_int_equal (nreq, 2);
+    assert_true (req [0] < req [1]);
+    assert_true ((req [0] == got [3] && req [1] == got [5]) || (req [0] == got [5] && req [1] == got [3]));
+    /* The reducer restarted: nothing is MAPPED now, so nothing to re-queue. */
+    assert_int_equal (tl_sched_requeue_mapped (s), 0);
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -439,7 +494,7 @@ main (void)
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
         cmocka_unit_test (test_backup_for_unsplittable), cmocka_unit_test (test_no_steal_of_fresh_task),
-        cmocka_unit_test (test_end_game),
+        cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
