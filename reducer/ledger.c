@@ -272,7 +272,8 @@ tl_ledger_applied_length (const tl_ledger_t *self, uint64_t task)
       [ "tally-ledger", 3, job, col, bytes_total,
         [tasks_total, applied, rows, bytes, bad, blank, dups, rejected, filtered(, fetched, skipped)],
         [[id, length], ...], [[key, count(, [n, bad, sum, min, max] x cells)], ...],
-        [[mapper, tasks], ...], done, ok, error, fingerprint, key, sum of counts ]
+        [[mapper, tasks], ...], done, ok, error, fingerprint, key, sum of counts, seq ]
+    seq counts the checkpoints written by this job's reducers (one higher each write).
     The checksum catches damage; the sum of the group counts, stored and checked against both
     the totals and the row counter on load, catches a changed number that a checksum was
     recomputed over (or any bug that lets the two drift apart). Older versions are refused. */
@@ -311,7 +312,7 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     msgpack_sbuffer_write (&sb, CK_MAGIC "\0\0\0\0", CK_HDR);     /* the CRC is filled in below */
-    msgpack_pack_array (&pk, 15);
+    msgpack_pack_array (&pk, 16);
     msgpack_pack_str_with_body (&pk, "tally-ledger", 12);
     msgpack_pack_uint64 (&pk, 3);
     msgpack_pack_str_with_body (&pk, meta->job, strlen (meta->job));
@@ -346,6 +347,7 @@ tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char **bu
     msgpack_pack_str_with_body (&pk, fp, strlen (fp));
     msgpack_pack_str_with_body (&pk, key, strlen (key));
     msgpack_pack_uint64 (&pk, tl_agg_total (self->totals));
+    msgpack_pack_uint64 (&pk, meta->seq);
     if (!sb.data) {
         msgpack_sbuffer_destroy (&sb);
         return TL_ENOMEM;
@@ -449,7 +451,7 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     if (msgpack_unpack_next (&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
         goto done;
     const msgpack_object *r = &up.data;
-    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 15)
+    if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 16)
         goto done;
     const msgpack_object *a = r->via.array.ptr;
     if (a [0].type != MSGPACK_OBJECT_STR || a [0].via.str.size != 12 || memcmp (a [0].via.str.ptr, "tally-ledger", 12)
@@ -457,7 +459,7 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
         || a [4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [5].type != MSGPACK_OBJECT_ARRAY
         || (a [5].via.array.size != 9u && a [5].via.array.size != 11u) || a [6].type != MSGPACK_OBJECT_ARRAY
         || a [9].type != MSGPACK_OBJECT_BOOLEAN || a [10].type != MSGPACK_OBJECT_BOOLEAN
-        || a [14].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        || a [14].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a [15].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         goto done;
     uint64_t c [11] = { 0 };     /* 9 counters before fetched and skipped were kept */
     for (uint32_t i = 0; i < a [5].via.array.size; i++) {
@@ -521,6 +523,7 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     meta->error = self->meta_err;
     meta->fingerprint = self->meta_fp;
     meta->key = self->meta_key;
+    meta->seq = a [15].via.u64;
     rc = 0;
 done:
     msgpack_unpacked_destroy (&up);

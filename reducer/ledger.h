@@ -57,6 +57,7 @@ typedef struct {
     const char *error;
     const char *fingerprint;    /* the job's fingerprint (broker/jobrec.h) */
     const char *key;            /* the job's token key, hex */
+    uint64_t seq;               /* checkpoint sequence number: one more at every write */
 } tl_ledger_meta_t;
 
 /*  Serialise everything (meta, totals, applied ids and lengths, counters) to a new buffer. */

@@ -82,6 +82,7 @@ typedef struct {
     uint64_t write_errors;  /* checkpoints that could not be written */
     char stalled [TL_STR_MAX];  /* why acks are held back, "" when they are not */
     int64_t stall_warned, stall_told;
+    uint64_t ckpt_seq;      /* of the last checkpoint written or loaded */
 } s_reducer_t;
 
 static void
@@ -195,7 +196,8 @@ s_checkpoint (s_reducer_t *r, int64_t now)
         return;
     char key [2 * TL_TOKEN_KEY_LEN + 1];
     tl_token_key_hex (r->key, key);
-    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error, r->fingerprint, key };
+    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error, r->fingerprint, key,
+                              r->ckpt_seq + 1 };
     char *buf = NULL;
     size_t len = 0;
     tl_err_t e = { 0 };
@@ -216,6 +218,7 @@ s_checkpoint (s_reducer_t *r, int64_t now)
         return;
     }
     free (buf);
+    r->ckpt_seq++;
     if (*r->stalled) {
         tl_info ("the checkpoint in %s is written again; acks resume", r->state_dir);
         *r->stalled = 0;
@@ -551,6 +554,7 @@ tl_reducer_main (int argc, char **argv)
             snprintf (r.col, sizeof r.col, "%s", meta.col);
             snprintf (r.error, sizeof r.error, "%s", meta.error);
             snprintf (r.fingerprint, sizeof r.fingerprint, "%s", meta.fingerprint);
+            r.ckpt_seq = meta.seq;
             if (tl_token_key_from_hex (meta.key, r.key) != 0) {
                 tl_error ("%s: the checkpoint's token key is malformed; move it away to start afresh", path);
                 free (buf);

@@ -229,7 +229,7 @@ test_ledger_once (void **state)
     assert_int_equal (tl_ledger_set_tasks (l, 1ULL << 40), TL_EINVAL);
 
     /* A checkpoint round-trip keeps everything; a damaged one is refused. */
-    tl_ledger_meta_t meta = { "job-1", "passenger_count", 12345, true, false, "2 task(s) failed", "fp", "k" };
+    tl_ledger_meta_t meta = { "job-1", "passenger_count", 12345, true, false, "2 task(s) failed", "fp", "k", 7 };
     char *buf;
     size_t len;
     assert_int_equal (tl_ledger_save (l, &meta, &buf, &len), 0);

@@ -176,7 +176,7 @@ test_cells_codec_ledger (void **state)
     assert_int_equal (tl_ledger_apply (l, &d), 1);
     char *ck;
     size_t cklen;
-    tl_ledger_meta_t meta = { "j", qtext, 10, false, false, "", "", "" };
+    tl_ledger_meta_t meta = { "j", qtext, 10, false, false, "", "", "", 1 };
     assert_int_equal (tl_ledger_save (l, &meta, &ck, &cklen), 0);
     tl_ledger_t *l2 = tl_ledger_new ();
     tl_ledger_meta_t back;
