@@ -1,6 +1,11 @@
 /*  agg.h — the aggregator: a hash table from a group key (bytes) to a count.
     Keys are copied into an arena owned by the table. The table grows by doubling and never
-    shrinks. It is pure: no I/O. The reducer merges partials with tl_agg_add. */
+    shrinks; a group costs at most 48 bytes plus its key's (see agg.c). It is pure: no I/O.
+    The reducer merges partials with tl_agg_add.
+    On a big table, adds of a table without cells are queued a few at a time with their slot
+    prefetched, and every read (get, size, total, next, sorted) places them first: so even the
+    const calls change the table's insides, and one table must not be read from two threads at
+    once. Cells returned by tl_agg_upsert stay where they are as the table grows. */
 #ifndef TL_AGG_H
 #define TL_AGG_H
 #include <stddef.h>
@@ -47,7 +52,7 @@ size_t tl_agg_size (const tl_agg_t *self);
 uint64_t tl_agg_total (const tl_agg_t *self);
 /*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key. */
 void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
-/*  Iterate in table order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
+/*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);
 /*  Sort entries by count descending, then key bytes ascending (the output order). */
