@@ -3,7 +3,8 @@
     csv:   header "COL,count", then one line per group, count descending then key. Keys that
            hold a comma, quote or newline are quoted (RFC 4180).
     json:  one object: column, groups [{key, count}], rows, bad_rows, blank_lines, bytes,
-           tasks, tasks_total, duplicates_ignored, elapsed_s, done, ok, error, mappers.
+           bytes_total, fetched (bytes read from storage), skipped_row_groups (Parquet, by
+           statistics), tasks, tasks_total, duplicates_ignored, elapsed_s, done, ok, error, mappers.
     table: aligned for people, with each group's share and a summary line. */
 #include "cli/render.h"
 #include "lib/base/err.h"
@@ -489,10 +490,12 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         }
         fprintf (f,
                  "],\"rows\":%llu,\"bad_rows\":%llu,\"blank_lines\":%llu,\"filtered_rows\":%llu,\"bytes\":%llu,"
-                 "\"bytes_total\":%llu,\"tasks\":%llu,\"tasks_total\":%llu,\"duplicates_ignored\":%llu,"
+                 "\"bytes_total\":%llu,\"fetched\":%llu,\"skipped_row_groups\":%llu,\"tasks\":%llu,\"tasks_total\":%llu,"
+                 "\"duplicates_ignored\":%llu,"
                  "\"elapsed_s\":%.3f,\"done\":%s,\"ok\":%s,\"seq\":%llu,\"bad_values\":{",
                  (unsigned long long) u->rows, (unsigned long long) u->bad, (unsigned long long) u->blank,
                  (unsigned long long) u->filtered, (unsigned long long) u->bytes, (unsigned long long) u->bytes_total,
+                 (unsigned long long) u->fetched, (unsigned long long) u->skipped,
                  (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total,
                  (unsigned long long) u->dups, u->elapsed_ms / 1000.0, u->done ? "true" : "false",
                  u->ok ? "true" : "false", (unsigned long long) u->seq);
@@ -556,13 +559,22 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
                 fprintf (f, "  %18s", s_value (l, u, &u->groups [i], a, v, sizeof v) ? v : "-");
         fputc ('\n', f);
     }
-    char rows [32], bad [32], by [32], extra [256] = "";
+    char rows [32], bad [32], by [64], extra [256] = "";
     s_thousands (rows, sizeof rows, u->rows);
     s_thousands (bad, sizeof bad, u->bad);
     s_bytes (by, sizeof by, (double) u->bytes);
     size_t o = 0;
+    if (u->fetched && u->bytes) {   /* what was read of the objects (a Parquet projection: a few per cent) */
+        char fe [32];
+        s_bytes (fe, sizeof fe, (double) u->fetched);
+        size_t bl = strlen (by);
+        snprintf (by + bl, sizeof by - bl, " (%s fetched)", fe);
+    }
     if (u->filtered)
         o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu filtered out", (unsigned long long) u->filtered);
+    if (u->skipped)
+        o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu row group(s) skipped by statistics",
+                                (unsigned long long) u->skipped);
     for (int a = 0; a < l->q.naggs && o < sizeof extra; a++) {
         uint64_t nb = s_is_extra (l, a) ? s_bad_values (l, u, a) : 0;
         if (nb)

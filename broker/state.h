@@ -1,0 +1,95 @@
+/*  state.h — the broker's own state and options, shared by the files of the broker room:
+    broker.c (the main loop: sockets, scheduler events, the journal), opts.c (the command line),
+    inputs.c (listing, probing formats and planning tasks) and verify.c (--verify-fraction).
+    Nothing outside broker/ includes it. */
+#ifndef TL_BROKER_STATE_H
+#define TL_BROKER_STATE_H
+#include "broker/jobrec.h"
+#include "broker/sched.h"
+#include "cli/query_opts.h"
+#include "lib/core/format.h"
+#include "lib/store/store.h"
+#include "lib/wire/codec.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_INPUTS 100000
+
+typedef struct {
+    const char *listen, *reducer_ep, *col;
+    char **inputs;          /* --input and the lines of --input-from, as given (owned) */
+    int ninputs;
+    size_t capinputs;
+    bool skip_missing;      /* --skip-missing: an input that is not found is a warning */
+    tl_store_cfg_t cfg;
+    uint64_t split;
+    int64_t hb_ms;
+    tl_sched_cfg_t sc;
+    const char *state_dir;
+    const char *keys;
+    const char *metrics;
+    tl_qargs_t qa;
+    bool quiet;
+    bool fresh;             /* --fresh: discard the state dir's old journal */
+    double verify_fraction; /* --verify-fraction: re-run this share of tasks elsewhere and compare */
+    char *col_text;         /* the query text built from the options (owned) */
+} tl_broker_opts_t;
+
+/*  One verification: task `task` re-run by a mapper other than the one whose partial was applied. */
+typedef struct {
+    uint64_t task;
+    size_t next_mapper;     /* round robin over live mappers */
+    int tries;
+    bool sent, settled;
+    int64_t sent_at;
+} tl_verify_t;
+
+typedef struct {
+    tl_broker_opts_t o;
+    char job [TL_STR_MAX + 1];
+    tl_objlist_t objs;
+    const tl_format_t **fmts;   /* per object: what a probe of it found */
+    size_t missing;         /* inputs not found, left out under --skip-missing */
+    size_t nparquet;        /* objects that are Parquet */
+    tl_sched_t *sched;
+    zsock_t *router, *reducer;
+    bool synced;
+    uint64_t bytes_total;
+    tl_journal_t *journal;
+    tl_jobrec_t jr;         /* the job's identity: fingerprint, token key (journalled) */
+    char reducer_instance [TL_STR_MAX + 1];
+    bool resumed;
+    zhash_t *seen;          /* failure messages already logged (tl_seen_before) */
+    char fatal [TL_STR_MAX];    /* set when the job must stop: a refusal, a journal that cannot be written */
+    char stalled [TL_STR_MAX];  /* the reducer's reason for holding back acks, "" when it does not */
+    int64_t stalled_at, stalled_logged;
+    tl_verify_t *verify;     /* --verify-fraction: the copies to run at the end */
+    size_t nverify, verify_left;
+    uint64_t verified, unverified;
+} tl_broker_t;
+
+/*  opts.c: parse the command line into o. Returns 0, 1 after --help (exit 0), or 2 (usage error,
+    already said). */
+int tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o);
+/*  inputs.c: list every --input (brace ranges expanded) into b->objs, sorted and without
+    duplicates. Returns 0 or -1 (logged). */
+int tl_broker_list_inputs (tl_broker_t *b);
+/*  inputs.c: probe every object's format and, with plan, cut the objects into tasks in
+    b->sched. Returns 0 or -1 (logged). */
+int tl_broker_probe_all (tl_broker_t *b, bool plan);
+/*  broker.c: send task t (attempt) to mapper m, with its assignment token; verify is 1 + the task
+    a verification copy re-runs, 0 for an ordinary assignment. */
+void tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify);
+
+/*  verify.c: attempt numbers of verification copies start here, far above any real attempt. */
+#define TL_VERIFY_ATTEMPT 1000000u
+/*  All tasks are applied: choose the copies and send them out. */
+void tl_verify_start (tl_broker_t *b, int64_t now);
+/*  The reducer's VERIFIED answer. */
+void tl_verify_on_answer (tl_broker_t *b, const tl_msg_t *m, int64_t now);
+/*  A mapper failed a copy: send it to the next mapper. */
+void tl_verify_on_fail (tl_broker_t *b, uint64_t task, int64_t now);
+/*  Copies unanswered for too long go to the next mapper. */
+void tl_verify_tick (tl_broker_t *b, int64_t now);
+#endif
