@@ -18,3 +18,4 @@ for seed in 1 2 3 4 5; do
     build-rel/sim "$seed" | awk -F'|' -v s="$seed" '/mappers x/ {gsub(/ /, "", $7); r = r (r ? " / " : "") $7} END {print "* seed " s ": " r}'
 done
 echo; echo "## Tail stealing"; echo; bench/steal.sh 3
+echo; echo "## Parquet"; echo; bench/parquet.sh "${RUNS:-5}"

@@ -107,6 +107,10 @@ tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt
         .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
         .format = b->fmts && b->fmts [t->object] ? b->fmts [t->object]->name : "", .verify = verify,
     };
+    bool backup = t->run [1].mapper == m && t->run [1].attempt == attempt;
+    tl_bact_start (b->act, t->id, attempt, mp->name,
+                   verify ? "verify" : backup ? "backup" : attempt > 1 ? "reissue"
+                   : tl_bact_is_tail (b->act, t->id) ? "tail" : "original", t->offset, t->length, tl_now_ms ());
     if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
         tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
                   zmq_strerror (zmq_errno ()));
@@ -206,12 +210,19 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
     switch (m->type) {
         case TL_MSG_HB:
             for (size_t i = 0; i < m->n_running; i++)
+            {
                 tl_sched_progress (b->sched, idx, m->running [i].task, (uint32_t) m->running [i].attempt,
                                    m->running [i].bytes_done);
+                tl_bact_progress (b->act, m->running [i].task, m->running [i].attempt, m->running [i].bytes_done);
+            }
             break;
-        case TL_MSG_DONE:
+        case TL_MSG_DONE: {
             tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
+            const tl_mapper_t *mp = tl_sched_mapper (b->sched, idx);
+            tl_bact_end (b->act, m->task, m->attempt, NULL, "done", now);
+            tl_bact_mapper (b->act, mp->name, mp->slots, "joined", mp->done);
             break;
+        }
         case TL_MSG_FAIL:
             if (m->attempt >= TL_VERIFY_ATTEMPT) {
                 tl_verify_on_fail (b, m->task, now);
@@ -221,15 +232,81 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
                     (unsigned long long) m->task, tl_sched_mapper (b->sched, idx)->name, m->error,
                     m->retry ? " (will retry)" : "");
             tl_sched_fail (b->sched, idx, m->task, (uint32_t) m->attempt, m->retry, m->error, now);
+            tl_bact_end (b->act, m->task, m->attempt, NULL, "failed", now);
+            {
+                char text [256];
+                snprintf (text, sizeof text, "task %llu failed on %s%s: %s", (unsigned long long) m->task,
+                          tl_sched_mapper (b->sched, idx)->name, m->retry ? " (will retry)" : "", m->error);
+                tl_bact_event (b->act, "failed", tl_sched_mapper (b->sched, idx)->name, m->task, text, now);
+            }
             break;
         case TL_MSG_BYE:
             tl_sched_leave (b->sched, idx);
             break;
         case TL_MSG_CUT:
             tl_sched_cut (b->sched, idx, m->task, (uint32_t) m->attempt, m->cut, m->returned, now);
+            if (m->returned)
+                tl_bact_end (b->act, m->task, m->attempt, NULL, "returned", now);
             break;
         default:
             tl_badmsg_unexpected ("a mapper", m->type);
+    }
+}
+
+/*  A scheduler event, as the dashboard shows it (broker/activity.h). */
+static void
+s_activity (tl_broker_t *b, const tl_sched_ev_t *ev, const tl_mapper_t *mp, int64_t now)
+{
+    const char *name = mp ? mp->name : "";
+    const tl_task_t *t = ev->type == TL_EV_JOINED || ev->type == TL_EV_LOST || ev->type == TL_EV_LEFT
+                         ? NULL : tl_sched_task (b->sched, ev->task);
+    char text [256];
+    switch (ev->type) {
+        case TL_EV_JOINED:
+        case TL_EV_LOST:
+        case TL_EV_LEFT: {
+            const char *what = ev->type == TL_EV_JOINED ? "joined" : ev->type == TL_EV_LOST ? "lost" : "left";
+            if (ev->type == TL_EV_JOINED)
+                snprintf (text, sizeof text, "%s joined with %llu slot(s)", name, (unsigned long long) ev->n);
+            else
+                snprintf (text, sizeof text, "%s %s: %llu task(s) re-queued", name,
+                          ev->type == TL_EV_LOST ? "lost (silent past its lease)" : "left", (unsigned long long) ev->n);
+            if (ev->type != TL_EV_JOINED)
+                tl_bact_end (b->act, UINT64_MAX, 0, name, "lost", now);
+            if (mp)
+                tl_bact_mapper (b->act, name, mp->slots, what, mp->done);
+            tl_bact_event (b->act, what, name, 0, text, now);
+            break;
+        }
+        case TL_EV_REQUEUED:
+            snprintf (text, sizeof text, "task %llu re-queued%s%s", (unsigned long long) ev->task,
+                      t && *t->error ? ": " : "", t ? t->error : "");
+            tl_bact_event (b->act, "requeued", name, ev->task, text, now);
+            break;
+        case TL_EV_FAILED:
+            snprintf (text, sizeof text, "task %llu failed for good: %s", (unsigned long long) ev->task, t ? t->error : "");
+            tl_bact_event (b->act, "failed", name, ev->task, text, now);
+            break;
+        case TL_EV_CANCEL:
+            tl_bact_end (b->act, ev->task, 0, name, "cancelled", now);
+            snprintf (text, sizeof text, "task %llu: the copy on %s is cancelled (another copy won)",
+                      (unsigned long long) ev->task, name);
+            tl_bact_event (b->act, "cancelled", name, ev->task, text, now);
+            break;
+        case TL_EV_SPLIT:
+            if (ev->mapper < 0 || !t)
+                break;
+            tl_bact_tail (b->act, ev->n);
+            tl_bact_cut (b->act, ev->task, t->length, ev->n, now);
+            snprintf (text, sizeof text, "task %llu on %s cut at byte %llu: the tail is task %llu",
+                      (unsigned long long) ev->task, name, (unsigned long long) (t->offset + t->length),
+                      (unsigned long long) ev->n);
+            tl_bact_event (b->act, "steal", name, ev->task, text, now);
+            break;
+        case TL_EV_BACKUP:
+            snprintf (text, sizeof text, "a backup copy of task %llu goes to %s", (unsigned long long) ev->task, name);
+            tl_bact_event (b->act, "backup", name, ev->task, text, now);
+            break;
     }
 }
 
@@ -240,6 +317,7 @@ s_events (tl_broker_t *b)
     while (tl_sched_event (b->sched, &ev)) {
         const tl_mapper_t *mp = tl_sched_mapper (b->sched, ev.mapper);
         const char *name = mp ? mp->name : "-";
+        s_activity (b, &ev, mp, tl_now_ms ());
         tl_sched_stats_t st = tl_sched_stats (b->sched);
         switch (ev.type) {
             case TL_EV_JOINED:
@@ -317,6 +395,7 @@ tl_broker_main (int argc, char **argv)
     tl_random_id (b.job);
     b.sched = tl_sched_new (&b.o.sc);
     b.seen = zhash_new ();
+    b.act = tl_bact_new (tl_now_ms ());
     long replayed = 0;
     if (getrandom (b.jr.key, sizeof b.jr.key, 0) != (ssize_t) sizeof b.jr.key) {
         tl_error ("cannot draw the job's token key from the kernel");
@@ -527,6 +606,11 @@ tl_broker_main (int argc, char **argv)
             }
             last_hb = now;
         }
+        if (b.synced && tl_bact_due (b.act, now)) {
+            tl_msg_t am;
+            tl_bact_message (b.act, b.job, &am, now);
+            tl_send (b.reducer, NULL, 0, &am, true);
+        }
         if (now - last_job >= 3000) {
             if (!b.synced)
                 tl_info ("waiting for the reducer at %s", b.o.reducer_ep);
@@ -624,6 +708,15 @@ tl_broker_main (int argc, char **argv)
         if (tl_jobrec_put_end (b.journal, st.failed == 0, error) != 0 || tl_journal_sync (b.journal, &je) != 0)
             tl_warn ("cannot record the end of the job in the journal: %s", *je.msg ? je.msg : "out of memory");
     }
+    if (b.act) {   /* the dashboard's last word comes before END */
+        char text [128];
+        snprintf (text, sizeof text, "job %s: %llu/%llu task(s) applied", st.failed ? "failed" : "done",
+                  (unsigned long long) st.applied, (unsigned long long) st.tasks);
+        tl_bact_event (b.act, st.failed ? "failed" : "done", "", 0, text, now);
+        tl_msg_t am;
+        tl_bact_message (b.act, b.job, &am, now);
+        tl_send (b.reducer, NULL, 0, &am, false);
+    }
     tl_send (b.reducer, NULL, 0, &end, false);
     for (size_t i = 0; i < tl_sched_mapper_count (b.sched); i++) {
         const tl_mapper_t *mp = tl_sched_mapper (b.sched, (int) i);
@@ -657,6 +750,7 @@ done:
     tl_journal_destroy (&b.journal);
     tl_sched_destroy (&b.sched);
     zhash_destroy (&b.seen);
+    tl_bact_destroy (&b.act);
     tl_objlist_free (&b.objs);
     free (b.fmts);
     for (int i = 0; i < b.o.ninputs; i++)

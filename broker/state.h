@@ -4,6 +4,7 @@
     Nothing outside broker/ includes it. */
 #ifndef TL_BROKER_STATE_H
 #define TL_BROKER_STATE_H
+#include "broker/activity.h"
 #include "broker/jobrec.h"
 #include "broker/sched.h"
 #include "cli/query_opts.h"
@@ -67,6 +68,7 @@ typedef struct {
     tl_verify_t *verify;     /* --verify-fraction: the copies to run at the end */
     size_t nverify, verify_left;
     uint64_t verified, unverified;
+    tl_bact_t *act;         /* what happened, for the dashboard (broker/activity.h) */
 } tl_broker_t;
 
 /*  opts.c: parse the command line into o. Returns 0, 1 after --help (exit 0), or 2 (usage error,

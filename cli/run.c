@@ -55,6 +55,10 @@ s_usage (FILE *f)
              "  --output FILE        also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
              "  --keys DIR           CURVE keys from tally keygen, for every socket (the sockets are\n"
              "                       ipc:// in a private 0700 folder either way)\n"
+             "  --web HOST:PORT      serve a live dashboard there while the job runs (a page, /api/state,\n"
+             "                       /api/events); with --keys, loopback only unless --web-allow-remote\n"
+             "  --web-allow-remote   let --web name any address; every visitor then needs the token\n"
+             "                       in the URL printed at start\n"
              "  -v, --verbose        show the children's logs\n"
              "  -q, --quiet          no progress line\n"
              "  -h, --help\n");
@@ -171,6 +175,7 @@ tl_run_main (int argc, char **argv)
         { "range-size", required_argument, 0, 'Z' }, { "concurrency", required_argument, 0, 'C' },
         { "keys", required_argument, 0, 'k' }, { "output", required_argument, 0, 'O' },
         { "input-from", required_argument, 0, 'I' }, { "skip-missing", no_argument, 0, 'K' },
+        { "web", required_argument, 0, 'W' },      { "web-allow-remote", no_argument, 0, 'A' },
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
@@ -189,6 +194,8 @@ tl_run_main (int argc, char **argv)
     const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL, *output = NULL;
     const char *input_from = NULL;  /* passed on to the broker */
     bool skip_missing = false;
+    tl_web_cfg_t wc = { .who = "tally run" };
+    tl_web_t *web = NULL;
     optind = 1;
     while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -254,6 +261,8 @@ tl_run_main (int argc, char **argv)
             case 'e': endpoint = optarg; break;
             case 'I': input_from = optarg; break;
             case 'K': skip_missing = true; break;
+            case 'W': wc.listen = optarg; break;
+            case 'A': wc.allow_remote = true; break;
             case 'k': keys = optarg; break;
             case 'O': output = optarg; break;
             case 'R': region = optarg; break;
@@ -285,6 +294,16 @@ tl_run_main (int argc, char **argv)
         return 2;
     }
     free (qtext);
+    if (wc.allow_remote && !wc.listen) {
+        fprintf (stderr, "tally run: --web-allow-remote goes with --web HOST:PORT\n");
+        return 2;
+    }
+    wc.keys = keys != NULL;
+    tl_err_t we = { 0 };
+    if (wc.listen && tl_web_check (&wc, &we) != 0) {     /* before anything starts */
+        fprintf (stderr, "tally run: %s\n", we.msg);
+        return 2;
+    }
     if (!slots) {
         long n = sysconf (_SC_NPROCESSORS_ONLN);
         slots = n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1;
@@ -403,16 +422,24 @@ tl_run_main (int argc, char **argv)
 
     zsys_init ();               /* only now: see s_child */
     zsys_set_logstream (NULL);
+    /* The dashboard's threads too: only after the last fork. */
+    if (wc.listen && !(web = tl_web_new (&wc, &we))) {
+        fprintf (stderr, "tally run: %s\n", we.msg);
+        goto done;
+    }
     sub = tl_sock_new (ZMQ_SUB, 256 << 20);
     if (sub)
         tl_security_client (sec, sub, &se);
     if (!sub || tl_sock_connect (sub, pep) < 0)
         goto done;
     zsock_set_subscribe (sub, "");
+    if (web)            /* the dashboard wants the task spans and events too */
+        zsock_set_subscribe (sub, TL_ACT_TOPIC);
     s_watchdog_t wd = { kids, nkids, broker, false, false };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";
-    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output, .error = jerr, .error_len = sizeof jerr };
+    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output, .error = jerr, .error_len = sizeof jerr,
+                          .web = web };
     /* The live view goes to stderr (when it is a terminal), the result to stdout. */
     if (tty) {
         o.live = true;
@@ -438,6 +465,7 @@ tl_run_main (int argc, char **argv)
         rc = 130;
 done:
     tl_debug ("result printed; stopping the children");
+    tl_web_destroy (&web, 1000);     /* open pages get the final state first */
     zsock_destroy (&sub);
     tl_security_destroy (&sec);
     /* The reducer serves until told to stop, and the result is in hand: stop it now, while the

@@ -33,6 +33,10 @@ s_usage (FILE *f)
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
+             "  --web HOST:PORT  serve a live dashboard there (a page, /api/state, /api/events); with --web,\n"
+             "                   watch keeps serving after the end unless --until-done\n"
+             "  --web-allow-remote  with --keys, --web may name a non-loopback address; every visitor then\n"
+             "                   needs the token in the URL printed at start\n"
              "  -h, --help\n"
              "\n"
              "On a terminal the table is redrawn in place, with a bar per group and a progress line.\n"
@@ -106,6 +110,17 @@ s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t no
     w->said = now;
 }
 
+/*  Done with an update: the dashboard takes it (it renders nothing until a browser asks), or it
+    is released. */
+static void
+s_release (const tl_watch_opts_t *o, tl_msg_t *m)
+{
+    if (o->web)
+        tl_web_feed (o->web, m);
+    else
+        tl_msg_clear (m);
+}
+
 int
 tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out, bool (*alive) (void *), void *arg)
 {
@@ -114,6 +129,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     bool heard = false;
     uint64_t last_seq = 0;
     char last_job [TL_STR_MAX + 1] = "";
+    bool printed_final = false;     /* of last_job: the final state comes again every 2 s */
     zpoller_t *poller = zpoller_new (sub, NULL);
     int rc = 4;
     while (!zsys_interrupted) {
@@ -153,12 +169,14 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             tl_msg_clear (&m);
             continue;
         }
+        if (!same_job)
+            printed_final = false;
         last_seq = m.seq;
         snprintf (last_job, sizeof last_job, "%s", m.job);
         if (o->once) {
             tl_render (out, &m, o->fmt);
             fflush (out);
-            tl_msg_clear (&m);
+            s_release (o, &m);
             rc = 0;
             break;
         }
@@ -200,20 +218,21 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
                 fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
         }
         if (m.done) {
-            if (o->until_done || o->live) {
+            if (o->until_done || o->live || (o->web && !printed_final)) {
                 if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
                     tl_render (out, &m, o->fmt);
                 fflush (out);
             }
+            printed_final = true;
             rc = m.ok ? 0 : 1;
             if (!m.ok && o->error && o->error_len)
                 snprintf (o->error, o->error_len, "%s", m.error ? m.error : "");
-            tl_msg_clear (&m);
+            s_release (o, &m);
             if (o->until_done)
                 break;
             continue;
         }
-        tl_msg_clear (&m);
+        s_release (o, &m);
     }
     zpoller_destroy (&poller);
     return rc;
@@ -227,9 +246,11 @@ tl_watch_main (int argc, char **argv)
         { "once", no_argument, 0, 'o' },            { "format", required_argument, 0, 'f' }, { "sort", required_argument, 0, 1100 },
         { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
         { "keys", required_argument, 0, 'k' },      { "output", required_argument, 0, 'O' },
+        { "web", required_argument, 0, 'W' },       { "web-allow-remote", no_argument, 0, 'A' },
         { 0, 0, 0, 0 },
     };
     const char *ep = NULL, *keys = NULL;
+    tl_web_cfg_t wc = { .who = "tally watch" };
     tl_watch_opts_t o = { .fmt = TL_FMT_TABLE };
     int c;
     uint64_t v;
@@ -239,6 +260,8 @@ tl_watch_main (int argc, char **argv)
             case 's': ep = optarg; break;
             case 'k': keys = optarg; break;
             case 'O': o.output = optarg; break;
+            case 'W': wc.listen = optarg; break;
+            case 'A': wc.allow_remote = true; break;
             case 'u': o.until_done = true; break;
             case 'o': o.once = true; break;
             case 1100:
@@ -272,9 +295,19 @@ tl_watch_main (int argc, char **argv)
         fprintf (stderr, "tally watch: --subscribe is required (see --help)\n");
         return 2;
     }
+    if (wc.allow_remote && !wc.listen) {
+        fprintf (stderr, "tally watch: --web-allow-remote goes with --web HOST:PORT\n");
+        return 2;
+    }
+    wc.keys = keys != NULL;
+    tl_err_t we = { 0 };
+    if (wc.listen && tl_web_check (&wc, &we) != 0) {
+        fprintf (stderr, "tally watch: %s\n", we.msg);
+        return 2;
+    }
     tl_log_init ("watch", TL_LOG_WARN);
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
-    if (!o.live && !o.once)
+    if (!o.live && !o.once && !wc.listen)
         o.until_done = true;    /* not a terminal: the result once, at the end */
     zsock_t *sub = tl_sock_new (ZMQ_SUB, 256 << 20);
     tl_err_t se;
@@ -302,9 +335,19 @@ tl_watch_main (int argc, char **argv)
         return 1;
     }
     zsock_set_subscribe (sub, "");
+    if (wc.listen)      /* the dashboard wants the task spans and events too */
+        zsock_set_subscribe (sub, TL_ACT_TOPIC);
     o.endpoint = ep;
     o.monitor = mon;
+    if (wc.listen && !(o.web = tl_web_new (&wc, &we))) {
+        fprintf (stderr, "tally watch: %s\n", we.msg);
+        zactor_destroy (&mon);
+        zsock_destroy (&sub);
+        tl_security_destroy (&sec);
+        return 1;
+    }
     int rc = tl_watch_loop (sub, &o, stdout, stdout, NULL, NULL);
+    tl_web_destroy (&o.web, 1000);
     zactor_destroy (&mon);
     zsock_destroy (&sub);
     tl_security_destroy (&sec);

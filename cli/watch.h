@@ -2,6 +2,7 @@
 #ifndef TL_WATCH_H
 #define TL_WATCH_H
 #include "cli/render.h"
+#include "cli/web.h"
 #include <czmq.h>
 
 typedef struct {
@@ -17,6 +18,9 @@ typedef struct {
                                to tell "no answer" from "no job yet"; may be NULL */
     char *error;            /* if set: a failed job's error is copied here (error_len bytes) */
     size_t error_len;
+    tl_web_t *web;          /* if set: every UPDATE is handed to the dashboard (cli/web.h), which then
+                               keeps serving after the end unless until_done; the final result is
+                               still printed once */
 } tl_watch_opts_t;
 
 /*  Read updates from a SUB socket (already connected and subscribed) and render them to out

@@ -83,6 +83,8 @@ typedef struct {
     char stalled [TL_STR_MAX];  /* why acks are held back, "" when they are not */
     int64_t stall_warned, stall_told;
     uint64_t ckpt_seq;      /* of the last checkpoint written or loaded */
+    tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
+    bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
 } s_reducer_t;
 
 static void
@@ -134,6 +136,12 @@ s_publish (s_reducer_t *r, int64_t now)
         .groups = groups, .n_groups = ng, .mappers = ms, .n_mappers = nm,
         .ncells = tl_agg_ncells (totals), .filtered = st.filtered, .fetched = st.fetched, .skipped = st.skipped,
     };
+    if (r->act_wanted && r->activity.type == TL_MSG_ACTIVITY && strcmp (r->activity.job, r->job) == 0) {
+        m.spans = r->activity.spans, m.n_spans = r->activity.n_spans;
+        m.events = r->activity.events, m.n_events = r->activity.n_events;
+        m.workers = r->activity.workers, m.n_workers = r->activity.n_workers;
+        m.clock = r->activity.clock;
+    }
     if (tl_send (r->xpub, NULL, 0, &m, true) != 0)
         tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
     r->dirty = false;
@@ -615,6 +623,13 @@ tl_reducer_main (int argc, char **argv)
                     s_on_job (&r, ident, identlen, &m, now);
                 else if (m.type == TL_MSG_END)
                     s_on_end (&r, &m, now);
+                else if (m.type == TL_MSG_ACTIVITY) {
+                    /* Kept for the dashboards (the rings are whole in each): only the newest. */
+                    tl_msg_clear (&r.activity);
+                    r.activity = m;
+                    kept = true;
+                    r.dirty |= r.act_wanted;
+                }
                 else
                     tl_badmsg_unexpected ("a peer of --listen", m.type);
                 if (!kept)
@@ -623,7 +638,12 @@ tl_reducer_main (int argc, char **argv)
         }
         if (which == r.xpub) {
             zframe_t *f = zframe_recv (r.xpub);
-            /* A subscription (first byte 1): answer with the full state, the snapshot. */
+            /* A subscription (first byte 1): answer with the full state, the snapshot. The
+               dashboard's topic turns the activity on; its unsubscription (the last one gone,
+               XPUB_VERBOSE) turns it off. */
+            size_t tn = sizeof TL_ACT_TOPIC - 1;
+            if (f && zframe_size (f) == 1 + tn && memcmp (zframe_data (f) + 1, TL_ACT_TOPIC, tn) == 0)
+                r.act_wanted = zframe_data (f) [0] == 1;
             if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1 && r.have_job)
                 s_publish (&r, now);
             zframe_destroy (&f);
@@ -677,6 +697,7 @@ done:
     tl_security_destroy (&sec);
     tl_metrics_destroy (&met);
     tl_ledger_destroy (&r.ledger);
+    tl_msg_clear (&r.activity);
     for (size_t i = 0; i < r.npending; i++)
         tl_msg_clear (&r.pending [i]);
     free (r.acks);

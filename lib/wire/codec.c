@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_UINT, K_STR, K_BOOL, K_RUNNING, K_IDS, K_LENGTHS, K_GROUPS, K_MAPPERS };
+enum { K_UINT, K_STR, K_BOOL, K_RUNNING, K_IDS, K_LENGTHS, K_GROUPS, K_MAPPERS, K_SPANS, K_EVENTS, K_WORKERS };
 
 typedef struct {
     const char *key;
@@ -25,7 +25,7 @@ enum {
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS,
     F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT,
-    F_FORMAT, F_FETCHED, F_SKIPPED, F_COUNT_
+    F_FORMAT, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS, F_WORKERS, F_CLOCK, F_COUNT_
 };
 _Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
 static const s_field_t s_fields [F_COUNT_] = {
@@ -60,6 +60,8 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_CURRENT] = F ("current", K_STR, current),
     [F_FORMAT] = F ("format", K_STR, format),   [F_FETCHED] = F ("fetched", K_UINT, fetched),
     [F_SKIPPED] = F ("skipped", K_UINT, skipped),
+    [F_SPANS] = F ("spans", K_SPANS, spans),    [F_EVENTS] = F ("events", K_EVENTS, events),
+    [F_WORKERS] = F ("workers", K_WORKERS, workers), [F_CLOCK] = F ("clock", K_UINT, clock),
 };
 
 #define MAXF 24
@@ -92,7 +94,9 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
-                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, F_FETCHED, F_SKIPPED, -1 } },
+                        { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS,
+                          F_WORKERS, F_CLOCK, -1 } },
+    [TL_MSG_ACTIVITY] = { "activity", { F_JOB, F_CLOCK, F_SPANS, F_EVENTS, F_WORKERS, -1 }, { -1 } },
     [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
     [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
 };
@@ -168,6 +172,49 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
                 }
             }
             break;
+        case K_SPANS:
+            msgpack_pack_array (pk, m->n_spans);
+            for (size_t i = 0; i < m->n_spans; i++) {
+                const tl_span_t *x = &m->spans [i];
+                msgpack_pack_array (pk, 11);
+                msgpack_pack_uint64 (pk, x->task);
+                msgpack_pack_uint64 (pk, x->attempt);
+                s_pack_str (pk, x->mapper);
+                s_pack_str (pk, x->kind);
+                s_pack_str (pk, x->state);
+                msgpack_pack_uint64 (pk, x->start_ms);
+                msgpack_pack_uint64 (pk, x->end_ms);
+                msgpack_pack_uint64 (pk, x->offset);
+                msgpack_pack_uint64 (pk, x->length);
+                msgpack_pack_uint64 (pk, x->cut_ms);
+                msgpack_pack_uint64 (pk, x->tail);
+            }
+            break;
+        case K_EVENTS:
+            msgpack_pack_array (pk, m->n_events);
+            for (size_t i = 0; i < m->n_events; i++) {
+                const tl_event_t *x = &m->events [i];
+                msgpack_pack_array (pk, 6);
+                msgpack_pack_uint64 (pk, x->n);
+                msgpack_pack_uint64 (pk, x->ms);
+                s_pack_str (pk, x->kind);
+                s_pack_str (pk, x->mapper);
+                msgpack_pack_uint64 (pk, x->task);
+                s_pack_str (pk, x->text);
+            }
+            break;
+        case K_WORKERS:
+            msgpack_pack_array (pk, m->n_workers);
+            for (size_t i = 0; i < m->n_workers; i++) {
+                const tl_worker_t *x = &m->workers [i];
+                msgpack_pack_array (pk, 5);
+                s_pack_str (pk, x->name);
+                msgpack_pack_uint64 (pk, x->slots);
+                s_pack_str (pk, x->state);
+                msgpack_pack_uint64 (pk, x->tasks);
+                msgpack_pack_uint64 (pk, x->bytes);
+            }
+            break;
         case K_MAPPERS:
             msgpack_pack_array (pk, m->n_mappers);
             for (size_t i = 0; i < m->n_mappers; i++) {
@@ -177,6 +224,15 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
             }
             break;
     }
+}
+
+/*  An UPDATE carries the activity only when it has some (a dashboard subscribes): a watcher
+    without one sees the UPDATE of before, byte for byte. */
+static bool
+s_skip (const tl_msg_t *m, int f)
+{
+    return m->type == TL_MSG_UPDATE && !m->n_spans && !m->n_events && !m->n_workers
+           && (f == F_SPANS || f == F_EVENTS || f == F_WORKERS || f == F_CLOCK);
 }
 
 int
@@ -189,7 +245,7 @@ tl_msg_encode (const tl_msg_t *m, char **data, size_t *len)
     for (const int *f = t->required; *f >= 0; f++)
         n++;
     for (const int *f = t->optional; *f >= 0; f++)
-        n++;
+        n += !s_skip (m, *f);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
@@ -202,7 +258,8 @@ tl_msg_encode (const tl_msg_t *m, char **data, size_t *len)
     for (const int *f = t->required; *f >= 0; f++)
         s_pack_field (&pk, m, *f);
     for (const int *f = t->optional; *f >= 0; f++)
-        s_pack_field (&pk, m, *f);
+        if (!s_skip (m, *f))
+            s_pack_field (&pk, m, *f);
     if (!sb.data) {
         msgpack_sbuffer_destroy (&sb);
         return TL_ENOMEM;
@@ -378,6 +435,61 @@ s_uint (const msgpack_object *o, uint64_t *v)
     return 1;
 }
 
+/*  A string item of an activity record, copied into m's arena. */
+static bool
+s_act_str (tl_msg_t *m, const msgpack_object *o, const char **out)
+{
+    const char *p;
+    size_t n;
+    return s_str (o, &p, &n) && n <= TL_STR_MAX && !memchr (p, 0, n) && (*out = s_dup (m, p, n)) != NULL;
+}
+
+/*  spans, events and workers: arrays of fixed-width records, each count capped. */
+static int
+s_decode_activity (tl_msg_t *m, const s_field_t *fd, const msgpack_object *a, size_t cnt, tl_err_t *e)
+{
+    size_t width = fd->kind == K_SPANS ? 11 : fd->kind == K_EVENTS ? 6 : 5;
+    size_t cap = fd->kind == K_SPANS ? TL_ACT_SPANS_MAX : fd->kind == K_EVENTS ? TL_ACT_EVENTS_MAX : TL_ACT_WORKERS_MAX;
+    if (cnt > cap)
+        return tl_err_set (e, TL_EPROTO, 0, "field '%s' has %zu items (at most %zu)", fd->key, cnt, cap);
+    size_t size = fd->kind == K_SPANS ? sizeof (tl_span_t) : fd->kind == K_EVENTS ? sizeof (tl_event_t) : sizeof (tl_worker_t);
+    void *v = s_alloc (m, cnt * size);
+    if (!v)
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        if (a [i].type != MSGPACK_OBJECT_ARRAY || a [i].via.array.size != width)
+            return tl_err_set (e, TL_EPROTO, 0, "field '%s' item %zu is not an array of %zu", fd->key, i, width);
+        const msgpack_object *t = a [i].via.array.ptr;
+        bool ok;
+        if (fd->kind == K_SPANS) {
+            tl_span_t *x = (tl_span_t *) v + i;
+            ok = s_uint (&t [0], &x->task) && s_uint (&t [1], &x->attempt) && s_act_str (m, &t [2], &x->mapper)
+                 && s_act_str (m, &t [3], &x->kind) && s_act_str (m, &t [4], &x->state) && s_uint (&t [5], &x->start_ms)
+                 && s_uint (&t [6], &x->end_ms) && s_uint (&t [7], &x->offset) && s_uint (&t [8], &x->length)
+                 && s_uint (&t [9], &x->cut_ms) && s_uint (&t [10], &x->tail);
+        }
+        else if (fd->kind == K_EVENTS) {
+            tl_event_t *x = (tl_event_t *) v + i;
+            ok = s_uint (&t [0], &x->n) && s_uint (&t [1], &x->ms) && s_act_str (m, &t [2], &x->kind)
+                 && s_act_str (m, &t [3], &x->mapper) && s_uint (&t [4], &x->task) && s_act_str (m, &t [5], &x->text);
+        }
+        else {
+            tl_worker_t *x = (tl_worker_t *) v + i;
+            ok = s_act_str (m, &t [0], &x->name) && s_uint (&t [1], &x->slots) && s_act_str (m, &t [2], &x->state)
+                 && s_uint (&t [3], &x->tasks) && s_uint (&t [4], &x->bytes);
+        }
+        if (!ok)
+            return tl_err_set (e, TL_EPROTO, 0, "field '%s' item %zu is malformed", fd->key, i);
+    }
+    if (fd->kind == K_SPANS)
+        m->spans = v, m->n_spans = cnt;
+    else if (fd->kind == K_EVENTS)
+        m->events = v, m->n_events = cnt;
+    else
+        m->workers = v, m->n_workers = cnt;
+    return 0;
+}
+
 static int
 s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
 {
@@ -425,6 +537,8 @@ s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
         }
         return 0;
     }
+    if (fd->kind == K_SPANS || fd->kind == K_EVENTS || fd->kind == K_WORKERS)
+        return s_decode_activity (m, fd, a, cnt, e);
     int width = fd->kind == K_RUNNING ? 3 : 2;
     for (size_t i = 0; i < cnt; i++)
         if (a [i].type != MSGPACK_OBJECT_ARRAY

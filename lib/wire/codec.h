@@ -22,7 +22,7 @@ typedef enum {
     TL_MSG_HELLO, TL_MSG_HB, TL_MSG_DONE, TL_MSG_FAIL, TL_MSG_BYE,
     TL_MSG_WELCOME, TL_MSG_TASK, TL_MSG_CANCEL, TL_MSG_RESET, TL_MSG_END,
     TL_MSG_JOB, TL_MSG_APPLIED, TL_MSG_PARTIAL, TL_MSG_UPDATE, TL_MSG_STEAL, TL_MSG_CUT,
-    TL_MSG_PING, TL_MSG_PONG, TL_MSG_REFUSED, TL_MSG_VERIFIED,
+    TL_MSG_PING, TL_MSG_PONG, TL_MSG_REFUSED, TL_MSG_VERIFIED, TL_MSG_ACTIVITY,
     TL_MSG_COUNT_
 } tl_msg_type_t;
 
@@ -34,6 +34,40 @@ typedef struct {
     const char *name;
     uint64_t tasks;
 } tl_mapper_stat_t;
+
+/*  Activity for the dashboard (ACTIVITY, and UPDATE while a dashboard subscribes): one task
+    attempt on a mapper, from its assignment; times are ms on the broker's job clock. */
+typedef struct {
+    uint64_t task, attempt;
+    const char *mapper;
+    const char *kind;       /* original, tail (made by a steal), backup, reissue, verify */
+    const char *state;      /* running, done, failed, cancelled, lost */
+    uint64_t start_ms, end_ms;      /* end 0: still running */
+    uint64_t offset, length;        /* the range as it is now (shortened by a cut) */
+    uint64_t cut_ms, tail;          /* when a steal cut it (0: never) and the tail task it gave */
+} tl_span_t;
+
+typedef struct {
+    uint64_t n, ms;         /* number (from 1) and time */
+    const char *kind;       /* joined, lost, left, steal, backup, cancelled, requeued, failed */
+    const char *mapper;
+    uint64_t task;
+    const char *text;
+} tl_event_t;
+
+typedef struct {
+    const char *name;
+    uint64_t slots;
+    const char *state;      /* joined, lost, left */
+    uint64_t tasks, bytes;  /* tasks done; bytes read (finished attempts plus running progress) */
+} tl_worker_t;
+
+#define TL_ACT_SPANS_MAX 8192
+#define TL_ACT_EVENTS_MAX 1024
+#define TL_ACT_WORKERS_MAX 8192
+/*  The XPUB topic a dashboard subscribes to (besides ""): while anyone does, UPDATEs carry the
+    activity. No message starts with it, so it only tells the reducer. */
+#define TL_ACT_TOPIC "tally-activity"
 
 typedef struct {
     tl_msg_type_t type;
@@ -67,6 +101,13 @@ typedef struct {
                                min, max] x ncells] */
     tl_mapper_stat_t *mappers;
     size_t n_mappers;
+    tl_span_t *spans;       /* ACTIVITY, UPDATE (optional): the broker's bounded rings */
+    size_t n_spans;
+    tl_event_t *events;
+    size_t n_events;
+    tl_worker_t *workers;
+    size_t n_workers;
+    uint64_t clock;         /* ACTIVITY, UPDATE: the broker's job clock (ms) when it was sent */
     void *arena_;   /* private: memory of a decoded message */
 } tl_msg_t;
 

@@ -1,0 +1,282 @@
+/*  activity.c — the broker's bounded record of task attempts and events (activity.h).
+
+    Spans are kept in assignment order in one array; an attempt is found from the newest end,
+    where the running ones are. Removing the oldest finished span of a mapper over its share,
+    or of the whole set over TL_BACT_SPANS, is a scan of at most TL_BACT_SPANS entries per
+    assignment: a task is megabytes of reading, so this never shows. */
+#include "broker/activity.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tl_span_t s;
+    char mapper [128];
+    uint64_t done;          /* heartbeat progress */
+} s_span_t;
+
+typedef struct {
+    tl_event_t e;
+    char kind [16], mapper [128], text [256];
+} s_event_t;
+
+typedef struct {
+    tl_worker_t w;
+    char name [128], state [8];
+    uint64_t finished;      /* bytes of its finished attempts */
+} s_worker_t;
+
+struct tl_bact {
+    int64_t t0, last_sent;
+    bool dirty;
+    s_span_t *spans;
+    size_t nspans;
+    s_event_t events [TL_BACT_EVENTS];
+    uint64_t nevents;       /* ever: the ring holds the last TL_BACT_EVENTS */
+    s_worker_t *workers;
+    size_t nworkers, capworkers;
+    tl_span_t *out_spans;   /* tl_bact_message's arrays */
+    tl_event_t out_events [TL_BACT_EVENTS];
+    tl_worker_t *out_workers;
+    uint64_t tails [256];   /* the last tail ids made by steals */
+    size_t ntails;
+};
+
+static uint64_t
+s_ms (const tl_bact_t *self, int64_t now)
+{
+    return now > self->t0 ? (uint64_t) (now - self->t0) : 0;
+}
+
+tl_bact_t *
+tl_bact_new (int64_t now)
+{
+    tl_bact_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->spans = calloc (TL_BACT_SPANS, sizeof *self->spans);
+    self->out_spans = calloc (TL_BACT_SPANS, sizeof *self->out_spans);
+    if (!self->spans || !self->out_spans) {
+        tl_bact_destroy (&self);
+        return NULL;
+    }
+    self->t0 = now;
+    return self;
+}
+
+void
+tl_bact_destroy (tl_bact_t **self_p)
+{
+    if (self_p && *self_p) {
+        tl_bact_t *self = *self_p;
+        free (self->spans);
+        free (self->out_spans);
+        free (self->workers);
+        free (self->out_workers);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static s_worker_t *
+s_worker (tl_bact_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (strcmp (self->workers [i].name, name) == 0)
+            return &self->workers [i];
+    if (self->nworkers == TL_ACT_WORKERS_MAX)
+        return NULL;
+    if (self->nworkers == self->capworkers) {
+        size_t cap = self->capworkers ? 2 * self->capworkers : 16;
+        s_worker_t *w = realloc (self->workers, cap * sizeof *w);
+        tl_worker_t *o = realloc (self->out_workers, cap * sizeof *o);
+        if (w)
+            self->workers = w;
+        if (o)
+            self->out_workers = o;
+        if (!w || !o)
+            return NULL;
+        self->capworkers = cap;
+    }
+    s_worker_t *w = &self->workers [self->nworkers++];
+    memset (w, 0, sizeof *w);
+    snprintf (w->name, sizeof w->name, "%s", name);
+    snprintf (w->state, sizeof w->state, "joined");
+    return w;
+}
+
+/*  Remove span i, keeping the order. */
+static void
+s_drop (tl_bact_t *self, size_t i)
+{
+    memmove (&self->spans [i], &self->spans [i + 1], (self->nspans - i - 1) * sizeof *self->spans);
+    self->nspans--;
+}
+
+void
+tl_bact_start (tl_bact_t *self, uint64_t task, uint64_t attempt, const char *mapper, const char *kind,
+               uint64_t offset, uint64_t length, int64_t now)
+{
+    if (!self)
+        return;
+    /* Over the mapper's share or the whole bound: the oldest finished span of that mapper
+       goes, else the oldest finished one of all, else the oldest. */
+    size_t mine = 0, oldest_mine = SIZE_MAX, oldest = SIZE_MAX;
+    for (size_t i = 0; i < self->nspans; i++) {
+        bool fin = self->spans [i].s.end_ms != 0, same = strcmp (self->spans [i].mapper, mapper) == 0;
+        mine += same;
+        if (fin && same && oldest_mine == SIZE_MAX)
+            oldest_mine = i;
+        if (fin && oldest == SIZE_MAX)
+            oldest = i;
+    }
+    if (mine >= TL_BACT_PER_MAPPER && oldest_mine != SIZE_MAX)
+        s_drop (self, oldest_mine);
+    else if (self->nspans == TL_BACT_SPANS)
+        s_drop (self, oldest != SIZE_MAX ? oldest : 0);
+    s_span_t *s = &self->spans [self->nspans++];
+    memset (s, 0, sizeof *s);
+    snprintf (s->mapper, sizeof s->mapper, "%s", mapper);
+    s->s = (tl_span_t) { .task = task, .attempt = attempt, .kind = kind, .state = "running",
+                         .start_ms = s_ms (self, now), .offset = offset, .length = length };
+    self->dirty = true;
+}
+
+static s_span_t *
+s_find (tl_bact_t *self, uint64_t task, uint64_t attempt)
+{
+    for (size_t i = self->nspans; i-- > 0;)
+        if (self->spans [i].s.task == task && self->spans [i].s.attempt == attempt)
+            return &self->spans [i];
+    return NULL;
+}
+
+void
+tl_bact_end (tl_bact_t *self, uint64_t task, uint64_t attempt, const char *mapper, const char *state, int64_t now)
+{
+    if (!self)
+        return;
+    for (size_t i = self->nspans; i-- > 0;) {
+        s_span_t *s = &self->spans [i];
+        if ((task != UINT64_MAX && s->s.task != task) || s->s.end_ms || (attempt && s->s.attempt != attempt)
+            || (mapper && strcmp (s->mapper, mapper) != 0))
+            continue;
+        uint64_t ms = s_ms (self, now);
+        s->s.end_ms = ms > s->s.start_ms ? ms : s->s.start_ms + 1;     /* 0 means running */
+        s->s.state = state;
+        s_worker_t *w = s_worker (self, s->mapper);
+        if (w)
+            w->finished += strcmp (state, "done") == 0 ? s->s.length : s->done;
+        self->dirty = true;
+        if (attempt)
+            break;
+    }
+}
+
+void
+tl_bact_cut (tl_bact_t *self, uint64_t task, uint64_t length, uint64_t tail, int64_t now)
+{
+    if (!self)
+        return;
+    for (size_t i = self->nspans; i-- > 0;) {
+        s_span_t *s = &self->spans [i];
+        if (s->s.task == task && !s->s.end_ms) {
+            s->s.length = length;
+            s->s.cut_ms = s_ms (self, now) ? s_ms (self, now) : 1;
+            s->s.tail = tail;
+            self->dirty = true;
+            return;
+        }
+    }
+}
+
+void
+tl_bact_tail (tl_bact_t *self, uint64_t tail)
+{
+    if (self)
+        self->tails [self->ntails++ % 256] = tail;
+}
+
+bool
+tl_bact_is_tail (const tl_bact_t *self, uint64_t task)
+{
+    for (size_t i = 0; self && i < self->ntails && i < 256; i++)
+        if (self->tails [i] == task)
+            return true;
+    return false;
+}
+
+void
+tl_bact_progress (tl_bact_t *self, uint64_t task, uint64_t attempt, uint64_t bytes_done)
+{
+    s_span_t *s = self ? s_find (self, task, attempt) : NULL;
+    if (s && !s->s.end_ms && s->done != bytes_done) {
+        s->done = bytes_done;
+        self->dirty = true;
+    }
+}
+
+void
+tl_bact_event (tl_bact_t *self, const char *kind, const char *mapper, uint64_t task, const char *text, int64_t now)
+{
+    if (!self)
+        return;
+    s_event_t *e = &self->events [self->nevents % TL_BACT_EVENTS];
+    snprintf (e->kind, sizeof e->kind, "%s", kind);
+    snprintf (e->mapper, sizeof e->mapper, "%s", mapper ? mapper : "");
+    snprintf (e->text, sizeof e->text, "%s", text);
+    e->e = (tl_event_t) { .n = ++self->nevents, .ms = s_ms (self, now), .task = task };
+    self->dirty = true;
+}
+
+void
+tl_bact_mapper (tl_bact_t *self, const char *name, uint64_t slots, const char *state, uint64_t tasks)
+{
+    s_worker_t *w = self ? s_worker (self, name) : NULL;
+    if (!w)
+        return;
+    w->w.slots = slots;
+    w->w.tasks = tasks;
+    snprintf (w->state, sizeof w->state, "%s", state);
+    self->dirty = true;
+}
+
+bool
+tl_bact_due (const tl_bact_t *self, int64_t now)
+{
+    return self && self->dirty && now - self->last_sent >= TL_BACT_EVERY_MS;
+}
+
+void
+tl_bact_message (tl_bact_t *self, const char *job, tl_msg_t *m, int64_t now)
+{
+    for (size_t i = 0; i < self->nspans; i++) {
+        self->out_spans [i] = self->spans [i].s;
+        self->out_spans [i].mapper = self->spans [i].mapper;
+    }
+    size_t ne = self->nevents < TL_BACT_EVENTS ? (size_t) self->nevents : TL_BACT_EVENTS;
+    for (size_t i = 0; i < ne; i++) {       /* oldest first */
+        const s_event_t *e = &self->events [(self->nevents - ne + i) % TL_BACT_EVENTS];
+        self->out_events [i] = e->e;
+        self->out_events [i].kind = e->kind;
+        self->out_events [i].mapper = e->mapper;
+        self->out_events [i].text = e->text;
+    }
+    for (size_t i = 0; i < self->nworkers; i++) {
+        s_worker_t *w = &self->workers [i];
+        uint64_t running = 0;
+        for (size_t k = 0; k < self->nspans; k++)
+            if (!self->spans [k].s.end_ms && strcmp (self->spans [k].mapper, w->name) == 0)
+                running += self->spans [k].done;
+        self->out_workers [i] = w->w;
+        self->out_workers [i].name = w->name;
+        self->out_workers [i].state = w->state;
+        self->out_workers [i].bytes = w->finished + running;
+    }
+    *m = (tl_msg_t) { .type = TL_MSG_ACTIVITY, .job = job, .clock = s_ms (self, now),
+                      .spans = self->out_spans, .n_spans = self->nspans,
+                      .events = self->out_events, .n_events = ne,
+                      .workers = self->out_workers, .n_workers = self->nworkers };
+    self->dirty = false;
+    self->last_sent = now;
+}

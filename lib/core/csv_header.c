@@ -1,0 +1,108 @@
+/*  csv_header.c — finding an object's header and resolving the group-by column in it.
+
+    The header is the first line that is not blank, and it is one line (quotes do not join
+    lines in it). A plain scan looks its column up by name, through the TLC era aliases
+    (query.c), or takes it by number; a query resolves all its columns at once. Range tasks
+    cannot see the header in their own bytes: they get the column from the object's first line
+    (tl_csv_set_header_at) or from a cache (tl_csv_set_column_at), plus where that line starts,
+    so that a range which holds it does not count it as a row. A header line over
+    TL_CSV_LINE_MAX fails the object: the first data row must not become the header. */
+#include "lib/core/csv_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+int
+tl_csv_header_too_long (tl_err_t *e)
+{
+    return tl_err_set (e, TL_EPROTO, 0, TL_CSV_HEADER_TOO_LONG);
+}
+
+int
+tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, uint64_t *at)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr (buf + i, '\n', n - i);
+        size_t l = nl ? (size_t) (nl - (buf + i)) : n - i;
+        if (l > 0 && !(l == 1 && buf [i] == '\r')) {
+            if (!nl && l <= TL_CSV_LINE_MAX)
+                return 0;
+            *line = buf + i;
+            *len = l;
+            *at = i;
+            return l > TL_CSV_LINE_MAX ? TL_EPROTO : 1;
+        }
+        if (!nl)
+            return 0;
+        i += l + 1;
+    }
+    return 0;
+}
+
+static void
+s_note_header_at (tl_csv_t *self, uint64_t at)
+{
+    self->hdr_at = at;
+    /* Only a range that starts before the header line (inside leading blank lines) holds it. */
+    self->hdr_pending = self->start > 0 && at >= self->start;
+}
+
+int
+tl_csv_set_header_at (tl_csv_t *self, const char *line, size_t len, uint64_t at, tl_err_t *e)
+{
+    int rc = tl_csv_set_header (self, line, len, e);
+    if (rc == 0)
+        s_note_header_at (self, at);
+    return rc;
+}
+
+void
+tl_csv_set_column_at (tl_csv_t *self, int col, uint64_t at)
+{
+    tl_csv_set_column_index (self, col);
+    s_note_header_at (self, at);
+}
+
+void
+tl_csv_set_column_index (tl_csv_t *self, int col)
+{
+    self->col = col;
+    if (self->state == TL_CSV_ST_HEADER)
+        self->state = TL_CSV_ST_ROWS;
+}
+
+int
+tl_csv_column (const tl_csv_t *self)
+{
+    return self->name && self->state == TL_CSV_ST_HEADER ? -1 : self->col;
+}
+
+int
+tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
+{
+    if (len > TL_CSV_LINE_MAX)
+        return tl_csv_header_too_long (e);
+    if (self->q) {
+        int rc = tl_query_resolve (self->q, line, len, e);
+        if (rc)
+            return rc;
+        free (self->fields);
+        self->fields = calloc ((size_t) self->q->maxcol + 1, sizeof *self->fields);
+        if (!self->fields)
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        self->col = self->q->maxcol;
+    }
+    else if (self->name) {
+        /* Through the TLC era aliases too: pickup_datetime finds Trip_Pickup_DateTime. */
+        int c = tl_query_find_column (NULL, line, len, self->name);
+        if (c < 0) {
+            size_t show = len > 300 ? 300 : len;
+            return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'",
+                               self->name, (int) show, line, show < len ? "..." : "");
+        }
+        self->col = c;
+    }
+    if (self->state == TL_CSV_ST_HEADER)
+        self->state = TL_CSV_ST_ROWS;
+    return 0;
+}
