@@ -83,13 +83,8 @@ int tl_csv_set_header_at (tl_csv_t *self, const char *line, size_t len, uint64_t
               TL_CSV_HEADER_TOO_LONG. *line, *len and *at are then set to the over-long part
               seen, so that tl_csv_set_header on it fails with that same error. */
 int tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, uint64_t *at);
-/*  Use a column index resolved earlier from the same object's header (a cache hit); `at` as
-    for tl_csv_set_header_at. */
-void tl_csv_set_column_at (tl_csv_t *self, int col, uint64_t at);
 /*  Use a column index resolved earlier from the same object's header (a cache hit). */
 void tl_csv_set_column_index (tl_csv_t *self, int col);
-/*  Index (0-based) of the resolved column, or -1 while unresolved. */
-int tl_csv_column (const tl_csv_t *self);
 /*  Feed the next bytes. Returns 0 for "more please", 1 when the range is complete (stop
     reading), or a negative error with e filled: TL_ECOLUMN, TL_ENOMEM, or TL_EPROTO for a
     header line over TL_CSV_LINE_MAX. */

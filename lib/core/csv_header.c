@@ -4,7 +4,7 @@
     lines in it). A plain scan looks its column up by name, through the TLC era aliases
     (query.c), or takes it by number; a query resolves all its columns at once. Range tasks
     cannot see the header in their own bytes: they get the column from the object's first line
-    (tl_csv_set_header_at) or from a cache (tl_csv_set_column_at), plus where that line starts,
+    (tl_csv_set_header_at) or from a cache (tl_csv_set_column_index), plus where that line starts,
     so that a range which holds it does not count it as a row. A header line over
     TL_CSV_LINE_MAX fails the object: the first data row must not become the header. */
 #include "lib/core/csv_int.h"
@@ -57,24 +57,11 @@ tl_csv_set_header_at (tl_csv_t *self, const char *line, size_t len, uint64_t at,
 }
 
 void
-tl_csv_set_column_at (tl_csv_t *self, int col, uint64_t at)
-{
-    tl_csv_set_column_index (self, col);
-    s_note_header_at (self, at);
-}
-
-void
 tl_csv_set_column_index (tl_csv_t *self, int col)
 {
     self->col = col;
     if (self->state == TL_CSV_ST_HEADER)
         self->state = TL_CSV_ST_ROWS;
-}
-
-int
-tl_csv_column (const tl_csv_t *self)
-{
-    return self->name && self->state == TL_CSV_ST_HEADER ? -1 : self->col;
 }
 
 int
