@@ -388,8 +388,10 @@ tl_broker_main (int argc, char **argv)
     tl_security_t *sec = NULL;
     tl_metrics_t *met = NULL;
     int prc = tl_broker_parse (argc, argv, &b.o);
-    if (prc)
+    if (prc) {
+        tl_broker_opts_free (&b.o);
         return prc == 1 ? 0 : prc;
+    }
     tl_store_cfg_from_env (&b.o.cfg);
     int rc = 1;
     tl_random_id (b.job);
@@ -753,10 +755,7 @@ done:
     tl_bact_destroy (&b.act);
     tl_objlist_free (&b.objs);
     free (b.fmts);
-    for (int i = 0; i < b.o.ninputs; i++)
-        free (b.o.inputs [i]);
-    free (b.o.inputs);
-    free (b.o.col_text);
+    tl_broker_opts_free (&b.o);
     free (b.verify);
     return rc;
 }

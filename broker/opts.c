@@ -248,3 +248,15 @@ tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o)
     return 0;
 }
 
+
+void
+tl_broker_opts_free (tl_broker_opts_t *o)
+{
+    for (int i = 0; i < o->ninputs; i++)
+        free (o->inputs [i]);
+    free (o->inputs);
+    free (o->col_text);
+    o->inputs = NULL;
+    o->col_text = NULL;
+    o->ninputs = 0;
+}

@@ -74,6 +74,8 @@ typedef struct {
 /*  opts.c: parse the command line into o. Returns 0, 1 after --help (exit 0), or 2 (usage error,
     already said). */
 int tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o);
+/*  opts.c: free what parsing allocated (the inputs, the query text). */
+void tl_broker_opts_free (tl_broker_opts_t *o);
 /*  inputs.c: list every --input (brace ranges expanded) into b->objs, sorted and without
     duplicates. Returns 0 or -1 (logged). */
 int tl_broker_list_inputs (tl_broker_t *b);

@@ -509,11 +509,12 @@ tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size
     if (self->st.tasks_applied != a [6].via.array.size)
         goto done;
     if (tl_agg_total (self->totals) != a [14].via.u64 || self->st.rows != a [14].via.u64) {
+        uint64_t groups = tl_agg_total (self->totals), stored = a [14].via.u64;
         tl_ledger_reset (self);
         msgpack_unpacked_destroy (&up);
         return tl_err_set (e, TL_EPROTO, 0, "checkpoint does not add up: its groups sum to %llu, its row counter "
-                           "says %llu and its stored sum %llu", (unsigned long long) tl_agg_total (self->totals),
-                           (unsigned long long) c [2], (unsigned long long) a [14].via.u64);
+                           "says %llu and its stored sum %llu", (unsigned long long) groups,
+                           (unsigned long long) c [2], (unsigned long long) stored);
     }
     meta->job = self->meta_job;
     meta->col = self->meta_col;
