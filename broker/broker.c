@@ -83,8 +83,7 @@ s_task_digest (tl_broker_t *b, char out [TL_DIGEST_HEX + 1])
         return;
     tl_digest_u64 (d, n);
     for (uint64_t i = 0; i < n; i++) {
-        tl_digest_u64 (d, i);
-        tl_digest_u64 (d, tl_sched_task (b->sched, i)->length);
+        tl_digest_task (d, i, tl_sched_task (b->sched, i)->length);
     }
     tl_digest_hex (d, out);
     tl_digest_destroy (&d);

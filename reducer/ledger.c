@@ -569,10 +569,8 @@ tl_ledger_coverage (const tl_ledger_t *self, uint64_t ntasks, char digest [TL_DI
             absent++;
             continue;
         }
-        if (d) {
-            tl_digest_u64 (d, t);
-            tl_digest_u64 (d, self->lengths [t]);
-        }
+        if (d)
+            tl_digest_task (d, t, self->lengths [t]);
     }
     if (d) {
         tl_digest_hex (d, digest);

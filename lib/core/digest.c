@@ -52,6 +52,13 @@ tl_digest_str (tl_digest_t *self, const char *s)
 }
 
 void
+tl_digest_task (tl_digest_t *self, uint64_t id, uint64_t length)
+{
+    tl_digest_u64 (self, id);
+    tl_digest_u64 (self, length);
+}
+
+void
 tl_digest_hex (tl_digest_t *self, char out [TL_DIGEST_HEX + 1])
 {
     static const char hex [] = "0123456789abcdef";

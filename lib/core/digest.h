@@ -21,6 +21,9 @@ void tl_digest_destroy (tl_digest_t **self_p);
 void tl_digest_u64 (tl_digest_t *self, uint64_t v);
 /*  A string (NULL counts as empty). */
 void tl_digest_str (tl_digest_t *self, const char *s);
+/*  The task-list digest, one format for the broker (END) and the reducer (coverage): begin with
+    the task count, then one call per task in id order. */
+void tl_digest_task (tl_digest_t *self, uint64_t id, uint64_t length);
 /*  Finish: the digest in hex into out. The digest cannot be fed afterwards. */
 void tl_digest_hex (tl_digest_t *self, char out [TL_DIGEST_HEX + 1]);
 #endif

@@ -270,7 +270,7 @@ test_ledger_once (void **state)
     tl_digest_t *d = tl_digest_new ();
     tl_digest_u64 (d, 2);
     for (uint64_t t = 0; t < 2; t++) {
-        tl_digest_u64 (d, t);
+        tl_digest_u64 (d, t);           /* written out, not tl_digest_task: the format itself */
         tl_digest_u64 (d, 100);
     }
     tl_digest_hex (d, d2);
