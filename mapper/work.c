@@ -18,7 +18,7 @@
 #include "lib/core/csv.h"
 #include "lib/core/decomp.h"
 #include "lib/core/format.h"
-#include "lib/core/pqtask.h"
+#include "lib/core/pqcount.h"
 #include "lib/core/parquet/column.h"
 #include "lib/core/query.h"
 #include "lib/base/util.h"

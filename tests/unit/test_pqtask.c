@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/core/format.h"
-#include "lib/core/pqtask.h"
+#include "lib/core/pqcount.h"
 #include "lib/core/parquet/column.h"
 #include "lib/core/parquet/meta.h"
 #include "lib/core/parquet/write.h"
