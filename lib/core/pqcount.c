@@ -1,6 +1,7 @@
 /*  pqcount.c — counting a Parquet row group's decoded chunks into the aggregator (see
     pqcount.h). */
 #include "lib/core/pqcount.h"
+#include "lib/core/pqrows.h"
 #include "lib/core/parquet/column.h"
 #include "lib/core/parquet/value.h"
 #include <stdio.h>
@@ -9,20 +10,11 @@
 
 /* ---------------------------------------------------------------- counting */
 
-/*  One needed leaf: its reader, kept across row groups, and (query mode) the texts of its
-    current dictionary. */
+/*  One needed leaf: its reader, kept across row groups, and its current batch. */
 typedef struct {
     const tl_pq_column_t *col;
     tl_pq_col_t *rd;
-    uint64_t gen;               /* dictionary the texts below belong to */
-    const char **dtext;
-    uint32_t *dlen;
-    size_t *doff;
-    size_t dcap;
-    char *arena;                /* texts of non-string dictionary values */
-    size_t acap;
     tl_pq_batch_t b;
-    char buf [TL_PQ_TEXT_MAX];
 } s_leaf_t;
 
 struct tl_pqcount {
@@ -31,8 +23,8 @@ struct tl_pqcount {
     tl_agg_t *agg;
     size_t max_page;
     s_leaf_t leaf [TL_PQ_MAX_NEEDED];
-    tl_field_t *fields;         /* query mode: one per leaf up to maxcol */
-    int nfields;
+    tl_pqrows_t *rows;          /* query mode */
+    tl_pq_batch_t batch [TL_PQ_MAX_NEEDED];
     /* plain mode */
     uint64_t *dcount;           /* per dictionary index */
     size_t dcount_n;
@@ -40,7 +32,6 @@ struct tl_pqcount {
     uint64_t dict_gen;
     uint64_t nulls;
     tl_agg_t *raw;              /* plain pages: raw value bytes -> count */
-    tl_qstats_t qs;             /* query mode */
     tl_pqcount_stats_t st;      /* plain mode: rows and bad; skipped always */
     uint64_t skipped_rows;      /* rows of row groups skipped by their statistics */
 };
@@ -57,8 +48,7 @@ tl_pqcount_new (const tl_pqquery_t *pq, const tl_pq_meta_t *m, tl_agg_t *agg, si
     self->max_page = max_page;
     for (int i = 0; i < pq->ncols; i++)
         self->leaf [i].col = &m->cols [pq->cols [i]];
-    self->nfields = pq->q.maxcol + 1;
-    if (!(self->fields = calloc ((size_t) self->nfields, sizeof *self->fields)) || !(self->raw = tl_agg_new ()))
+    if (!(self->raw = tl_agg_new ()) || (!pq->plain && !(self->rows = tl_pqrows_new (pq, m, agg))))
         tl_pqcount_destroy (&self);
     return self;
 }
@@ -69,14 +59,9 @@ tl_pqcount_destroy (tl_pqcount_t **self_p)
     if (!self_p || !*self_p)
         return;
     tl_pqcount_t *self = *self_p;
-    for (int i = 0; i < TL_PQ_MAX_NEEDED; i++) {
+    for (int i = 0; i < TL_PQ_MAX_NEEDED; i++)
         tl_pq_col_destroy (&self->leaf [i].rd);
-        free (self->leaf [i].dtext);
-        free (self->leaf [i].dlen);
-        free (self->leaf [i].doff);
-        free (self->leaf [i].arena);
-    }
-    free (self->fields);
+    tl_pqrows_destroy (&self->rows);
     free (self->dcount);
     tl_agg_destroy (&self->raw);
     free (self);
@@ -242,69 +227,6 @@ s_flush_raw (tl_pqcount_t *self)
     return rc;
 }
 
-/*  Query mode: the texts of a leaf's new dictionary, once. Strings are borrowed from the
-    dictionary; other texts go to the arena by offset (it may move while it fills). */
-static int
-s_leaf_dict (s_leaf_t *l, const tl_pq_batch_t *b)
-{
-    size_t n = b->dict->n;
-    if (n > l->dcap || !l->dtext) {
-        free (l->dtext);
-        free (l->dlen);
-        free (l->doff);
-        l->dtext = malloc ((n + 1) * sizeof *l->dtext);
-        l->dlen = malloc ((n + 1) * sizeof *l->dlen);
-        l->doff = malloc ((n + 1) * sizeof *l->doff);
-        l->dcap = l->dtext && l->dlen && l->doff ? n : 0;
-        if (!l->dcap && n)
-            return TL_ENOMEM;
-    }
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *t;
-        size_t len = tl_pq_value_text (l->col, b->dict, i, l->buf, &t);
-        l->dlen [i] = (uint32_t) len;
-        l->dtext [i] = t;
-        l->doff [i] = SIZE_MAX;
-        if (t != l->buf)
-            continue;
-        if (used + len > l->acap) {
-            size_t cap = (used + len) * 2 + 4096;
-            char *a = realloc (l->arena, cap);
-            if (!a)
-                return TL_ENOMEM;
-            l->arena = a;
-            l->acap = cap;
-        }
-        memcpy (l->arena + used, l->buf, len);
-        l->doff [i] = used;
-        used += len;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (l->doff [i] != SIZE_MAX)
-            l->dtext [i] = l->arena + l->doff [i];
-    l->gen = b->dict_gen;
-    return 0;
-}
-
-/*  Row i of a leaf's batch as text. */
-static tl_field_t
-s_leaf_text (s_leaf_t *l, size_t i)
-{
-    const tl_pq_batch_t *b = &l->b;
-    if (b->kind == TL_PQ_BATCH_INDICES) {
-        uint32_t x = b->idx [i];
-        if (x == TL_PQ_NULL_INDEX || x >= b->dict->n)
-            return (tl_field_t) { "", 0 };
-        return (tl_field_t) { l->dtext [x], l->dlen [x] };
-    }
-    if (b->valid && !b->valid [i])
-        return (tl_field_t) { "", 0 };
-    const char *t;
-    size_t n = tl_pq_value_text (l->col, &b->vals, i, l->buf, &t);
-    return (tl_field_t) { t, n };
-}
-
 static int
 s_count_query (tl_pqcount_t *self, size_t rg, tl_err_t *e)
 {
@@ -333,19 +255,14 @@ s_count_query (tl_pqcount_t *self, size_t rg, tl_err_t *e)
         }
         for (int j = 0; j < pq->ncols; j++) {
             s_leaf_t *l = &self->leaf [j];
-            if ((rc = tl_pq_col_next (l->rd, k, &l->b, e)) != 0)
+            if ((rc = tl_pq_col_next (l->rd, k, &self->batch [j], e)) != 0)
                 return rc;
-            if (l->b.rows != k)
+            if (self->batch [j].rows != k)
                 return tl_err_set (e, TL_EPROTO, 0, "row group %zu, column '%s': %zu rows where %zu were ready", rg,
-                                   l->col->name, l->b.rows, k);
-            if (l->b.kind == TL_PQ_BATCH_INDICES && l->b.dict_gen != l->gen && (rc = s_leaf_dict (l, &l->b)) != 0)
-                return tl_err_set (e, rc, 0, "out of memory");
+                                   l->col->name, self->batch [j].rows, k);
         }
-        for (size_t i = 0; i < k; i++) {
-            for (int j = 0; j < pq->ncols; j++)
-                self->fields [pq->cols [j]] = s_leaf_text (&self->leaf [j], i);
-            tl_query_row (&pq->q, self->fields, self->nfields, self->agg, &self->qs);
-        }
+        if ((rc = tl_pqrows_add (self->rows, self->batch, k, e)) != 0)
+            return rc;
     }
 }
 
@@ -368,11 +285,11 @@ tl_pqcount_rowgroup (tl_pqcount_t *self, size_t rg, const uint8_t *const *chunks
             tl_pq_col_opts_t o = { .max_page = self->max_page, .mode = pq->plain ? TL_PQ_RUNS : TL_PQ_INDICES };
             rc = tl_pq_col_new (&l->rd, l->col, ch, (int) rg, chunks [j], lens [j], &o, e);
         }
-        l->gen = 0;     /* a reset drops the dictionary */
         if (rc)
             return rc;
     }
     if (!pq->plain) {
+        tl_pqrows_rowgroup (self->rows);
         return s_count_query (self, rg, e);
     }
     tl_pq_batch_t b;
@@ -408,6 +325,8 @@ tl_pqcount_skipped (tl_pqcount_t *self, size_t rg)
 int
 tl_pqcount_finish (tl_pqcount_t *self, tl_err_t *e)
 {
+    if (self->rows && tl_pqrows_flush (self->rows, e))
+        return e->code;
     int rc = s_flush_dict (self);
     if (!rc)
         rc = s_flush_raw (self);
@@ -419,9 +338,10 @@ tl_pqcount_stats (const tl_pqcount_t *self)
 {
     tl_pqcount_stats_t st = self->st;
     if (!self->pq->plain) {
-        st.rows = self->qs.rows;
-        st.bad = self->qs.bad;
-        st.filtered = self->qs.filtered;
+        tl_qstats_t qs = tl_pqrows_stats (self->rows);
+        st.rows = qs.rows;
+        st.bad = qs.bad;
+        st.filtered = qs.filtered;
     }
     st.filtered += self->skipped_rows;
     return st;

@@ -515,17 +515,8 @@ static int
 s_match (const tl_qwhere_t *w, tl_field_t v)
 {
     double d;
-    if (w->numeric && tl_query_parse_num (v.p, v.n, &d)) {
-        switch (w->op) {
-            case TL_Q_EQ: return d == w->num;
-            case TL_Q_NE: return d != w->num;
-            case TL_Q_LT: return d < w->num;
-            case TL_Q_LE: return d <= w->num;
-            case TL_Q_GT: return d > w->num;
-            case TL_Q_GE: return d >= w->num;
-        }
-        return 0;
-    }
+    if (w->numeric && tl_query_parse_num (v.p, v.n, &d))
+        return tl_query_where_num (w, d);
     if (w->numeric && w->op != TL_Q_EQ && w->op != TL_Q_NE)
         return 0;   /* an ordering against a number needs a number */
     size_t wn = strlen (w->value), n = v.n < wn ? v.n : wn;
@@ -541,6 +532,33 @@ s_match (const tl_qwhere_t *w, tl_field_t v)
         case TL_Q_GE: return c >= 0;
     }
     return 0;
+}
+
+bool
+tl_query_where_text (const tl_qwhere_t *w, const char *p, size_t n)
+{
+    return s_match (w, s_slice (&w->col, (tl_field_t) { p, n }));
+}
+
+bool
+tl_query_where_num (const tl_qwhere_t *w, double d)
+{
+    switch (w->op) {
+        case TL_Q_EQ: return d == w->num;
+        case TL_Q_NE: return d != w->num;
+        case TL_Q_LT: return d < w->num;
+        case TL_Q_LE: return d <= w->num;
+        case TL_Q_GT: return d > w->num;
+        case TL_Q_GE: return d >= w->num;
+    }
+    return false;
+}
+
+int
+tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d)
+{
+    tl_field_t v = s_slice (c, (tl_field_t) { p, n });
+    return tl_query_parse_num (v.p, v.n, d);
 }
 
 void

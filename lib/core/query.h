@@ -108,6 +108,13 @@ int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, con
     Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
 int tl_query_parse_num (const char *p, size_t n, double *v);
 void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
+/*  The pieces of tl_query_row, for a reader that has typed values (Parquet): does a value's
+    text pass filter w (its slice applied)? Does a number pass it (w->numeric only; the number
+    must be the one tl_query_parse_num reads from the value's text)? And the number an
+    aggregate over column c takes from a text (its slice applied): 1 with *d, or 0. */
+bool tl_query_where_text (const tl_qwhere_t *w, const char *p, size_t n);
+bool tl_query_where_num (const tl_qwhere_t *w, double d);
+int tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d);
 /*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
 void tl_query_by_label (const tl_query_t *q, int i, char *out, size_t outlen);
 void tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen);
