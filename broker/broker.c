@@ -120,9 +120,13 @@ s_send_job (tl_broker_t *b)
 {
     char key [2 * TL_TOKEN_KEY_LEN + 1];
     tl_token_key_hex (b->jr.key, key);
+    char dig [17];
+    snprintf (dig, sizeof dig, "%016llx", (unsigned long long) b->view.digest);
+    /* With our view of the reducer's ack log, so that it answers with what we lack. */
     tl_msg_t m = { .type = TL_MSG_JOB, .job = b->job, .col = b->o.col,
                    .tasks = tl_sched_stats (b->sched).tasks, .bytes = b->bytes_total,
-                   .fingerprint = b->jr.fingerprint, .key = key };
+                   .fingerprint = b->jr.fingerprint, .key = key, .instance = b->reducer_instance,
+                   .seq = b->view.known, .digest = dig };
     tl_send (b->reducer, NULL, 0, &m, true);
 }
 
@@ -549,6 +553,16 @@ tl_broker_main (int argc, char **argv)
                         tl_warn ("the reducer restarted: %u task(s) sent but not applied are re-queued", n);
                     }
                     snprintf (b.reducer_instance, sizeof b.reducer_instance, "%s", m.instance);
+                    b.view = (tl_appview_t) { 0 };
+                }
+                if (m.full)
+                    b.view = (tl_appview_t) { 0 };
+                bool has_after = m.digest && strlen (m.digest) == 16;
+                if (m.n_ids && !tl_appview_take (&b.view, m.full ? 0 : m.seq, m.ids, m.lengths, m.n_ids, has_after,
+                                                 has_after ? strtoull (m.digest, NULL, 16) : 0)) {
+                    tl_warn ("the reducer's acks do not add up to what it says it applied; asking for its whole "
+                             "applied set");
+                    b.view = (tl_appview_t) { 0 };
                 }
                 uint64_t ntasks = tl_sched_stats (b.sched).tasks;
                 for (size_t i = 0; i < m.n_ids; i++) {

@@ -4,6 +4,7 @@
     Nothing outside broker/ includes it. */
 #ifndef TL_BROKER_STATE_H
 #define TL_BROKER_STATE_H
+#include "lib/wire/applied.h"
 #include "broker/activity.h"
 #include "broker/jobrec.h"
 #include "broker/sched.h"
@@ -60,6 +61,7 @@ typedef struct {
     tl_journal_t *journal;
     tl_jobrec_t jr;         /* the job's identity: fingerprint, token key (journalled) */
     char reducer_instance [TL_STR_MAX + 1];
+    tl_appview_t view;          /* how much of that reducer's ack log we hold (lib/wire/applied.h) */
     bool resumed;
     zhash_t *seen;          /* failure messages already logged (tl_seen_before) */
     char fatal [TL_STR_MAX];    /* set when the job must stop: a refusal, a journal that cannot be written */

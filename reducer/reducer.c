@@ -6,9 +6,11 @@
     watcher see the whole table immediately, and the final result long after the job ended.
 
     Acks: applied task ids (with the length each partial covered) are batched and sent to the
-    broker after each poll round. The broker re-sends JOB every few seconds and we answer with
-    the full applied set, so a lost ack only delays a task's completion; it never loses or
-    repeats one.
+    broker after each poll round, as the next entries of this process's ack log
+    (lib/wire/applied.h). The broker re-sends JOB every few seconds with how much of the log it
+    holds, and we answer with the rest: the whole applied set only when its view is not a
+    prefix of our log (we restarted, it did, or a digest disagrees). So a lost ack only delays
+    a task's completion; it never loses or repeats one, and a JOB costs what changed.
 
     Durability (--state-dir): totals and the applied set are checkpointed together, atomically
     (write, fsync, rename), at most every 100 ms, and acks wait for the checkpoint that holds
@@ -32,6 +34,7 @@
 #include "reducer/reducer.h"
 #include "lib/wire/security.h"
 #include "lib/base/metrics.h"
+#include "lib/wire/applied.h"
 #include "reducer/ledger.h"
 #include "lib/wire/token.h"
 #include "lib/core/query.h"
@@ -68,6 +71,9 @@ typedef struct {
     size_t brokerlen;
     uint64_t *acks, *ack_lens;
     size_t nacks, acks_cap;
+    tl_acklog_t *acklog;    /* every id acked by this process, in order (lib/wire/applied.h) */
+    uint64_t ids_sent;      /* task ids sent in APPLIED, all told */
+    uint64_t full_sent;     /* APPLIED messages that held the whole set */
     uint64_t stale;     /* partials for another job */
     const char *state_dir;
     char instance [17];
@@ -154,29 +160,61 @@ done:
 }
 
 static void
-s_send_applied (s_reducer_t *r, bool full)
+s_hex64 (uint64_t v, char out [17])
+{
+    snprintf (out, 17, "%016llx", (unsigned long long) v);
+}
+
+/*  Acks to the broker: with full, the whole applied set (the log starts again from it);
+    otherwise the pending acks join the log and its entries from `from` on go out. */
+static void
+s_send_applied (s_reducer_t *r, bool full, uint64_t from)
 {
     if (!r->brokerlen || !r->have_job)
         return;
-    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance, .stalled = r->stalled };
     uint64_t *all = NULL, *lens = NULL;
+    size_t n = 0;
     if (full) {
-        size_t n = 0;
         if (tl_ledger_applied_ids (r->ledger, &all, &lens, &n) != 0)
             return;
+        tl_acklog_clear (r->acklog);
+        for (size_t i = 0; i < n; i++)
+            if (tl_acklog_add (r->acklog, all [i], lens [i]) < 0) {
+                tl_acklog_clear (r->acklog);    /* an empty log makes the next JOB full again */
+                break;
+            }
+        from = 0;
+    }
+    else {
+        if (r->nacks == 0 && from >= tl_acklog_size (r->acklog))
+            return;
+        for (size_t i = 0; i < r->nacks; i++)
+            if (tl_acklog_add (r->acklog, r->acks [i], r->ack_lens [i]) < 0)
+                break;      /* out of memory: the broker's next JOB finds the gap */
+    }
+    r->nacks = 0;
+    size_t size = tl_acklog_size (r->acklog);
+    char dig [17];
+    s_hex64 (tl_acklog_digest (r->acklog, size), dig);
+    tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance,
+                   .stalled = r->stalled, .seq = from, .digest = dig };
+    if (full) {
         m.ids = all;
         m.lengths = lens;
         m.n_ids = m.n_lengths = n;
     }
-    else {
-        m.ids = r->acks;
-        m.lengths = r->ack_lens;
-        m.n_ids = m.n_lengths = r->nacks;
+    else if (from < size) {
+        m.ids = (uint64_t *) tl_acklog_ids (r->acklog) + from;
+        m.lengths = (uint64_t *) tl_acklog_lengths (r->acklog) + from;
+        m.n_ids = m.n_lengths = size - (size_t) from;
     }
+    if (!full && m.n_ids == 0)
+        goto done;
     if (tl_send (r->router, r->broker, r->brokerlen, &m, true) != 0)
         tl_debug ("ack to broker not sent (%s); it will re-sync", zmq_strerror (zmq_errno ()));
-    if (!full)
-        r->nacks = 0;
+    r->ids_sent += m.n_ids;
+    r->full_sent += full;
+done:
     free (all);
     free (lens);
 }
@@ -334,8 +372,13 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
     /* The full set may include unsaved work: save first, so that every id we name is durable. */
     if (r->unsaved)
         s_checkpoint (r, now);
+    /* The broker's view of our log: the rest of it, or the whole set when the view is not a
+       prefix (another reducer process, a broker starting afresh, or digests that disagree). */
+    uint64_t known = m->seq, kd = m->digest ? strtoull (m->digest, NULL, 16) : 0;
+    bool delta = m->instance && strcmp (m->instance, r->instance) == 0 && m->digest && strlen (m->digest) == 16
+                 && tl_acklog_has_prefix (r->acklog, known, kd);
     if (!r->unsaved)
-        s_send_applied (r, true);
+        s_send_applied (r, !delta, known);
     else
         s_send_applied_stalled (r, now);
 }
@@ -524,9 +567,10 @@ tl_reducer_main (int argc, char **argv)
         r.seq = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
     }
     r.ledger = tl_ledger_new ();
+    r.acklog = tl_acklog_new ();
     r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
     r.xpub = tl_sock_new (ZMQ_XPUB, 1024);
-    if (!r.ledger || !r.router || !r.xpub)
+    if (!r.ledger || !r.acklog || !r.router || !r.xpub)
         goto done;
     zsock_set_xpub_verbose (r.xpub, 1);
     tl_err_t se;
@@ -651,7 +695,7 @@ tl_reducer_main (int argc, char **argv)
         if (r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
-            s_send_applied (&r, false);
+            s_send_applied (&r, false, tl_acklog_size (r.acklog));
         if (r.unsaved)
             s_send_applied_stalled (&r, now);
         if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
@@ -675,6 +719,10 @@ tl_reducer_main (int argc, char **argv)
             tl_metrics_set (met, "tally_partials_rejected_total", "counter", "partials for unknown tasks", (double) st.rejected);
             tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
             tl_metrics_set (met, "tally_job_done", "gauge", "1 once the job has ended", r.done ? 1 : 0);
+            tl_metrics_set (met, "tally_applied_ids_sent_total", "counter",
+                            "task ids sent to the broker in acks and answers to JOB", (double) r.ids_sent);
+            tl_metrics_set (met, "tally_applied_full_total", "counter",
+                            "answers to JOB that held the whole applied set", (double) r.full_sent);
             tl_metrics_set (met, "tally_state_write_errors_total", "counter", "checkpoints that could not be written",
                             (double) r.write_errors);
             tl_metrics_set (met, "tally_state_write_stalled", "gauge", "1 while checkpoints fail and acks wait",
@@ -697,6 +745,7 @@ done:
     tl_security_destroy (&sec);
     tl_metrics_destroy (&met);
     tl_ledger_destroy (&r.ledger);
+    tl_acklog_destroy (&r.acklog);
     tl_msg_clear (&r.activity);
     for (size_t i = 0; i < r.npending; i++)
         tl_msg_clear (&r.pending [i]);

@@ -71,3 +71,19 @@ tl_digest_hex (tl_digest_t *self, char out [TL_DIGEST_HEX + 1])
     }
     out [TL_DIGEST_HEX] = 0;
 }
+
+/*  splitmix64's finaliser: every input bit moves every output bit. */
+static uint64_t
+s_mix (uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+uint64_t
+tl_digest_pair (uint64_t id, uint64_t length)
+{
+    return s_mix (s_mix (id) ^ length);
+}
