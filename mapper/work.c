@@ -9,9 +9,13 @@
     Parquet. The footer comes from the mapper's cache, or from a ranged GET of the object's
     last 64 KiB (and a second GET for the rest of a longer footer). The task owns the row
     groups whose first needed chunk starts inside its range (lib/core/pqtask.h). For each, in
-    file order: skip it if its statistics rule out every row of a --where, else fetch each
-    needed column chunk [off, off+len) with tl_store_read (ranged GETs, retries, resume and
-    If-Match pinning as for CSV) and count it. Memory: the needed chunks of one row group. */
+    file order: skip it if its statistics rule out every row of a --where, else count it,
+    reading each needed column chunk [off, off+len) through a window of its own: the column
+    reader asks for a page header, then a page body (lib/core/parquet/column.h), and a read
+    outside the window refills it with one ranged GET of the next PQ_WINDOW bytes (or of the
+    read, if longer) through tl_store_read (retries, resume and If-Match pinning as for CSV).
+    Memory: per needed column, the window (or its largest page, if larger), one decompressed
+    page and the dictionary; not the chunk, which for a TLC file's one row group is tens of MB. */
 #include "mapper/work.h"
 #include "mapper/pqcache.h"
 #include "lib/wire/codec.h"
@@ -322,25 +326,52 @@ s_buf_sink (void *arg, const char *buf, size_t len)
     return 0;
 }
 
+/*  Bytes [off, off+len) of the object into b after its first keep bytes (which stay), exactly. */
+static int
+s_fetch_after (const tl_work_t *w, const tl_store_cfg_t *cfg, size_t keep, uint64_t off, uint64_t len, s_buf_t *b,
+               const volatile int *cancel, tl_work_result_t *out)
+{
+    b->len = keep;
+    b->want = keep + (size_t) len;
+    if (len == 0)
+        return 0;
+    int rc = tl_store_read (cfg, w->uri, off, len, s_buf_sink, b, cancel, &out->rs, &out->err);
+    size_t got = b->len - keep;
+    out->fetched += got;
+    if (rc == TL_EPROTO && !out->err.code)
+        return tl_err_set (&out->err, rc, 0, "%s: more bytes than the range [%llu, %llu) holds", w->uri,
+                           (unsigned long long) off, (unsigned long long) (off + len));
+    if (!rc && got != len)
+        rc = tl_err_set (&out->err, TL_ECHANGED, 0, "%s: %zu bytes at %llu where %llu were asked for (was the object "
+                         "changed since it was listed?)", w->uri, got, (unsigned long long) off,
+                         (unsigned long long) len);
+    return rc;
+}
+
 /*  Bytes [off, off+len) of the object into b, exactly. */
 static int
 s_fetch (const tl_work_t *w, const tl_store_cfg_t *cfg, uint64_t off, uint64_t len, s_buf_t *b,
          const volatile int *cancel, tl_work_result_t *out)
 {
-    b->len = 0;
-    b->want = (size_t) len;
-    if (len == 0)
-        return 0;
-    int rc = tl_store_read (cfg, w->uri, off, len, s_buf_sink, b, cancel, &out->rs, &out->err);
-    out->fetched += b->len;
-    if (rc == TL_EPROTO && !out->err.code)
-        return tl_err_set (&out->err, rc, 0, "%s: more bytes than the range [%llu, %llu) holds", w->uri,
-                           (unsigned long long) off, (unsigned long long) (off + len));
-    if (!rc && b->len != len)
-        rc = tl_err_set (&out->err, TL_ECHANGED, 0, "%s: %zu bytes at %llu where %llu were asked for (was the object "
-                         "changed since it was listed?)", w->uri, b->len, (unsigned long long) off,
-                         (unsigned long long) len);
-    return rc;
+    return s_fetch_after (w, cfg, 0, off, len, b, cancel, out);
+}
+
+/*  How much of a column chunk one GET reads. On S3 every GET is a round trip of tens of ms and
+    a request charge, so a window of a page or two (16 KiB to 1 MiB) would multiply requests by
+    hundreds; the whole chunk is what a slot must not hold. 4 MiB a column keeps a TLC chunk to
+    a few dozen requests and a 5-column query to about 20 MiB of windows. TALLY_PQ_WINDOW sets
+    another size (the tests use a small one, and one past every chunk, which reads each chunk
+    in one GET as before the window). */
+#define PQ_WINDOW ((size_t) 4 << 20)
+
+static size_t
+s_window (void)
+{
+    uint64_t v = 0;
+    const char *env = getenv ("TALLY_PQ_WINDOW");
+    if (!env || tl_parse_size (env, &v) != 0 || v == 0)
+        return PQ_WINDOW;
+    return v > SIZE_MAX ? SIZE_MAX : (size_t) v;
 }
 
 /*  The object's footer: from the cache, or fetched (tail, then the rest of a longer footer). A
@@ -407,6 +438,57 @@ s_decline_steal (tl_steal_t *steal)
     }
 }
 
+/*  A column chunk's byte source (tl_pq_src_t): buf holds the chunk's bytes [woff, woff+buf.len). */
+typedef struct {
+    const tl_work_t *w;
+    const tl_store_cfg_t *cfg;
+    const volatile int *cancel;
+    tl_steal_t *steal;
+    tl_work_result_t *out;
+    uint64_t base, len;         /* the chunk is the object's bytes [base, base+len) */
+    uint64_t woff;
+    size_t window;
+    s_buf_t buf;                /* kept across row groups: its capacity is reused */
+} s_win_t;
+
+static int
+s_win_read (void *arg, uint64_t off, size_t len, const uint8_t **p, tl_err_t *e)
+{
+    static const uint8_t empty [1];
+    s_win_t *s = arg;
+    if (off > s->len || len > s->len - off)     /* the reader asks only inside the chunk */
+        return tl_err_set (e, TL_EINVAL, 0, "%s: read of [%llu, +%zu) past a column chunk of %llu bytes", s->w->uri,
+                           (unsigned long long) off, len, (unsigned long long) s->len);
+    if (len == 0) {
+        *p = empty;
+        return 0;
+    }
+    if (s->buf.p && off >= s->woff && off - s->woff <= s->buf.len && len <= s->buf.len - (off - s->woff)) {
+        *p = s->buf.p + (off - s->woff);
+        return 0;
+    }
+    s_decline_steal (s->steal);     /* a row group can take a while: answer between GETs */
+    uint64_t n = len > s->window ? len : s->window;
+    n = n < s->len - off ? n : s->len - off;
+    /* A read that starts inside the window (a header probe or a page crossing its end) keeps
+       the window's tail and fetches only what follows it. */
+    size_t keep = 0;
+    if (s->buf.p && off >= s->woff && off - s->woff < s->buf.len) {
+        keep = s->buf.len - (size_t) (off - s->woff);
+        memmove (s->buf.p, s->buf.p + (off - s->woff), keep);
+    }
+    s->woff = off;
+    int rc = s_fetch_after (s->w, s->cfg, keep, s->base + off + keep, n - keep, &s->buf, s->cancel, s->out);
+    if (rc) {
+        s->buf.len = 0;
+        if (e != &s->out->err)
+            *e = s->out->err;
+        return rc;
+    }
+    *p = s->buf.p;
+    return 0;
+}
+
 static void
 s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, const volatile int *cancel,
                _Atomic uint64_t *progress, tl_steal_t *steal, s_buf_t *tail, tl_work_result_t *out)
@@ -415,7 +497,8 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
     tl_pqquery_t *pq = malloc (sizeof *pq);
     tl_agg_t *agg = NULL;
     tl_pqcount_t *count = NULL;
-    s_buf_t bufs [TL_PQ_MAX_NEEDED] = { { 0 } };
+    s_win_t wins [TL_PQ_MAX_NEEDED] = { { 0 } };
+    size_t window = s_window ();
     uint64_t *starts = NULL, *needs = NULL;
     int rc;
     if (!pq) {
@@ -459,21 +542,22 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
             out->skipped++;
         }
         else {
-            const uint8_t *chunks [TL_PQ_MAX_NEEDED];
-            size_t lens [TL_PQ_MAX_NEEDED];
+            tl_pq_src_t srcs [TL_PQ_MAX_NEEDED];
             for (int j = 0; j < pq->ncols; j++) {
                 uint64_t off, len;
-                if ((rc = tl_pq_chunk_range (&m->rgs [r].chunks [pq->cols [j]], w->size, &off, &len, &out->err)) != 0
-                    || (rc = s_fetch (w, &cfg, off, len, &bufs [j], cancel, out)) != 0) {
-                    if (rc != TL_ECANCEL && !strstr (out->err.msg, w->uri))
-                        s_name_object (out, w->uri, rc);
+                if ((rc = tl_pq_chunk_range (&m->rgs [r].chunks [pq->cols [j]], w->size, &off, &len, &out->err)) != 0) {
+                    s_name_object (out, w->uri, rc);
                     goto done;
                 }
-                chunks [j] = bufs [j].p;
-                lens [j] = bufs [j].len;
+                s_win_t *s = &wins [j];
+                *s = (s_win_t) { .w = w, .cfg = &cfg, .cancel = cancel, .steal = steal, .out = out, .base = off,
+                                 .len = len, .window = window, .buf = { .p = s->buf.p, .cap = s->buf.cap } };
+                srcs [j] = (tl_pq_src_t) { .read = s_win_read, .arg = s, .len = len };
             }
-            if ((rc = tl_pqcount_rowgroup (count, r, chunks, lens, &out->err)) != 0) {
-                s_name_object (out, w->uri, rc);
+            /* A read's error (network, cancel, a changed object) comes back as s_fetch set it. */
+            if ((rc = tl_pqcount_rowgroup_src (count, r, srcs, &out->err)) != 0) {
+                if (rc != TL_ECANCEL && !strstr (out->err.msg, w->uri))
+                    s_name_object (out, w->uri, rc);
                 goto done;
             }
         }
@@ -496,7 +580,7 @@ done:
     if (rc && !out->err.code)
         tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, tl_strerror (rc));
     for (int j = 0; j < TL_PQ_MAX_NEEDED; j++)
-        free (bufs [j].p);
+        free (wins [j].buf.p);
     free (starts);
     free (needs);
     tl_pqcount_destroy (&count);

@@ -269,6 +269,15 @@ s_count_query (tl_pqcount_t *self, size_t rg, tl_err_t *e)
 int
 tl_pqcount_rowgroup (tl_pqcount_t *self, size_t rg, const uint8_t *const *chunks, const size_t *lens, tl_err_t *e)
 {
+    tl_pq_src_t srcs [TL_PQ_MAX_NEEDED];
+    for (int j = 0; j < self->pq->ncols; j++)
+        srcs [j] = tl_pq_src_mem (chunks [j], lens [j]);
+    return tl_pqcount_rowgroup_src (self, rg, srcs, e);
+}
+
+int
+tl_pqcount_rowgroup_src (tl_pqcount_t *self, size_t rg, const tl_pq_src_t *srcs, tl_err_t *e)
+{
     const tl_pqquery_t *pq = self->pq;
     const tl_pq_meta_t *m = self->m;
     int rc = 0;
@@ -280,10 +289,10 @@ tl_pqcount_rowgroup (tl_pqcount_t *self, size_t rg, const uint8_t *const *chunks
         s_leaf_t *l = &self->leaf [j];
         const tl_pq_chunk_t *ch = &m->rgs [rg].chunks [pq->cols [j]];
         if (l->rd)
-            rc = tl_pq_col_reset (l->rd, ch, (int) rg, chunks [j], lens [j], e);
+            rc = tl_pq_col_reset_src (l->rd, ch, (int) rg, &srcs [j], e);
         else {
             tl_pq_col_opts_t o = { .max_page = self->max_page, .mode = pq->plain ? TL_PQ_RUNS : TL_PQ_INDICES };
-            rc = tl_pq_col_new (&l->rd, l->col, ch, (int) rg, chunks [j], lens [j], &o, e);
+            rc = tl_pq_col_new_src (&l->rd, l->col, ch, (int) rg, &srcs [j], &o, e);
         }
         if (rc)
             return rc;

@@ -10,6 +10,7 @@
 #ifndef TL_PQCOUNT_H
 #define TL_PQCOUNT_H
 #include "lib/core/pqtask.h"
+#include "lib/core/parquet/column.h"
 
 
 
@@ -30,6 +31,10 @@ void tl_pqcount_destroy (tl_pqcount_t **self_p);
     tl_pq_chunk_range names it; borrowed for the call. Errors name the row group, column and
     page (the reader's message). */
 int tl_pqcount_rowgroup (tl_pqcount_t *self, size_t rg, const uint8_t *const *chunks, const size_t *lens, tl_err_t *e);
+/*  The same, reading the chunk of leaf pq->cols [i] from srcs [i] (column.h; one source per
+    column, each borrowed for the call), so that only a page and a dictionary per column need
+    be in memory. A source's error is returned as the source set it. */
+int tl_pqcount_rowgroup_src (tl_pqcount_t *self, size_t rg, const tl_pq_src_t *srcs, tl_err_t *e);
 /*  Row group rg is skipped by its statistics: count its rows as filtered. */
 void tl_pqcount_skipped (tl_pqcount_t *self, size_t rg);
 /*  Flush what is still held per raw value into agg. Call once, after the last row group. */

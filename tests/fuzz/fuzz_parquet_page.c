@@ -2,11 +2,32 @@
     by an 8-byte prefix: physical type, codec, max definition level and batch mode, logical
     annotation, FIXED_LEN_BYTE_ARRAY length, and the chunk's value count (24 bits). The rest is
     the chunk: page headers, dictionary and data pages of any encoding and codec. Every batch
-    is walked and every value texted; indices must stay inside the dictionary. */
+    is walked and every value texted; indices must stay inside the dictionary. With bit 6 of
+    the third byte the chunk is read through a byte source (column.h) that hands out each read
+    in a buffer of its own and frees the previous one, so that a pointer the reader keeps past
+    its source's next read is a heap-use-after-free. */
 #include <stdint.h>
 #include <string.h>
 #include "lib/core/parquet/column.h"
 #include "lib/core/parquet/value.h"
+#include <stdlib.h>
+
+typedef struct {
+    const uint8_t *chunk;
+    uint8_t *held;              /* the last read, freed at the next */
+} s_src_t;
+
+static int
+s_read (void *arg, uint64_t off, size_t len, const uint8_t **p, tl_err_t *e)
+{
+    s_src_t *s = arg;
+    free (s->held);
+    if (!(s->held = malloc (len ? len : 1)))
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    memcpy (s->held, s->chunk + off, len);
+    *p = s->held;
+    return 0;
+}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -35,7 +56,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     tl_pq_col_opts_t o = { .mode = (data [2] >> 4) % 3, .max_page = 4 << 20, .skip_crc = data [2] & 0x80 };
     tl_pq_col_t *rd;
     tl_err_t e;
-    if (tl_pq_col_new (&rd, &col, &ch, 0, data + 8, size - 8, &o, &e))
+    s_src_t ss = { .chunk = data + 8 };
+    tl_pq_src_t src = { .read = s_read, .arg = &ss, .len = size - 8 };
+    if (data [2] & 0x40 ? tl_pq_col_new_src (&rd, &col, &ch, 0, &src, &o, &e)
+                        : tl_pq_col_new (&rd, &col, &ch, 0, data + 8, size - 8, &o, &e))
         return 0;
     tl_pq_batch_t b;
     char buf [TL_PQ_TEXT_MAX];
@@ -77,5 +101,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             __builtin_trap ();
     }
     tl_pq_col_destroy (&rd);
+    free (ss.held);
     return 0;
 }

@@ -1,8 +1,13 @@
 /*  column.c — the column-chunk reader (see column.h).
 
-    A page is loaded when the previous one is used up: its header parsed and checked against
-    the chunk's bytes, its CRC checked, its body decompressed into a reused buffer (or read in
-    place when stored uncompressed), its definition levels and values set up as streams. A
+    A page is loaded when the previous one is used up: its header read from the source (a
+    probe, longer only when the header is cut short by it) and checked against the chunk's
+    length and the page cap, then its body read, its CRC checked, the body decompressed into a
+    reused buffer (or read in place when stored uncompressed), its definition levels and values
+    set up as streams. Everything a page's batches use points into that body or into the
+    reader's buffers, and the source is read again only when the next page loads, after the
+    page is used up; the one thing that outlives a page, the dictionary, is decoded from the
+    reader's own buffer (copied there when stored uncompressed and the source is not stable). A
     batch then takes k rows from the current page: definition levels first (one RLE run that
     covers the batch is the common case and costs nothing per row), then the values or
     dictionary indices of the non-null rows, then, only when nulls and values interleave, a
@@ -20,7 +25,8 @@ struct tl_pq_col {
     const tl_pq_column_t *col;
     tl_pq_chunk_t chunk;
     int rg;
-    const uint8_t *cur, *end;
+    tl_pq_src_t src;
+    uint64_t pos;                   /* the next page's offset in the chunk */
     int page_no, next_page;
     tl_pq_col_opts_t opts;
     uint64_t rows_read, values_paged;
@@ -55,9 +61,32 @@ s_err (tl_pq_col_t *self, tl_err_t *e, int code, const char *fmt, ...)
                        self->page_no, msg);
 }
 
+static int
+s_mem_read (void *arg, uint64_t off, size_t len, const uint8_t **p, tl_err_t *e)
+{
+    (void) len;
+    (void) e;       /* the reader asks only inside the chunk's length */
+    *p = (const uint8_t *) arg + off;
+    return 0;
+}
+
+tl_pq_src_t
+tl_pq_src_mem (const uint8_t *bytes, size_t len)
+{
+    return (tl_pq_src_t) { .read = s_mem_read, .arg = (void *) (uintptr_t) bytes, .len = len, .stable = true };
+}
+
 int
 tl_pq_col_new (tl_pq_col_t **out, const tl_pq_column_t *col, const tl_pq_chunk_t *chunk, int rg,
                const uint8_t *bytes, size_t len, const tl_pq_col_opts_t *opts, tl_err_t *e)
+{
+    tl_pq_src_t src = tl_pq_src_mem (bytes, len);
+    return tl_pq_col_new_src (out, col, chunk, rg, &src, opts, e);
+}
+
+int
+tl_pq_col_new_src (tl_pq_col_t **out, const tl_pq_column_t *col, const tl_pq_chunk_t *chunk, int rg,
+                   const tl_pq_src_t *src, const tl_pq_col_opts_t *opts, tl_err_t *e)
 {
     *out = NULL;
     if (col->max_rep > 0)
@@ -72,8 +101,8 @@ tl_pq_col_new (tl_pq_col_t **out, const tl_pq_column_t *col, const tl_pq_chunk_t
     self->col = col;
     self->chunk = *chunk;
     self->rg = rg;
-    self->cur = bytes;
-    self->end = bytes + len;
+    self->src = *src;
+    self->pos = 0;
     if (opts)
         self->opts = *opts;
     if (!self->opts.max_page)
@@ -108,6 +137,13 @@ tl_pq_col_destroy (tl_pq_col_t **self_p)
 int
 tl_pq_col_reset (tl_pq_col_t *self, const tl_pq_chunk_t *chunk, int rg, const uint8_t *bytes, size_t len, tl_err_t *e)
 {
+    tl_pq_src_t src = tl_pq_src_mem (bytes, len);
+    return tl_pq_col_reset_src (self, chunk, rg, &src, e);
+}
+
+int
+tl_pq_col_reset_src (tl_pq_col_t *self, const tl_pq_chunk_t *chunk, int rg, const tl_pq_src_t *src, tl_err_t *e)
+{
     int c = chunk->codec;
     if (c < 0 || c > TL_PQ_LZ4_RAW || c == TL_PQ_LZO)
         return tl_err_set (e, TL_EINVAL, 0, "row group %d, column '%s': codec %s (%d) is not supported", rg,
@@ -116,8 +152,8 @@ tl_pq_col_reset (tl_pq_col_t *self, const tl_pq_chunk_t *chunk, int rg, const ui
     memset (&self->dec, 0, sizeof self->dec);
     self->chunk = *chunk;
     self->rg = rg;
-    self->cur = bytes;
-    self->end = bytes + len;
+    self->src = *src;
+    self->pos = 0;
     self->page_no = self->next_page = 0;
     self->rows_read = self->values_paged = 0;
     self->has_dict = false;
@@ -132,20 +168,20 @@ tl_pq_col_rows_read (const tl_pq_col_t *self)
     return self->rows_read;
 }
 
-/*  Decompress a page body into *buf (grown as needed) or, when stored plainly, point at it. */
+/*  Decompress a page body into *buf (grown as needed) or, when stored plainly, point at it;
+    with own, a plainly stored body is copied into *buf too (it must outlive the source's next
+    read). */
 static int
 s_inflate (tl_pq_col_t *self, const char *what, const uint8_t *src, size_t n, size_t ulen, bool compressed,
-           uint8_t **buf, size_t *cap, const uint8_t **body, tl_err_t *e)
+           bool own, uint8_t **buf, size_t *cap, const uint8_t **body, tl_err_t *e)
 {
     if (ulen > self->opts.max_page)
         return s_err (self, e, TL_EPROTO, "%s of %zu bytes is above the %zu-byte cap", what, ulen, self->opts.max_page);
-    if (!compressed || self->chunk.codec == TL_PQ_UNCOMPRESSED) {
-        if (n != ulen)
-            return s_err (self, e, TL_EPROTO, "uncompressed %s of %zu bytes claims %zu", what, n, ulen);
-        *body = src;
-        return 0;
-    }
-    if (ulen == 0 && n == 0) {
+    bool stored = !compressed || self->chunk.codec == TL_PQ_UNCOMPRESSED;
+    if (stored && n != ulen)
+        return s_err (self, e, TL_EPROTO, "uncompressed %s of %zu bytes claims %zu", what, n, ulen);
+    stored = stored || (ulen == 0 && n == 0);
+    if (stored && !own) {
         *body = src;
         return 0;
     }
@@ -156,6 +192,11 @@ s_inflate (tl_pq_col_t *self, const char *what, const uint8_t *src, size_t n, si
             return s_err (self, e, TL_ENOMEM, "out of memory for a %zu-byte %s", ulen, what);
         *buf = b;
         *cap = c;
+    }
+    if (stored) {
+        memcpy (*buf, src, n);
+        *body = *buf;
+        return 0;
     }
     const char *why = NULL;
     int rc = tl_pq_decompress (self->chunk.codec, src, n, *buf, ulen, &self->zctx, &why);
@@ -169,8 +210,9 @@ static int
 s_load_dict (tl_pq_col_t *self, const tl_pq_page_t *h, const uint8_t *data, tl_err_t *e)
 {
     const uint8_t *body;
+    /* BYTE_ARRAY entries point into the body, and the dictionary outlives the page */
     int rc = s_inflate (self, "dictionary page", data, (size_t) h->compressed_size, (size_t) h->uncompressed_size,
-                        true, &self->dbuf, &self->dbuf_cap, &body, e);
+                        true, !self->src.stable, &self->dbuf, &self->dbuf_cap, &body, e);
     if (rc)
         return rc;
     if (h->encoding != TL_PQ_PLAIN && h->encoding != TL_PQ_PLAIN_DICTIONARY)
@@ -207,7 +249,7 @@ s_start_data (tl_pq_col_t *self, const tl_pq_page_t *h, const uint8_t *data, tl_
         return s_err (self, e, TL_EPROTO, "pages hold more than the column chunk's %lld values", (long long) self->chunk.num_values);
     if (h->type == TL_PQ_DATA_PAGE) {
         int rc = s_inflate (self, "data page", data, (size_t) h->compressed_size, (size_t) h->uncompressed_size, true,
-                            &self->pbuf, &self->pbuf_cap, &body, e);
+                            false, &self->pbuf, &self->pbuf_cap, &body, e);
         if (rc)
             return rc;
         const uint8_t *p = body, *end = body + h->uncompressed_size;
@@ -239,7 +281,8 @@ s_start_data (tl_pq_col_t *self, const tl_pq_page_t *h, const uint8_t *data, tl_
         else if (h->def_len)
             return s_err (self, e, TL_EPROTO, "definition levels in a required column");
         int rc = s_inflate (self, "data page v2", data + lv, (size_t) h->compressed_size - lv,
-                            (size_t) h->uncompressed_size - lv, h->is_compressed, &self->pbuf, &self->pbuf_cap, &vp, e);
+                            (size_t) h->uncompressed_size - lv, h->is_compressed, false, &self->pbuf, &self->pbuf_cap,
+                            &vp, e);
         if (rc)
             return rc;
         vlen = (size_t) h->uncompressed_size - lv;
@@ -265,38 +308,73 @@ s_start_data (tl_pq_col_t *self, const tl_pq_page_t *h, const uint8_t *data, tl_
     return 0;
 }
 
+/*  The page header at self->pos, read with a probe of TL_PQ_HEADER_PROBE bytes, then of 1 MiB,
+    then of max_page, while it runs past the probe and the chunk holds more. */
+static int
+s_header (tl_pq_col_t *self, tl_pq_page_t *h, tl_err_t *e)
+{
+    uint64_t left = self->src.len - self->pos;
+    size_t want = TL_PQ_HEADER_PROBE;
+    for (;;) {
+        size_t n = left < want ? (size_t) left : want;
+        const uint8_t *p;
+        const char *why = NULL;
+        int rc = self->src.read (self->src.arg, self->pos, n, &p, e);
+        if (rc)
+            return rc;
+        if (tl_pq_page_header (p, n, h, &why) == 0)
+            return 0;
+        size_t next = want < ((size_t) 1 << 20) ? (size_t) 1 << 20 : self->opts.max_page;
+        next = next < self->opts.max_page ? next : self->opts.max_page;
+        if (h->truncated && n < left && next <= want)
+            return s_err (self, e, TL_EPROTO, "page header of more than %zu bytes: %s", n, why);
+        if (!h->truncated || n == left)
+            return s_err (self, e, TL_EPROTO, "page header: %s", why);
+        want = next;
+    }
+}
+
 /*  Load pages until a data page with values; *end set at the end of the chunk. */
 static int
 s_next_page (tl_pq_col_t *self, bool *end, tl_err_t *e)
 {
+    static const uint8_t empty [1];
     *end = false;
     self->in_page = false;
-    while (self->cur < self->end) {
+    while (self->pos < self->src.len) {
         tl_pq_page_t h;
-        const char *why = NULL;
         self->page_no = self->next_page++;
-        if (tl_pq_page_header (self->cur, (size_t) (self->end - self->cur), &h, &why))
-            return s_err (self, e, TL_EPROTO, "page header: %s", why);
-        const uint8_t *data = self->cur + h.header_len;
-        if ((size_t) h.compressed_size > (size_t) (self->end - data))
+        int rc = s_header (self, &h, e);
+        if (rc)
+            return rc;
+        uint64_t at = self->pos + h.header_len, left = self->src.len - at;
+        if ((uint64_t) h.compressed_size > left)
             return s_err (self, e, TL_EPROTO, "page of %d bytes runs past the end of the column chunk (%zu bytes left)",
-                          h.compressed_size, (size_t) (self->end - data));
+                          h.compressed_size, (size_t) left);
+        self->pos = at + (uint64_t) h.compressed_size;
+        bool dict = h.type == TL_PQ_DICTIONARY_PAGE;
+        if (!dict && ((h.type != TL_PQ_DATA_PAGE && h.type != TL_PQ_DATA_PAGE_V2) || h.num_values == 0))
+            continue;       /* INDEX_PAGE, unknown page types and pages without values: skipped unread */
+        /* Both sizes are checked before the body is read: a source holds the compressed body. */
+        const char *what = dict ? "dictionary page" : h.type == TL_PQ_DATA_PAGE ? "data page" : "data page v2";
+        if ((size_t) h.uncompressed_size > self->opts.max_page)
+            return s_err (self, e, TL_EPROTO, "%s of %zu bytes is above the %zu-byte cap", what,
+                          (size_t) h.uncompressed_size, self->opts.max_page);
+        if ((size_t) h.compressed_size > self->opts.max_page)
+            return s_err (self, e, TL_EPROTO, "%s of %zu compressed bytes is above the %zu-byte cap", what,
+                          (size_t) h.compressed_size, self->opts.max_page);
+        const uint8_t *data = empty;
+        if (h.compressed_size && (rc = self->src.read (self->src.arg, at, (size_t) h.compressed_size, &data, e)) != 0)
+            return rc;
         if (h.has_crc && !self->opts.skip_crc) {
             uint32_t crc = (uint32_t) crc32 (0, data, (uInt) h.compressed_size);
             if (crc != h.crc)
                 return s_err (self, e, TL_EPROTO, "page CRC mismatch (stored %08x, computed %08x)", h.crc, crc);
         }
-        self->cur = data + h.compressed_size;
-        if (h.type == TL_PQ_DICTIONARY_PAGE) {
-            int rc = s_load_dict (self, &h, data, e);
-            if (rc)
-                return rc;
-        } else if (h.type == TL_PQ_DATA_PAGE || h.type == TL_PQ_DATA_PAGE_V2) {
-            if (h.num_values == 0)
-                continue;
+        if (!dict)
             return s_start_data (self, &h, data, e);
-        }
-        /* INDEX_PAGE and unknown page types are skipped */
+        if ((rc = s_load_dict (self, &h, data, e)) != 0)
+            return rc;
     }
     *end = true;
     return 0;

@@ -1,11 +1,17 @@
 /*  column.h — the column-chunk reader: one leaf column of one row group, pages in, batches of
     rows out.
 
-    Input is the whole column chunk, the bytes [off, off+len) that tl_pq_chunk_range names,
-    given at once and borrowed until the reader is destroyed (incremental feeding is not
-    supported: fetch the chunk, then read it). The reader's own memory is bounded by its
-    largest decompressed page and its dictionary (each refused above opts.max_page) plus the
-    batch scratch, which is proportional to the max_rows the caller asks for.
+    Input is the column chunk, the bytes [off, off+len) that tl_pq_chunk_range names, pulled
+    through a byte source (tl_pq_src_t): for each page the reader asks for a header probe of at
+    most TL_PQ_HEADER_PROBE bytes (more only when a header is longer), then the page's body. So
+    the chunk never has to be in memory at once: a source may fetch a window of it at a time.
+    A pointer a source hands out is valid only until its next read, so the reader copies what
+    must outlive a page (a dictionary stored uncompressed) unless the source says its bytes are
+    stable (tl_pq_src_mem, the whole chunk in memory: read in place, as tl_pq_col_new does). The
+    reader's own memory is bounded by its largest decompressed page and its dictionary (each
+    refused above opts.max_page, as is a compressed page body) plus the batch scratch, which is
+    proportional to the max_rows the caller asks for; a source's largest read is the larger of
+    the probe and the largest compressed page (or of a header longer than the probe).
 
     tl_pq_col_next delivers up to max_rows rows, never crossing a page, in one of three forms:
       * TL_PQ_BATCH_RUNS (asked for with TL_PQ_RUNS, dictionary-encoded pages only): runs of
@@ -61,28 +67,56 @@ typedef struct {
 } tl_pq_batch_t;
 
 typedef struct {
-    size_t max_page;                /* decompressed page/dictionary cap; 0 = 256 MiB */
+    size_t max_page;                /* page/dictionary cap, decompressed or not; 0 = 256 MiB */
     int mode;                       /* TL_PQ_RUNS / TL_PQ_INDICES / TL_PQ_VALUES */
     bool skip_crc;                  /* do not check page CRCs */
 } tl_pq_col_opts_t;
 
 typedef struct tl_pq_col tl_pq_col_t;
 
+/*  How much of a page header the reader asks for first: Thrift headers are tens of bytes, a
+    few KiB with statistics; a longer one is asked for again with 1 MiB, then with max_page. */
+#define TL_PQ_HEADER_PROBE ((size_t) 64 << 10)
+
+/*  Where a reader's chunk bytes come from. read returns in *p bytes [off, off+len) of the
+    chunk (off counted from the chunk's first byte), exactly len of them: the reader never asks
+    past len, so a source that cannot deliver them (a short object) fails. *p is valid until the
+    next read of this source; one source serves one reader. Returns 0 or a negative TL_E* code
+    with e set; the reader passes that error on as it is (a network error keeps its text and its
+    retryable flag). */
+typedef struct {
+    int (*read) (void *arg, uint64_t off, size_t len, const uint8_t **p, tl_err_t *e);
+    void *arg;
+    uint64_t len;                   /* the chunk's length */
+    bool stable;                    /* pointers stay valid until the reader is reset or destroyed */
+} tl_pq_src_t;
+
+/*  A stable source over chunk_bytes[0..len) (borrowed): reads point into it, nothing is copied. */
+tl_pq_src_t tl_pq_src_mem (const uint8_t *chunk_bytes, size_t len);
+
 /*  A reader for column col (borrowed, must outlive the reader) of row group rg, whose chunk
-    metadata is chunk (copied) and whose bytes are chunk_bytes[0..len) (borrowed). opts may be
-    NULL. Returns 0, TL_EINVAL (nested leaf, unsupported codec), TL_ENOMEM. */
+    metadata is chunk (copied) and whose bytes come from src (the struct is copied; its arg is
+    borrowed until the reader is reset or destroyed). opts may be NULL. Returns 0, TL_EINVAL
+    (nested leaf, unsupported codec), TL_ENOMEM. */
+int tl_pq_col_new_src (tl_pq_col_t **out, const tl_pq_column_t *col, const tl_pq_chunk_t *chunk, int rg,
+                       const tl_pq_src_t *src, const tl_pq_col_opts_t *opts, tl_err_t *e);
+/*  The same over chunk_bytes[0..len) in memory (borrowed): tl_pq_src_mem. */
 int tl_pq_col_new (tl_pq_col_t **out, const tl_pq_column_t *col, const tl_pq_chunk_t *chunk, int rg,
                    const uint8_t *chunk_bytes, size_t len, const tl_pq_col_opts_t *opts, tl_err_t *e);
 void tl_pq_col_destroy (tl_pq_col_t **self_p);
-/*  Point the reader at another chunk of the same column (the next row group), keeping its
-    buffers and codec context. The dictionary is dropped (dict_gen moves on). */
+/*  Point the reader at another chunk of the same column (the next row group), read from src,
+    keeping its buffers and codec context. The dictionary is dropped (dict_gen moves on). */
+int tl_pq_col_reset_src (tl_pq_col_t *self, const tl_pq_chunk_t *chunk, int rg, const tl_pq_src_t *src,
+                         tl_err_t *e);
 int tl_pq_col_reset (tl_pq_col_t *self, const tl_pq_chunk_t *chunk, int rg, const uint8_t *chunk_bytes,
                      size_t len, tl_err_t *e);
 /*  Rows left in the current page, loading the next page when it is used up; 0 at the end of
     the chunk. Returns 0 or a negative code. */
 int tl_pq_col_ready (tl_pq_col_t *self, size_t *rows, tl_err_t *e);
 /*  The next batch of at most max_rows rows (batch->rows == 0 at the end of the chunk). The
-    batch's arrays are valid until the next call. Returns 0 or a negative code. */
+    batch's arrays, and the bytes its values point at (BYTE_ARRAY values may point into the
+    page the source handed out), are valid until the next tl_pq_col_next or tl_pq_col_ready on
+    this reader. Returns 0 or a negative code. */
 int tl_pq_col_next (tl_pq_col_t *self, size_t max_rows, tl_pq_batch_t *batch, tl_err_t *e);
 /*  Rows delivered so far. */
 uint64_t tl_pq_col_rows_read (const tl_pq_col_t *self);

@@ -79,6 +79,7 @@ tl_pq_page_header (const uint8_t *buf, size_t len, tl_pq_page_t *h, const char *
     }
     if (tr.err) {
         *why = tr.err;
+        h->truncated = tr.truncated;
         return TL_EPROTO;
     }
     h->header_len = tl_pq_tr_pos (&tr);

@@ -27,9 +27,11 @@ typedef struct {
     int32_t num_nulls, num_rows, def_len, rep_len;  /* v2 */
     bool is_compressed;         /* v2 (defaults to true) */
     size_t header_len;          /* bytes of the Thrift header */
+    bool truncated;             /* on TL_EPROTO: the header ran past len, so more bytes may parse */
 } tl_pq_page_t;
 
-/*  Parse the page header at buf. Returns 0 or TL_EPROTO with *why (static text). */
+/*  Parse the page header at buf. Returns 0 or TL_EPROTO with *why (static text) and
+    h->truncated telling a header cut short by len from a malformed one. */
 int tl_pq_page_header (const uint8_t *buf, size_t len, tl_pq_page_t *h, const char **why);
 
 /*  Decompress src[0..n) with codec into dst, which must come out exactly dst_len bytes long.

@@ -16,6 +16,7 @@ tl_pq_tr_init (tl_pq_tr_t *tr, const uint8_t *buf, size_t len)
     tr->depth = 0;
     tr->err = NULL;
     tr->err_at = 0;
+    tr->truncated = false;
 }
 
 size_t
@@ -34,12 +35,21 @@ tl_pq_tr_fail (tl_pq_tr_t *tr, const char *why)
     tr->p = tr->end;
 }
 
+/*  The data ran out: a longer buffer might parse (a page header read from a probe of the chunk). */
+static void
+s_short (tl_pq_tr_t *tr, const char *why)
+{
+    if (!tr->err)
+        tr->truncated = true;
+    tl_pq_tr_fail (tr, why);
+}
+
 static bool
 s_need (tl_pq_tr_t *tr, size_t n)
 {
     if ((size_t) (tr->end - tr->p) >= n)
         return true;
-    tl_pq_tr_fail (tr, "truncated thrift data");
+    s_short (tr, "truncated thrift data");
     return false;
 }
 
@@ -57,7 +67,7 @@ tl_pq_tr_uvarint (tl_pq_tr_t *tr)
     uint64_t v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (tr->p >= tr->end) {
-            tl_pq_tr_fail (tr, "truncated varint");
+            s_short (tr, "truncated varint");
             return 0;
         }
         uint8_t b = *tr->p++;
@@ -120,7 +130,7 @@ tl_pq_tr_binary (tl_pq_tr_t *tr, const uint8_t **p, size_t *len)
     if (tr->err)
         return;
     if (n > (uint64_t) (tr->end - tr->p)) {
-        tl_pq_tr_fail (tr, "binary length past the end of the data");
+        s_short (tr, "binary length past the end of the data");
         return;
     }
     *len = (size_t) n;
@@ -151,9 +161,14 @@ tl_pq_tr_list (tl_pq_tr_t *tr, int *elem_type, uint32_t *n)
         size = tl_pq_tr_uvarint (tr);
     if (tr->err)
         return;
-    /*  Every element takes at least one byte, so a count above the bytes left is a lie. */
-    if (size > (uint64_t) (tr->end - tr->p) || size > INT32_MAX) {
+    /*  Every element takes at least one byte, so a count above the bytes left is a lie (or,
+        in a buffer cut short, a sign that it needs more bytes). */
+    if (size > INT32_MAX) {
         tl_pq_tr_fail (tr, "list size past the end of the data");
+        return;
+    }
+    if (size > (uint64_t) (tr->end - tr->p)) {
+        s_short (tr, "list size past the end of the data");
         return;
     }
     *n = (uint32_t) size;
@@ -224,7 +239,7 @@ s_skip_map (tl_pq_tr_t *tr)
         return;
     uint8_t kv = s_byte (tr);
     if (n > (uint64_t) (tr->end - tr->p)) {
-        tl_pq_tr_fail (tr, "map size past the end of the data");
+        s_short (tr, "map size past the end of the data");
         return;
     }
     for (uint64_t i = 0; i < n && !tr->err; i++) {

@@ -28,6 +28,7 @@ typedef struct {
     int depth;
     const char *err;        /* NULL, or what went wrong first (static text) */
     size_t err_at;          /* byte offset of the error */
+    bool truncated;         /* the error is that the data ran out: more bytes might parse */
 } tl_pq_tr_t;
 
 void tl_pq_tr_init (tl_pq_tr_t *tr, const uint8_t *buf, size_t len);
