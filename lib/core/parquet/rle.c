@@ -286,6 +286,17 @@ tl_pq_rle_get (tl_pq_rle_t *r, uint32_t *out, size_t n)
     return got;
 }
 
+/*  Set bits of x. Written out: without -mpopcnt (the build targets any x86-64) the builtin
+    is a call into libgcc per word. */
+static inline uint64_t
+s_pop64 (uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (x * 0x0101010101010101ULL) >> 56;
+}
+
 /*  Set bits among bits [first, first + n) of data; the caller guarantees they exist. */
 static uint64_t
 s_ones (const uint8_t *data, uint64_t first, size_t n)
@@ -294,9 +305,9 @@ s_ones (const uint8_t *data, uint64_t first, size_t n)
     for (; bit < end && (bit & 7); bit++)
         c += (data [bit >> 3] >> (bit & 7)) & 1;
     for (; bit + 64 <= end; bit += 64)
-        c += (uint64_t) __builtin_popcountll (s_load64 (data + (bit >> 3)));
+        c += s_pop64 (s_load64 (data + (bit >> 3)));
     for (; bit + 8 <= end; bit += 8)
-        c += (uint64_t) __builtin_popcount (data [bit >> 3]);
+        c += s_pop64 (data [bit >> 3]);
     for (; bit < end; bit++)
         c += (data [bit >> 3] >> (bit & 7)) & 1;
     return c;
