@@ -241,7 +241,9 @@ s_fx_i32 (int r, int32_t *v)
 static bool
 s_fx_i64 (int r, int64_t *v)
 {
-    *v = r % 997 == 5 ? INT64_MIN : r % 997 == 6 ? INT64_MAX : (int64_t) ((r * 1000003LL) % 45000) + (r % 3) * (1LL << 40);
+    /* 0x7ff7a3c5e1d2b4f6: the bits pqcount's table marks its free slots with */
+    *v = r % 997 == 5 ? INT64_MIN : r % 997 == 6 ? INT64_MAX : r % 997 == 7 ? (int64_t) 0x7ff7a3c5e1d2b4f6LL
+       : (int64_t) ((r * 1000003LL) % 45000) + (r % 3) * (1LL << 40);
     return true;                                    /* REQUIRED */
 }
 
@@ -252,7 +254,7 @@ s_fx_f64 (int r, double *v)
                                        0x7ff0000000000000ULL, 0xfff0000000000000ULL, 0x3ff0000000000000ULL,
                                        0x3fb999999999999aULL /* 0.1 */, 0x4415af1d78b58c40ULL /* 1e20 */ };
     static const uint64_t late [] = { 0x8000000000000000ULL, 0x7ff8000000000001ULL, 0xfff8000000000000ULL,
-                                      0x7ff0000000000001ULL /* signalling */, 0x7fffffffffffffffULL };
+                                      0x7ff0000000000001ULL /* signalling */, 0x7ff7a3c5e1d2b4f6ULL /* free slot */ };
     if (r % 17 == 0)
         return false;
     if (r % 50 == 1)
