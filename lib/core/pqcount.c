@@ -45,6 +45,8 @@ struct tl_pqcount {
     size_t fix_cap, fix_n;      /* slots (0 or a power of 2), slots used */
     int fix_shift;              /* 64 - log2 (fix_cap) */
     uint64_t fix_free;          /* count of the value whose bits are S_FIX_FREE */
+    uint64_t fix_spills;        /* values sent on to raw because the table was full */
+    bool fix_bypass;            /* too many of them: skip the table until the flush */
     uint32_t fix_width;         /* bytes per value of the keys held */
     tl_qstats_t qs;             /* query mode */
     tl_pqcount_stats_t st;      /* plain mode: rows and bad; skipped always */
@@ -226,7 +228,10 @@ s_fix_miss (tl_pqcount_t *self, uint64_t v, size_t h)
     }
     if (self->fix_n + 1 > self->fix_cap / 2) {
         if (self->fix_cap >= S_FIX_MAX)
+        {
+            self->fix_spills++;
             return tl_agg_add (self->raw, (const char *) &v, self->fix_width, 1);     /* little-endian: the value's bytes */
+        }
         int rc = s_fix_grow (self);
         if (rc)
             return rc;
@@ -282,12 +287,19 @@ s_count_fixed (tl_pqcount_t *self, const uint8_t *p, size_t n, uint32_t w)
     if (!self->fix && (rc = s_fix_grow (self)) != 0)
         return rc;
     self->fix_width = w;
+    uint64_t spills = self->fix_spills;
     switch (w) {
-        case 8: return s_count_w (self, p, n, 8);
-        case 4: return s_count_w (self, p, n, 4);
-        case 1: return s_count_w (self, p, n, 1);
-        default: return s_count_w (self, p, n, w);
+        case 8: rc = s_count_w (self, p, n, 8); break;
+        case 4: rc = s_count_w (self, p, n, 4); break;
+        case 1: rc = s_count_w (self, p, n, 1); break;
+        default: rc = s_count_w (self, p, n, w); break;
     }
+    /* Most of a batch spilled (so the table is full): a column of many distinct values, which
+       the table only slows down, its probes taking the cache the general table's prefetched
+       adds need. The rest goes straight to the general table, as every value did before. */
+    if ((self->fix_spills - spills) * 2 > n)
+        self->fix_bypass = true;
+    return rc;
 }
 
 /*  The non-null values of a DENSE batch: fixed widths up to 8 bytes by their bits, byte
@@ -297,7 +309,7 @@ static int
 s_count_dense (tl_pqcount_t *self, const tl_pq_batch_t *b)
 {
     const tl_pq_values_t *v = &b->vals;
-    if (v->type != TL_PQ_BYTE_ARRAY && v->width <= 8 && v->width)
+    if (v->type != TL_PQ_BYTE_ARRAY && v->width <= 8 && v->width && !self->fix_bypass)
         return s_count_fixed (self, b->raw, v->n, v->width);
     for (size_t i = 0; i < v->n; i++) {
         const void *p = v->type == TL_PQ_BYTE_ARRAY ? (const void *) v->ba [i].p : (const void *) (b->raw + i * v->width);
@@ -404,6 +416,7 @@ s_flush_raw (tl_pqcount_t *self)
         self->fix_free = 0;
     }
     self->fix_n = 0;
+    self->fix_bypass = false;
     while (!rc && tl_agg_next (self->raw, &pos, &en))
         rc = s_flush_one (self, en.key, en.len, en.count, buf);
     tl_agg_clear (self->raw);
