@@ -1,11 +1,12 @@
 /*  libFuzzer: a column chunk's pages through tally's column reader, with the column described
-    by an 8-byte prefix: physical type, codec, max definition level and batch mode, logical
-    annotation, FIXED_LEN_BYTE_ARRAY length, and the chunk's value count (24 bits). The rest is
-    the chunk: page headers, dictionary and data pages of any encoding and codec. Every batch
-    is walked and every value texted; indices must stay inside the dictionary. With bit 6 of
-    the third byte the chunk is read through a byte source (column.h) that hands out each read
-    in a buffer of its own and frees the previous one, so that a pointer the reader keeps past
-    its source's next read is a heap-use-after-free. */
+    by an 8-byte prefix: physical type, codec, max definition level and batch mode (or, for the
+    fourth, tl_pq_col_next_unordered's batches), logical annotation, FIXED_LEN_BYTE_ARRAY
+    length, and the chunk's value count (24 bits). The rest is the chunk: page headers,
+    dictionary and data pages of any encoding and codec. Every batch is walked and every value
+    texted or read; indices must stay inside the dictionary. With bit 6 of the third byte the
+    chunk is read through a byte source (column.h) that hands out each read in a buffer of its
+    own and frees the previous one, so that a pointer the reader keeps past its source's next
+    read is a heap-use-after-free. */
 #include <stdint.h>
 #include <string.h>
 #include "lib/core/parquet/column.h"
@@ -53,7 +54,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     ch.type = col.type;
     ch.codec = data [1] & 7;
     ch.num_values = (int64_t) data [5] | (int64_t) data [6] << 8 | (int64_t) data [7] << 16;
-    tl_pq_col_opts_t o = { .mode = (data [2] >> 4) % 3, .max_page = 4 << 20, .skip_crc = data [2] & 0x80 };
+    int how = (data [2] >> 4) & 3;                  /* 3: unordered batches, for a counter */
+    tl_pq_col_opts_t o = { .mode = how % 3, .max_page = 4 << 20, .skip_crc = data [2] & 0x80 };
     tl_pq_col_t *rd;
     tl_err_t e;
     s_src_t ss = { .chunk = data + 8 };
@@ -67,7 +69,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     double d;
     size_t max = 1 + (data [4] >> 5) * 300;
     uint64_t gen = 0;
-    while (tl_pq_col_next (rd, max, &b, &e) == 0 && b.rows) {
+    while ((how == 3 ? tl_pq_col_next_unordered (rd, max, &b, &e) : tl_pq_col_next (rd, max, &b, &e)) == 0 && b.rows) {
+        if (b.kind == TL_PQ_BATCH_DENSE) {
+            if (b.vals.n != b.rows - b.nulls)
+                __builtin_trap ();
+            volatile uint8_t sink = 0;
+            for (size_t i = 0; i < b.vals.n; i++)
+                if (b.vals.type == TL_PQ_BYTE_ARRAY)
+                    sink ^= b.vals.ba [i].len ? b.vals.ba [i].p [b.vals.ba [i].len - 1] : 0;
+                else
+                    for (uint32_t k = 0; k < b.vals.width; k++)
+                        sink ^= b.raw [i * b.vals.width + k];
+            (void) sink;
+            continue;
+        }
         if (b.kind == TL_PQ_BATCH_VALUES) {
             for (size_t i = 0; i < b.rows; i++) {
                 tl_pq_value_text (&col, &b.vals, i, buf, &t);

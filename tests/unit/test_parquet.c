@@ -447,6 +447,60 @@ test_rle (void **state)
         }
         assert_int_equal (t, 0);
         assert_int_equal (got, ne);
+        /* counted, in odd-sized pieces: equal to and above a value, against the expansion */
+        uint32_t probes [3] = { expect [0], 0, (uint32_t) (mask / 2) };
+        for (int pi = 0; pi < 3; pi++) {
+            uint64_t eq = 0, above = 0, weq = 0, wabove = 0;
+            for (size_t i = 0; i < ne; i++) {
+                weq += expect [i] == probes [pi];
+                wabove += expect [i] > probes [pi];
+            }
+            tl_pq_rle_init (&r, o.b, o.n, bw);
+            for (got = 0; got < ne;) {
+                size_t want = 5 + got % 17;
+                size_t k = tl_pq_rle_count (&r, want < ne - got ? want : ne - got, probes [pi], &eq, &above);
+                assert_true (k > 0);
+                got += k;
+            }
+            assert_int_equal (tl_pq_rle_count (&r, 10, probes [pi], &eq, &above), 0);
+            assert_int_equal (eq, weq);
+            assert_int_equal (above, wabove);
+        }
+    }
+    /* bit width 1, long bit-packed runs (the popcount path) at every alignment */
+    {
+        uint32_t bits [63 * 8 * 2], pl;
+        uint64_t x = 7;
+        o.n = 0;
+        for (size_t i = 0; i < 63 * 8 * 2; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            bits [i] = (x >> 61) != 0;
+        }
+        b_bp_run (&o, bits, 63, 1);
+        b_rle_run (&o, 0, 9, 1);
+        b_bp_run (&o, bits + 63 * 8, 63, 1);
+        size_t ne = 63 * 8 * 2 + 9;
+        for (size_t start = 0; start < 70; start += 3)
+            for (pl = 0; pl < 3; pl++) {
+                tl_pq_rle_t r;
+                tl_pq_rle_init (&r, o.b, o.n, 1);
+                uint64_t eq = 0, above = 0, weq = 0, wabove = 0, skip_eq = 0, skip_above = 0;
+                assert_int_equal (tl_pq_rle_count (&r, start, 0, &skip_eq, &skip_above), start);
+                for (size_t i = start; i < ne; i++) {
+                    uint32_t v = i < 63 * 8 ? bits [i] : i < 63 * 8 + 9 ? 0 : bits [i - 9];
+                    weq += v == pl;
+                    wabove += v > pl;
+                }
+                size_t got = start;
+                while (got < ne) {
+                    size_t k = tl_pq_rle_count (&r, 100 + got % 61, pl, &eq, &above);
+                    assert_true (k > 0);
+                    got += k;
+                }
+                assert_int_equal (got, ne);
+                assert_int_equal (eq, weq);
+                assert_int_equal (above, wabove);
+            }
     }
     /* take_uniform consumes only from an RLE run long enough */
     o.n = 0;
@@ -483,6 +537,12 @@ test_rle (void **state)
     tl_pq_rle_init_msb (&r, msb, 3, 3, 8);
     assert_int_equal (tl_pq_rle_get (&r, out, 8), 8);
     for (uint32_t i = 0; i < 8; i++) assert_int_equal (out [i], i);
+    uint64_t eq = 0, above = 0;
+    tl_pq_rle_init_msb (&r, msb, 3, 3, 8);
+    assert_int_equal (tl_pq_rle_count (&r, 3, 5, &eq, &above), 3);
+    assert_int_equal (tl_pq_rle_count (&r, 100, 5, &eq, &above), 5);
+    assert_int_equal (eq, 1);
+    assert_int_equal (above, 2);
     assert_int_equal (tl_pq_bit_width (0), 0);
     assert_int_equal (tl_pq_bit_width (1), 1);
     assert_int_equal (tl_pq_bit_width (3), 2);
@@ -1144,6 +1204,166 @@ test_column_plain_types (void **state)
     tl_pq_col_destroy (&rd);
 }
 
+static int
+s_cmp_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  tl_pq_col_next_unordered against tl_pq_col_next (VALUES) on an OPTIONAL INT64 chunk,
+    uncompressed: a dictionary page of 100 rows with nulls interleaved (bit-packed levels) and
+    indices in RLE and bit-packed runs, a PLAIN page of 100 rows with nulls interleaved, and a
+    PLAIN page of 30 nulls. Each unordered batch has the same rows, nulls and multiset of values
+    as the ordered one; the null rows come first as one run, literal indices are never null, and
+    PLAIN values keep their order and are lent from the chunk itself. */
+static void
+test_column_unordered (void **state)
+{
+    (void) state;
+    static buf_t o, body, lv;
+    uint32_t defs [2][104];
+    uint64_t x = 99;
+    size_t nn [2] = { 0, 0 };
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; i < 104; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            defs [p][i] = i < 100 && (x >> 60) != 0;       /* 1 in 16 null */
+            nn [p] += defs [p][i];
+        }
+    o.n = 0;
+    int64_t dict [] = { 10, 20, 30, 40 };
+    b_page (&o, TL_PQ_DICTIONARY_PAGE, (const uint8_t *) dict, 32, 32, 4, TL_PQ_PLAIN_DICTIONARY, 0, 0, false, true);
+    /* page 1: levels, then indices: RLE 3 x 20, bit-packed 0..3 for the rest (padded) */
+    lv.n = 0;
+    b_bp_run (&lv, defs [0], 13, 1);
+    uint32_t l32 = (uint32_t) lv.n;
+    body.n = 0;
+    memcpy (body.b, &l32, 4);
+    memcpy (body.b + 4, lv.b, lv.n);
+    body.n = 4 + lv.n;
+    body.b [body.n++] = 2;
+    b_rle_run (&body, 3, 20, 2);
+    uint32_t lits [104];
+    size_t groups = (nn [0] - 20 + 7) / 8;
+    for (size_t i = 0; i < groups * 8; i++)
+        lits [i] = (uint32_t) (i * 7 % 4);
+    b_bp_run (&body, lits, groups, 2);
+    b_page (&o, TL_PQ_DATA_PAGE, body.b, body.n, body.n, 100, TL_PQ_RLE_DICTIONARY, 0, 0, false, true);
+    /* page 2: levels, then nn [1] PLAIN values */
+    lv.n = 0;
+    b_bp_run (&lv, defs [1], 13, 1);
+    l32 = (uint32_t) lv.n;
+    body.n = 0;
+    memcpy (body.b, &l32, 4);
+    memcpy (body.b + 4, lv.b, lv.n);
+    body.n = 4 + lv.n;
+    for (size_t i = 0; i < nn [1]; i++) {
+        int64_t v = (int64_t) (i * 1000003 % 777) - 300;
+        memcpy (body.b + body.n, &v, 8);
+        body.n += 8;
+    }
+    b_page (&o, TL_PQ_DATA_PAGE, body.b, body.n, body.n, 100, TL_PQ_PLAIN, 0, 0, false, true);
+    /* page 3: 30 nulls */
+    lv.n = 0;
+    b_rle_run (&lv, 0, 30, 1);
+    l32 = (uint32_t) lv.n;
+    memcpy (body.b, &l32, 4);
+    memcpy (body.b + 4, lv.b, lv.n);
+    b_page (&o, TL_PQ_DATA_PAGE, body.b, 4 + lv.n, 4 + lv.n, 30, TL_PQ_PLAIN, 0, 0, false, true);
+    tl_pq_column_t col;
+    tl_pq_chunk_t ch;
+    tl_err_t e;
+    s_col (&col, &ch, TL_PQ_INT64, 1, TL_PQ_UNCOMPRESSED, 230);
+    /* the rows in order, as the ordered reader gives them */
+    int64_t want [230];
+    uint8_t valid [230];
+    tl_pq_col_opts_t vo = { .mode = TL_PQ_VALUES };
+    tl_pq_col_t *rd;
+    tl_pq_batch_t b;
+    assert_int_equal (tl_pq_col_new (&rd, &col, &ch, 0, o.b, o.n, &vo, &e), 0);
+    size_t rows = 0;
+    while (tl_pq_col_next (rd, 1000, &b, &e) == 0 && b.rows)
+        for (size_t i = 0; i < b.rows; i++, rows++) {
+            want [rows] = b.vals.i64 [i];
+            valid [rows] = b.valid ? b.valid [i] : 1;
+        }
+    assert_int_equal (rows, 230);
+    tl_pq_col_destroy (&rd);
+    for (int mode = 0; mode < 3; mode++)
+        for (size_t step = 1; step <= 300; step = step * 3 + 2) {
+            tl_pq_col_opts_t opt = { .mode = mode };
+            assert_int_equal (tl_pq_col_new (&rd, &col, &ch, 0, o.b, o.n, &opt, &e), 0);
+            size_t row = 0, pages [3] = { 0, 0, 0 };
+            while (tl_pq_col_next_unordered (rd, step, &b, &e) == 0 && b.rows) {
+                int64_t got [300], exp [300];
+                size_t ng = 0, ne = 0, nulls = 0;
+                assert_true (b.rows <= step);
+                for (size_t i = row; i < row + b.rows; i++) {
+                    if (valid [i])
+                        exp [ne++] = want [i];
+                    nulls += !valid [i];
+                }
+                assert_int_equal (b.nulls, nulls);
+                if (b.kind == TL_PQ_BATCH_RUNS) {
+                    pages [0]++;
+                    const uint32_t *lit = b.idx;
+                    size_t seen = 0;
+                    for (size_t r = 0; r < b.nruns; r++) {
+                        uint32_t ix = b.runs [r].index;
+                        seen += b.runs [r].len;
+                        if (ix == TL_PQ_NULL_INDEX) {
+                            assert_int_equal (r, 0);
+                            assert_int_equal (b.runs [r].len, nulls);
+                            continue;
+                        }
+                        for (uint32_t j = 0; j < b.runs [r].len; j++) {
+                            uint32_t k = ix == TL_PQ_LIT_INDEX ? *lit++ : ix;
+                            assert_true (k < 4);
+                            got [ng++] = dict [k];
+                        }
+                    }
+                    assert_int_equal (seen, b.rows);
+                } else {
+                    assert_int_equal (b.kind, TL_PQ_BATCH_DENSE);
+                    pages [b.vals.n ? 1 : 2]++;
+                    assert_int_equal (b.vals.n, b.rows - nulls);
+                    assert_int_equal (b.vals.width, 8);
+                    if (b.vals.n)
+                        assert_true (b.raw > o.b && b.raw + b.vals.n * 8 <= o.b + o.n);    /* lent */
+                    for (size_t i = 0; i < b.vals.n; i++)
+                        memcpy (&got [ng++], b.raw + i * 8, 8);
+                    assert_memory_equal (got, exp, ng * 8);                             /* in order */
+                }
+                assert_int_equal (ng, ne);
+                qsort (got, ng, 8, s_cmp_i64);
+                qsort (exp, ne, 8, s_cmp_i64);
+                assert_memory_equal (got, exp, ng * 8);
+                row += b.rows;
+            }
+            assert_int_equal (row, 230);
+            assert_true (pages [0] && pages [1] && pages [2]);
+            assert_int_equal (tl_pq_col_rows_read (rd), 230);
+            tl_pq_col_destroy (&rd);
+        }
+    /* a level above the maximum is an error, as in the ordered reader (max 2: two bits a level) */
+    s_col (&col, &ch, TL_PQ_INT64, 2, TL_PQ_UNCOMPRESSED, 18);
+    o.n = 0;
+    lv.n = 0;
+    b_rle_run (&lv, 2, 10, 2);
+    uint32_t three [8] = { 2, 2, 3, 2, 2, 2, 2, 2 };
+    b_bp_run (&lv, three, 1, 2);
+    l32 = (uint32_t) lv.n;
+    memcpy (body.b, &l32, 4);
+    memcpy (body.b + 4, lv.b, lv.n);
+    body.n = 4 + lv.n + 18 * 8;
+    b_page (&o, TL_PQ_DATA_PAGE, body.b, body.n, body.n, 18, TL_PQ_PLAIN, 0, 0, false, true);
+    assert_int_equal (tl_pq_col_new (&rd, &col, &ch, 0, o.b, o.n, &vo, &e), 0);
+    assert_int_equal (tl_pq_col_next_unordered (rd, 100, &b, &e), TL_EPROTO);
+    assert_non_null (strstr (e.msg, "definition level above the column's maximum 2"));
+    tl_pq_col_destroy (&rd);
+}
+
 int
 main (void)
 {
@@ -1152,6 +1372,7 @@ main (void)
         cmocka_unit_test (test_delta), cmocka_unit_test (test_delta_bytes), cmocka_unit_test (test_byte_stream_split),
         cmocka_unit_test (test_codecs), cmocka_unit_test (test_column_modes), cmocka_unit_test (test_column_errors),
         cmocka_unit_test (test_column_aligned), cmocka_unit_test (test_column_plain_types),
+        cmocka_unit_test (test_column_unordered),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +206,197 @@ test_counts (void **state)
     }
 }
 
+/*  Plain pages of fixed-width values, counted by their bits (lib/core/pqcount.c): nulls,
+    more distinct values than the small table holds (so some spill to the general table),
+    -0.0 and 0.0, NaNs of several payloads, the latter kinds appearing only late, once the
+    small table is full, so that texts merge across the two tables. The wanted counts come
+    from the values written, texted here by a loop of the test's own. */
+#define FX_RG 3
+#define FX_ROWS 40000
+
+static double
+s_bits_d (uint64_t b)
+{
+    double d;
+    memcpy (&d, &b, 8);
+    return d;
+}
+
+static float
+s_bits_f (uint32_t b)
+{
+    float f;
+    memcpy (&f, &b, 4);
+    return f;
+}
+
+/*  Row r of each column; false for NULL. */
+static bool
+s_fx_i32 (int r, int32_t *v)
+{
+    *v = (int32_t) ((r * 7919) % 50000) - 25000;
+    return r % 11 != 0;
+}
+
+static bool
+s_fx_i64 (int r, int64_t *v)
+{
+    /* 0x7ff7a3c5e1d2b4f6: the bits pqcount's table marks its free slots with */
+    *v = r % 997 == 5 ? INT64_MIN : r % 997 == 6 ? INT64_MAX : r % 997 == 7 ? (int64_t) 0x7ff7a3c5e1d2b4f6LL
+       : (int64_t) ((r * 1000003LL) % 45000) + (r % 3) * (1LL << 40);
+    return true;                                    /* REQUIRED */
+}
+
+static bool
+s_fx_f64 (int r, double *v)
+{
+    static const uint64_t early [] = { 0x0000000000000000ULL, 0x8000000000000000ULL, 0x7ff8000000000000ULL,
+                                       0x7ff0000000000000ULL, 0xfff0000000000000ULL, 0x3ff0000000000000ULL,
+                                       0x3fb999999999999aULL /* 0.1 */, 0x4415af1d78b58c40ULL /* 1e20 */ };
+    static const uint64_t late [] = { 0x8000000000000000ULL, 0x7ff8000000000001ULL, 0xfff8000000000000ULL,
+                                      0x7ff0000000000001ULL /* signalling */, 0x7ff7a3c5e1d2b4f6ULL /* free slot */ };
+    if (r % 17 == 0)
+        return false;
+    if (r % 50 == 1)
+        *v = r >= FX_RG * FX_ROWS * 3 / 4 ? s_bits_d (late [(r / 50) % 5]) : s_bits_d (early [(r / 50) % 8]);
+    else
+        *v = (r % 40000) * 0.5 - 5000;              /* 40,000 values, 0.0 among them */
+    return true;
+}
+
+static bool
+s_fx_f32 (int r, float *v)
+{
+    static const uint32_t early [] = { 0x00000000, 0x80000000, 0x7fc00000, 0x7f800000, 0xff800000, 0x3dcccccd /* 0.1 */ };
+    static const uint32_t late [] = { 0x80000000, 0x7fc00001, 0xffc00000, 0x7f800001 };
+    if (r % 7 == 3)
+        return false;
+    if (r % 50 == 1)
+        *v = r >= FX_RG * FX_ROWS * 3 / 4 ? s_bits_f (late [(r / 50) % 4]) : s_bits_f (early [(r / 50) % 6]);
+    else
+        *v = (float) (r % 36000) * 0.25f - 100.0f;
+    return true;
+}
+
+/*  The canonical text, written out here: nan, inf, -inf, integral values below 2^63 as
+    integers (-0 as 0), others in the fewest %g digits that read back to the same value. */
+static void
+s_fx_text (double d, bool single, char *buf)
+{
+    if (isnan (d))
+        strcpy (buf, "nan");
+    else if (isinf (d))
+        strcpy (buf, d < 0 ? "-inf" : "inf");
+    else if (d == floor (d) && fabs (d) < 9223372036854775808.0)
+        sprintf (buf, "%lld", (long long) d + 0);  /* -0.0 converts to 0 */
+    else
+        for (int p = 1; p <= 17; p++) {
+            sprintf (buf, "%.*g", p, d);
+            if (single ? strtof (buf, NULL) == (float) d : strtod (buf, NULL) == d)
+                break;
+        }
+}
+
+static uint8_t *
+s_fx_file (size_t *len, tl_pq_wcodec_t codec)
+{
+    tl_pq_wcol_t cols [] = {
+        { .name = "i", .type = TL_PQW_INT32, .optional = true, .encoding = TL_PQW_PLAIN },
+        { .name = "l", .type = TL_PQW_INT64, .encoding = TL_PQW_PLAIN },
+        { .name = "d", .type = TL_PQW_DOUBLE, .optional = true, .encoding = TL_PQW_PLAIN },
+        { .name = "f", .type = TL_PQW_INT32, .optional = true, .encoding = TL_PQW_PLAIN },  /* read as FLOAT */
+    };
+    tl_pq_wopts_t o = { .codec = codec, .page_size = 4096 };
+    tl_pq_writer_t *w = tl_pq_writer_new (cols, 4, &o, NULL);
+    assert_non_null (w);
+    for (int r = 0; r < FX_RG * FX_ROWS; r++) {
+        int32_t i;
+        int64_t l;
+        double d;
+        float f;
+        uint32_t fb;
+        assert_int_equal (s_fx_i32 (r, &i) ? tl_pq_writer_add_i32 (w, 0, i) : tl_pq_writer_add_null (w, 0), 0);
+        assert_true (s_fx_i64 (r, &l));
+        assert_int_equal (tl_pq_writer_add_i64 (w, 1, l), 0);
+        assert_int_equal (s_fx_f64 (r, &d) ? tl_pq_writer_add_f64 (w, 2, d) : tl_pq_writer_add_null (w, 2), 0);
+        if (s_fx_f32 (r, &f)) {
+            memcpy (&fb, &f, 4);
+            assert_int_equal (tl_pq_writer_add_i32 (w, 3, (int32_t) fb), 0);
+        } else
+            assert_int_equal (tl_pq_writer_add_null (w, 3), 0);
+        if ((r + 1) % FX_ROWS == 0)
+            assert_int_equal (tl_pq_writer_end_row_group (w), 0);
+    }
+    uint8_t *buf;
+    assert_int_equal (tl_pq_writer_finish (w, &buf, len), 0);
+    tl_pq_writer_destroy (&w);
+    return buf;
+}
+
+static void
+test_plain_fixed (void **state)
+{
+    (void) state;
+    tl_pq_wcodec_t codecs [] = { TL_PQW_UNCOMPRESSED, TL_PQW_ZSTD };
+    for (size_t c = 0; c < 2; c++) {
+        size_t n;
+        uint8_t *f = s_fx_file (&n, codecs [c]);
+        tl_pq_meta_t *m = s_meta (f, n);
+        /* the writer has no FLOAT: column f holds FLOAT bits as INT32, and is read as FLOAT */
+        m->cols [3].type = TL_PQ_FLOAT;
+        for (size_t g = 0; g < m->nrgs; g++)
+            m->rgs [g].chunks [3].type = TL_PQ_FLOAT;
+        static const char *names [] = { "i", "l", "d", "f" };
+        for (int col = 0; col < 4; col++) {
+            tl_agg_t *want = tl_agg_new ();
+            uint64_t distinct_nan = 0, seen [8] = { 0 };
+            for (int r = 0; r < FX_RG * FX_ROWS; r++) {
+                char t [64] = "";
+                int32_t i;
+                int64_t l;
+                double d;
+                float fl;
+                bool ok = col == 0 ? s_fx_i32 (r, &i) : col == 1 ? s_fx_i64 (r, &l) : col == 2 ? s_fx_f64 (r, &d) : s_fx_f32 (r, &fl);
+                if (ok && col == 0)
+                    sprintf (t, "%d", i);
+                else if (ok && col == 1)
+                    sprintf (t, "%lld", (long long) l);
+                else if (ok && col == 2)
+                    s_fx_text (d, false, t);
+                else if (ok)
+                    s_fx_text (fl, true, t);
+                if (ok && col >= 2 && !strcmp (t, "nan")) {
+                    uint64_t b = 0;
+                    memcpy (&b, col == 2 ? (void *) &d : (void *) &fl, col == 2 ? 8 : 4);
+                    size_t k = 0;
+                    while (k < distinct_nan && seen [k] != b)
+                        k++;
+                    if (k == distinct_nan && k < 8)
+                        seen [distinct_nan++] = b;
+                }
+                assert_int_equal (tl_agg_add (want, t, strlen (t), 1), 0);
+            }
+            if (col >= 2) {
+                assert_true (distinct_nan >= 3);            /* the data is what this test says it is */
+                assert_true (tl_agg_get (want, "nan", 3) > 0);
+                assert_true (tl_agg_get (want, "0", 1) > 0);
+            }
+            if (col != 1)
+                assert_true (tl_agg_size (want) > 32768 + 1);   /* more than the small table holds */
+            tl_pqcount_stats_t st;
+            tl_agg_t *got = s_count (f, n, m, names [col], &st);
+            s_same (got, want);
+            s_same (want, got);
+            assert_int_equal (st.rows, FX_RG * FX_ROWS);
+            assert_int_equal (st.bad, 0);
+            tl_agg_destroy (&got);
+            tl_agg_destroy (&want);
+        }
+        tl_pq_meta_destroy (&m);
+        free (f);
+    }
+}
+
 /*  Every where against every row group: a skip must be right, and the easy ones must happen. */
 static void
 test_skip_exact (void **state)
@@ -382,7 +575,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_counts),     cmocka_unit_test (test_skip_exact), cmocka_unit_test (test_null_passes),
-        cmocka_unit_test (test_plan),       cmocka_unit_test (test_expand),
+        cmocka_unit_test (test_plan),       cmocka_unit_test (test_expand),     cmocka_unit_test (test_plain_fixed),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

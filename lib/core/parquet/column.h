@@ -24,6 +24,14 @@
       * TL_PQ_BATCH_VALUES (TL_PQ_VALUES, and every page that is not dictionary-encoded):
         batch.vals holds one value per row (null rows hold zero / empty), batch.valid[rows] is
         1 for a value and 0 for null, or NULL when no row in the batch is null.
+    tl_pq_col_next_unordered serves a counter, which needs no row order, in two forms whatever
+    the mode: dictionary pages as TL_PQ_BATCH_RUNS with the batch's null rows gathered into one
+    leading TL_PQ_NULL_INDEX run (literal indices are then never null), other pages as
+      * TL_PQ_BATCH_DENSE: only the batch's rows - nulls non-null values, in page order, nulls
+        not placed: batch.vals.ba for BYTE_ARRAY, otherwise batch.raw, vals.n * vals.width bytes,
+        little-endian and unaligned, lent from the page itself where it stores them PLAIN.
+    Definition levels are then counted, never expanded (a popcount per 64 rows of a flat
+    OPTIONAL column), and non-null values need no scatter to row positions.
     Indices refer to batch.dict, which stays valid until dict_gen changes (a new dictionary
     page) or the reader is destroyed; map indices to keys once per dictionary. A chunk may
     switch from dictionary to plain pages midway (a writer's fallback), so a caller handles
@@ -46,7 +54,7 @@
 #define TL_PQ_DEFAULT_MAX_PAGE ((size_t) 256 << 20)
 
 enum { TL_PQ_RUNS = 0, TL_PQ_INDICES = 1, TL_PQ_VALUES = 2 };                  /* asked */
-enum { TL_PQ_BATCH_RUNS = 0, TL_PQ_BATCH_INDICES = 1, TL_PQ_BATCH_VALUES = 2 }; /* delivered */
+enum { TL_PQ_BATCH_RUNS = 0, TL_PQ_BATCH_INDICES = 1, TL_PQ_BATCH_VALUES = 2, TL_PQ_BATCH_DENSE = 3 }; /* delivered */
 
 typedef struct {
     uint32_t index;
@@ -63,7 +71,8 @@ typedef struct {
     const uint32_t *idx;            /* RUNS: literal indices; INDICES: one per row */
     const tl_pq_run_t *runs;        /* RUNS */
     size_t nruns;
-    tl_pq_values_t vals;            /* VALUES */
+    tl_pq_values_t vals;            /* VALUES; DENSE: type, width, n, and ba for BYTE_ARRAY */
+    const uint8_t *raw;             /* DENSE, fixed-width types: vals.n values, unaligned */
 } tl_pq_batch_t;
 
 typedef struct {
@@ -118,6 +127,8 @@ int tl_pq_col_ready (tl_pq_col_t *self, size_t *rows, tl_err_t *e);
     page the source handed out), are valid until the next tl_pq_col_next or tl_pq_col_ready on
     this reader. Returns 0 or a negative code. */
 int tl_pq_col_next (tl_pq_col_t *self, size_t max_rows, tl_pq_batch_t *batch, tl_err_t *e);
+/*  As tl_pq_col_next, in the forms for a counter that needs no row order (see above). */
+int tl_pq_col_next_unordered (tl_pq_col_t *self, size_t max_rows, tl_pq_batch_t *batch, tl_err_t *e);
 /*  Rows delivered so far. */
 uint64_t tl_pq_col_rows_read (const tl_pq_col_t *self);
 #endif

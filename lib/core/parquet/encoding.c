@@ -487,6 +487,23 @@ tl_pq_dec_get (tl_pq_dec_t *d, void *out, size_t n, tl_pq_buf_t *arena)
 }
 
 int
+tl_pq_dec_view (tl_pq_dec_t *d, size_t n, const uint8_t **out)
+{
+    *out = NULL;
+    if (d->encoding != TL_PQ_PLAIN || d->type == TL_PQ_BOOLEAN || d->type == TL_PQ_BYTE_ARRAY || !d->width)
+        return 0;
+    if (d->err)
+        return TL_EPROTO;
+    if (n > (size_t) (d->end - d->p) / d->width) {
+        d->err = "PLAIN values past the end of the page";
+        return TL_EPROTO;
+    }
+    *out = d->p;
+    d->p += n * d->width;
+    return 0;
+}
+
+int
 tl_pq_plain_decode (tl_pq_type_t type, uint32_t width, const uint8_t *buf, size_t len, size_t n,
                     void *out, const char **why)
 {

@@ -91,6 +91,11 @@ int tl_pq_dec_init (tl_pq_dec_t *d, int encoding, tl_pq_type_t type, uint32_t wi
     float, double, width-byte records, or tl_pq_bytes_t). arena holds rebuilt strings (the
     caller resets it between batches). Returns 0, TL_EPROTO (d->err) or TL_ENOMEM. */
 int tl_pq_dec_get (tl_pq_dec_t *d, void *out, size_t n, tl_pq_buf_t *arena);
+/*  The next n values lent from the page itself rather than copied, where the encoding stores
+    them as they are (PLAIN, any fixed-width type but BOOLEAN): *out points at n * width bytes,
+    little-endian and not aligned. Returns 0 (*out NULL when this decoder cannot lend: use
+    tl_pq_dec_get), or TL_EPROTO (d->err) when the page holds fewer. */
+int tl_pq_dec_view (tl_pq_dec_t *d, size_t n, const uint8_t **out);
 void tl_pq_dec_free (tl_pq_dec_t *d);
 
 /*  Bytes per value in a decoded array of this type. */

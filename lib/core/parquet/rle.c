@@ -250,7 +250,10 @@ tl_pq_rle_run (tl_pq_rle_t *r, size_t max, uint32_t *value, uint32_t *lit, size_
     if (r->msb)
         s_unpack_msb (r, lit, k);
     else
-        tl_pq_unpack32 (r->bp, (size_t) (r->bp_end - r->bp), r->bp_pos, r->bw, lit, k);
+        /* The run's values lie inside [bp, bp_end); the bytes after it up to the end of the
+           stream may be loaded too, so that a short run (the writer's next RLE run follows
+           it) still unpacks by whole groups rather than value by value near its end. */
+        tl_pq_unpack32 (r->bp, (size_t) (r->end - r->bp), r->bp_pos, r->bw, lit, k);
     r->bp_pos += k;
     return 2;
 }
@@ -278,6 +281,72 @@ tl_pq_rle_get (tl_pq_rle_t *r, uint32_t *out, size_t n)
         if (t == 1)
             for (size_t i = 0; i < k; i++)
                 out [got + i] = v;
+        got += k;
+    }
+    return got;
+}
+
+/*  Set bits of x. Written out: without -mpopcnt (the build targets any x86-64) the builtin
+    is a call into libgcc per word. */
+static inline uint64_t
+s_pop64 (uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/*  Set bits among bits [first, first + n) of data; the caller guarantees they exist. */
+static uint64_t
+s_ones (const uint8_t *data, uint64_t first, size_t n)
+{
+    uint64_t c = 0, bit = first, end = first + n;
+    for (; bit < end && (bit & 7); bit++)
+        c += (data [bit >> 3] >> (bit & 7)) & 1;
+    for (; bit + 64 <= end; bit += 64)
+        c += s_pop64 (s_load64 (data + (bit >> 3)));
+    for (; bit + 8 <= end; bit += 8)
+        c += s_pop64 (data [bit >> 3]);
+    for (; bit < end; bit++)
+        c += (data [bit >> 3] >> (bit & 7)) & 1;
+    return c;
+}
+
+size_t
+tl_pq_rle_count (tl_pq_rle_t *r, size_t n, uint32_t value, uint64_t *eq, uint64_t *above)
+{
+    size_t got = 0;
+    uint32_t tmp [256];
+    while (got < n) {
+        if (r->err || !s_next_header (r))
+            break;
+        size_t k = r->left < n - got ? (size_t) r->left : n - got;
+        if (!r->lit) {
+            *eq += r->value == value ? k : 0;
+            *above += r->value > value ? k : 0;
+        } else if (r->bw == 1 && !r->msb) {
+            /* levels of a flat OPTIONAL column: the ones are the non-null rows */
+            uint64_t ones = s_ones (r->bp, r->bp_pos, k);
+            *eq += value == 1 ? ones : value == 0 ? k - ones : 0;
+            *above += value == 0 ? ones : 0;
+            r->bp_pos += k;
+        } else {
+            for (size_t done = 0; done < k;) {
+                size_t m = k - done < 256 ? k - done : 256;
+                if (r->msb)
+                    s_unpack_msb (r, tmp, m);
+                else
+                    tl_pq_unpack32 (r->bp, (size_t) (r->end - r->bp), r->bp_pos, r->bw, tmp, m);
+                r->bp_pos += m;
+                for (size_t i = 0; i < m; i++) {
+                    *eq += tmp [i] == value;
+                    *above += tmp [i] > value;
+                }
+                done += m;
+            }
+        }
+        r->left -= k;
         got += k;
     }
     return got;

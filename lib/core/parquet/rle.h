@@ -39,6 +39,11 @@ int tl_pq_rle_run (tl_pq_rle_t *r, size_t max, uint32_t *value, uint32_t *lit, s
 bool tl_pq_rle_take_uniform (tl_pq_rle_t *r, size_t n, uint32_t *value);
 /*  Up to n values expanded into out. Returns how many (fewer at the end of data or on error). */
 size_t tl_pq_rle_get (tl_pq_rle_t *r, uint32_t *out, size_t n);
+/*  Up to n values consumed without being kept: *eq gets how many equal value, *above how many
+    are greater (for definition levels: the non-null rows, and levels out of range). An RLE run
+    costs one step; at bit width 1 a bit-packed run costs one popcount per 64 values. Returns
+    how many were consumed (fewer at the end of data or on error). */
+size_t tl_pq_rle_count (tl_pq_rle_t *r, size_t n, uint32_t value, uint64_t *eq, uint64_t *above);
 
 /*  Bits needed for values up to max (0 for 0). */
 int tl_pq_bit_width (uint64_t max);
