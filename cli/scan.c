@@ -102,7 +102,7 @@ tl_scan_main (int argc, char **argv)
             return 1;
         }
     tl_agg_t *totals = tl_agg_new_cells (ncells);
-    uint64_t rows = 0, bad = 0, blank = 0, bytes = 0, filtered = 0;
+    uint64_t rows = 0, bad = 0, blank = 0, bytes = 0, filtered = 0, fetched = 0, skipped = 0;
     int64_t t0 = tl_now_ms ();
     int rc = 0;
     for (size_t i = 0; i < objs.n && !rc; i++) {
@@ -122,7 +122,13 @@ tl_scan_main (int argc, char **argv)
                 filtered += p.filtered;
                 tl_msg_clear (&p);
             }
+            else {      /* its groups would be missing from an ok result */
+                fprintf (stderr, "tally scan: %s: %s\n", objs.v [i].uri, e.msg);
+                rc = 1;
+            }
             rows += res.rows;
+            fetched += res.fetched;
+            skipped += res.skipped;
             bad += res.bad;
             blank += res.blank;
             bytes += res.covered;
@@ -138,7 +144,8 @@ tl_scan_main (int argc, char **argv)
         tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "",
                        .tasks_done = objs.n, .tasks_total = objs.n, .rows = rows, .bytes = bytes, .bytes_total = bytes,
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
-                       .n_groups = ng, .ncells = ncells, .filtered = filtered };
+                       .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
+                       .skipped = skipped };
         tl_render (stdout, &u, fmt);
         free (groups);
     }

@@ -432,6 +432,13 @@ s_count_query (tl_pqcount_t *self, size_t rg, tl_err_t *e)
                     return tl_err_set (e, TL_EPROTO, 0, "row group %zu: column '%s' has more rows than column '%s'",
                                        rg, self->leaf [j].col->name, self->leaf [0].col->name);
             }
+            /* ... and hold the rows the footer says, as the plain count requires (a reader that
+               trusts the footer, DuckDB, gives another answer). */
+            uint64_t rows = tl_pq_col_rows_read (self->leaf [0].rd);
+            int64_t want = self->m->rgs [rg].num_rows;
+            if (want >= 0 && rows != (uint64_t) want)
+                return tl_err_set (e, TL_EPROTO, 0, "row group %zu, column '%s': %llu rows read, the footer says %lld",
+                                   rg, self->leaf [0].col->name, (unsigned long long) rows, (long long) want);
             return 0;
         }
         for (int j = 0; j < pq->ncols; j++) {

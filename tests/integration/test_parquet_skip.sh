@@ -88,3 +88,11 @@ compare "$T/d4.json" > "$T/c4.log" || fail "n > 2 and x < 20000 differs from Duc
 want=$(expect_skips "path_in_schema = 'x' AND stats_min::DOUBLE >= 20000")
 [ "$(metric tally_rowgroups_skipped_total)" = "$want" ] || fail "x < 20000: want $want row groups skipped, got $(metric tally_rowgroups_skipped_total)"
 pass "NULLs: n != 3 keeps them ($(cat "$T/c3.log")); n > 2 and x < 20000 drops them and skips $want row groups ($(cat "$T/c4.log"))"
+
+# tally scan runs the mapper's code in one process: it skips the same row groups, and says so.
+"$TALLY" scan --input "$T/d" --group-by k --where "id >= 55000" --format json > "$T/out.json" || fail "tally scan"
+compare "$T/d1.json" > "$T/c5.log" || fail "scan: id >= 55000 differs from DuckDB"
+want=$(expect_skips "path_in_schema = 'id' AND stats_max::BIGINT < 55000")
+got=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1])); print(t['skipped_row_groups'], t['fetched'] > 0)" "$T/out.json")
+[ "$got" = "$want True" ] || fail "tally scan reports skipped_row_groups/fetched>0 = '$got', want '$want True'"
+pass "tally scan: $want row groups skipped and reported, bytes fetched reported ($(cat "$T/c5.log"))"
