@@ -19,58 +19,18 @@ trap 'rc=$?; [ $rc -eq 0 ] && rm -rf "$T" || echo "--- FAILED (rc=$rc); files in
 fail () { echo "FAIL: $*" >&2; exit 1; }
 pass () { echo "ok - $*"; }
 
-# --- the reader under test ---
-if [ -z "${PQ_DUMP:-}" ] && [ -n "${TALLY_BUILD:-}" ] && [ -x "$TALLY_BUILD/tests/pq_dump" ]; then
-    PQ_DUMP=$TALLY_BUILD/tests/pq_dump      # ctest: the build under test (ASan+UBSan in scripts/test)
-fi
-if [ -z "${PQ_DUMP:-}" ]; then
-    PQ_DUMP=$T/pq_dump
-    PKGS="snappy zlib libzstd liblz4 libbrotlidec"
-    # shellcheck disable=SC2046
-    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -I"$SRC" \
-        $(pkg-config --cflags $PKGS) -o "$PQ_DUMP" "$SRC/tests/tools/pq_dump.c" \
-        "$SRC"/lib/core/parquet/{thrift,meta,rle,encoding,page,column,value,stats}.c "$SRC/lib/base/err.c" \
-        $(pkg-config --libs $PKGS) -lm || fail "could not build pq_dump"
-fi
-[ -x "$PQ_DUMP" ] || fail "PQ_DUMP=$PQ_DUMP is not executable"
+. "$SRC/tests/integration/pq_check.sh"     # pq_dump_find, pq_npm, check_manifest
+pq_dump_find
 
 # --- the writers ---
 NPM=${PQ_NPM_DIR:-$T/npm}
-if [ ! -d "$NPM/duck/node_modules/@duckdb/node-api" ]; then
-    npm install --silent --no-audit --no-fund --prefix "$NPM/duck" @duckdb/node-api > "$T/npm-duck.log" 2>&1 \
-        || { cat "$T/npm-duck.log" >&2; fail "could not install @duckdb/node-api from npm: the cross-check cannot run"; }
-fi
-if [ ! -d "$NPM/polars/node_modules/nodejs-polars-linux-x64-gnu" ]; then
-    npm install --silent --no-audit --no-fund --prefix "$NPM/polars" -E nodejs-polars@0.25.2 nodejs-polars-linux-x64-gnu@0.25.2 \
-        > "$T/npm-polars.log" 2>&1 \
-        || { cat "$T/npm-polars.log" >&2; fail "could not install nodejs-polars from npm: the cross-check cannot run"; }
-fi
+pq_npm duck @duckdb/node-api
+pq_npm polars nodejs-polars@0.25.2 nodejs-polars-linux-x64-gnu@0.25.2
 mkdir -p "$T/duck" "$T/polars"
 node "$SRC/tests/tools/pq_duckdb.mjs" "$NPM/duck/node_modules" "$T/duck" || fail "DuckDB could not write the test files"
 node "$SRC/tests/tools/pq_polars.mjs" "$NPM/polars/node_modules" "$T/polars" || fail "Polars could not write the test files"
 
 # --- compare: counts in every batch mode, sums row-aligned ---
-check_manifest () {
-    local manifest=$1 modes=$2 n=0
-    while IFS=$'\t' read -r file col expect scol ssum scount; do
-        for mode in $modes; do
-            "$PQ_DUMP" --mode "$mode" "$file" "$col" > "$T/got.txt" 2> "$T/err.txt" \
-                || fail "pq_dump $file $col ($mode): $(cat "$T/err.txt")"
-            diff -u "$expect" "$T/got.txt" > "$T/diff.txt" \
-                || { head -20 "$T/diff.txt" >&2; fail "$(basename "$file") column $col ($mode): counts differ"; }
-            n=$((n + 1))
-        done
-        if [ -n "${scol:-}" ]; then
-            line=$("$PQ_DUMP" --sum "$scol" --quiet "$file" "$col" | grep '^# sum=') || fail "no sum from pq_dump"
-            got_sum=${line#\# sum=}; got_sum=${got_sum%% *}
-            got_n=$(sed -n 's/.* n=\([0-9]*\).*/\1/p' <<< "$line")
-            [ "$got_n" = "$scount" ] || fail "$(basename "$file") sum($scol): $got_n values, expected $scount"
-            awk -v a="$got_sum" -v b="$ssum" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(d <= 1e-9 * (m > 1 ? m : 1)) }' \
-                || fail "$(basename "$file") sum($scol) = $got_sum, expected $ssum"
-        fi
-    done < "$manifest"
-    echo "$n"
-}
 n=$(check_manifest "$T/duck/manifest.tsv" "runs indices values")
 pass "DuckDB files: $n file/column/mode counts equal DuckDB's GROUP BY, sums equal"
 n=$(check_manifest "$T/polars/manifest.tsv" "runs values")

@@ -5,7 +5,7 @@
 //   manifest lines: file <TAB> column <TAB> expected-file [<TAB> sum-column <TAB> sum <TAB> n]
 import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { canonFloat, render } from './pq_canon.mjs';
+import { duckCounts, render } from './pq_canon.mjs';
 
 const [modules, dir] = process.argv.slice(2);
 const { DuckDBInstance } = await import(join(modules, '@duckdb/node-api/lib/index.js'));
@@ -59,17 +59,9 @@ for (const f of files) {
 // writer/reader disagreement inside DuckDB would show too; computed once per column and checked
 // against each file's row count.
 const expect = new Map();
-for (const [c, type] of cols) {
-  const float = type === 'DOUBLE' || type === 'FLOAT';
-  const sel = float ? `"${c}"` : `CAST("${c}" AS VARCHAR)`;
-  const rows = (await con.runAndReadAll(`SELECT ${sel} AS k, count(*)::BIGINT AS n FROM read_parquet('${join(dir, files[0].name)}') GROUP BY ALL`)).getRows();
-  const counts = new Map();
-  for (const [k, n] of rows) {
-    const key = k === null ? '' : float ? canonFloat(k, type === 'FLOAT') : String(k);
-    counts.set(key, (counts.get(key) || 0) + Number(n));
-  }
+for (const [c, text] of await duckCounts(con, join(dir, files[0].name), cols)) {
   const ef = join(dir, `expect_${c}.txt`);
-  writeFileSync(ef, render(N, counts));
+  writeFileSync(ef, text);
   expect.set(c, ef);
 }
 const sums = {};

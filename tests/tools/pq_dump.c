@@ -1,11 +1,15 @@
 /*  pq_dump — count a Parquet column's values with tally's own reader (lib/core/parquet).
 
-    usage: pq_dump [--mode runs|indices|values] [--sum COLUMN] [--quiet] FILE COLUMN
+    usage: pq_dump [--mode runs|indices|values] [--sum COLUMN | --self-sum] [--quiet] [--out DIR]
+                   FILE COLUMN [COLUMN...]
     Prints "# rows=N" (rows read), with --sum "# sum=S n=N bad=B" over the rows of the other
     column read row-aligned with the first, then "value<TAB>count" for every distinct value in
     canonical text (NULL is the empty string), sorted by value bytes. In values a backslash,
     tab, newline and carriage return are escaped as \\ \t \n \r, and a leading '#' as \#.
-    --quiet prints only the header lines (for timing).
+    --quiet prints only the header lines (for timing). --self-sum sums each column read
+    row-aligned with a second reader of itself. Several columns need --out: the i-th column's
+    output goes to DIR/i.txt (from 1), each column read as if on its own, so that a cross-check
+    starts one process per file rather than one per column (ASan start-up is not free).
 
     It counts the way a mapper should: dictionary-encoded pages per dictionary index (an RLE
     run adds its whole length at once), and the index counts are turned into text once per
@@ -184,16 +188,16 @@ s_count (const tl_pq_column_t *col, const tl_pq_batch_t *b, uint64_t *gen, const
 }
 
 static void
-s_print_escaped (const char *s, size_t n)
+s_print_escaped (FILE *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s [i];
-        if (c == '\\') fputs ("\\\\", stdout);
-        else if (c == '\t') fputs ("\\t", stdout);
-        else if (c == '\n') fputs ("\\n", stdout);
-        else if (c == '\r') fputs ("\\r", stdout);
-        else if (c == '#' && i == 0) fputs ("\\#", stdout);
-        else putchar (c);
+        if (c == '\\') fputs ("\\\\", out);
+        else if (c == '\t') fputs ("\\t", out);
+        else if (c == '\n') fputs ("\\n", out);
+        else if (c == '\r') fputs ("\\r", out);
+        else if (c == '#' && i == 0) fputs ("\\#", out);
+        else putc (c, out);
     }
 }
 
@@ -204,59 +208,17 @@ s_die (const char *what, const tl_err_t *e)
     exit (1);
 }
 
-int
-main (int argc, char **argv)
+/*  Reads column ci of every row group (with column si row-aligned when si >= 0) and prints
+    to out. The tables are empty again on return. */
+static void
+s_dump (const char *path, const uint8_t *file, size_t size, const tl_pq_meta_t *m, int ci, int si, int mode,
+        int quiet, FILE *out)
 {
-    int mode = TL_PQ_RUNS, quiet = 0;
-    const char *sum_col = NULL;
-    int a = 1;
-    for (; a < argc && argv [a][0] == '-'; a++) {
-        if (!strcmp (argv [a], "--mode") && a + 1 < argc) {
-            a++;
-            mode = !strcmp (argv [a], "values") ? TL_PQ_VALUES : !strcmp (argv [a], "indices") ? TL_PQ_INDICES : TL_PQ_RUNS;
-        } else if (!strcmp (argv [a], "--sum") && a + 1 < argc)
-            sum_col = argv [++a];
-        else if (!strcmp (argv [a], "--quiet"))
-            quiet = 1;
-        else
-            break;
-    }
-    if (argc - a != 2) {
-        fprintf (stderr, "usage: pq_dump [--mode runs|indices|values] [--sum COLUMN] [--quiet] FILE COLUMN\n");
-        return 2;
-    }
-    const char *path = argv [a], *name = argv [a + 1];
-    int fd = open (path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat (fd, &st) < 0) {
-        perror (path);
-        return 1;
-    }
-    size_t size = (size_t) st.st_size;
-    const uint8_t *file = size ? mmap (NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    if (size && file == MAP_FAILED) {
-        perror ("mmap");
-        return 1;
-    }
     tl_err_t e = { 0 };
-    uint32_t mlen;
-    tl_pq_meta_t *m;
-    if (tl_pq_footer_len (file, size, &mlen, &e))
-        s_die (path, &e);
-    if ((uint64_t) mlen + 12 > size) {
-        fprintf (stderr, "pq_dump: %s: footer length %u past the start of the file\n", path, mlen);
-        return 1;
-    }
-    if (tl_pq_meta_parse (file + size - 8 - mlen, mlen, &m, &e))
-        s_die (path, &e);
-    int ci = tl_pq_meta_find (m, name), si = sum_col ? tl_pq_meta_find (m, sum_col) : -1;
-    if (ci < 0 || (sum_col && si < 0)) {
-        fprintf (stderr, "pq_dump: %s: no column '%s'\n", path, ci < 0 ? name : sum_col);
-        return 1;
-    }
     const tl_pq_column_t *col = &m->cols [ci], *scol = si >= 0 ? &m->cols [si] : NULL;
     uint64_t rows = 0, sum_n = 0, sum_bad = 0;
     double sum = 0;
+    nulls = 0;
     tl_pq_col_t *rd = NULL;     /* one reader for the key column, reset for each row group */
     for (size_t r = 0; r < m->nrgs; r++) {
         uint64_t off, len;
@@ -281,7 +243,7 @@ main (int argc, char **argv)
                 if (k > 65536) k = 65536;
                 if (k == 0 && ka != kb) {
                     fprintf (stderr, "pq_dump: row group %zu: columns end at different rows\n", r);
-                    return 1;
+                    exit (1);
                 }
                 if (k == 0)
                     break;
@@ -295,7 +257,7 @@ main (int argc, char **argv)
                     s_die (path, &e);
                 if (sb.rows != b.rows) {
                     fprintf (stderr, "pq_dump: row alignment broken (%zu vs %zu)\n", b.rows, sb.rows);
-                    return 1;
+                    exit (1);
                 }
                 for (size_t i = 0; i < sb.rows; i++) {
                     double d;
@@ -322,9 +284,9 @@ main (int argc, char **argv)
     tl_pq_col_destroy (&rd);
     if (nulls)
         s_map_add (&texts, "", 0, nulls);
-    printf ("# rows=%llu meta_rows=%lld\n", (unsigned long long) rows, (long long) m->num_rows);
+    fprintf (out, "# rows=%llu meta_rows=%lld\n", (unsigned long long) rows, (long long) m->num_rows);
     if (scol)
-        printf ("# sum=%.17g n=%llu bad=%llu\n", sum, (unsigned long long) sum_n, (unsigned long long) sum_bad);
+        fprintf (out, "# sum=%.17g n=%llu bad=%llu\n", sum, (unsigned long long) sum_n, (unsigned long long) sum_bad);
     if (!quiet) {
         s_ent_t *v = malloc ((texts.n + 1) * sizeof *v);
         size_t n = 0;
@@ -333,15 +295,94 @@ main (int argc, char **argv)
                 v [n++] = texts.t [i];
         qsort (v, n, sizeof *v, s_cmp);
         for (size_t i = 0; i < n; i++) {
-            s_print_escaped (v [i].key, v [i].len);
-            printf ("\t%llu\n", (unsigned long long) v [i].count);
+            s_print_escaped (out, v [i].key, v [i].len);
+            fprintf (out, "\t%llu\n", (unsigned long long) v [i].count);
         }
         free (v);
     } else
-        printf ("# distinct=%zu\n", texts.n);
+        fprintf (out, "# distinct=%zu\n", texts.n);
     for (size_t i = 0; i < texts.cap; i++)
         free (texts.t [i].key);
     free (texts.t);
+    memset (&texts, 0, sizeof texts);
+}
+
+int
+main (int argc, char **argv)
+{
+    int mode = TL_PQ_RUNS, quiet = 0, self_sum = 0;
+    const char *sum_col = NULL, *out_dir = NULL;
+    int a = 1;
+    for (; a < argc && argv [a][0] == '-'; a++) {
+        if (!strcmp (argv [a], "--mode") && a + 1 < argc) {
+            a++;
+            mode = !strcmp (argv [a], "values") ? TL_PQ_VALUES : !strcmp (argv [a], "indices") ? TL_PQ_INDICES : TL_PQ_RUNS;
+        } else if (!strcmp (argv [a], "--sum") && a + 1 < argc)
+            sum_col = argv [++a];
+        else if (!strcmp (argv [a], "--self-sum"))
+            self_sum = 1;
+        else if (!strcmp (argv [a], "--out") && a + 1 < argc)
+            out_dir = argv [++a];
+        else if (!strcmp (argv [a], "--quiet"))
+            quiet = 1;
+        else
+            break;
+    }
+    if (argc - a < 2 || (argc - a > 2 && !out_dir) || (sum_col && self_sum)) {
+        fprintf (stderr, "usage: pq_dump [--mode runs|indices|values] [--sum COLUMN | --self-sum] [--quiet] [--out DIR] "
+                         "FILE COLUMN [COLUMN...]\n");
+        return 2;
+    }
+    const char *path = argv [a];
+    int fd = open (path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat (fd, &st) < 0) {
+        perror (path);
+        return 1;
+    }
+    size_t size = (size_t) st.st_size;
+    const uint8_t *file = size ? mmap (NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    if (size && file == MAP_FAILED) {
+        perror ("mmap");
+        return 1;
+    }
+    tl_err_t e = { 0 };
+    uint32_t mlen;
+    tl_pq_meta_t *m;
+    if (tl_pq_footer_len (file, size, &mlen, &e))
+        s_die (path, &e);
+    if ((uint64_t) mlen + 12 > size) {
+        fprintf (stderr, "pq_dump: %s: footer length %u past the start of the file\n", path, mlen);
+        return 1;
+    }
+    if (tl_pq_meta_parse (file + size - 8 - mlen, mlen, &m, &e))
+        s_die (path, &e);
+    int si = sum_col ? tl_pq_meta_find (m, sum_col) : -1;
+    if (sum_col && si < 0) {
+        fprintf (stderr, "pq_dump: %s: no column '%s'\n", path, sum_col);
+        return 1;
+    }
+    for (int c = a + 1; c < argc; c++) {
+        int ci = tl_pq_meta_find (m, argv [c]);
+        if (ci < 0) {
+            fprintf (stderr, "pq_dump: %s: no column '%s'\n", path, argv [c]);
+            return 1;
+        }
+        FILE *out = stdout;
+        char name [4096];
+        if (out_dir) {
+            snprintf (name, sizeof name, "%s/%d.txt", out_dir, c - a);
+            if (!(out = fopen (name, "w"))) {
+                perror (name);
+                return 1;
+            }
+        }
+        s_dump (path, file, size, m, ci, self_sum ? ci : si, mode, quiet, out);
+        if (out_dir && fclose (out)) {
+            perror (name);
+            return 1;
+        }
+    }
     tl_pq_meta_destroy (&m);
     if (size)
         munmap ((void *) file, size);

@@ -720,6 +720,28 @@ test_delta_bytes (void **state)
     assert_memory_equal (fx, "abcabz", 6);
     tl_pq_dec_free (&dec);
     free (arena.p);
+    /* a page that starts with empty strings (as arrow-rs writes them): nothing is copied until
+       a value has bytes, so neither the previous value nor the arena exists yet (found by
+       UBSan on arrow-rs files: memcpy from a NULL previous value, tests/integration/
+       test_parquet_arrow.sh) */
+    int64_t epre [] = { 0, 0, 0, 1 }, esuf [] = { 0, 0, 2, 0 };
+    o.n = 0;
+    b_delta (&o, epre, 4, 128, 4);
+    b_delta (&o, esuf, 4, 128, 4);
+    memcpy (o.b + o.n, "ab", 2);
+    o.n += 2;
+    tl_pq_buf_t fresh = { 0 };
+    assert_int_equal (tl_pq_dec_init (&dec, TL_PQ_DELTA_BYTE_ARRAY, TL_PQ_BYTE_ARRAY, 0, o.b, o.n, 1 << 20), 0);
+    assert_int_equal (tl_pq_dec_get (&dec, b, 2, &fresh), 0);
+    assert_int_equal (b [0].len, 0);
+    assert_int_equal (b [1].len, 0);
+    assert_int_equal (tl_pq_dec_get (&dec, b + 2, 2, &fresh), 0);
+    assert_int_equal (b [2].len, 2);
+    assert_memory_equal (b [2].p, "ab", 2);
+    assert_int_equal (b [3].len, 1);
+    assert_memory_equal (b [3].p, "a", 1);
+    tl_pq_dec_free (&dec);
+    free (fresh.p);
 }
 
 static void

@@ -370,6 +370,11 @@ s_dba (tl_pq_dec_t *d, void *out, size_t n, tl_pq_buf_t *arena)
         return TL_EPROTO;
     }
     bool flba = d->type == TL_PQ_FIXED_LEN_BYTE_ARRAY;
+    if (!flba && !arena->p) {       /* empty values too need a real pointer to point at */
+        if (!(arena->p = malloc (64)))
+            return TL_ENOMEM;
+        arena->cap = 64;
+    }
     size_t base = arena->len;
     for (size_t i = 0; i < n; i++) {
         if (pre [i] > d->last_len || suf [i] > (uint64_t) (d->end - d->p)) {
@@ -394,11 +399,15 @@ s_dba (tl_pq_dec_t *d, void *out, size_t n, tl_pq_buf_t *arena)
             d->last = l;
             d->last_cap = cap;
         }
-        memcpy (d->last + pre [i], d->p, (size_t) suf [i]);
+        /* memcpy wants real pointers even for no bytes, and last is NULL until a value of a
+           page has some (a page may start with empty strings) */
+        if (suf [i])
+            memcpy (d->last + pre [i], d->p, (size_t) suf [i]);
         d->p += suf [i];
         d->last_len = len;
         if (flba) {
-            memcpy ((uint8_t *) out + i * d->width, d->last, len);
+            if (len)
+                memcpy ((uint8_t *) out + i * d->width, d->last, len);
             continue;
         }
         if (arena->len + len > arena->cap) {
@@ -409,7 +418,8 @@ s_dba (tl_pq_dec_t *d, void *out, size_t n, tl_pq_buf_t *arena)
             arena->p = a;
             arena->cap = cap ? cap : 64;
         }
-        memcpy (arena->p + arena->len, d->last, len);
+        if (len)
+            memcpy (arena->p + arena->len, d->last, len);
         ((tl_pq_bytes_t *) out) [i].p = (const uint8_t *) (uintptr_t) (arena->len - base);
         ((tl_pq_bytes_t *) out) [i].len = (uint32_t) len;
         arena->len += len;
