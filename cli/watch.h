@@ -28,5 +28,20 @@ typedef struct {
     Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
 int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
                    bool (*alive) (void *arg), void *arg);
+
+/*  `tally watch`'s command line as parsed (tl_watch_parse). `tally run` shows the job as watch
+    does: it parses the watch argv it builds from its own --format, --sort, --output and --web
+    with this parser, before it starts anything. */
+typedef struct {
+    tl_watch_opts_t o;      /* fmt, until_done, once, timeout_s, output */
+    const char *subscribe;  /* --subscribe */
+    const char *keys;       /* --keys */
+    tl_sort_t sort;         /* --sort (applied with tl_render_set_sort) */
+    tl_web_cfg_t web;       /* --web, --web-allow-remote (checked; listen NULL: no dashboard) */
+} tl_watch_args_t;
+/*  Parse the command line into a (zeroed by the caller; strings are borrowed from argv). Binds
+    and connects nothing. Returns 0, 1 after --help (exit 0), or 2 (a usage error, said on
+    stderr in one line). */
+int tl_watch_parse (int argc, char **argv, tl_watch_args_t *a);
 int tl_watch_main (int argc, char **argv);
 #endif
