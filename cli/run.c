@@ -172,10 +172,23 @@ typedef struct {
     int broker;     /* index of the broker */
     bool broker_failed;
     bool mappers_gone;
+    uint64_t updates;   /* UPDATEs received (tl_watch_loop counts them) */
+    int64_t gone_at;    /* when the broker's failure or the mappers' going was first seen */
 } s_watchdog_t;
 
 /*  Reap children; stop following when the broker failed, every mapper is gone, or nobody reads
-    our output any more. */
+    our output any more.
+
+    A job ends for us with the reducer's final UPDATE, which it publishes on the broker's END.
+    But at END the broker exits (with 1 after a failed job) and the mappers exit, at once, and
+    their going may be seen first: a failed job then printed nothing (seen once in some 200
+    runs of test_papercuts_errors' job, whose tasks all fail at once). So the broker's failure
+    or the mappers' going counts only if no final UPDATE follows: within END_GRACE_MS (more
+    than the reducer's 2 s repeat of the final state) once the reducer has published the job,
+    else within START_GRACE_MS, which is all a broker that failed before its job began (an
+    input it cannot list, say) costs. */
+#define END_GRACE_MS 3000
+#define START_GRACE_MS 300
 static bool
 s_alive (void *arg)
 {
@@ -191,19 +204,22 @@ s_alive (void *arg)
                 w->kids [i].status = st;
             }
     s_child_t *b = &w->kids [w->broker];
-    if (b->exited && !(WIFEXITED (b->status) && WEXITSTATUS (b->status) == 0)) {
-        w->broker_failed = true;
-        return false;
-    }
+    bool broker_failed = b->exited && !(WIFEXITED (b->status) && WEXITSTATUS (b->status) == 0);
     bool any = false;
     for (int i = 0; i < w->nkids; i++)
         if (strcmp (w->kids [i].role, "mapper") == 0 && !w->kids [i].exited)
             any = true;
-    if (!any && !b->exited) {
-        w->mappers_gone = true;
-        return false;
-    }
-    return true;
+    bool mappers_gone = !any && !b->exited;
+    if (!broker_failed && !mappers_gone)
+        return true;
+    int64_t now = tl_now_ms ();
+    if (!w->gone_at)
+        w->gone_at = now;
+    if (now - w->gone_at < (w->updates ? END_GRACE_MS : START_GRACE_MS))
+        return true;
+    w->broker_failed = broker_failed;
+    w->mappers_gone = mappers_gone;
+    return false;
 }
 
 /*  The children's addresses, in the private folder dir. */
@@ -484,13 +500,14 @@ tl_run_main (int argc, char **argv)
     zsock_set_subscribe (sub, "");
     if (webd)           /* the dashboard wants the task spans and events too */
         zsock_set_subscribe (sub, TL_ACT_TOPIC);
-    s_watchdog_t wd = { kids, nkids, broker, false, false };
+    s_watchdog_t wd = { kids, nkids, broker, false, false, 0, 0 };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";
     tl_watch_opts_t o = wa.o;       /* fmt, output, until_done */
     o.error = jerr;
     o.error_len = sizeof jerr;
     o.web = webd;
+    o.updates = &wd.updates;
     /* The live view goes to stderr (when it is a terminal), the result to stdout. */
     if (tty) {
         o.live = true;

@@ -162,6 +162,8 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             tl_msg_clear (&m);
             continue;
         }
+        if (o->updates)
+            (*o->updates)++;
         if (!heard && wait.said)
             fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
         heard = true;

@@ -21,6 +21,7 @@ typedef struct {
     tl_web_t *web;          /* if set: every UPDATE is handed to the dashboard (cli/web.h), which then
                                keeps serving after the end unless until_done; the final result is
                                still printed once */
+    uint64_t *updates;      /* if set: counts the UPDATEs received (for `alive`, see cli/run.c) */
 } tl_watch_opts_t;
 
 /*  Read updates from a SUB socket (already connected and subscribed) and render them to out
