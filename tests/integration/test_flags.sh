@@ -162,6 +162,27 @@ until [ -s "$T/kill.sid" ] && [ "$(session_left "$(cat "$T/kill.sid")" | wc -l)"
     sleep 0.1
 done
 sid=$(cat "$T/kill.sid"); SESSIONS="$SESSIONS $sid"
+# A SIGKILLed run cannot remove its private folder: this test does, once the session is empty.
+# The folder is found by the ipc sockets the session's processes have bound (/proc/net/unix).
+RUN_DIR=$(python3 - "$sid" <<'PY'
+import os, re, sys
+sid, inodes = int(sys.argv[1]), set()
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if os.getsid(int(p)) == sid:
+            for fd in os.listdir("/proc/%s/fd" % p):
+                m = re.match(r"socket:\[(\d+)\]$", os.readlink("/proc/%s/fd/%s" % (p, fd)))
+                if m:
+                    inodes.add(m.group(1))
+    except OSError:
+        pass
+for f in (line.split() for line in open("/proc/net/unix")):
+    if len(f) >= 8 and f[6] in inodes and re.match(r"/tmp/tally-run-\w+/\w+$", f[7]):
+        print(os.path.dirname(f[7]))
+        break
+PY
+)
+ON_EXIT="$ON_EXIT; [ -z '$RUN_DIR' ] || rm -rf '$RUN_DIR'"
 kill -9 "$sid"
 t0=$(date +%s%N)
 i=0
@@ -170,4 +191,4 @@ while [ -n "$(session_left "$sid")" ]; do
     sleep 0.1
 done
 t1=$(date +%s%N)
-pass "run killed with SIGKILL: its children followed ($(( (t1 - t0) / 1000000 )) ms)"
+pass "run killed with SIGKILL: its children followed ($(( (t1 - t0) / 1000000 )) ms; left for us to remove: ${RUN_DIR:-no folder found})"
