@@ -50,7 +50,7 @@ WATCH=(watch --subscribe tcp://127.0.0.1:1)
 n=0
 while IFS='|' read -r flags role pat; do
     [ -n "$flags" ] || continue
-    eval "fl=($flags)"
+    fl=(); eval "fl=($flags)"      # the flags as a shell would split them (quotes kept)
     case $role in
         broker) direct=("${BROKER[@]}") ;;
         mapper) direct=("${MAPPER[@]}") ;;
