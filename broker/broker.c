@@ -387,14 +387,23 @@ s_events (tl_broker_t *b)
 int
 tl_broker_main (int argc, char **argv)
 {
-    tl_broker_t b = { 0 };
-    tl_security_t *sec = NULL;
-    tl_metrics_t *met = NULL;
-    int prc = tl_broker_parse (argc, argv, &b.o);
+    tl_broker_opts_t o = { 0 };
+    int prc = tl_broker_parse (argc, argv, &o);
     if (prc) {
-        tl_broker_opts_free (&b.o);
+        tl_broker_opts_free (&o);
         return prc == 1 ? 0 : prc;
     }
+    return tl_broker_run (&o);
+}
+
+int
+tl_broker_run (tl_broker_opts_t *o)
+{
+    tl_broker_t b = { .o = *o };
+    *o = (tl_broker_opts_t) { 0 };      /* what it held is b.o's now */
+    tl_security_t *sec = NULL;
+    tl_metrics_t *met = NULL;
+    tl_log_init ("broker", b.o.level);
     tl_store_cfg_from_env (&b.o.cfg);
     int rc = 1;
     tl_random_id (b.job);

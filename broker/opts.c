@@ -1,8 +1,9 @@
 /*  opts.c — the broker's command line: inputs (repeated --input, --input-from), the query,
     splitting, timeouts, the state dir and the checks (--fresh, --verify-fraction). Parsing
-    fails fast, before anything is listed or connected. */
-#include "broker/state.h"
+    fails fast, before anything is listed or connected, and acts on nothing (opts.h). */
+#include "broker/opts.h"
 #include "lib/base/log.h"
+#include "lib/base/opt.h"
 #include "lib/base/util.h"
 #include "lib/store/expand.h"
 #include <errno.h>
@@ -141,13 +142,14 @@ tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o)
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
-    int c, level = TL_LOG_INFO;
+    int c;
     uint64_t v;
     tl_err_t qe = { 0 };
     o->split = 64ULL << 20;
     o->hb_ms = 1000;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+    o->level = TL_LOG_INFO;
+    optind = 0;     /* GNU getopt: a full restart (tally run parses several command lines) */
+    while ((c = getopt_long (argc, argv, ":vqh", opts, NULL)) != -1) {
         switch (c) {
             case 'l': o->listen = optarg; break;
             case 'r': o->reducer_ep = optarg; break;
@@ -218,10 +220,10 @@ tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o)
             }
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
-            case 'v': level = TL_LOG_DEBUG; break;
-            case 'q': level = TL_LOG_WARN; o->quiet = true; break;
+            case 'v': o->level = TL_LOG_DEBUG; break;
+            case 'q': o->level = TL_LOG_WARN; o->quiet = true; break;
             case 'h': s_usage (stdout); return 1;
-            default: s_usage (stderr); return 2;
+            default: return tl_opt_fail ("tally broker", c, argv, opts);
         }
     }
     if (optind < argc) {
@@ -241,10 +243,21 @@ tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o)
         fprintf (stderr, "tally broker: %s\n", qe.msg);
         return 2;
     }
-    o->col = o->col_text = text;    /* freed at the end of tl_broker_main */
+    o->col = o->col_text = text;    /* freed by tl_broker_opts_free */
+    /* Brace ranges are expanded again when the inputs are listed; here only to refuse a pattern
+       that names too many objects before anything starts. */
+    for (int i = 0; i < o->ninputs; i++) {
+        char **uris = NULL;
+        size_t n = 0;
+        int erc = tl_expand (o->inputs [i], 0, &uris, &n, &qe);
+        tl_expand_free (uris, n);
+        if (erc != 0) {
+            fprintf (stderr, "tally broker: --input: %s\n", qe.msg);
+            return 2;
+        }
+    }
     if (!o->sc.lease_ms)
         o->sc.lease_ms = 4 * o->hb_ms;
-    tl_log_init ("broker", level);
     return 0;
 }
 

@@ -1,12 +1,13 @@
-/*  state.h — the broker's own state and options, shared by the files of the broker room:
-    broker.c (the main loop: sockets, scheduler events, the journal), opts.c (the command line),
-    inputs.c (listing, probing formats and planning tasks) and verify.c (--verify-fraction).
-    Nothing outside broker/ includes it. */
+/*  state.h — the broker's own state, shared by the files of the broker room: broker.c (the
+    main loop: sockets, scheduler events, the journal), opts.c (the command line, whose result
+    opts.h declares for `tally run` too), inputs.c (listing, probing formats and planning tasks)
+    and verify.c (--verify-fraction). Nothing outside broker/ includes it. */
 #ifndef TL_BROKER_STATE_H
 #define TL_BROKER_STATE_H
 #include "lib/wire/applied.h"
 #include "broker/activity.h"
 #include "broker/jobrec.h"
+#include "broker/opts.h"
 #include "broker/sched.h"
 #include "cli/query_opts.h"
 #include "lib/core/format.h"
@@ -15,28 +16,6 @@
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#define MAX_INPUTS 100000
-
-typedef struct {
-    const char *listen, *reducer_ep, *col;
-    char **inputs;          /* --input and the lines of --input-from, as given (owned) */
-    int ninputs;
-    size_t capinputs;
-    bool skip_missing;      /* --skip-missing: an input that is not found is a warning */
-    tl_store_cfg_t cfg;
-    uint64_t split;
-    int64_t hb_ms;
-    tl_sched_cfg_t sc;
-    const char *state_dir;
-    const char *keys;
-    const char *metrics;
-    tl_qargs_t qa;
-    bool quiet;
-    bool fresh;             /* --fresh: discard the state dir's old journal */
-    double verify_fraction; /* --verify-fraction: re-run this share of tasks elsewhere and compare */
-    char *col_text;         /* the query text built from the options (owned) */
-} tl_broker_opts_t;
 
 /*  One verification: task `task` re-run by a mapper other than the one whose partial was applied. */
 typedef struct {
@@ -73,11 +52,6 @@ typedef struct {
     tl_bact_t *act;         /* what happened, for the dashboard (broker/activity.h) */
 } tl_broker_t;
 
-/*  opts.c: parse the command line into o. Returns 0, 1 after --help (exit 0), or 2 (usage error,
-    already said). */
-int tl_broker_parse (int argc, char **argv, tl_broker_opts_t *o);
-/*  opts.c: free what parsing allocated (the inputs, the query text). */
-void tl_broker_opts_free (tl_broker_opts_t *o);
 /*  inputs.c: list every --input (brace ranges expanded) into b->objs, sorted and without
     duplicates. Returns 0 or -1 (logged). */
 int tl_broker_list_inputs (tl_broker_t *b);

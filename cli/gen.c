@@ -21,6 +21,7 @@
     PLAIN; never-NULL columns are REQUIRED in even files. The truth adds, per file and column,
     NULLs and a sum (values; cents for DOUBLE; lengths for strings). A file is built in memory. */
 #include "cli/gen.h"
+#include "lib/base/opt.h"
 #include "lib/base/util.h"
 #include "lib/core/agg.h"
 #include "lib/core/parquet/write.h"
@@ -560,8 +561,8 @@ tl_gen_main (int argc, char **argv)
     bool parquet = false;
     s_pq_opts_t po = { .codec = -1, .row_group = 1000000, .page_size = 1 << 20 };
     int c;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    optind = 0;
+    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
             case 'o': out = optarg; break;
             case 'f':
@@ -592,7 +593,7 @@ tl_gen_main (int argc, char **argv)
                     return 2;
                 break;
             case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+            default: return tl_opt_fail ("tally gen", c, argv, opts);
         }
     }
     if (optind < argc || !out) {

@@ -1,5 +1,6 @@
 /*  keygen.c — `tally keygen --dir DIR`: the command around tl_keygen (lib/wire/security.c). */
 #include "cli/keygen.h"
+#include "lib/base/opt.h"
 #include "lib/wire/security.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -11,18 +12,19 @@ tl_keygen_main (int argc, char **argv)
                                            { 0, 0, 0, 0 } };
     const char *dir = NULL;
     int c;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    optind = 0;
+    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         if (c == 'd')
             dir = optarg;
-        else {
-            FILE *f = c == 'h' ? stdout : stderr;
-            fprintf (f, "usage: tally keygen --dir DIR\n\n"
-                        "Writes CURVE key pairs for a fleet: server.cert(_secret) for broker and reducer,\n"
-                        "client.cert(_secret) for mappers and watchers, and clients/ (the allow-list).\n"
-                        "Secret files are mode 0600. Pass --keys DIR to every tally command.\n");
-            return c == 'h' ? 0 : 2;
+        else if (c == 'h') {
+            printf ("usage: tally keygen --dir DIR\n\n"
+                    "Writes CURVE key pairs for a fleet: server.cert(_secret) for broker and reducer,\n"
+                    "client.cert(_secret) for mappers and watchers, and clients/ (the allow-list).\n"
+                    "Secret files are mode 0600. Pass --keys DIR to every tally command.\n");
+            return 0;
         }
+        else
+            return tl_opt_fail ("tally keygen", c, argv, opts);
     }
     if (!dir || optind < argc) {
         fprintf (stderr, "tally keygen: --dir is required (see --help)\n");

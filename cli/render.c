@@ -16,17 +16,19 @@
 static int s_sort;     /* 0 count, 1 key ascending, -1 key descending */
 
 int
-tl_render_set_sort (const char *how)
+tl_sort_parse (const char *s, tl_sort_t *sort)
 {
-    if (strcmp (how, "count") == 0)
-        s_sort = 0;
-    else if (strcmp (how, "key") == 0)
-        s_sort = 1;
-    else if (strcmp (how, "-key") == 0)
-        s_sort = -1;
-    else
-        return TL_EINVAL;
+    if (strcmp (s, "count") == 0) *sort = TL_SORT_COUNT;
+    else if (strcmp (s, "key") == 0) *sort = TL_SORT_KEY;
+    else if (strcmp (s, "-key") == 0) *sort = TL_SORT_KEY_DESC;
+    else return TL_EINVAL;
     return 0;
+}
+
+void
+tl_render_set_sort (tl_sort_t sort)
+{
+    s_sort = sort == TL_SORT_KEY ? 1 : sort == TL_SORT_KEY_DESC ? -1 : 0;
 }
 
 /*  A key that is a number, as a number. */

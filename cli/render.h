@@ -12,7 +12,10 @@ typedef enum { TL_FMT_TABLE, TL_FMT_CSV, TL_FMT_JSON, TL_FMT_JSONL } tl_fmt_t;
 int tl_fmt_parse (const char *s, tl_fmt_t *fmt);
 /*  Order of the groups in every output: by count (descending, the default), or by key
     ("key": ascending, "-key": descending; keys that are numbers compare as numbers). */
-int tl_render_set_sort (const char *how);
+typedef enum { TL_SORT_COUNT, TL_SORT_KEY, TL_SORT_KEY_DESC } tl_sort_t;
+/*  Parse "count", "key" or "-key". Returns 0 or TL_EINVAL. */
+int tl_sort_parse (const char *s, tl_sort_t *sort);
+void tl_render_set_sort (tl_sort_t sort);
 /*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
 void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows

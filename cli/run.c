@@ -2,9 +2,20 @@
     talking over ipc:// sockets in a private temporary folder, follow the live totals, print
     the final result, and stop the children.
 
-    The children are the real roles (forked from this process, they enter the same
-    `tally reducer|broker|mapper` mains with the same arguments a fleet's processes get), so
-    `tally run` exercises exactly what a fleet runs. */
+    The children are the real roles (forked from this process, they run the same
+    `tally reducer|broker|mapper` code with the same arguments a fleet's processes get), so
+    `tally run` exercises exactly what a fleet runs.
+
+    Flags fail before anything starts. run builds every child's argv first (and the argv of
+    the watch it plays itself), and parses each with that role's own parser (tl_broker_parse,
+    tl_mapper_parse, tl_reducer_parse, tl_watch_parse): a bad flag is refused in this process
+    with the role's own one-line message and exit status 2, before a folder is made, a socket
+    opened or a child forked. The children then run on the options parsed here, so nothing is
+    parsed (or read from --input-from) twice.
+
+    Children die with run: each asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG), and a
+    closed stdout (`tally run ... | head`) is a broken pipe run notices and handles rather than
+    dies of, so it stops its children before it exits (141, as a shell reports SIGPIPE). */
 #include "cli/run.h"
 #include "broker/broker.h"
 #include "mapper/mapper.h"
@@ -13,6 +24,7 @@
 #include "cli/query_opts.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
+#include "lib/base/opt.h"
 #include "lib/wire/net.h"
 #include "lib/base/util.h"
 #include "cli/watch.h"
@@ -23,10 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_CHILD_ARGS 700
+#define MAX_MAPPER_ARGS 24
+#define MAX_MAPPERS 256
 
 static void
 s_usage (FILE *f)
@@ -43,7 +58,7 @@ s_usage (FILE *f)
              TL_QUERY_HELP
              "  --mappers N          mapper processes (default 1)\n"
              "  --slots N            slots per mapper (default: cores / mappers, at least 1)\n"
-             "  --format F           table (default), csv or json\n"
+             "  --format F           table (default), csv, json, or jsonl (one JSON line per update)\n"
              "  --sort ORDER         count (default, descending), key, or -key (numbers as numbers)\n"
              "  --split-size SIZE    cut objects bigger than this into byte ranges (default 64M; 0: never)\n"
              "  --endpoint-url URL   S3 endpoint (path-style)\n"
@@ -71,24 +86,40 @@ typedef struct {
     bool exited;
 } s_child_t;
 
+/*  A role as a child runs it: on the options parsed here, before anything started. */
+typedef int (s_role_fn) (void *opts);
+static int s_broker (void *o) { return tl_broker_run (o); }
+static int s_mapper (void *o) { return tl_mapper_run (o); }
+static int s_reducer (void *o) { return tl_reducer_run (o); }
+
+/*  One mapper's argv and the options parsed from it. */
+typedef struct {
+    char *args [MAX_MAPPER_ARGS];
+    char name [64];
+    tl_mapper_opts_t o;
+} s_mapper_argv_t;
+
+/*  Set when a write to our stdout or stderr found nobody reading (`tally run ... | head`). */
+static volatile sig_atomic_t s_pipe_closed;
+
+static void
+s_on_sigpipe (int sig)
+{
+    (void) sig;
+    s_pipe_closed = 1;
+}
+
 /*  The child's side of s_spawn: run the role in this process image, which is already loaded
     and linked. An exec would load tally's ~56 shared libraries again, ~25 ms of CPU per child
     (measured); three children did that at once on every `tally run`. This is safe because run
     starts no thread and no ZeroMQ context before its children are started (czmq is first
     initialised after the last fork), so the child begins as clean as after an exec. */
 static void
-s_child (char **args)
+s_child (s_role_fn *role, void *opts)
 {
-    int n = 0;
-    while (args [n])
-        n++;
-    optind = 0;     /* GNU getopt: a full restart for the role's own options */
     zsys_init ();
     zsys_set_logstream (NULL);
-    const char *role = args [1];
-    int rc = strcmp (role, "broker") == 0 ? tl_broker_main (n - 1, args + 1)
-             : strcmp (role, "mapper") == 0 ? tl_mapper_main (n - 1, args + 1)
-             : tl_reducer_main (n - 1, args + 1);
+    int rc = role (opts);
     tl_shutdown ();
     exit (rc);
 }
@@ -108,15 +139,24 @@ s_single_threaded (void)
     return n == 1;
 }
 
+/*  Start a child that runs `role` on opts (parsed from args), or execs args if a thread exists
+    after all. (That fallback parses args again in the new image; an --input-from - would then
+    find stdin already read by our parse. It has not been seen to happen.) */
 static pid_t
-s_spawn (const char *exe, char **args)
+s_spawn (const char *exe, char **args, s_role_fn *role, void *opts)
 {
     bool in_image = s_single_threaded ();
+    pid_t parent = getpid ();
     fflush (NULL);  /* nothing buffered may be written twice */
     pid_t pid = fork ();
     if (pid == 0) {
+        /* Die with run, whatever ends it (SIGKILL included). If run died before the prctl, we
+           have been adopted already and no signal will come: go now. */
+        prctl (PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid () != parent)
+            _exit (1);
         if (in_image)
-            s_child (args);
+            s_child (role, opts);
         execv (exe, args);     /* the safe, slower way if a thread exists after all */
         fprintf (stderr, "tally run: cannot start %s: %s\n", exe, strerror (errno));
         _exit (127);
@@ -132,13 +172,29 @@ typedef struct {
     int broker;     /* index of the broker */
     bool broker_failed;
     bool mappers_gone;
+    uint64_t updates;   /* UPDATEs received (tl_watch_loop counts them) */
+    int64_t gone_at;    /* when the broker's failure or the mappers' going was first seen */
 } s_watchdog_t;
 
-/*  Reap children; stop following when the broker failed or every mapper is gone. */
+/*  Reap children; stop following when the broker failed, every mapper is gone, or nobody reads
+    our output any more.
+
+    A job ends for us with the reducer's final UPDATE, which it publishes on the broker's END.
+    But at END the broker exits (with 1 after a failed job) and the mappers exit, at once, and
+    their going may be seen first: a failed job then printed nothing (seen once in some 200
+    runs of test_papercuts_errors' job, whose tasks all fail at once). So the broker's failure
+    or the mappers' going counts only if no final UPDATE follows: within END_GRACE_MS (more
+    than the reducer's 2 s repeat of the final state) once the reducer has published the job,
+    else within START_GRACE_MS, which is all a broker that failed before its job began (an
+    input it cannot list, say) costs. */
+#define END_GRACE_MS 3000
+#define START_GRACE_MS 300
 static bool
 s_alive (void *arg)
 {
     s_watchdog_t *w = arg;
+    if (s_pipe_closed)
+        return false;
     int st;
     pid_t pid;
     while ((pid = waitpid (-1, &st, WNOHANG)) > 0)
@@ -148,19 +204,31 @@ s_alive (void *arg)
                 w->kids [i].status = st;
             }
     s_child_t *b = &w->kids [w->broker];
-    if (b->exited && !(WIFEXITED (b->status) && WEXITSTATUS (b->status) == 0)) {
-        w->broker_failed = true;
-        return false;
-    }
+    bool broker_failed = b->exited && !(WIFEXITED (b->status) && WEXITSTATUS (b->status) == 0);
     bool any = false;
     for (int i = 0; i < w->nkids; i++)
         if (strcmp (w->kids [i].role, "mapper") == 0 && !w->kids [i].exited)
             any = true;
-    if (!any && !b->exited) {
-        w->mappers_gone = true;
-        return false;
-    }
-    return true;
+    bool mappers_gone = !any && !b->exited;
+    if (!broker_failed && !mappers_gone)
+        return true;
+    int64_t now = tl_now_ms ();
+    if (!w->gone_at)
+        w->gone_at = now;
+    if (now - w->gone_at < (w->updates ? END_GRACE_MS : START_GRACE_MS))
+        return true;
+    w->broker_failed = broker_failed;
+    w->mappers_gone = mappers_gone;
+    return false;
+}
+
+/*  The children's addresses, in the private folder dir. */
+static void
+s_endpoints (const char *dir, char rep [128], char pep [128], char bep [128])
+{
+    snprintf (rep, 128, "ipc://%s/reducer", dir);
+    snprintf (pep, 128, "ipc://%s/publish", dir);
+    snprintf (bep, 128, "ipc://%s/broker", dir);
 }
 
 int
@@ -179,25 +247,20 @@ tl_run_main (int argc, char **argv)
         { "verbose", no_argument, 0, 'v' },        { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
     };
-    char *bargs [MAX_CHILD_ARGS];
-    int nb = 0;
+    /* What run takes itself is --mappers, -v and -q; every other flag is a child's (or the
+       watch's) and is only collected here, to be checked by that role's parser below. */
     tl_qargs_t qa = { 0 };
     tl_err_t qe = { 0 };
-    const char *col = NULL, *rate = NULL, *endpoint = NULL;
-    bool nosign = false, verbose = false, quiet = false;
-    int ninputs = 0;
-    uint64_t mappers = 1, slots = 0, v;
-    tl_fmt_t fmt = TL_FMT_TABLE;
-    int c;
-    /* broker args are filled after the fixed ones below */
     char *inputs [256];
-    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL, *output = NULL;
-    const char *input_from = NULL;  /* passed on to the broker */
-    bool skip_missing = false;
-    tl_web_cfg_t wc = { .who = "tally run" };
-    tl_web_t *web = NULL;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+    int ninputs = 0;
+    const char *split = NULL, *region = NULL, *range_size = NULL, *conc = NULL, *keys = NULL, *output = NULL,
+               *input_from = NULL, *endpoint = NULL, *rate = NULL, *slots = NULL, *format = NULL, *sort = NULL,
+               *web = NULL;
+    bool nosign = false, verbose = false, quiet = false, skip_missing = false, web_remote = false;
+    uint64_t mappers = 1;
+    int c;
+    optind = 0;     /* GNU getopt: a full restart */
+    while ((c = getopt_long (argc, argv, ":vqh", opts, NULL)) != -1) {
         switch (c) {
             case 'i':
                 if (ninputs == 256) {
@@ -211,104 +274,43 @@ tl_run_main (int argc, char **argv)
                     fprintf (stderr, "tally run: %s\n", qe.msg);
                     return 2;
                 }
-                col = qa.by [0];
                 break;
             case 'm':
-                if (tl_parse_uint (optarg, 1, 256, &mappers)) {
-                    fprintf (stderr, "tally run: --mappers wants 1 to 256, not '%s'\n", optarg);
+                if (tl_parse_uint (optarg, 1, MAX_MAPPERS, &mappers)) {
+                    fprintf (stderr, "tally run: --mappers wants 1 to %d, not '%s'\n", MAX_MAPPERS, optarg);
                     return 2;
                 }
                 break;
-            case 's':
-                if (tl_parse_uint (optarg, 1, 1024, &slots)) {
-                    fprintf (stderr, "tally run: --slots wants 1 to 1024, not '%s'\n", optarg);
-                    return 2;
-                }
-                break;
-            case 1100:
-                if (tl_render_set_sort (optarg) != 0) {
-                    fprintf (stderr, "tally run: --sort is count, key or -key, not '%s'\n", optarg);
-                    return 2;
-                }
-                break;
-            case 'f':
-                if (tl_fmt_parse (optarg, &fmt)) {
-                    fprintf (stderr, "tally run: --format is table, csv or json, not '%s'\n", optarg);
-                    return 2;
-                }
-                break;
-            case 'S':
-                if (tl_parse_size (optarg, &v)) {
-                    fprintf (stderr, "tally run: --split-size wants a size such as 64M, not '%s'\n", optarg);
-                    return 2;
-                }
-                split = optarg;
-                break;
-            case 'Z':
-                if (tl_parse_size (optarg, &v) || v < 4096) {
-                    fprintf (stderr, "tally run: --range-size wants a size of at least 4K, not '%s'\n", optarg);
-                    return 2;
-                }
-                range_size = optarg;
-                break;
-            case 'C':
-                if (tl_parse_uint (optarg, 1, 64, &v)) {
-                    fprintf (stderr, "tally run: --concurrency wants 1 to 64, not '%s'\n", optarg);
-                    return 2;
-                }
-                conc = optarg;
-                break;
+            case 's': slots = optarg; break;
+            case 1100: sort = optarg; break;
+            case 'f': format = optarg; break;
+            case 'S': split = optarg; break;
+            case 'Z': range_size = optarg; break;
+            case 'C': conc = optarg; break;
+            case 'r': rate = optarg; break;
             case 'e': endpoint = optarg; break;
             case 'I': input_from = optarg; break;
             case 'K': skip_missing = true; break;
-            case 'W': wc.listen = optarg; break;
-            case 'A': wc.allow_remote = true; break;
+            case 'W': web = optarg; break;
+            case 'A': web_remote = true; break;
             case 'k': keys = optarg; break;
             case 'O': output = optarg; break;
             case 'R': region = optarg; break;
             case 'N': nosign = true; break;
-            case 'r':
-                if (tl_parse_size (optarg, &v) || !v) {
-                    fprintf (stderr, "tally run: --rate-limit wants bytes per second such as 10M, not '%s'\n", optarg);
-                    return 2;
-                }
-                rate = optarg;
-                break;
             case 'v': verbose = true; break;
             case 'q': quiet = true; break;
             case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+            default: return tl_opt_fail ("tally run", c, argv, opts);
         }
     }
     if (optind < argc) {
         fprintf (stderr, "tally run: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
-    if ((!ninputs && !input_from) || !col || !*col) {
+    if ((!ninputs && !input_from) || !qa.nby || !*qa.by [0]) {
         fprintf (stderr, "tally run: --input and --group-by are required (see --help)\n");
         return 2;
     }
-    char *qtext = NULL;     /* checked here, so that a bad query fails before anything starts */
-    if (tl_qargs_build (&qa, &qtext, &qe) != 0) {
-        fprintf (stderr, "tally run: %s\n", qe.msg);
-        return 2;
-    }
-    free (qtext);
-    if (wc.allow_remote && !wc.listen) {
-        fprintf (stderr, "tally run: --web-allow-remote goes with --web HOST:PORT\n");
-        return 2;
-    }
-    wc.keys = keys != NULL;
-    tl_err_t we = { 0 };
-    if (wc.listen && tl_web_check (&wc, &we) != 0) {     /* before anything starts */
-        fprintf (stderr, "tally run: %s\n", we.msg);
-        return 2;
-    }
-    if (!slots) {
-        long n = sysconf (_SC_NPROCESSORS_ONLN);
-        slots = n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1;
-    }
-    tl_log_init ("run", getenv ("TALLY_DEBUG_RUN") ? TL_LOG_DEBUG : verbose ? TL_LOG_INFO : TL_LOG_WARN);
     char exe [4096];
     ssize_t el = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     if (el <= 0) {
@@ -316,34 +318,26 @@ tl_run_main (int argc, char **argv)
         return 1;
     }
     exe [el] = 0;
+    /* The addresses name the private folder, which is made only once every flag has passed:
+       until then they hold its template (the parsed options borrow these very buffers). */
     char dir [] = "/tmp/tally-run-XXXXXX";
-    if (!mkdtemp (dir)) {
-        fprintf (stderr, "tally run: cannot make a temporary folder: %s\n", strerror (errno));
-        return 1;
-    }
     char rep [128], pep [128], bep [128];
-    snprintf (rep, sizeof rep, "ipc://%s/reducer", dir);
-    snprintf (pep, sizeof pep, "ipc://%s/publish", dir);
-    snprintf (bep, sizeof bep, "ipc://%s/broker", dir);
-    const char *loud = verbose ? "-v" : "-q";
-    s_child_t kids [260];
-    int nkids = 0;
-    int rc = 1;
-    zsock_t *sub = NULL;
-    tl_security_t *sec = NULL;
-
-    tl_err_t se;
-    sec = tl_security_new (keys, false, &se);
-    if (keys && !sec) {
-        fprintf (stderr, "tally run: %s\n", se.msg);
-        goto done;
+    s_endpoints (dir, rep, pep, bep);
+    char *loud = verbose ? "-v" : "-q";
+    char slotstr [24];
+    if (!slots) {
+        long n = sysconf (_SC_NPROCESSORS_ONLN);
+        snprintf (slotstr, sizeof slotstr, "%llu",
+                  (unsigned long long) (n > 0 && (uint64_t) n > mappers ? (uint64_t) n / mappers : 1));
+        slots = slotstr;
     }
-    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, (char *) loud,
-                       keys ? "--keys" : NULL, (char *) keys, NULL };
-    kids [nkids++] = (s_child_t) { s_spawn (exe, rargs), "reducer", 0, false };
-    /* The children start at once; whoever connects waits for its server's ipc path
-       (tl_sock_connect), so no one pays ZeroMQ's reconnect interval. */
 
+    /* Every argv, first. */
+    char *rargs [] = { exe, "reducer", "--listen", rep, "--publish", pep, loud,
+                       keys ? "--keys" : NULL, (char *) keys, NULL };
+    int nr = keys ? 9 : 7;
+    char *bargs [MAX_CHILD_ARGS];
+    int nb = 0;
     bargs [nb++] = exe;
     bargs [nb++] = "broker";
     bargs [nb++] = "--listen";
@@ -379,51 +373,122 @@ tl_run_main (int argc, char **argv)
         bargs [nb++] = "--keys";
         bargs [nb++] = (char *) keys;
     }
-    bargs [nb++] = (char *) loud;
+    bargs [nb++] = loud;
     bargs [nb] = NULL;
-    int broker = nkids;
-    kids [nkids++] = (s_child_t) { s_spawn (exe, bargs), "broker", 0, false };
-
-    char slotstr [16];
-    snprintf (slotstr, sizeof slotstr, "%llu", (unsigned long long) slots);
+    s_mapper_argv_t *margv = calloc (mappers, sizeof *margv);
+    if (!margv) {
+        fprintf (stderr, "tally run: out of memory\n");
+        return 1;
+    }
+    int nm = 0;
     for (uint64_t i = 0; i < mappers; i++) {
-        char *margs [20];
+        char **a = margv [i].args;
         int k = 0;
-        char name [64];
-        snprintf (name, sizeof name, "mapper-%llu", (unsigned long long) i + 1);
-        margs [k++] = exe;
-        margs [k++] = "mapper";
-        margs [k++] = "--broker";
-        margs [k++] = bep;
-        margs [k++] = "--slots";
-        margs [k++] = slotstr;
-        margs [k++] = "--name";
-        margs [k++] = name;
+        snprintf (margv [i].name, sizeof margv [i].name, "mapper-%llu", (unsigned long long) i + 1);
+        a [k++] = exe;
+        a [k++] = "mapper";
+        a [k++] = "--broker";
+        a [k++] = bep;
+        a [k++] = "--slots";
+        a [k++] = (char *) slots;
+        a [k++] = "--name";
+        a [k++] = margv [i].name;
         if (rate) {
-            margs [k++] = "--rate-limit";
-            margs [k++] = (char *) rate;
+            a [k++] = "--rate-limit";
+            a [k++] = (char *) rate;
         }
         if (range_size) {
-            margs [k++] = "--range-size";
-            margs [k++] = (char *) range_size;
+            a [k++] = "--range-size";
+            a [k++] = (char *) range_size;
         }
         if (conc) {
-            margs [k++] = "--concurrency";
-            margs [k++] = (char *) conc;
+            a [k++] = "--concurrency";
+            a [k++] = (char *) conc;
         }
         if (keys) {
-            margs [k++] = "--keys";
-            margs [k++] = (char *) keys;
+            a [k++] = "--keys";
+            a [k++] = (char *) keys;
         }
-        margs [k++] = (char *) loud;
-        margs [k] = NULL;
-        kids [nkids++] = (s_child_t) { s_spawn (exe, margs), "mapper", 0, false };
+        a [k++] = loud;
+        a [k] = NULL;
+        nm = k;
     }
+    /* run is the job's watcher: its --format, --sort, --output and --web are watch's. */
+    char *wargs [20];
+    int nw = 0;
+    wargs [nw++] = "watch";
+    wargs [nw++] = "--subscribe";
+    wargs [nw++] = pep;
+    wargs [nw++] = "--until-done";
+    const char *wflags [] = { "--format", format, "--sort", sort, "--output", output, "--web", web, "--keys", keys };
+    for (size_t i = 0; i < sizeof wflags / sizeof *wflags; i += 2)
+        if (wflags [i + 1]) {
+            wargs [nw++] = (char *) wflags [i];
+            wargs [nw++] = (char *) wflags [i + 1];
+        }
+    if (web_remote)
+        wargs [nw++] = "--web-allow-remote";
+    wargs [nw] = NULL;
+
+    /* Then every argv through its role's parser: a bad flag stops us here, before anything. */
+    tl_reducer_opts_t ro = { 0 };
+    tl_broker_opts_t bo = { 0 };
+    tl_watch_args_t wa = { 0 };
+    int prc = tl_reducer_parse (nr - 1, rargs + 1, &ro);
+    if (!prc)
+        prc = tl_broker_parse (nb - 1, bargs + 1, &bo);
+    for (uint64_t i = 0; !prc && i < mappers; i++)
+        prc = tl_mapper_parse (nm - 1, margv [i].args + 1, &margv [i].o);
+    if (!prc)
+        prc = tl_watch_parse (nw, wargs, &wa);
+    if (prc) {
+        tl_broker_opts_free (&bo);
+        free (margv);
+        return 2;
+    }
+    wa.web.who = "tally run";
+    tl_render_set_sort (wa.sort);
+
+    tl_log_init ("run", getenv ("TALLY_DEBUG_RUN") ? TL_LOG_DEBUG : verbose ? TL_LOG_INFO : TL_LOG_WARN);
+    s_child_t kids [MAX_MAPPERS + 2];
+    int nkids = 0, broker = 0, rc = 1, wrc = -1;
+    zsock_t *sub = NULL;
+    tl_web_t *webd = NULL;
+    tl_err_t se, we = { 0 };
+    tl_security_t *sec = tl_security_new (keys, false, &se);
+    if (keys && !sec) {
+        fprintf (stderr, "tally run: %s\n", se.msg);
+        tl_broker_opts_free (&bo);
+        free (margv);
+        return 1;
+    }
+    if (!mkdtemp (dir)) {
+        fprintf (stderr, "tally run: cannot make a temporary folder: %s\n", strerror (errno));
+        tl_broker_opts_free (&bo);
+        free (margv);
+        tl_security_destroy (&sec);
+        return 1;
+    }
+    s_endpoints (dir, rep, pep, bep);
+
+    /* The children start at once; whoever connects waits for its server's ipc path
+       (tl_sock_connect), so no one pays ZeroMQ's reconnect interval. */
+    kids [nkids++] = (s_child_t) { s_spawn (exe, rargs, s_reducer, &ro), "reducer", 0, false };
+    broker = nkids;
+    kids [nkids++] = (s_child_t) { s_spawn (exe, bargs, s_broker, &bo), "broker", 0, false };
+    tl_broker_opts_free (&bo);      /* the broker took its own copy */
+    for (uint64_t i = 0; i < mappers; i++)
+        kids [nkids++] = (s_child_t) { s_spawn (exe, margv [i].args, s_mapper, &margv [i].o), "mapper", 0, false };
+    /* From here on a closed stdout is noticed, not fatal: we still have children to stop. (Only
+       now: the children keep the default, as when they are started by hand.) */
+    struct sigaction sa = { .sa_handler = s_on_sigpipe, .sa_flags = SA_RESTART };
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGPIPE, &sa, NULL);
 
     zsys_init ();               /* only now: see s_child */
     zsys_set_logstream (NULL);
     /* The dashboard's threads too: only after the last fork. */
-    if (wc.listen && !(web = tl_web_new (&wc, &we))) {
+    if (wa.web.listen && !(webd = tl_web_new (&wa.web, &we))) {
         fprintf (stderr, "tally run: %s\n", we.msg);
         goto done;
     }
@@ -433,20 +498,26 @@ tl_run_main (int argc, char **argv)
     if (!sub || tl_sock_connect (sub, pep) < 0)
         goto done;
     zsock_set_subscribe (sub, "");
-    if (web)            /* the dashboard wants the task spans and events too */
+    if (webd)           /* the dashboard wants the task spans and events too */
         zsock_set_subscribe (sub, TL_ACT_TOPIC);
-    s_watchdog_t wd = { kids, nkids, broker, false, false };
+    s_watchdog_t wd = { kids, nkids, broker, false, false, 0, 0 };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";
-    tl_watch_opts_t o = { .fmt = fmt, .until_done = true, .output = output, .error = jerr, .error_len = sizeof jerr,
-                          .web = web };
+    tl_watch_opts_t o = wa.o;       /* fmt, output, until_done */
+    o.error = jerr;
+    o.error_len = sizeof jerr;
+    o.web = webd;
+    o.updates = &wd.updates;
     /* The live view goes to stderr (when it is a terminal), the result to stdout. */
     if (tty) {
         o.live = true;
         o.until_done = true;
     }
-    int wrc = tl_watch_loop (sub, &o, stdout, tty ? stderr : NULL, s_alive, &wd);
-    if (wrc == 0)
+    wrc = tl_watch_loop (sub, &o, stdout, tty ? stderr : NULL, s_alive, &wd);
+    fflush (stdout);                /* a pipe closed under the last of the result is noticed here */
+    if (s_pipe_closed)
+        ;                           /* nobody reads what we would say: see the end */
+    else if (wrc == 0)
         rc = 0;
     else if (wrc == 1) {
         rc = 1;
@@ -465,7 +536,7 @@ tl_run_main (int argc, char **argv)
         rc = 130;
 done:
     tl_debug ("result printed; stopping the children");
-    tl_web_destroy (&web, 1000);     /* open pages get the final state first */
+    tl_web_destroy (&webd, 1000);    /* open pages get the final state first */
     zsock_destroy (&sub);
     tl_security_destroy (&sec);
     /* The reducer serves until told to stop, and the result is in hand: stop it now, while the
@@ -475,14 +546,16 @@ done:
     for (int i = 0; i < nkids; i++)
         if (kids [i].pid > 0 && strcmp (kids [i].role, "reducer") == 0)
             kill (kids [i].pid, SIGTERM);
-    /* After a broker that failed the mappers would only wait for one (and say so): stop them
-       now. (After a job they end by themselves: see below.) */
+    /* After a broker that failed the mappers would only wait for one (and say so), and a job
+       whose output nobody reads any more would go on for nothing: stop them now. (After a job
+       they end by themselves: see below.) */
     bool broker_failed = false;
     for (int i = 0; i < nkids; i++)
         broker_failed |= strcmp (kids [i].role, "broker") == 0 && kids [i].exited
                          && !(WIFEXITED (kids [i].status) && WEXITSTATUS (kids [i].status) == 0);
-    for (int i = 0; i < nkids && broker_failed; i++)
-        if (kids [i].pid > 0 && !kids [i].exited && strcmp (kids [i].role, "mapper") == 0)
+    bool unread = s_pipe_closed && wrc != 0 && wrc != 1;
+    for (int i = 0; i < nkids && (broker_failed || unread); i++)
+        if (kids [i].pid > 0 && !kids [i].exited && (unread || strcmp (kids [i].role, "mapper") == 0))
             kill (kids [i].pid, SIGTERM);
     for (int t = 0; t < 2500; t++) {
         bool waiting = false;
@@ -510,6 +583,7 @@ done:
             waitpid (kids [i].pid, NULL, 0);
             tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
         }
+    free (margv);
     char path [160];
     snprintf (path, sizeof path, "%s/reducer", dir);
     unlink (path);
@@ -518,5 +592,11 @@ done:
     snprintf (path, sizeof path, "%s/broker", dir);
     unlink (path);
     rmdir (dir);
+    /* Our reader went away (`tally run ... | head`): the children are stopped; exit as a shell
+       reports a writer killed by SIGPIPE, quietly, as such a writer would. */
+    if (s_pipe_closed) {
+        tl_debug ("the output was closed (broken pipe)");
+        rc = 128 + SIGPIPE;
+    }
     return rc;
 }

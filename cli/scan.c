@@ -7,6 +7,7 @@
 #include "cli/query_opts.h"
 #include "mapper/work.h"
 #include "cli/render.h"
+#include "lib/base/opt.h"
 #include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -41,8 +42,8 @@ tl_scan_main (int argc, char **argv)
     int ninputs = 0, c;
     tl_fmt_t fmt = TL_FMT_TABLE;
     tl_store_cfg_t cfg = { 0 };
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    optind = 0;
+    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
             case 'i':
                 if (ninputs == 256) {
@@ -57,12 +58,15 @@ tl_scan_main (int argc, char **argv)
                     return 2;
                 }
                 break;
-            case 1100:
-                if (tl_render_set_sort (optarg) != 0) {
+            case 1100: {
+                tl_sort_t sort;
+                if (tl_sort_parse (optarg, &sort) != 0) {
                     fprintf (stderr, "tally scan: --sort is count, key or -key, not '%s'\n", optarg);
                     return 2;
                 }
+                tl_render_set_sort (sort);
                 break;
+            }
             case 'f':
                 if (tl_fmt_parse (optarg, &fmt)) {
                     fprintf (stderr, "tally scan: --format is table, csv or json, not '%s'\n", optarg);
@@ -72,7 +76,7 @@ tl_scan_main (int argc, char **argv)
             case 'e': cfg.endpoint = optarg; break;
             case 'N': cfg.nosign = true; break;
             case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+            default: return tl_opt_fail ("tally scan", c, argv, opts);
         }
     }
     if (optind < argc || !ninputs || !qa.nby) {

@@ -10,6 +10,7 @@
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
+#include "lib/base/opt.h"
 #include "lib/base/util.h"
 #include <errno.h>
 #include <getopt.h>
@@ -161,6 +162,8 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             tl_msg_clear (&m);
             continue;
         }
+        if (o->updates)
+            (*o->updates)++;
         if (!heard && wait.said)
             fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
         heard = true;
@@ -239,7 +242,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
 }
 
 int
-tl_watch_main (int argc, char **argv)
+tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
 {
     static const struct option opts [] = {
         { "subscribe", required_argument, 0, 's' }, { "until-done", no_argument, 0, 'u' },
@@ -249,62 +252,76 @@ tl_watch_main (int argc, char **argv)
         { "web", required_argument, 0, 'W' },       { "web-allow-remote", no_argument, 0, 'A' },
         { 0, 0, 0, 0 },
     };
-    const char *ep = NULL, *keys = NULL;
-    tl_web_cfg_t wc = { .who = "tally watch" };
-    tl_watch_opts_t o = { .fmt = TL_FMT_TABLE };
     int c;
     uint64_t v;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+    a->o.fmt = TL_FMT_TABLE;
+    a->web.who = "tally watch";
+    optind = 0;     /* GNU getopt: a full restart (tally run parses several command lines) */
+    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-            case 's': ep = optarg; break;
-            case 'k': keys = optarg; break;
-            case 'O': o.output = optarg; break;
-            case 'W': wc.listen = optarg; break;
-            case 'A': wc.allow_remote = true; break;
-            case 'u': o.until_done = true; break;
-            case 'o': o.once = true; break;
+            case 's': a->subscribe = optarg; break;
+            case 'k': a->keys = optarg; break;
+            case 'O': a->o.output = optarg; break;
+            case 'W': a->web.listen = optarg; break;
+            case 'A': a->web.allow_remote = true; break;
+            case 'u': a->o.until_done = true; break;
+            case 'o': a->o.once = true; break;
             case 1100:
-                if (tl_render_set_sort (optarg) != 0) {
+                if (tl_sort_parse (optarg, &a->sort) != 0) {
                     fprintf (stderr, "tally watch: --sort is count, key or -key, not '%s'\n", optarg);
                     return 2;
                 }
                 break;
             case 'f':
-                if (tl_fmt_parse (optarg, &o.fmt)) {
+                if (tl_fmt_parse (optarg, &a->o.fmt)) {
                     fprintf (stderr, "tally watch: --format is table, csv, json or jsonl, not '%s'\n", optarg);
                     return 2;
                 }
                 break;
             case 't':
                 if (tl_parse_uint (optarg, 1, 86400 * 7, &v)) {
-                    fprintf (stderr, "tally watch: --timeout wants seconds, not '%s'\n", optarg);
+                    fprintf (stderr, "tally watch: --timeout wants seconds from 1 to 604800, not '%s'\n", optarg);
                     return 2;
                 }
-                o.timeout_s = (int) v;
+                a->o.timeout_s = (int) v;
                 break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+            case 'h': s_usage (stdout); return 1;
+            default: return tl_opt_fail ("tally watch", c, argv, opts);
         }
     }
     if (optind < argc) {
         fprintf (stderr, "tally watch: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
-    if (!ep) {
+    if (!a->subscribe) {
         fprintf (stderr, "tally watch: --subscribe is required (see --help)\n");
         return 2;
     }
-    if (wc.allow_remote && !wc.listen) {
+    if (a->web.allow_remote && !a->web.listen) {
         fprintf (stderr, "tally watch: --web-allow-remote goes with --web HOST:PORT\n");
         return 2;
     }
-    wc.keys = keys != NULL;
+    a->web.keys = a->keys != NULL;
     tl_err_t we = { 0 };
-    if (wc.listen && tl_web_check (&wc, &we) != 0) {
+    if (a->web.listen && tl_web_check (&a->web, &we) != 0) {
         fprintf (stderr, "tally watch: %s\n", we.msg);
         return 2;
     }
+    return 0;
+}
+
+int
+tl_watch_main (int argc, char **argv)
+{
+    tl_watch_args_t a = { 0 };
+    int prc = tl_watch_parse (argc, argv, &a);
+    if (prc)
+        return prc == 1 ? 0 : prc;
+    const char *ep = a.subscribe, *keys = a.keys;
+    tl_web_cfg_t wc = a.web;
+    tl_watch_opts_t o = a.o;
+    tl_err_t we = { 0 };
+    tl_render_set_sort (a.sort);
     tl_log_init ("watch", TL_LOG_WARN);
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
     if (!o.live && !o.once && !wc.listen)

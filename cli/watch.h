@@ -21,6 +21,7 @@ typedef struct {
     tl_web_t *web;          /* if set: every UPDATE is handed to the dashboard (cli/web.h), which then
                                keeps serving after the end unless until_done; the final result is
                                still printed once */
+    uint64_t *updates;      /* if set: counts the UPDATEs received (for `alive`, see cli/run.c) */
 } tl_watch_opts_t;
 
 /*  Read updates from a SUB socket (already connected and subscribed) and render them to out
@@ -28,5 +29,20 @@ typedef struct {
     Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
 int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
                    bool (*alive) (void *arg), void *arg);
+
+/*  `tally watch`'s command line as parsed (tl_watch_parse). `tally run` shows the job as watch
+    does: it parses the watch argv it builds from its own --format, --sort, --output and --web
+    with this parser, before it starts anything. */
+typedef struct {
+    tl_watch_opts_t o;      /* fmt, until_done, once, timeout_s, output */
+    const char *subscribe;  /* --subscribe */
+    const char *keys;       /* --keys */
+    tl_sort_t sort;         /* --sort (applied with tl_render_set_sort) */
+    tl_web_cfg_t web;       /* --web, --web-allow-remote (checked; listen NULL: no dashboard) */
+} tl_watch_args_t;
+/*  Parse the command line into a (zeroed by the caller; strings are borrowed from argv). Binds
+    and connects nothing. Returns 0, 1 after --help (exit 0), or 2 (a usage error, said on
+    stderr in one line). */
+int tl_watch_parse (int argc, char **argv, tl_watch_args_t *a);
 int tl_watch_main (int argc, char **argv);
 #endif

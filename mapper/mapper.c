@@ -13,13 +13,13 @@
     re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
     and then we exit. */
 #include "mapper/mapper.h"
+#include "mapper/opts.h"
 #include "lib/wire/security.h"
 #include "lib/base/metrics.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
 #include "mapper/work.h"
 #include "lib/base/util.h"
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,35 +60,6 @@ typedef struct {
     uint64_t retries, bytes, rows, bad;
     zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
 } s_mapper_t;
-
-static void
-s_usage (FILE *f)
-{
-    fprintf (f,
-             "usage: tally mapper --broker ENDPOINT [options]\n"
-             "\n"
-             "Takes tasks from the broker as slots free up, streams each object, counts the\n"
-             "group-by column and pushes the partial counts to the reducer.\n"
-             "\n"
-             "  --broker EP          the broker (e.g. tcp://10.0.0.1:5555)\n"
-             "  --slots N            tasks run at once (default: number of cores)\n"
-             "  --name NAME          name shown in the broker's logs (default: host-pid)\n"
-             "  --rate-limit BYTES   cap each slot's read rate, e.g. 10M (bytes/s; default none)\n"
-             "  --range-size SIZE    HTTP/S3 objects are read as ranged GETs of this size (default 8M)\n"
-             "  --concurrency N      ranged GETs in flight per slot (default 4)\n"
-             "  --max-page-size SIZE refuse a Parquet page or dictionary that decompresses past this (default 256M;\n"
-             "                       also TALLY_MAX_PAGE_SIZE)\n"
-             "  --endpoint-url URL   S3 endpoint, overriding what the broker says\n"
-             "  --no-sign-request    anonymous S3 requests\n"
-             "  --stay               stay for the next job instead of exiting when a job ends\n"
-             "  --fleet NAME         the provisioned fleet this mapper belongs to (tally provision)\n"
-             "  --keys DIR           CURVE keys from tally keygen (client.cert_secret, server.cert)\n"
-             "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
-             "  -v, --verbose / -q, --quiet\n"
-             "  -h, --help\n"
-             "\n"
-             "AWS credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.\n");
-}
 
 /*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
 static void
@@ -401,92 +372,31 @@ s_heartbeat (s_mapper_t *mp, int64_t now)
 int
 tl_mapper_main (int argc, char **argv)
 {
-    static const struct option opts [] = {
-        { "broker", required_argument, 0, 'b' },  { "slots", required_argument, 0, 's' },
-        { "name", required_argument, 0, 'n' },    { "rate-limit", required_argument, 0, 'r' },
-        { "endpoint-url", required_argument, 0, 'e' }, { "no-sign-request", no_argument, 0, 'N' },
-        { "stay", no_argument, 0, 'S' },          { "verbose", no_argument, 0, 'v' },
-        { "range-size", required_argument, 0, 'R' }, { "concurrency", required_argument, 0, 'C' },
-        { "keys", required_argument, 0, 'k' }, { "metrics-listen", required_argument, 0, 'P' },
-        { "quiet", no_argument, 0, 'q' },         { "help", no_argument, 0, 'h' },
-        { "fleet", required_argument, 0, 'F' },   { "max-page-size", required_argument, 0, 'X' },
-        { 0, 0, 0, 0 },
-    };
-    s_mapper_t mp = { 0 };
-    const char *keys = NULL, *metrics = NULL;
-    long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
-    mp.nslots = ncpu > 0 ? (uint32_t) ncpu : 1;
-    int level = TL_LOG_INFO, c;
-    uint64_t v;
-    char host [64] = "mapper";
-    gethostname (host, sizeof host - 1);
-    snprintf (mp.name, sizeof mp.name, "%s-%d", host, (int) getpid ());
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
-        switch (c) {
-            case 'b': mp.broker_ep = optarg; break;
-            case 's':
-                if (tl_parse_uint (optarg, 1, 1024, &v)) {
-                    fprintf (stderr, "tally mapper: --slots wants a number from 1 to 1024, not '%s'\n", optarg);
-                    return 2;
-                }
-                mp.nslots = (uint32_t) v;
-                break;
-            case 'n': snprintf (mp.name, sizeof mp.name, "%s", optarg); break;
-            case 'r':
-                if (tl_parse_size (optarg, &mp.cfg.rate_limit) || mp.cfg.rate_limit == 0) {
-                    fprintf (stderr, "tally mapper: --rate-limit wants bytes per second such as 10M, not '%s'\n", optarg);
-                    return 2;
-                }
-                break;
-            case 'R':
-                if (tl_parse_size (optarg, &mp.cfg.range_size) || mp.cfg.range_size < 4096) {
-                    fprintf (stderr, "tally mapper: --range-size wants a size of at least 4K such as 8M, not '%s'\n", optarg);
-                    return 2;
-                }
-                break;
-            case 'C':
-                if (tl_parse_uint (optarg, 1, 64, &v)) {
-                    fprintf (stderr, "tally mapper: --concurrency wants 1 to 64, not '%s'\n", optarg);
-                    return 2;
-                }
-                mp.cfg.concurrency = (int) v;
-                break;
-            case 'X':
-                if (tl_parse_size (optarg, &v) || v < 4096) {
-                    fprintf (stderr, "tally mapper: --max-page-size wants a size of at least 4K such as 256M, not '%s'\n",
-                             optarg);
-                    return 2;
-                }
-                tl_work_set_max_page (v);
-                break;
-            case 'e': mp.cfg.endpoint = optarg; break;
-            case 'k': keys = optarg; break;
-            case 'P': metrics = optarg; break;
-            case 'N': mp.cfg.nosign = true; break;
-            case 'S': mp.stay = true; break;
-            case 'F':
-                if (!*optarg || strlen (optarg) > 63 || strchr (optarg, '/')) {
-                    fprintf (stderr, "tally mapper: --fleet is 1 to 63 characters without '/'\n");
-                    return 2;
-                }
-                mp.fleet = optarg;
-                break;
-            case 'v': level = TL_LOG_DEBUG; break;
-            case 'q': level = TL_LOG_WARN; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
+    tl_mapper_opts_t o = { 0 };
+    int prc = tl_mapper_parse (argc, argv, &o);
+    return prc ? (prc == 1 ? 0 : prc) : tl_mapper_run (&o);
+}
+
+int
+tl_mapper_run (const tl_mapper_opts_t *o)
+{
+    s_mapper_t mp = { .broker_ep = o->broker_ep, .fleet = o->fleet, .nslots = o->nslots, .stay = o->stay,
+                      .cfg = o->cfg };
+    const char *keys = o->keys, *metrics = o->metrics;
+    if (!mp.nslots) {
+        long ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+        mp.nslots = ncpu > 0 ? (uint32_t) ncpu : 1;
     }
-    if (optind < argc) {
-        fprintf (stderr, "tally mapper: unexpected argument '%s'\n", argv [optind]);
-        return 2;
+    if (o->name)
+        snprintf (mp.name, sizeof mp.name, "%s", o->name);
+    else {
+        char host [64] = "mapper";
+        gethostname (host, sizeof host - 1);
+        snprintf (mp.name, sizeof mp.name, "%s-%d", host, (int) getpid ());
     }
-    if (!mp.broker_ep) {
-        fprintf (stderr, "tally mapper: --broker is required (see --help)\n");
-        return 2;
-    }
-    tl_log_init ("mapper", level);
+    if (o->max_page)
+        tl_work_set_max_page (o->max_page);
+    tl_log_init ("mapper", o->level);
     int rc = 1;
     tl_err_t se;
     mp.sec = tl_security_new (keys, false, &se);

@@ -17,7 +17,8 @@
 typedef struct {
     const char *cmd;
     const char *backend, *fleet, *broker, *state_dir, *keys;
-    unsigned count, slots;
+    unsigned count, slots;  /* slots: from --slots (slots_arg) once the mapper's parser took it */
+    const char *slots_arg;
     unsigned wait_s, lifetime_s;
     /* ec2 */
     const char *itype, *max_price, *ami, *subnet, *sg, *key_name, *profile, *stage, *deb, *deb_url;

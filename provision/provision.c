@@ -9,7 +9,9 @@
 #include "provision/fleet.h"
 #include "provision/join.h"
 #include "lib/base/log.h"
+#include "lib/base/opt.h"
 #include "lib/base/util.h"
+#include "mapper/opts.h"
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -108,6 +110,39 @@ s_parse_duration (const char *s, unsigned *out)
     return 0;
 }
 
+/*  The flags up hands its mappers (--slots, --fleet, --keys, --mapper-args), through the
+    mapper's own parser: a flag a mapper would refuse is refused here, before anything starts,
+    with the mapper's message. Remote mappers run this same tally (--binary, the .deb of this
+    version). Sets o->slots. 0, or 2 after the message. */
+static int
+s_check_mapper_flags (tl_prov_opts_t *o)
+{
+    char *argv [48];
+    int n = 0;
+    argv [n++] = (char *) "mapper";
+    argv [n++] = (char *) "--broker";
+    argv [n++] = (char *) o->broker;
+    argv [n++] = (char *) "--fleet";
+    argv [n++] = (char *) o->fleet;
+    argv [n++] = (char *) "--stay";
+    if (o->slots_arg) {
+        argv [n++] = (char *) "--slots";
+        argv [n++] = (char *) o->slots_arg;
+    }
+    if (o->keys) {
+        argv [n++] = (char *) "--keys";
+        argv [n++] = (char *) o->keys;
+    }
+    for (int i = 0; i < o->n_margv; i++)
+        argv [n++] = o->margv [i];
+    argv [n] = NULL;
+    tl_mapper_opts_t mo = { 0 };
+    if (tl_mapper_parse (n, argv, &mo) != 0)
+        return 2;
+    o->slots = mo.nslots;
+    return 0;
+}
+
 static int
 s_up (tl_prov_opts_t *o)
 {
@@ -120,6 +155,8 @@ s_up (tl_prov_opts_t *o)
         tl_error ("up: --broker tcp://HOST:PORT is required (the broker as mappers reach it)");
         return 2;
     }
+    if (s_check_mapper_flags (o) != 0)
+        return 2;
     if (b->check && b->check (o) != 0)
         return 2;
     json_t *st = tl_fleet_load (o);
@@ -219,9 +256,8 @@ tl_provision_main (int argc, char **argv)
     }
     int c;
     uint64_t v;
-    optind = 1;
-    opterr = 0;     /* a bad option is logged below, not printed by getopt */
-    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
+    optind = 0;     /* GNU getopt: a full restart */
+    while ((c = getopt_long (argc, argv, ":vqh", opts, NULL)) != -1) {     /* ':' getopt prints nothing */
         switch (c) {
             case 'B': o.backend = optarg; break;
             case 'f':
@@ -240,13 +276,7 @@ tl_provision_main (int argc, char **argv)
                 }
                 o.count = (unsigned) v;
                 break;
-            case 's':
-                if (tl_parse_uint (optarg, 1, 4096, &v) != 0) {
-                    tl_error ("--slots is 1 to 4096, not '%s'", optarg);
-                    return 2;
-                }
-                o.slots = (unsigned) v;
-                break;
+            case 's': o.slots_arg = optarg; break;     /* the mapper's: see s_check_mapper_flags */
             case 'w':
                 if (tl_parse_uint (optarg, 0, 86400, &v) != 0) {
                     tl_error ("--wait is 0 to 86400 seconds, not '%s'", optarg);
@@ -316,10 +346,11 @@ tl_provision_main (int argc, char **argv)
             case 'v': level = TL_LOG_DEBUG; break;
             case 'q': level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 0;
-            default:
-                tl_error ("bad option '%s'", argv [optind - 1]);
-                s_usage_error ();
+            default: {
+                char why [512];
+                tl_error ("%s (see tally provision --help)", tl_opt_problem (c, argv, opts, why, sizeof why));
                 return 2;
+            }
         }
     }
     if (optind < argc && !o.cmd)

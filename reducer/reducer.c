@@ -32,6 +32,7 @@
     UPDATE is complete. The final state is published again every 2 s for a while after the end,
     for a watcher that was behind when it went out. */
 #include "reducer/reducer.h"
+#include "reducer/opts.h"
 #include "lib/wire/security.h"
 #include "lib/base/metrics.h"
 #include "lib/wire/applied.h"
@@ -41,7 +42,6 @@
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
 #include "lib/base/util.h"
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,26 +92,6 @@ typedef struct {
     tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
     bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
 } s_reducer_t;
-
-static void
-s_usage (FILE *f)
-{
-    fprintf (f,
-             "usage: tally reducer --listen ENDPOINT --publish ENDPOINT [options]\n"
-             "\n"
-             "Applies each task's partial counts exactly once, keeps the running totals and\n"
-             "publishes them live. After the job it keeps serving the final result until stopped.\n"
-             "\n"
-             "  --listen EP     where the broker and mappers connect (e.g. tcp://*:5556)\n"
-             "  --publish EP    where watchers subscribe (e.g. tcp://*:5557)\n"
-             "  --keys DIR      CURVE keys from tally keygen: authenticate and encrypt every peer\n"
-             "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
-             "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
-             "                  after a crash to carry on\n"
-             "  -v, --verbose   more logging\n"
-             "  -q, --quiet     warnings and errors only\n"
-             "  -h, --help      this text\n");
-}
 
 static void
 s_publish (s_reducer_t *r, int64_t now)
@@ -519,38 +499,17 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
 int
 tl_reducer_main (int argc, char **argv)
 {
-    static const struct option opts [] = {
-        { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
-        { "state-dir", required_argument, 0, 's' }, { "keys", required_argument, 0, 'k' },
-        { "metrics-listen", required_argument, 0, 'P' },
-        { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
-    };
-    const char *listen = NULL, *publish = NULL, *state_dir = NULL, *keys = NULL, *metrics = NULL;
-    int level = TL_LOG_INFO, c;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, "vqh", opts, NULL)) != -1) {
-        switch (c) {
-            case 'l': listen = optarg; break;
-            case 'p': publish = optarg; break;
-            case 's': state_dir = optarg; break;
-            case 'k': keys = optarg; break;
-            case 'P': metrics = optarg; break;
-            case 'v': level = TL_LOG_DEBUG; break;
-            case 'q': level = TL_LOG_WARN; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "tally reducer: unexpected argument '%s'\n", argv [optind]);
-        return 2;
-    }
-    if (!listen || !publish) {
-        fprintf (stderr, "tally reducer: --listen and --publish are required (see --help)\n");
-        return 2;
-    }
-    tl_log_init ("reducer", level);
+    tl_reducer_opts_t o = { 0 };
+    int prc = tl_reducer_parse (argc, argv, &o);
+    return prc ? (prc == 1 ? 0 : prc) : tl_reducer_run (&o);
+}
+
+int
+tl_reducer_run (const tl_reducer_opts_t *o)
+{
+    const char *listen = o->listen, *publish = o->publish, *state_dir = o->state_dir, *keys = o->keys,
+               *metrics = o->metrics;
+    tl_log_init ("reducer", o->level);
     static s_reducer_t r;   /* large (held partials): static rather than on the stack; one per process */
     memset (&r, 0, sizeof r);
     tl_security_t *sec = NULL;

@@ -110,15 +110,18 @@ s_parse_agg (const char *s, tl_qagg_t *a, tl_err_t *e)
                 return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': count takes no column", s);
             return 0;
         }
-        if (p + k == end)
+        const char *c = p + k, *ce = end;     /* the column: "sum", "sum:", "sum()" have none */
+        if (c != ce) {
+            if (*c++ == '(') {
+                if (ce == c || ce [-1] != ')')
+                    return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': missing ')'", s);
+                ce--;
+            }
+            tl_trim (&c, &ce);
+        }
+        if (c == ce)
             return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': %s needs a column, e.g. %s:trip_distance", s,
                                kinds [i].name, kinds [i].name);
-        const char *c = p + k + 1, *ce = end;
-        if (p [k] == '(') {
-            if (ce [-1] != ')')
-                return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': missing ')'", s);
-            ce--;
-        }
         return s_parse_col (c, (size_t) (ce - c), &a->col, "--agg", e);
     }
     return tl_err_set (e, TL_EINVAL, 0, "--agg '%s': want count, sum:COL, min:COL, max:COL or avg:COL", s);

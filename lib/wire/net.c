@@ -32,7 +32,7 @@ int
 tl_sock_connect (zsock_t *sock, const char *ep)
 {
     if (strncmp (ep, "ipc://", 6) == 0)
-        for (int t = 0; t < 1000 && access (ep + 6, F_OK) != 0; t++)
+        for (int t = 0; t < 1000 && access (ep + 6, F_OK) != 0 && !zsys_interrupted; t++)
             usleep (1000);
     return zsock_connect (sock, "%s", ep);
 }

@@ -10,7 +10,8 @@
 zsock_t *tl_sock_new (int type, int64_t maxmsg);
 /*  zsock_connect, but for an ipc:// endpoint first wait up to 1 s for its socket file: the
     processes of one machine start together (tally run), and a connect that comes too early is
-    only retried after ZeroMQ's reconnect interval. Returns 0 or -1 like zsock_connect. */
+    only retried after ZeroMQ's reconnect interval. A SIGTERM or SIGINT (zsys_interrupted) ends
+    the wait: the process is being stopped. Returns 0 or -1 like zsock_connect. */
 int tl_sock_connect (zsock_t *sock, const char *ep);
 /*  zactor_new, remembered, so that tl_shutdown knows actor threads have run. */
 zactor_t *tl_actor_new (zactor_fn *fn, void *args);

@@ -20,7 +20,7 @@ expect_fail 2 "unknown command" "$TALLY" frobnicate
 expect_fail 2 "required" "$TALLY" broker --listen tcp://127.0.0.1:1
 expect_fail 2 "unrecognized option" "$TALLY" run --input x --group-by y --bogus
 expect_fail 2 "slots wants" "$TALLY" mapper --broker tcp://127.0.0.1:1 --slots zero
-expect_fail 2 "format is table, csv or json" "$TALLY" run --input x --group-by y --format xml
+expect_fail 2 "format is table, csv, json or jsonl, not 'xml'" "$TALLY" run --input x --group-by y --format xml
 expect_fail 2 "split-size wants" "$TALLY" broker --listen a --reducer b --input c --group-by d --split-size lots
 pass "wrong flags: exit 2 with a message"
 
