@@ -5,8 +5,14 @@
 #include "cli/web.h"
 #include <czmq.h>
 
+#define TL_WATCH_TOP 20             /* groups in the live view, unless --top says otherwise */
+#define TL_WATCH_RESYNC_MS 5000     /* ask for a snapshot again if none has come this long after
+                                       asking, while other updates do come */
+
 typedef struct {
     tl_fmt_t fmt;
+    int top;            /* groups shown live (terminal: default TL_WATCH_TOP; jsonl: default all);
+                           the final result always has every group */
     bool until_done;    /* exit after the final result */
     bool once;          /* print the first state received and exit */
     bool live;          /* redraw in place (a terminal) */
@@ -23,8 +29,9 @@ typedef struct {
                                still printed once */
 } tl_watch_opts_t;
 
-/*  Read updates from a SUB socket (already connected and subscribed) and render them to out
-    as opts ask. `alive` (optional) is called between updates and may return false to stop.
+/*  Read updates from a SUB socket (already connected and subscribed to "") into a replica of
+    the reducer's table (lib/wire/clone.h) and render it to out as opts ask; when updates were
+    lost it subscribes to "" again, which asks the reducer for a snapshot. `alive` (optional) is called between updates and may return false to stop.
     Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
 int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
                    bool (*alive) (void *arg), void *arg);

@@ -215,7 +215,7 @@ s_snapshot (tl_clone_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
     if (s_apply_groups (self, self->next, m, false) != 0)
         return s_gap (self);
     self->pnext++;
-    return part == parts ? s_snapshot_done (self, m) : TL_CLONE_WAITING;
+    return part == parts ? s_snapshot_done (self, m) : TL_CLONE_PART;
 }
 
 static tl_clone_rc_t
@@ -245,7 +245,7 @@ s_delta (tl_clone_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
         return s_gap (self);
     self->pnext++;
     if (part < parts)
-        return TL_CLONE_WAITING;
+        return TL_CLONE_PART;
     self->seq = self->pseq;
     self->state = S_WHOLE;
     self->st.deltas++;

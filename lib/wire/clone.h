@@ -30,7 +30,8 @@ typedef struct tl_clone tl_clone_t;
 typedef enum {
     TL_CLONE_APPLIED,   /* the replica is whole and has changed: show it */
     TL_CLONE_SKIPPED,   /* nothing changed: an old or repeated update, or a snapshot of what we hold */
-    TL_CLONE_WAITING,   /* part of an update, or a snapshot is awaited: the view is stale meanwhile */
+    TL_CLONE_PART,      /* a part of an update was taken; more are to come (the view is stale) */
+    TL_CLONE_WAITING,   /* ignored: a snapshot is awaited (asked for, or our subscription's) */
     TL_CLONE_GAP,       /* updates were lost: ask for a snapshot; the view is stale until it is whole */
 } tl_clone_rc_t;
 

@@ -68,8 +68,8 @@ test_snapshot_and_deltas (void **state)
     s_group_t p1 [] = { { "a", 5 }, { "b", 3 } }, p2 [] = { { "c", 1 } }, p3 [] = { { "d", 7 } };
     assert_false (tl_clone_whole (c));
     assert_null (tl_clone_last (c));
-    assert_int_equal (SNAP (c, 10, 1, 3, p1), TL_CLONE_WAITING);
-    assert_int_equal (SNAP (c, 10, 2, 3, p2), TL_CLONE_WAITING);
+    assert_int_equal (SNAP (c, 10, 1, 3, p1), TL_CLONE_PART);
+    assert_int_equal (SNAP (c, 10, 2, 3, p2), TL_CLONE_PART);
     assert_false (tl_clone_whole (c));
     assert_int_equal (tl_agg_size (tl_clone_table (c)), 0);    /* not shown before it is whole */
     assert_int_equal (SNAP (c, 10, 3, 3, p3), TL_CLONE_APPLIED);
@@ -91,7 +91,7 @@ test_snapshot_and_deltas (void **state)
     assert_int_equal (tl_agg_total (tl_clone_table (c)), 9 + 3 + 1 + 7 + 2);
     /* A delta in two parts: whole only after the second. */
     s_group_t d2a [] = { { "b", 4 } }, d2b [] = { { "f", 1 } };
-    assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 12, 11, 1, 2, d2a, 1), TL_CLONE_WAITING);
+    assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 12, 11, 1, 2, d2a, 1), TL_CLONE_PART);
     assert_false (tl_clone_whole (c));
     assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 12, 11, 2, 2, d2b, 1), TL_CLONE_APPLIED);
     assert_true (tl_clone_whole (c));
@@ -126,7 +126,7 @@ test_dropped_delta (void **state)
     assert_int_equal (tl_clone_stats (c).gaps, 1);  /* one loss, one request */
     /* The snapshot asked for (after 104: what 102..104 did is in it). */
     s_group_t f1 [] = { { "a", 3 }, { "b", 5 } }, f2 [] = { { "c", 1 } };
-    assert_int_equal (SNAP (c, 104, 1, 2, f1), TL_CLONE_WAITING);
+    assert_int_equal (SNAP (c, 104, 1, 2, f1), TL_CLONE_PART);
     assert_int_equal (SNAP (c, 104, 2, 2, f2), TL_CLONE_APPLIED);
     assert_true (tl_clone_whole (c));
     assert_int_equal (s_get (c, "a"), 3);
@@ -136,7 +136,7 @@ test_dropped_delta (void **state)
     assert_int_equal (DELTA (c, 105, 104, d5), TL_CLONE_APPLIED);
     assert_int_equal (s_get (c, "c"), 2);
     /* The second part of a delta lost: the next message is not it. */
-    assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 106, 105, 1, 2, d5, 1), TL_CLONE_WAITING);
+    assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 106, 105, 1, 2, d5, 1), TL_CLONE_PART);
     assert_int_equal (s_feed (c, "j", TL_UPDATE_DELTA, 107, 106, 1, 1, d5, 1), TL_CLONE_GAP);
     tl_clone_destroy (&c);
 }
@@ -155,11 +155,11 @@ test_deltas_during_snapshot (void **state)
     assert_int_equal (DELTA (c, 8, 7, d), TL_CLONE_WAITING);
     assert_int_equal (tl_clone_stats (c).gaps, 0);
     /* Our own snapshot, cut short: a delta comes after part 1 of 2. */
-    assert_int_equal (SNAP (c, 8, 1, 2, p), TL_CLONE_WAITING);
+    assert_int_equal (SNAP (c, 8, 1, 2, p), TL_CLONE_PART);
     assert_int_equal (DELTA (c, 9, 8, d), TL_CLONE_GAP);
     assert_false (tl_clone_whole (c));
     /* A part that skips one (2 of 3 lost) is a loss too. */
-    assert_int_equal (SNAP (c, 9, 1, 3, p), TL_CLONE_WAITING);
+    assert_int_equal (SNAP (c, 9, 1, 3, p), TL_CLONE_PART);
     assert_int_equal (SNAP (c, 9, 3, 3, p), TL_CLONE_GAP);
     /* Then a whole one. */
     s_group_t w [] = { { "x", 2 }, { "y", 4 } };
