@@ -181,8 +181,9 @@ s_draw_live (const tl_watch_opts_t *o, tl_clone_t *clone, FILE *out, FILE *live_
     char line [512];
     tl_render_progress (line, sizeof line, &v, cols);
     fprintf (live_out, "%s\n", line);
-    if (stale)
-        fputs ("(updates were lost: this view is stale until the whole table comes again)\n", live_out);
+    if (stale)      /* cut to the width, like every line of the view */
+        fprintf (live_out, "%.*s\n", cols > 1 ? cols - 1 : 0,
+                 "(updates were lost: this view is stale until the whole table comes again)");
     if (v.done && !v.ok && live_out == out) {
         /* No table follows on this terminal: the error goes under the view. */
         fputs ("FAILED: ", live_out);
