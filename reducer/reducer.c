@@ -244,11 +244,16 @@ s_publish_delta (s_reducer_t *r, int64_t now)
 
 /*  The whole table. Pending changes go out first as a delta, and the snapshot takes its seq:
     it is the state that seq names, so a watcher that holds it skips the snapshot. A fresh
-    snapshot (a start, a new job) takes a new seq instead. */
+    snapshot (a start, a new job, most groups changed) takes a new seq instead. */
 static void
 s_publish_snapshot (s_reducer_t *r, int64_t now)
 {
-    if (!r->fresh && (r->dirty || tl_ledger_changed_count (r->ledger)))
+    /* When most groups changed, the delta would be about a snapshot itself: send only the
+       snapshot, under a new seq (every watcher rebuilds, as it would have applied as much). */
+    size_t changed = tl_ledger_changed_count (r->ledger);
+    if (changed > tl_agg_size (tl_ledger_totals (r->ledger)) / 2)
+        r->fresh = true;
+    if (!r->fresh && (r->dirty || changed))
         s_publish_delta (r, now);
     if (r->fresh)
         r->seq++;
