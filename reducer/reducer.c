@@ -30,7 +30,7 @@
     second the groups changed since the last update go out as a delta (their totals, with seq
     and base = the seq before). A snapshot, the whole table in parts of at most 64 K groups,
     goes out when a subscription arrives, when a job starts, and at the job's end. Before a
-    snapshot the pending changes go out as a delta, and the snapshot takes that delta's seq: a
+    snapshot the pending changes go out as a delta (maybe empty), and the snapshot takes its seq: a
     watcher that already holds that seq skips it, so one late watcher does not make every other
     rebuild its table. Snapshots asked for by subscriptions are spaced so that they take at
     most a tenth of the reducer's time (a lossy watcher that keeps asking cannot swamp it).
@@ -63,6 +63,7 @@
 #define XPUB_HWM_MIN 8          /* messages queued per watcher, beyond two tables' worth of parts */
 #define HEARTBEAT_MS 2000       /* an empty delta when nothing went out for this long, */
 #define FINAL_REPEAT_FOR_MS 30000   /* while the job runs and this long after its end */
+#define DRAIN_MAX_MS 50          /* a round of the loop reads messages this long at most */
 #define SNAPSHOT_SPACING 9      /* a requested snapshot waits 9x what the last one took: <= 10% */
 #define STALL_WARN_MS 5000
 
@@ -242,8 +243,10 @@ s_publish_delta (s_reducer_t *r, int64_t now)
     r->last_pub = now;
 }
 
-/*  The whole table. Pending changes go out first as a delta, and the snapshot takes its seq:
-    it is the state that seq names, so a watcher that holds it skips the snapshot. A fresh
+/*  The whole table. Pending changes go out first as a delta (empty if there are none), and
+    the snapshot takes its seq: it is the state that seq names, so a watcher that holds it skips
+    the snapshot. Always a delta, not only when something is known to have changed: then no
+    field that changed without marking the state dirty can give one seq two states. A fresh
     snapshot (a start, a new job, most groups changed) takes a new seq instead. */
 static void
 s_publish_snapshot (s_reducer_t *r, int64_t now)
@@ -253,8 +256,8 @@ s_publish_snapshot (s_reducer_t *r, int64_t now)
     size_t changed = tl_ledger_changed_count (r->ledger);
     if (changed > tl_agg_size (tl_ledger_totals (r->ledger)) / 2)
         r->fresh = true;
-    if (!r->fresh && (r->dirty || changed))
-        s_publish_delta (r, now);
+    if (!r->fresh)
+        s_publish_delta (r, now);   /* even an empty one: the snapshot's seq then names now */
     if (r->fresh)
         r->seq++;
     int64_t t0 = tl_now_ms ();
@@ -486,10 +489,9 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
     }
     r->acks [r->nacks] = m->task;
     r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
-    if (rc == 1) {
-        r->dirty = true;
+    r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
+    if (rc == 1)
         r->unsaved = true;
-    }
 }
 
 /*  A verification copy (--verify-fraction): compare it with the partial applied for the same
@@ -588,7 +590,8 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
              r->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
              (unsigned long long) st.rows, (unsigned long long) st.bad, (unsigned long long) st.dups);
-    /* The final state goes out whole, so a watcher that lost anything ends exact. */
+    /* The final state goes out whole, so a watcher that lost anything ends exact; the delta
+       before it carries done, so a watcher that lost nothing ends at once. */
     s_publish_snapshot (r, now);
     tl_info ("published %llu update(s) so far: %llu snapshot(s), %llu delta(s), %llu message(s), %llu bytes; the final "
              "snapshot: %llu groups in %llu part(s), %llu bytes", (unsigned long long) (r->pub_snapshots + r->pub_deltas),
@@ -730,8 +733,10 @@ tl_reducer_main (int argc, char **argv)
         int64_t now = tl_now_ms ();
         if (zpoller_terminated (poller))
             break;
-        /* Drain what is ready, a bounded batch per round so that publishing keeps its pace. */
-        for (int i = 0; i < 1000; i++) {
+        /* Drain what is ready, a bounded batch per round so that publishing keeps its pace:
+           at most 1000 messages, and at most DRAIN_MAX_MS (a partial of many groups takes
+           milliseconds, and a fast mapper has the next one ready by then). */
+        for (int i = 0; i < 1000 && (i % 8 || tl_now_ms () - now < DRAIN_MAX_MS); i++) {
             char ident [256];
             size_t identlen = 0;
             tl_msg_t m;

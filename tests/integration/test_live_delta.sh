@@ -2,7 +2,10 @@
 # Live updates cost O(changes) (issue 16): a job of ~300 K groups (the pickup datetime of 320 K
 # rows) with a state dir, two watchers from the start, one that joins half-way, and one that
 # is stopped (SIGSTOP) while the job runs, so its queue at the reducer overflows and it loses
-# updates; resumed, it must see the gap, ask for a snapshot and end exact. Every watcher's
+# updates; resumed, it must see the gap, ask for a snapshot and end exact. An independent
+# follower (tests/tools/update_stream.py: pyzmq + msgpack, written from docs/PROTOCOL.md)
+# checks every update on the way: parts in order, each delta on the seq before, one state per
+# seq, and a replica that sums to the update's rows after each update. Every watcher's
 # final table must equal an independent count (tests/tools/ref_query.py, Python's csv module
 # over the same files), and what the reducer published must be far below publishing the whole
 # table every time: total bytes < updates x the final snapshot's bytes / 4 (counted by the
@@ -22,6 +25,10 @@ done
 W1=${PIDS[-2]}; W2=${PIDS[-1]}
 bg stopped "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
 STOPPED=$LAST_PID
+# An independent follower that checks every update against the protocol (and loses nothing).
+bg stream /usr/bin/python3 "$TALLY_SRC/tests/tools/update_stream.py" "$PE" "$T/stream.json"
+STREAM=$LAST_PID
+wait_for "$T/stream.log" "subscribed" 10
 sleep 0.5
 bg broker "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$T/data" --group-by tpep_pickup_datetime \
     --split-size 256K
@@ -43,6 +50,11 @@ LATE=$LAST_PID
 wait "$BROKER" || fail "broker exit code"
 kill -CONT "$STOPPED"
 for p in "$W1" "$W2" "$LATE" "$STOPPED"; do wait "$p" || fail "a watcher failed (pid $p)"; done
+wait "$STREAM" || { cat "$T/stream.log"; fail "the update stream broke the protocol"; }
+cat "$T/stream.log"
+python3 "$TALLY_SRC/tests/tools/ref_query.py" "$T/stream.json" "$T/data" --group-by tpep_pickup_datetime \
+    || fail "the independent follower's final table is not the independent count"
+pass "every update follows the protocol: parts in order, deltas on their base, one state per seq, each table sums to its rows"
 
 for w in early1 early2 late stopped; do
     # The result is the log's one JSON line (stderr's lines are tally watch's -v notes).
