@@ -7,6 +7,8 @@
 # 30 s of repeats after the end are left out), the reducer's CPU time and peak RSS, and the
 # watcher's CPU time. TALLY=path/to/tally to measure another build (e.g. the one before).
 #   bench/live.sh ROWS [--state-dir]      (e.g. 1000000; 10000000 for 10 M groups)
+# RATE=5M caps the mapper's read rate, so the job lasts and the steady state shows; SPLIT=1M
+# makes more, smaller tasks (default 8M).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:?rows}
@@ -54,9 +56,10 @@ WPID=$!
 sleep 0.5
 t0=$(date +%s.%N)
 "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$D" --group-by tpep_pickup_datetime \
-    --group-by tpep_dropoff_datetime --split-size 8M 2> "$R/broker.log" &
+    --group-by tpep_dropoff_datetime --split-size "${SPLIT:-8M}" 2> "$R/broker.log" &
 BPID=$!
-"$TALLY" mapper --broker "$BE" --slots 1 2> "$R/mapper.log" &
+RL=(); [ -n "${RATE:-}" ] && RL=(--rate-limit "$RATE")
+"$TALLY" mapper --broker "$BE" --slots 1 "${RL[@]}" 2> "$R/mapper.log" &
 wait $BPID
 wait $WPID
 t1=$(date +%s.%N)
@@ -71,7 +74,8 @@ import sys
 (tally, rows, groups, n, b, big, secs, ru, rs, rmax, wu, ws, wmax, t0, t1, st) = sys.argv[1:]
 rows, groups, n, b, big = int(rows), int(groups), int(n), int(b), int(big)
 secs, ru, rs, wu, ws, t0, t1 = map(float, (secs, ru, rs, wu, ws, t0, t1))
-print(f"{tally} {st or ''}: {rows:,} rows, {groups:,} groups; job + final table {t1 - t0:.1f} s")
+print(f"{tally} {st or ''}: {rows:,} rows, {groups:,} groups; job + final table {t1 - t0:.1f} s "
+      f"(watcher done {t1 - t0:.1f} s after the broker started)")
 print(f"  published: {n} messages, {b / 1e6:.1f} MB in {secs:.1f} s = {b / 1e6 / max(secs, 1e-3):.2f} MB/s "
       f"(largest message {big / 1e6:.2f} MB)")
 print(f"  reducer: {ru + rs:.1f} s CPU (user {ru:.1f}, sys {rs:.1f}), peak RSS {int(rmax) / 1024:.0f} MB")

@@ -28,19 +28,21 @@
     Watchers (the Clone pattern, docs/PROTOCOL.md): what goes out costs O(changes), not
     O(groups). The ledger's totals remember which groups each partial touched; at most 5 times a
     second the groups changed since the last update go out as a delta (their totals, with seq
-    and base = the seq before). A snapshot, the whole table in parts of at most 64 K groups,
-    goes out when a subscription arrives, when a job starts, and at the job's end. Before a
-    snapshot the pending changes go out as a delta (maybe empty), and the snapshot takes its seq: a
-    watcher that already holds that seq skips it, so one late watcher does not make every other
-    rebuild its table. Snapshots asked for by subscriptions are spaced so that they take at
-    most a tenth of the reducer's time (a lossy watcher that keeps asking cannot swamp it).
+    and base = the seq before). A snapshot, the whole table, goes out when a subscription
+    arrives, when a job starts, and at the job's end. Updates go in parts of at most 64 K
+    groups, or in 24 parts when the table is bigger than 24 x 64 K. Before a snapshot the
+    pending changes go out as a delta (maybe empty), and the snapshot takes its seq: a watcher
+    that already holds that seq skips it, so one late watcher does not make every other rebuild
+    its table. Snapshots asked for by subscriptions are spaced so that they take at most a
+    tenth of the reducer's time (a lossy watcher that keeps asking cannot swamp it).
 
-    The XPUB queue per subscriber (SNDHWM) holds two whole tables' worth of parts plus a few
-    messages, raised as the table grows: a watcher that stops reading costs a bounded amount,
-    and a snapshot fits in the queue of one that reads. What a slow watcher misses is a gap it
-    sees (a delta's base is not the seq it holds) and repairs by subscribing again. While a job
-    runs, and for 30 s after its end, an empty delta goes out when nothing else has for 2 s, so
-    a watcher that missed the last update finds out. */
+    The XPUB queue per subscriber (SNDHWM) holds 64 messages: two updates of 24 parts (a
+    snapshot, a delta that touched every group) and some. So a snapshot fits in the queue of a
+    watcher that reads, and one that stops reading holds at most 64 messages (shared between
+    subscribers: at the very worst about 2.7 tables, usually a few deltas). What a slow
+    watcher misses is a gap it sees (a delta's base is not the seq it holds) and repairs by
+    subscribing again. While a job runs, and for 30 s after its end, an empty delta goes out
+    when nothing else has for 2 s, so a watcher that missed the last update finds out. */
 #include "reducer/reducer.h"
 #include "lib/wire/security.h"
 #include "lib/base/metrics.h"
@@ -59,8 +61,10 @@
 #define PUBLISH_MIN_MS 200
 #define CHECKPOINT_MIN_MS 100
 #define PENDING_MAX 1024
-#define PART_GROUPS 65536       /* groups per message of a snapshot or a delta, at most */
-#define XPUB_HWM_MIN 8          /* messages queued per watcher, beyond two tables' worth of parts */
+#define PART_GROUPS 65536       /* groups per message of a snapshot or a delta, at most, */
+#define PARTS_MAX 24            /* unless the table needs more: then a table takes 24 parts */
+#define XPUB_HWM (2 * PARTS_MAX + 16)   /* messages queued per watcher: a snapshot, a delta that
+                                           touched every group, and some */
 #define HEARTBEAT_MS 2000       /* an empty delta when nothing went out for this long, */
 #define FINAL_REPEAT_FOR_MS 30000   /* while the job runs and this long after its end */
 #define DRAIN_MAX_MS 50          /* a round of the loop reads messages this long at most */
@@ -82,7 +86,6 @@ typedef struct {
     bool fresh;             /* the next update is a snapshot with a new seq (start, a new job) */
     bool want_snapshot;     /* a subscriber arrived: a snapshot once snap_after is reached */
     int64_t snap_after;
-    int hwm;                /* the XPUB's SNDHWM now */
     uint64_t pub_msgs, pub_bytes, pub_snapshots, pub_deltas, snap_requests;
     uint64_t snap_bytes, snap_groups, snap_parts;   /* of the last snapshot */
     char broker [256];
@@ -157,7 +160,8 @@ s_send_update (s_reducer_t *r, const tl_msg_t *m)
 }
 
 /*  One update: the whole table (snapshot) or the groups changed since the last update (delta),
-    in parts of at most PART_GROUPS groups that share seq. Totals, progress and mappers go in
+    in parts that share seq: at most PART_GROUPS groups each, or a PARTS_MAXth of the table
+    when that is more, so that an update is never more parts than the XPUB queues. Totals, progress and mappers go in
     every part; the dashboard's activity only in the last. Groups are not sorted: the receiver
     ranks them (lib/wire/clone.h). */
 static void
@@ -168,15 +172,11 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     size_t size = tl_agg_size (totals), nm = tl_agg_size (mappers);
     size_t ng = snapshot ? size : tl_ledger_changed_count (r->ledger);
-    size_t parts = ng ? (ng + PART_GROUPS - 1) / PART_GROUPS : 1;
-    /* Room in each watcher's queue for two tables' worth of parts (a snapshot, and a delta
-       that touched every group) and then some; libzmq applies it to the pipes it has. */
-    int hwm = (int) (2 * ((size + PART_GROUPS - 1) / PART_GROUPS)) + XPUB_HWM_MIN;
-    if (hwm > r->hwm) {
-        zsock_set_sndhwm (r->xpub, hwm);
-        r->hwm = hwm;
-    }
-    tl_agg_entry_t *groups = malloc ((ng < PART_GROUPS ? ng : PART_GROUPS) * sizeof *groups + 1);
+    size_t per = (size + PARTS_MAX - 1) / PARTS_MAX;
+    if (per < PART_GROUPS)
+        per = PART_GROUPS;
+    size_t parts = ng ? (ng + per - 1) / per : 1;
+    tl_agg_entry_t *groups = malloc ((ng < per ? ng : per) * sizeof *groups + 1);
     tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
     tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
     char *names = calloc (nm + 1, TL_AGG_KEY_MAX + 1);
@@ -204,7 +204,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     uint64_t bytes0 = r->pub_bytes;
     for (size_t part = 1; part <= parts; part++) {
         size_t n = 0;
-        while (n < PART_GROUPS && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
+        while (n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
                                             : tl_ledger_changed_next (r->ledger, &pos, &groups [n])))
             n++;
         m.part = part;
@@ -712,8 +712,9 @@ tl_reducer_main (int argc, char **argv)
         }
         free (buf);
     }
-    r.hwm = XPUB_HWM_MIN + 2;  /* raised as the table grows (s_publish_update) */
-    zsock_set_sndhwm (r.xpub, r.hwm);
+    /* Fixed before the bind: libzmq 4.3 applies a changed SNDHWM to the pipes it has, and then
+       loses messages on them (a raise while a job ran stalled every watcher for good). */
+    zsock_set_sndhwm (r.xpub, XPUB_HWM);
     if (zsock_bind (r.router, "%s", listen) < 0) {
         tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
         goto done;
