@@ -3,9 +3,9 @@
 # mapper, a `tally watch --until-done` that prints the whole table at the end, and a counting
 # subscriber), on many groups: the pair (pickup, dropoff datetime) of `tally gen` 2015-era rows,
 # about one group per row. Reports the bytes published (as a subscriber that reads everything
-# receives them, from the job's first update to its first done=true one, so the old reducer's
-# 30 s of repeats after the end are left out), the reducer's CPU time and peak RSS, and the
-# watcher's CPU time. TALLY=path/to/tally to measure another build (e.g. the one before).
+# receives them, from the job's first update to the final one: the first done=true UPDATE of a
+# reducer before deltas, whose 30 s of repeats after the end are left out; the final snapshot
+# with deltas), the reducer's CPU time and peak RSS, and the watcher's CPU time. TALLY=path/to/tally to measure another build (e.g. the one before).
 #   bench/live.sh ROWS [--state-dir]      (e.g. 1000000; 10000000 for 10 M groups)
 # RATE=5M caps the mapper's read rate, so the job lasts and the steady state shows; SPLIT=1M
 # makes more, smaller tasks (default 8M).
@@ -44,8 +44,12 @@ while True:
     t0 = t0 or t
     n += 1; b += len(m); biggest = max(biggest, len(m))
     if b"\xa4done\xc3" in m[:4096]:
-        p = PART.search(m[-64:])      # the last part of an update in parts, or a whole one
-        if not p or num(p.group(1)) == num(p.group(2)):
+        # The end: an UPDATE without kind (before deltas) is whole; with kinds, count on to
+        # the last part of the final snapshot (a watcher that lost nothing skips it, but it
+        # is published).
+        tail = m[-96:]
+        p = PART.search(tail)
+        if b"\xa4kind" not in tail or (b"\xa8snapshot" in tail and num(p.group(1)) == num(p.group(2))):
             break
 print(n, b, biggest, t - t0)
 PY
