@@ -737,7 +737,12 @@ tl_reducer_main (int argc, char **argv)
         /* Drain what is ready, a bounded batch per round so that publishing keeps its pace:
            at most 1000 messages, and at most DRAIN_MAX_MS (a partial of many groups takes
            milliseconds, and a fast mapper has the next one ready by then). */
-        for (int i = 0; i < 1000 && (i % 8 || tl_now_ms () - now < DRAIN_MAX_MS); i++) {
+        bool more = false;      /* the drain stopped at DRAIN_MAX_MS: messages are waiting */
+        for (int i = 0; i < 1000; i++) {
+            if (i && tl_now_ms () - now >= DRAIN_MAX_MS) {
+                more = true;
+                break;
+            }
             char ident [256];
             size_t identlen = 0;
             tl_msg_t m;
@@ -782,7 +787,10 @@ tl_reducer_main (int argc, char **argv)
             }
             zframe_destroy (&f);
         }
-        if (r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
+        /* A round cut short by the drain's time limit publishes, but does not checkpoint: a
+           checkpoint costs O(groups), and it waits, as it always did, until the partials that
+           are ready have been applied. */
+        if (r.unsaved && !more && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
             s_send_applied (&r, false);
