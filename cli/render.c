@@ -599,7 +599,7 @@ s_fit (FILE *f, const char *line, size_t room)
 }
 
 void
-tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows, int width)
+tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows, int width, size_t n_total)
 {
     s_order (u);
     s_labels_t *l = calloc (1, sizeof *l);
@@ -611,12 +611,6 @@ tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows, int width)
     for (int k = 0, o = 0; k < l->q.nby && o < (int) sizeof colbuf; k++)
         o += snprintf (colbuf + o, sizeof colbuf - (size_t) o, "%s%s", k ? " | " : "", l->by [k]);
     free (l);
-    for (size_t i = 0; i < u->n_groups && i < max_rows; i++) {
-        char *k = (char *) u->groups [i].key;     /* owned by the decoded message */
-        for (uint32_t j = 0; j < u->groups [i].len; j++)
-            if (k [j] == TL_QUERY_KEY_SEP)
-                k [j] = '|';
-    }
     const char *col = colbuf;
     size_t kw = strlen (col);
     for (size_t i = 0; i < u->n_groups && i < max_rows; i++)
@@ -645,15 +639,23 @@ tl_render_bars (FILE *f, tl_msg_t *u, size_t max_rows, int width)
             w = 1;
         memset (bar, '#', (size_t) w);
         bar [w] = 0;
-        const char *k = u->groups [i].len ? u->groups [i].key : "(empty)";
+        /* The key's parts as "a|b" (keys are borrowed: a copy is changed, not the key). */
+        char k [TL_AGG_KEY_MAX + 1];
         size_t kl = u->groups [i].len ? u->groups [i].len : 7;
         if (kl > kw)
             kl = kw;
+        memcpy (k, u->groups [i].len ? u->groups [i].key : "(empty)", kl);
+        for (size_t j = 0; j < kl; j++)
+            if (k [j] == TL_QUERY_KEY_SEP)
+                k [j] = '|';
         snprintf (line, sizeof line, "%-*.*s  %13s  %6.2f%%%s%s", (int) kw, (int) kl, k, n, share, w ? "  " : "", bar);
         s_fit (f, line, room);
     }
-    if (u->n_groups > max_rows) {
-        snprintf (line, sizeof line, "... and %zu more group(s)", u->n_groups - max_rows);
+    size_t shown = u->n_groups < max_rows ? u->n_groups : max_rows;
+    if (n_total < u->n_groups)
+        n_total = u->n_groups;
+    if (n_total > shown) {
+        snprintf (line, sizeof line, "... and %zu more group(s)", n_total - shown);
         s_fit (f, line, room);
     }
 }

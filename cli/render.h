@@ -19,8 +19,9 @@ void tl_render_set_sort (tl_sort_t sort);
 /*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
 void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
-    groups, then a line that says how many more. No line is wider than width - 1 columns. */
-void tl_render_bars (FILE *f, tl_msg_t *update, size_t max_rows, int width);
+    groups, then a line that says how many more of the n_total the job has (update may hold only
+    the top groups). No line is wider than width - 1 columns. Keys are not changed. */
+void tl_render_bars (FILE *f, tl_msg_t *update, size_t max_rows, int width, size_t n_total);
 /*  One progress line (no newline): bar, tasks, bytes, rate, ETA, mappers, fitted to width - 1
     columns by dropping the least useful fields first. */
 void tl_render_progress (char *out, size_t outlen, const tl_msg_t *u, int width);

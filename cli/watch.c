@@ -1,12 +1,16 @@
-/*  watch.c — the live view. A SUB socket receives the reducer's full-state UPDATEs. The reducer
-    answers our subscription with its current state at once, so the first screen is the whole
-    table, not only what changes later. Updates older than what we have (by seq) are skipped.
+/*  watch.c — the live view. A SUB socket receives the reducer's UPDATEs: a snapshot of the
+    whole table (the answer to our subscription, so the first screen is the whole table, not
+    only what changes later), then deltas. lib/wire/clone.c keeps the replica; this file only
+    shows it: the top N groups live (the reducer's order: count, then key), the whole table at
+    the end. When the replica says updates were lost (our queue at the reducer overflowed), we
+    subscribe again, which asks for a snapshot, and mark the view stale until it is whole.
 
     On a terminal the view is redrawn in place, fitted to the terminal's size at every redraw
     (a wrapped line would break the redraw). While nothing has come, watch says what it waits
     for, rarely: a monitor on the socket tells a reducer that does not answer at all from one
     that is there but has no job yet. ZeroMQ keeps reconnecting meanwhile. */
 #include "cli/watch.h"
+#include "lib/wire/clone.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
@@ -22,7 +26,7 @@ static void
 s_usage (FILE *f)
 {
     fprintf (f,
-             "usage: tally watch --subscribe ENDPOINT [--until-done] [--once] [--format table|csv|json|jsonl]\n"
+             "usage: tally watch --subscribe ENDPOINT [--until-done] [--once] [--format table|csv|json|jsonl] [--top N]\n"
              "\n"
              "Shows the live totals of a running job (the reducer's --publish address).\n"
              "\n"
@@ -31,6 +35,8 @@ s_usage (FILE *f)
              "  --once           print the current state once and exit\n"
              "  --format F       table (default), csv, json, or jsonl (one JSON line per update)\n"
              "  --sort ORDER         count (default, descending), key, or -key (numbers as numbers)\n"
+             "  --top N          show the N biggest groups live (default 20 on a terminal; with jsonl, every\n"
+             "                   group unless given); the final result has every group\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
@@ -38,6 +44,7 @@ s_usage (FILE *f)
              "                   watch keeps serving after the end unless --until-done\n"
              "  --web-allow-remote  with --keys, --web may name a non-loopback address; every visitor then\n"
              "                   needs the token in the URL printed at start\n"
+             "  -v, --verbose    say on stderr when updates were lost and a snapshot was asked for\n"
              "  -h, --help\n"
              "\n"
              "On a terminal the table is redrawn in place, with a bar per group and a progress line.\n"
@@ -111,15 +118,90 @@ s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t no
     w->said = now;
 }
 
-/*  Done with an update: the dashboard takes it (it renders nothing until a browser asks), or it
-    is released. */
+/*  Ask the reducer for a snapshot: subscribe again. XPUB_VERBOSE hands it every subscription,
+    and it answers each with the whole table. Messages published between the two are filtered
+    out for us, which is fine: we wait for the snapshot anyway. */
 static void
-s_release (const tl_watch_opts_t *o, tl_msg_t *m)
+s_resync (zsock_t *sub)
 {
-    if (o->web)
-        tl_web_feed (o->web, m);
+    zsock_set_unsubscribe (sub, "");
+    zsock_set_subscribe (sub, "");
+}
+
+/*  The replica as a message to render: the last update's totals, with groups = the best n
+    (n 0: all of them, sorted) in *buf (the caller frees it). Keys are borrowed from the replica. */
+static tl_msg_t
+s_view (tl_clone_t *clone, size_t n, tl_agg_entry_t **buf)
+{
+    tl_msg_t v = *tl_clone_last (clone);
+    v.arena_ = NULL;        /* a shallow copy: never cleared */
+    v.kind = NULL;
+    size_t k = 0;
+    if (n) {
+        *buf = malloc (n * sizeof **buf);
+        k = *buf ? tl_clone_top (clone, n, *buf) : 0;
+    }
     else
-        tl_msg_clear (m);
+        *buf = tl_clone_all (clone, &k);
+    v.groups = *buf;
+    v.n_groups = *buf ? k : 0;
+    return v;
+}
+
+/*  The dashboard's own copy of a view (it outlives this update, in other threads): through the
+    codec, so that it owns its memory like any decoded message. */
+static void
+s_feed_web (const tl_watch_opts_t *o, tl_clone_t *clone, bool stale)
+{
+    tl_agg_entry_t *buf = NULL;
+    tl_msg_t v = s_view (clone, TL_WEB_KEEP, &buf), copy;
+    char *data = NULL;
+    size_t len = 0;
+    tl_err_t e;
+    if (tl_msg_encode (&v, &data, &len) == 0 && tl_msg_decode (data, len, &copy, &e) == 0)
+        tl_web_feed (o->web, &copy, tl_agg_size (tl_clone_table (clone)), stale);
+    free (data);
+    free (buf);
+}
+
+/*  Redraw the live view in place: home, clear, the top groups, progress; fitted to the
+    terminal as it is now (header, progress, "... more" and the cursor's line take 4 rows). */
+static void
+s_draw_live (const tl_watch_opts_t *o, tl_clone_t *clone, FILE *out, FILE *live_out, bool stale)
+{
+    int cols, rows;
+    s_term_size (live_out, &cols, &rows);
+    size_t max_rows = rows > 5 ? (size_t) rows - 4 : rows > 0 ? 1 : 30;
+    size_t top = o->top ? (size_t) o->top : TL_WATCH_TOP;
+    if (max_rows > top)
+        max_rows = top;
+    tl_agg_entry_t *buf = NULL;
+    tl_msg_t v = s_view (clone, max_rows, &buf);
+    fputs ("\033[H\033[J", live_out);
+    tl_render_bars (live_out, &v, max_rows, cols, tl_agg_size (tl_clone_table (clone)));
+    char line [512];
+    tl_render_progress (line, sizeof line, &v, cols);
+    fprintf (live_out, "%s\n", line);
+    if (stale)      /* cut to the width, like every line of the view */
+        fprintf (live_out, "%.*s\n", cols > 1 ? cols - 1 : 0,
+                 "(updates were lost: this view is stale until the whole table comes again)");
+    if (v.done && !v.ok && live_out == out) {
+        /* No table follows on this terminal: the error goes under the view. */
+        fputs ("FAILED: ", live_out);
+        tl_render_error (live_out, v.error, "   ");
+    }
+    fflush (live_out);
+    free (buf);
+}
+
+/*  The whole table, as fmt says. */
+static void
+s_render_all (FILE *f, tl_clone_t *clone, tl_fmt_t fmt)
+{
+    tl_agg_entry_t *buf = NULL;
+    tl_msg_t v = s_view (clone, 0, &buf);
+    tl_render (f, &v, fmt);
+    free (buf);
 }
 
 int
@@ -128,12 +210,13 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     int64_t start = tl_now_ms ();
     s_wait_t wait = { 0 };
     bool heard = false;
-    uint64_t last_seq = 0;
     char last_job [TL_STR_MAX + 1] = "";
-    bool printed_final = false;     /* of last_job: the final state comes again every 2 s */
+    bool printed_final = false;     /* of last_job: the final state comes again (heartbeats) */
+    int64_t asked = start;          /* when we last asked for a snapshot (subscribing asks) */
+    tl_clone_t *clone = tl_clone_new ();
     zpoller_t *poller = zpoller_new (sub, NULL);
     int rc = 4;
-    while (!zsys_interrupted) {
+    while (clone && !zsys_interrupted) {
         if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
             rc = 3;
             break;
@@ -167,45 +250,53 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (!heard && wait.said)
             fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
         heard = true;
-        bool same_job = strcmp (last_job, m.job) == 0;
-        if (same_job && m.seq <= last_seq && !m.done) {
-            tl_msg_clear (&m);
+        uint64_t seq = m.seq;
+        tl_clone_rc_t cr = tl_clone_apply (clone, &m);
+        int64_t now = tl_now_ms ();
+        if (cr == TL_CLONE_GAP || (cr == TL_CLONE_WAITING && now - asked >= TL_WATCH_RESYNC_MS)) {
+            /* Lost updates (our queue at the reducer was full): never show a wrong table. Ask
+               for the whole one, and again if it does not come while other updates do. */
+            tl_info ("%s (update %llu): asking the reducer for a snapshot",
+                     cr == TL_CLONE_GAP ? "updates were lost" : "still no snapshot", (unsigned long long) seq);
+            s_resync (sub);
+            asked = now;
+            if (o->live && live_out && tl_clone_last (clone))
+                s_draw_live (o, clone, out, live_out, true);
+            if (o->web && tl_clone_last (clone))
+                s_feed_web (o, clone, true);
             continue;
         }
-        if (!same_job)
+        if (cr == TL_CLONE_PART)
+            asked = now;    /* a snapshot is coming in: no need to ask again */
+        if (cr != TL_CLONE_APPLIED)
+            continue;
+        const tl_msg_t *last = tl_clone_last (clone);
+        if (strcmp (last_job, last->job) != 0)
             printed_final = false;
-        last_seq = m.seq;
-        snprintf (last_job, sizeof last_job, "%s", m.job);
+        snprintf (last_job, sizeof last_job, "%s", last->job);
         if (o->once) {
-            tl_render (out, &m, o->fmt);
+            s_render_all (out, clone, o->fmt);
             fflush (out);
-            s_release (o, &m);
+            if (o->web)
+                s_feed_web (o, clone, false);
             rc = 0;
             break;
         }
-        if (o->live && live_out) {
-            /* Redraw in place: home, clear, table, progress; fitted to the terminal as it is now
-               (header, progress, "... more" and the cursor's line take 4 rows). */
-            int cols, rows;
-            s_term_size (live_out, &cols, &rows);
-            size_t max_rows = rows > 5 ? (size_t) rows - 4 : rows > 0 ? 1 : 30;
-            fputs ("\033[H\033[J", live_out);
-            tl_render_bars (live_out, &m, max_rows < 30 ? max_rows : 30, cols);
-            char line [512];
-            tl_render_progress (line, sizeof line, &m, cols);
-            fprintf (live_out, "%s\n", line);
-            if (m.done && !m.ok && live_out == out) {
-                /* No table follows on this terminal: the error goes under the view. */
-                fputs ("FAILED: ", live_out);
-                tl_render_error (live_out, m.error, "   ");
-            }
-            fflush (live_out);
-        }
-        else if (o->fmt == TL_FMT_JSONL && !m.done) {
-            tl_render (out, &m, o->fmt);
+        if (o->web)
+            s_feed_web (o, clone, false);
+        if (o->live && live_out)
+            s_draw_live (o, clone, out, live_out, false);
+        else if (o->fmt == TL_FMT_JSONL && !last->done) {
+            /* One line per update: the best --top groups, or all of them. */
+            tl_agg_entry_t *buf = NULL;
+            tl_msg_t v = s_view (clone, o->top > 0 ? (size_t) o->top : 0, &buf);
+            tl_render (out, &v, o->fmt);
+            free (buf);
             fflush (out);
         }
-        if (m.done && o->output) {
+        if (!last->done)
+            continue;
+        if (o->output && !printed_final) {
             /* Write to a temporary name, then rename: a reader never sees half a result. */
             size_t n = strlen (o->output);
             tl_fmt_t ff = n > 5 && strcmp (o->output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
@@ -214,29 +305,32 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             FILE *f = fopen (tmp, "w");
             bool ok = f != NULL;
             if (f) {
-                tl_render (f, &m, ff);
+                s_render_all (f, clone, ff);
                 ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
             }
             if (!ok)
                 fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
         }
-        if (m.done) {
-            if (o->until_done || o->live || (o->web && !printed_final)) {
-                if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
-                    tl_render (out, &m, o->fmt);
-                fflush (out);
-            }
-            printed_final = true;
-            rc = m.ok ? 0 : 1;
-            if (!m.ok && o->error && o->error_len)
-                snprintf (o->error, o->error_len, "%s", m.error ? m.error : "");
-            s_release (o, &m);
-            if (o->until_done)
-                break;
-            continue;
+        if (o->until_done || ((o->live || o->web) && !printed_final)) {
+            /* The final result, whole and exact (the live view shows the top only). */
+            if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
+                s_render_all (out, clone, o->fmt);
+            fflush (out);
         }
-        s_release (o, &m);
+        printed_final = true;
+        rc = last->ok ? 0 : 1;
+        if (!last->ok && o->error && o->error_len)
+            snprintf (o->error, o->error_len, "%s", last->error ? last->error : "");
+        if (o->until_done)
+            break;
     }
+    if (clone) {
+        tl_clone_stats_t st = tl_clone_stats (clone);
+        tl_info ("%llu snapshot(s) and %llu delta(s) applied, %llu skipped, %llu loss(es) repaired by a snapshot",
+                 (unsigned long long) st.snapshots, (unsigned long long) st.deltas, (unsigned long long) st.skipped,
+                 (unsigned long long) st.gaps);
+    }
+    tl_clone_destroy (&clone);
     zpoller_destroy (&poller);
     return rc;
 }
@@ -250,6 +344,7 @@ tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
         { "timeout", required_argument, 0, 't' },   { "help", no_argument, 0, 'h' },
         { "keys", required_argument, 0, 'k' },      { "output", required_argument, 0, 'O' },
         { "web", required_argument, 0, 'W' },       { "web-allow-remote", no_argument, 0, 'A' },
+        { "top", required_argument, 0, 'n' },       { "verbose", no_argument, 0, 'v' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -257,7 +352,7 @@ tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
     a->o.fmt = TL_FMT_TABLE;
     a->web.who = "tally watch";
     optind = 0;     /* GNU getopt: a full restart (tally run parses several command lines) */
-    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, ":hv", opts, NULL)) != -1) {
         switch (c) {
             case 's': a->subscribe = optarg; break;
             case 'k': a->keys = optarg; break;
@@ -285,6 +380,14 @@ tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
                 }
                 a->o.timeout_s = (int) v;
                 break;
+            case 'n':
+                if (tl_parse_uint (optarg, 1, 1000000, &v)) {
+                    fprintf (stderr, "tally watch: --top wants a number of groups (1 to 1000000), not '%s'\n", optarg);
+                    return 2;
+                }
+                a->o.top = (int) v;
+                break;
+            case 'v': a->level = TL_LOG_INFO; break;
             case 'h': s_usage (stdout); return 1;
             default: return tl_opt_fail ("tally watch", c, argv, opts);
         }
@@ -322,7 +425,7 @@ tl_watch_main (int argc, char **argv)
     tl_watch_opts_t o = a.o;
     tl_err_t we = { 0 };
     tl_render_set_sort (a.sort);
-    tl_log_init ("watch", TL_LOG_WARN);
+    tl_log_init ("watch", a.level ? a.level : TL_LOG_WARN);
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
     if (!o.live && !o.once && !wc.listen)
         o.until_done = true;    /* not a terminal: the result once, at the end */

@@ -5,8 +5,14 @@
 #include "cli/web.h"
 #include <czmq.h>
 
+#define TL_WATCH_TOP 20             /* groups in the live view, unless --top says otherwise */
+#define TL_WATCH_RESYNC_MS 5000     /* ask for a snapshot again if none has come this long after
+                                       asking, while other updates do come */
+
 typedef struct {
     tl_fmt_t fmt;
+    int top;            /* groups shown live (terminal: default TL_WATCH_TOP; jsonl: default all);
+                           the final result always has every group */
     bool until_done;    /* exit after the final result */
     bool once;          /* print the first state received and exit */
     bool live;          /* redraw in place (a terminal) */
@@ -24,8 +30,9 @@ typedef struct {
     uint64_t *updates;      /* if set: counts the UPDATEs received (for `alive`, see cli/run.c) */
 } tl_watch_opts_t;
 
-/*  Read updates from a SUB socket (already connected and subscribed) and render them to out
-    as opts ask. `alive` (optional) is called between updates and may return false to stop.
+/*  Read updates from a SUB socket (already connected and subscribed to "") into a replica of
+    the reducer's table (lib/wire/clone.h) and render it to out as opts ask; when updates were
+    lost it subscribes to "" again, which asks the reducer for a snapshot. `alive` (optional) is called between updates and may return false to stop.
     Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
 int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
                    bool (*alive) (void *arg), void *arg);
@@ -39,6 +46,7 @@ typedef struct {
     const char *keys;       /* --keys */
     tl_sort_t sort;         /* --sort (applied with tl_render_set_sort) */
     tl_web_cfg_t web;       /* --web, --web-allow-remote (checked; listen NULL: no dashboard) */
+    int level;              /* -v: TL_LOG_INFO; 0: the default */
 } tl_watch_args_t;
 /*  Parse the command line into a (zeroed by the caller; strings are borrowed from argv). Binds
     and connects nothing. Returns 0, 1 after --help (exit 0), or 2 (a usage error, said on

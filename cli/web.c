@@ -9,10 +9,12 @@
     `watch --format json` (cli/render.c) and cached per version, so ten browsers cost one
     rendering per update.
 
-    The state is whole in every UPDATE (the Clone pattern of the reducer), so a stream that
-    falls behind skips to the newest state instead of queueing: what a browser receives is
-    bounded by what it can take. Events carry the top groups only (TL_WEB_TOP, chosen with a
-    bounded heap, not a sort of millions); /api/state has every group, or ?top=N&q=TEXT.
+    The watch loop keeps the replica of the reducer's table (lib/wire/clone.h) and feeds a view
+    of it: the totals and the best TL_WEB_KEEP groups, plus how many groups there are. So a
+    feed costs O(that), whatever the table's size, and a stream that falls behind skips to the
+    newest view instead of queueing: what a browser receives is bounded by what it can take.
+    Events carry the top TL_WEB_TOP groups (chosen with a bounded heap); /api/state has the
+    groups held (every group of a job with at most TL_WEB_KEEP), or ?top=N&q=TEXT among them.
 
     Access. Bound to loopback, a request must name a loopback Host (a page elsewhere cannot
     reach it through DNS rebinding). With --keys the job is meant to be private, so another
@@ -50,7 +52,9 @@ struct tl_web {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    tl_msg_t last;              /* the newest UPDATE, owned */
+    tl_msg_t last;              /* the newest view (totals and the top groups), owned */
+    size_t n_groups;            /* groups in the job's table (last holds at most TL_WEB_KEEP) */
+    bool stale;                 /* the watcher lost updates and waits for a snapshot */
     bool have;
     uint64_t version;           /* one more per feed */
     char *cache;                /* the event for `cache_version`, rendered once */
@@ -234,7 +238,8 @@ s_render (tl_web_t *self, size_t top, const char *q, size_t *len)
         tl_msg_t v = self->last;
         v.groups = sel;
         v.n_groups = sel ? n : 0;
-        fprintf (f, ",\"n_groups\":%zu,\"matched\":%zu,\"shown\":%zu,\"query\":", self->last.n_groups, matched, v.n_groups);
+        fprintf (f, ",\"n_groups\":%zu,\"held\":%zu,\"stale\":%s,\"matched\":%zu,\"shown\":%zu,\"query\":",
+                 self->n_groups, self->last.n_groups, self->stale ? "true" : "false", matched, v.n_groups);
         char esc [600];
         tl_json_escape (q ? q : "", q ? strlen (q) : 0, esc, sizeof esc);
         fprintf (f, "\"%s\",\"result\":", esc);
@@ -538,7 +543,7 @@ tl_web_url (const tl_web_t *self)
 }
 
 void
-tl_web_feed (tl_web_t *self, tl_msg_t *m)
+tl_web_feed (tl_web_t *self, tl_msg_t *m, size_t n_groups, bool stale)
 {
     if (!self || m->type != TL_MSG_UPDATE) {
         tl_msg_clear (m);
@@ -547,6 +552,8 @@ tl_web_feed (tl_web_t *self, tl_msg_t *m)
     pthread_mutex_lock (&self->lock);
     tl_msg_t old = self->last;
     self->last = *m;
+    self->n_groups = n_groups > m->n_groups ? n_groups : m->n_groups;
+    self->stale = stale;
     self->have = true;
     self->version++;
     tl_webact_merge (self->activity, &self->last);

@@ -1,4 +1,7 @@
-/*  ledger.c — totals and the applied-id bitmap. */
+/*  ledger.c — totals and the applied-id bitmap.
+
+    The totals table tracks the groups each apply touches (tl_agg_track), so the reducer can
+    publish the groups that changed since its last update instead of all of them. */
 #include "reducer/ledger.h"
 #include "lib/core/query.h"
 #include "lib/base/err.h"
@@ -31,7 +34,7 @@ tl_ledger_new (void)
         return NULL;
     self->totals = tl_agg_new ();
     self->mappers = tl_agg_new ();
-    if (!self->totals || !self->mappers)
+    if (!self->totals || !self->mappers || tl_agg_track (self->totals) != 0)
         tl_ledger_destroy (&self);
     return self;
 }
@@ -67,8 +70,10 @@ tl_ledger_set_cells (tl_ledger_t *self, unsigned ncells)
         return 0;
     }
     tl_agg_t *a = tl_agg_new_cells (ncells);
-    if (!a)
+    if (!a || tl_agg_track (a) != 0) {
+        tl_agg_destroy (&a);
         return TL_ENOMEM;
+    }
     tl_agg_destroy (&self->totals);
     self->totals = a;
     return 0;
@@ -539,6 +544,24 @@ const tl_agg_t *
 tl_ledger_totals (const tl_ledger_t *self)
 {
     return self->totals;
+}
+
+size_t
+tl_ledger_changed_count (const tl_ledger_t *self)
+{
+    return tl_agg_touched_count (self->totals);
+}
+
+int
+tl_ledger_changed_next (const tl_ledger_t *self, size_t *pos, tl_agg_entry_t *e)
+{
+    return tl_agg_touched_next (self->totals, pos, e);
+}
+
+void
+tl_ledger_changes_clear (tl_ledger_t *self)
+{
+    tl_agg_touched_clear (self->totals);
 }
 
 const tl_agg_t *

@@ -65,6 +65,12 @@ int tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char 
 /*  Replace the ledger's contents with a saved buffer. Validates as strictly as the codec does. */
 int tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e);
 const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
+/*  The groups whose totals changed since the last tl_ledger_changes_clear (a reset, a new
+    query shape or a load starts afresh: everything loaded counts as changed). Iterate like
+    tl_agg_next; each entry holds the group's totals now. O(changed groups), not O(groups). */
+size_t tl_ledger_changed_count (const tl_ledger_t *self);
+int tl_ledger_changed_next (const tl_ledger_t *self, size_t *pos, tl_agg_entry_t *e);
+void tl_ledger_changes_clear (tl_ledger_t *self);
 /*  Tasks applied per mapper name. */
 const tl_agg_t *tl_ledger_mappers (const tl_ledger_t *self);
 tl_ledger_stats_t tl_ledger_stats (const tl_ledger_t *self);

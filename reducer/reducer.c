@@ -2,8 +2,8 @@
 
     Sockets: a ROUTER on --listen takes JOB/END from the broker and PARTIALs from mappers; an
     XPUB on --publish serves watchers. XPUB hands us every subscription (XPUB_VERBOSE), and we
-    answer each with the full current state at once: the last-value cache that lets a late
-    watcher see the whole table immediately, and the final result long after the job ended.
+    answer each with a snapshot of the whole table: that lets a late watcher see the whole
+    table at once, and the final result long after the job ended.
 
     Acks: applied task ids (with the length each partial covered) are batched and sent to the
     broker after each poll round, as the next entries of this process's ack log
@@ -27,10 +27,24 @@
     (lib/wire/token.h); anything else is dropped and counted. At END the job is ok only if the
     applied set covers the broker's whole task list (count and digest of every (id, length)).
 
-    Watchers: the XPUB queue per subscriber is a few messages deep (SNDHWM), so a watcher that
-    stops reading costs at most a few full states; what it misses is harmless, because every
-    UPDATE is complete. The final state is published again every 2 s for a while after the end,
-    for a watcher that was behind when it went out. */
+    Watchers (the Clone pattern, docs/PROTOCOL.md): what goes out costs O(changes), not
+    O(groups). The ledger's totals remember which groups each partial touched; at most 5 times a
+    second the groups changed since the last update go out as a delta (their totals, with seq
+    and base = the seq before). A snapshot, the whole table, goes out when a subscription
+    arrives, when a job starts, and at the job's end. Updates go in parts of at most 64 K
+    groups, or in 24 parts when the table is bigger than 24 x 64 K. Before a snapshot the
+    pending changes go out as a delta (maybe empty), and the snapshot takes its seq: a watcher
+    that already holds that seq skips it, so one late watcher does not make every other rebuild
+    its table. Snapshots asked for by subscriptions are spaced so that they take at most a
+    tenth of the reducer's time (a lossy watcher that keeps asking cannot swamp it).
+
+    The XPUB queue per subscriber (SNDHWM) holds 64 messages: two updates of 24 parts (a
+    snapshot, a delta that touched every group) and some. So a snapshot fits in the queue of a
+    watcher that reads, and one that stops reading holds at most 64 messages (shared between
+    subscribers: at the very worst about 2.7 tables, usually a few deltas). What a slow
+    watcher misses is a gap it sees (a delta's base is not the seq it holds) and repairs by
+    subscribing again. While a job runs, and for 30 s after its end, an empty delta goes out
+    when nothing else has for 2 s, so a watcher that missed the last update finds out. */
 #include "reducer/reducer.h"
 #include "reducer/opts.h"
 #include "lib/wire/security.h"
@@ -50,9 +64,14 @@
 #define PUBLISH_MIN_MS 200
 #define CHECKPOINT_MIN_MS 100
 #define PENDING_MAX 1024
-#define XPUB_HWM 4              /* full states queued per watcher, at most */
-#define FINAL_REPEAT_MS 2000    /* after the end, the final state goes out again this often, */
-#define FINAL_REPEAT_FOR_MS 30000   /* for this long */
+#define PART_GROUPS 65536       /* groups per message of a snapshot or a delta, at most, */
+#define PARTS_MAX 24            /* unless the table needs more: then a table takes 24 parts */
+#define XPUB_HWM (2 * PARTS_MAX + 16)   /* messages queued per watcher: a snapshot, a delta that
+                                           touched every group, and some */
+#define HEARTBEAT_MS 2000       /* an empty delta when nothing went out for this long, */
+#define FINAL_REPEAT_FOR_MS 30000   /* while the job runs and this long after its end */
+#define DRAIN_MAX_MS 50          /* a round of the loop reads messages this long at most */
+#define SNAPSHOT_SPACING 9      /* a requested snapshot waits 9x what the last one took: <= 10% */
 #define STALL_WARN_MS 5000
 
 typedef struct {
@@ -64,9 +83,14 @@ typedef struct {
     uint64_t bytes_total;
     bool have_job, done, ok;
     int64_t started, finished;
-    uint64_t seq;
-    bool dirty;
+    uint64_t seq;           /* of the last update published */
+    bool dirty;             /* something changed since (totals, progress, activity) */
     int64_t last_pub;
+    bool fresh;             /* the next update is a snapshot with a new seq (start, a new job) */
+    bool want_snapshot;     /* a subscriber arrived: a snapshot once snap_after is reached */
+    int64_t snap_after;
+    uint64_t pub_msgs, pub_bytes, pub_snapshots, pub_deltas, snap_requests;
+    uint64_t snap_bytes, snap_groups, snap_parts;   /* of the last snapshot */
     char broker [256];
     size_t brokerlen;
     uint64_t *acks, *ack_lens;
@@ -94,19 +118,58 @@ typedef struct {
 } s_reducer_t;
 
 static void
-s_publish (s_reducer_t *r, int64_t now)
+s_free_data (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
+/*  Encode and send one UPDATE (zero-copy), and count it. */
+static void
+s_send_update (s_reducer_t *r, const tl_msg_t *m)
+{
+    char *data = NULL;
+    size_t len = 0;
+    zmq_msg_t msg;
+    if (tl_msg_encode (m, &data, &len) != 0 || zmq_msg_init_data (&msg, data, len, s_free_data, NULL) != 0) {
+        free (data);
+        tl_warn ("publish failed: out of memory");
+        return;
+    }
+    if (zmq_msg_send (&msg, zsock_resolve (r->xpub), ZMQ_DONTWAIT) < 0) {
+        tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
+        zmq_msg_close (&msg);
+        return;
+    }
+    r->pub_msgs++;
+    r->pub_bytes += len;
+}
+
+/*  One update: the whole table (snapshot) or the groups changed since the last update (delta),
+    in parts that share seq: at most PART_GROUPS groups each, or a PARTS_MAXth of the table
+    when that is more, so that an update is never more parts than the XPUB queues. Totals, progress and mappers go in
+    every part; the dashboard's activity only in the last. Groups are not sorted: the receiver
+    ranks them (lib/wire/clone.h). */
+static void
+s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint64_t base)
 {
     const tl_agg_t *totals = tl_ledger_totals (r->ledger);
     const tl_agg_t *mappers = tl_ledger_mappers (r->ledger);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
-    size_t ng = tl_agg_size (totals), nm = tl_agg_size (mappers);
-    tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
+    size_t size = tl_agg_size (totals), nm = tl_agg_size (mappers);
+    size_t ng = snapshot ? size : tl_ledger_changed_count (r->ledger);
+    size_t per = (size + PARTS_MAX - 1) / PARTS_MAX;
+    if (per < PART_GROUPS)
+        per = PART_GROUPS;
+    size_t parts = ng ? (ng + per - 1) / per : 1;
+    tl_agg_entry_t *groups = malloc ((ng < per ? ng : per) * sizeof *groups + 1);
     tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
     tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
     char *names = calloc (nm + 1, TL_AGG_KEY_MAX + 1);
-    if (!groups || !ments || !ms || !names)
+    if (!groups || !ments || !ms || !names) {
+        tl_warn ("publish failed: out of memory");
         goto done;
-    tl_agg_sorted (totals, groups);
+    }
     tl_agg_sorted (mappers, ments);
     for (size_t i = 0; i < nm; i++) {
         char *n = names + i * (TL_AGG_KEY_MAX + 1);
@@ -115,28 +178,85 @@ s_publish (s_reducer_t *r, int64_t now)
         ms [i].tasks = ments [i].count;
     }
     tl_msg_t m = {
-        .type = TL_MSG_UPDATE, .seq = ++r->seq, .job = r->job, .col = r->col, .done = r->done, .ok = r->ok,
+        .type = TL_MSG_UPDATE, .seq = seq, .job = r->job, .col = r->col, .done = r->done, .ok = r->ok,
         .error = r->error, .tasks_done = st.tasks_applied, .tasks_total = st.tasks_total, .rows = st.rows,
         .bytes = st.bytes, .bytes_total = r->bytes_total, .bad = st.bad, .blank = st.blank, .dups = st.dups,
         .elapsed_ms = (uint64_t) ((r->done ? r->finished : now) - r->started),
-        .groups = groups, .n_groups = ng, .mappers = ms, .n_mappers = nm,
+        .groups = groups, .mappers = ms, .n_mappers = nm,
         .ncells = tl_agg_ncells (totals), .filtered = st.filtered, .fetched = st.fetched, .skipped = st.skipped,
+        .kind = snapshot ? TL_UPDATE_SNAPSHOT : TL_UPDATE_DELTA, .base = base, .parts = parts,
     };
-    if (r->act_wanted && r->activity.type == TL_MSG_ACTIVITY && strcmp (r->activity.job, r->job) == 0) {
-        m.spans = r->activity.spans, m.n_spans = r->activity.n_spans;
-        m.events = r->activity.events, m.n_events = r->activity.n_events;
-        m.workers = r->activity.workers, m.n_workers = r->activity.n_workers;
-        m.clock = r->activity.clock;
+    size_t pos = 0;
+    uint64_t bytes0 = r->pub_bytes;
+    for (size_t part = 1; part <= parts; part++) {
+        size_t n = 0;
+        while (n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
+                                            : tl_ledger_changed_next (r->ledger, &pos, &groups [n])))
+            n++;
+        m.part = part;
+        m.n_groups = n;
+        if (part == parts && r->act_wanted && r->activity.type == TL_MSG_ACTIVITY
+            && strcmp (r->activity.job, r->job) == 0) {
+            m.spans = r->activity.spans, m.n_spans = r->activity.n_spans;
+            m.events = r->activity.events, m.n_events = r->activity.n_events;
+            m.workers = r->activity.workers, m.n_workers = r->activity.n_workers;
+            m.clock = r->activity.clock;
+        }
+        s_send_update (r, &m);
     }
-    if (tl_send (r->xpub, NULL, 0, &m, true) != 0)
-        tl_warn ("publish failed: %s", zmq_strerror (zmq_errno ()));
-    r->dirty = false;
-    r->last_pub = now;
+    if (snapshot) {
+        r->snap_bytes = r->pub_bytes - bytes0;
+        r->snap_groups = ng;
+        r->snap_parts = parts;
+    }
 done:
     free (groups);
     free (ments);
     free (ms);
     free (names);
+}
+
+/*  The groups changed since the last update, with seq + 1 and base = seq. With nothing
+    changed it is a heartbeat: a watcher that missed the update before sees the gap. */
+static void
+s_publish_delta (s_reducer_t *r, int64_t now)
+{
+    uint64_t base = r->seq++;
+    s_publish_update (r, now, false, r->seq, base);
+    tl_ledger_changes_clear (r->ledger);
+    r->pub_deltas++;
+    r->dirty = false;
+    r->last_pub = now;
+}
+
+/*  The whole table. Pending changes go out first as a delta (empty if there are none), and
+    the snapshot takes its seq: it is the state that seq names, so a watcher that holds it skips
+    the snapshot. Always a delta, not only when something is known to have changed: then no
+    field that changed without marking the state dirty can give one seq two states. A fresh
+    snapshot (a start, a new job, most groups changed) takes a new seq instead. */
+static void
+s_publish_snapshot (s_reducer_t *r, int64_t now)
+{
+    /* When most groups changed, the delta would be about a snapshot itself: send only the
+       snapshot, under a new seq (every watcher rebuilds, as it would have applied as much). */
+    size_t changed = tl_ledger_changed_count (r->ledger);
+    if (changed > tl_agg_size (tl_ledger_totals (r->ledger)) / 2)
+        r->fresh = true;
+    if (!r->fresh)
+        s_publish_delta (r, now);   /* even an empty one: the snapshot's seq then names now */
+    if (r->fresh)
+        r->seq++;
+    int64_t t0 = tl_now_ms ();
+    s_publish_update (r, now, true, r->seq, 0);
+    tl_ledger_changes_clear (r->ledger);
+    int64_t took = tl_now_ms () - t0;
+    tl_debug ("snapshot %llu: %llu groups in %llu part(s), %llu bytes, %lld ms", (unsigned long long) r->seq,
+              (unsigned long long) r->snap_groups, (unsigned long long) r->snap_parts,
+              (unsigned long long) r->snap_bytes, (long long) took);
+    r->pub_snapshots++;
+    r->fresh = r->want_snapshot = r->dirty = false;
+    r->last_pub = now;
+    r->snap_after = t0 + took + (SNAPSHOT_SPACING * took > PUBLISH_MIN_MS ? SNAPSHOT_SPACING * took : PUBLISH_MIN_MS);
 }
 
 static void
@@ -334,6 +454,7 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         memcpy (r->key, key, sizeof key);
         r->error [0] = 0;
         r->have_job = true;
+        r->fresh = true;        /* a new table: watchers get it whole, under a new seq */
         r->done = false;
         r->ok = false;
         r->started = now;
@@ -391,10 +512,9 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
     }
     r->acks [r->nacks] = m->task;
     r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
-    if (rc == 1) {
-        r->dirty = true;
+    r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
+    if (rc == 1)
         r->unsaved = true;
-    }
 }
 
 /*  A verification copy (--verify-fraction): compare it with the partial applied for the same
@@ -493,7 +613,14 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
              r->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
              (unsigned long long) st.rows, (unsigned long long) st.bad, (unsigned long long) st.dups);
-    s_publish (r, now);
+    /* The final state goes out whole, so a watcher that lost anything ends exact; the delta
+       before it carries done, so a watcher that lost nothing ends at once. */
+    s_publish_snapshot (r, now);
+    tl_info ("published %llu update(s) so far: %llu snapshot(s), %llu delta(s), %llu message(s), %llu bytes; the final "
+             "snapshot: %llu groups in %llu part(s), %llu bytes", (unsigned long long) (r->pub_snapshots + r->pub_deltas),
+             (unsigned long long) r->pub_snapshots, (unsigned long long) r->pub_deltas, (unsigned long long) r->pub_msgs,
+             (unsigned long long) r->pub_bytes, (unsigned long long) r->snap_groups, (unsigned long long) r->snap_parts,
+             (unsigned long long) r->snap_bytes);
 }
 
 int
@@ -525,6 +652,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
         clock_gettime (CLOCK_REALTIME, &ts);
         r.seq = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
     }
+    r.fresh = true;     /* our first update is a snapshot: no watcher can hold our seqs yet */
     r.ledger = tl_ledger_new ();
     r.acklog = tl_acklog_new ();
     r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
@@ -587,6 +715,8 @@ tl_reducer_run (const tl_reducer_opts_t *o)
         }
         free (buf);
     }
+    /* Fixed before the bind: libzmq 4.3 applies a changed SNDHWM to the pipes it has, and then
+       loses messages on them (a raise while a job ran stalled every watcher for good). */
     zsock_set_sndhwm (r.xpub, XPUB_HWM);
     if (zsock_bind (r.router, "%s", listen) < 0) {
         tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
@@ -607,8 +737,15 @@ tl_reducer_run (const tl_reducer_opts_t *o)
         int64_t now = tl_now_ms ();
         if (zpoller_terminated (poller))
             break;
-        /* Drain what is ready, a bounded batch per round so that publishing keeps its pace. */
+        /* Drain what is ready, a bounded batch per round so that publishing keeps its pace:
+           at most 1000 messages, and at most DRAIN_MAX_MS (a partial of many groups takes
+           milliseconds, and a fast mapper has the next one ready by then). */
+        bool more = false;      /* the drain stopped at DRAIN_MAX_MS: messages are waiting */
         for (int i = 0; i < 1000; i++) {
+            if (i && tl_now_ms () - now >= DRAIN_MAX_MS) {
+                more = true;
+                break;
+            }
             char ident [256];
             size_t identlen = 0;
             tl_msg_t m;
@@ -641,27 +778,35 @@ tl_reducer_run (const tl_reducer_opts_t *o)
         }
         if (which == r.xpub) {
             zframe_t *f = zframe_recv (r.xpub);
-            /* A subscription (first byte 1): answer with the full state, the snapshot. The
-               dashboard's topic turns the activity on; its unsubscription (the last one gone,
-               XPUB_VERBOSE) turns it off. */
+            /* A subscription (first byte 1) asks for a snapshot: a new watcher, or one that lost
+               updates and subscribed again. The dashboard's topic turns the activity on; its
+               unsubscription (the last one gone, XPUB_VERBOSE) turns it off. */
             size_t tn = sizeof TL_ACT_TOPIC - 1;
             if (f && zframe_size (f) == 1 + tn && memcmp (zframe_data (f) + 1, TL_ACT_TOPIC, tn) == 0)
                 r.act_wanted = zframe_data (f) [0] == 1;
-            if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1 && r.have_job)
-                s_publish (&r, now);
+            if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1) {
+                r.want_snapshot = true;
+                r.snap_requests++;
+            }
             zframe_destroy (&f);
         }
-        if (r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
+        /* A round cut short by the drain's time limit publishes, but does not checkpoint: a
+           checkpoint costs O(groups), and it waits, as it always did, until the partials that
+           are ready have been applied. */
+        if (r.unsaved && !more && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
             s_send_applied (&r, false, tl_acklog_size (r.acklog));
         if (r.unsaved)
             s_send_applied_stalled (&r, now);
-        if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
-            s_publish (&r, now);
-        /* A watcher that was behind (its queue full) when the final state went out gets it again. */
-        if (r.done && now - r.last_pub >= FINAL_REPEAT_MS && now - r.finished <= FINAL_REPEAT_FOR_MS)
-            s_publish (&r, now);
+        if (r.have_job) {
+            if (r.fresh || (r.want_snapshot && now >= r.snap_after))
+                s_publish_snapshot (&r, now);
+            else if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
+                s_publish_delta (&r, now);
+            else if (now - r.last_pub >= HEARTBEAT_MS && (!r.done || now - r.finished <= FINAL_REPEAT_FOR_MS))
+                s_publish_delta (&r, now);  /* nothing changed: the heartbeat that shows a gap */
+        }
         if (met && now - last_metrics >= 200) {
             tl_ledger_stats_t st = tl_ledger_stats (r.ledger);
             tl_metrics_set (met, "tally_tasks", "gauge", "tasks in the job", (double) st.tasks_total);
@@ -692,6 +837,18 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                             (double) r.stale);
             tl_metrics_set (met, "tally_jobs_refused_total", "counter", "JOBs refused (another job is running)",
                             (double) r.refused);
+            tl_metrics_set (met, "tally_published_bytes_total", "counter", "bytes of UPDATE messages published",
+                            (double) r.pub_bytes);
+            tl_metrics_set (met, "tally_published_messages_total", "counter",
+                            "UPDATE messages published (parts of snapshots and deltas)", (double) r.pub_msgs);
+            tl_metrics_set (met, "tally_published_snapshots_total", "counter", "snapshots published (the whole table)",
+                            (double) r.pub_snapshots);
+            tl_metrics_set (met, "tally_published_deltas_total", "counter",
+                            "deltas published (the groups changed since the update before)", (double) r.pub_deltas);
+            tl_metrics_set (met, "tally_snapshot_requests_total", "counter",
+                            "subscriptions, each a request for a snapshot", (double) r.snap_requests);
+            tl_metrics_set (met, "tally_snapshot_bytes", "gauge", "bytes of the last snapshot, all parts",
+                            (double) r.snap_bytes);
             last_metrics = now;
         }
     }

@@ -16,6 +16,11 @@
     The hash is a wyhash-style multiply-fold over 8-byte words: ~39-byte keys hash in a few
     multiplies, where a byte-at-a-time hash was a chain of 39 dependent multiplies.
 
+    Change tracking (tl_agg_track, for the reducer's deltas): a bit per entry says "touched
+    since the last clear", and a log of entry indices lists them in the order first touched.
+    Both are grown in s_reserve with the entries, so recording a touch is two stores and
+    cannot fail; clearing walks the log, not the table.
+
     Iteration (tl_agg_next) is in insertion order. The output sort (tl_agg_sort_entries) is a
     radix sort: by count, then, per run of equal counts, by 8 key bytes at a time (MSD, most
     significant chunk first, LSD radix within a chunk), so that keys with a long common prefix
@@ -69,6 +74,10 @@ struct tl_agg {
     char *pkeys;                /* their keys, TL_AGG_KEY_MAX bytes each */
     unsigned phead, npend;
     size_t kres;                /* arena bytes reserved for them */
+    bool track;                 /* tl_agg_track: remember the groups touched */
+    uint64_t *tbits;            /* a bit per entry: touched since the last clear */
+    uint32_t *tlog;             /* the touched entries, in the order first touched */
+    size_t tn, tcap;            /* entries in tlog; entries tlog and tbits have room for */
 };
 
 __extension__ typedef unsigned __int128 s_u128;
@@ -208,6 +217,8 @@ tl_agg_destroy (tl_agg_t **self_p)
             free (self->chunk [c].base);
         free (self->index);
         free (self->pkeys);
+        free (self->tbits);
+        free (self->tlog);
         free (self);
         *self_p = NULL;
     }
@@ -259,11 +270,44 @@ s_grow_index (tl_agg_t *self)
 /*  Room for one more new group of len key bytes, on top of the pending ones (which may all be
     new): index, entry block and arena are all allocated here, so that placing a group can not
     fail. On failure the table is unchanged. */
+/*  Room in the touch log and bits for want entries. */
+static int
+s_reserve_track (tl_agg_t *self, size_t want)
+{
+    if (!self->track || want <= self->tcap)
+        return 0;
+    size_t cap = self->tcap * 2 > want ? self->tcap * 2 : want;
+    cap = (cap + 63) & ~(size_t) 63;
+    uint32_t *log = realloc (self->tlog, cap * sizeof *log);
+    if (!log)
+        return TL_ENOMEM;
+    self->tlog = log;
+    uint64_t *bits = realloc (self->tbits, cap / 64 * sizeof *bits);
+    if (!bits)
+        return TL_ENOMEM;
+    memset (bits + self->tcap / 64, 0, (cap - self->tcap) / 64 * sizeof *bits);
+    self->tbits = bits;
+    self->tcap = cap;
+    return 0;
+}
+
+static inline void
+s_touch (tl_agg_t *self, size_t i)
+{
+    if (__builtin_expect (self->track, 0)) {
+        uint64_t bit = 1ULL << (i & 63);
+        if (!(self->tbits [i >> 6] & bit)) {
+            self->tbits [i >> 6] |= bit;
+            self->tlog [self->tn++] = (uint32_t) i;
+        }
+    }
+}
+
 static int
 s_reserve (tl_agg_t *self, size_t len)
 {
     size_t want = self->size + self->npend + 1;
-    if (want >= UINT32_MAX)
+    if (want >= UINT32_MAX || s_reserve_track (self, want))
         return TL_ENOMEM;
     if (want * S_LOAD_DEN > self->cap * S_LOAD_NUM && s_grow_index (self))
         return TL_ENOMEM;
@@ -307,6 +351,7 @@ s_place (tl_agg_t *self, const char *key, size_t len, uint64_t h, uint64_t n)
     s_slot_t *s = s_find (self, key, len, h);
     if (s->ent) {
         s_ent (self, s->ent - 1)->count += n;
+        s_touch (self, s->ent - 1);
         return s->ent - 1;
     }
     s_chunk_t *c = &self->chunk [self->cur];
@@ -324,6 +369,7 @@ s_place (tl_agg_t *self, const char *key, size_t len, uint64_t h, uint64_t n)
     }
     s->tag = (uint32_t) (h >> 32);
     s->ent = (uint32_t) (i + 1);
+    s_touch (self, i);
     return i;
 }
 
@@ -360,6 +406,7 @@ s_upsert (tl_agg_t *self, const char *key, size_t len, uint64_t n)
     s_slot_t *s = s_find (self, key, len, h);
     if (s->ent) {               /* the common case: a group we have */
         s_ent (self, s->ent - 1)->count += n;
+        s_touch (self, s->ent - 1);
         return s->ent - 1;
     }
     int rc = s_reserve (self, len);
@@ -481,18 +528,15 @@ tl_agg_total (const tl_agg_t *self)
     return t;
 }
 
+static void s_entry (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
+
 int
 tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e)
 {
     s_flush (self);
     if (*pos >= self->size)
         return 0;
-    const s_ent_t *x = s_ent (self, *pos);
-    e->key = x->key;
-    e->len = s_klen (x->key);
-    e->count = x->count;
-    e->cells = self->ncells ? s_cells (self, *pos) : NULL;
-    (*pos)++;
+    s_entry (self, (*pos)++, e);
     return 1;
 }
 
@@ -515,6 +559,91 @@ tl_agg_clear (tl_agg_t *self)
     for (unsigned c = 0; c < self->nchunk; c++)
         self->chunk [c].len = 0;
     self->cur = 0;
+    if (self->tbits)
+        memset (self->tbits, 0, self->tcap / 64 * sizeof *self->tbits);
+    self->tn = 0;
+}
+
+/*  Group i as an entry (borrowed). */
+static void
+s_entry (const tl_agg_t *self, size_t i, tl_agg_entry_t *e)
+{
+    const s_ent_t *x = s_ent (self, i);
+    e->key = x->key;
+    e->len = s_klen (x->key);
+    e->count = x->count;
+    e->cells = self->ncells ? s_cells (self, i) : NULL;
+}
+
+int
+tl_agg_find (const tl_agg_t *self, const char *key, size_t len, tl_agg_entry_t *e)
+{
+    if (len > TL_AGG_KEY_MAX)
+        return 0;
+    s_flush (self);
+    s_slot_t *s = s_find (self, key, len, s_hash (key, len));
+    if (!s->ent)
+        return 0;
+    s_entry (self, s->ent - 1, e);
+    return 1;
+}
+
+int
+tl_agg_set (tl_agg_t *self, const char *key, size_t len, uint64_t count, const tl_cell_t *cells, uint64_t *old,
+            tl_agg_entry_t *e)
+{
+    int64_t i = s_upsert (self, key, len, 0);
+    if (i < 0)
+        return (int) i;
+    s_ent_t *x = s_ent (self, (size_t) i);
+    if (old)
+        *old = x->count;
+    x->count = count;
+    if (cells && self->ncells)
+        memcpy (s_cells (self, (size_t) i), cells, self->ncells * sizeof *cells);
+    if (e)
+        s_entry (self, (size_t) i, e);
+    return 0;
+}
+
+int
+tl_agg_track (tl_agg_t *self)
+{
+    if (self->track)
+        return 0;
+    s_flush (self);
+    self->track = true;
+    if (s_reserve_track (self, self->size + S_PEND + 1)) {
+        self->track = false;
+        return TL_ENOMEM;
+    }
+    return 0;
+}
+
+size_t
+tl_agg_touched_count (const tl_agg_t *self)
+{
+    s_flush (self);
+    return self->tn;
+}
+
+int
+tl_agg_touched_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e)
+{
+    s_flush (self);
+    if (*pos >= self->tn)
+        return 0;
+    s_entry (self, self->tlog [(*pos)++], e);
+    return 1;
+}
+
+void
+tl_agg_touched_clear (tl_agg_t *self)
+{
+    s_flush (self);     /* adds made before the clear are placed (and touched) before it */
+    for (size_t k = 0; k < self->tn; k++)
+        self->tbits [self->tlog [k] >> 6] &= ~(1ULL << (self->tlog [k] & 63));
+    self->tn = 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -531,6 +660,12 @@ s_cmp (const void *a, const void *b)
     if (c)
         return c;
     return (x->len > y->len) - (x->len < y->len);
+}
+
+int
+tl_agg_entry_before (const tl_agg_entry_t *x, const tl_agg_entry_t *y)
+{
+    return s_cmp (x, y) < 0;
 }
 
 typedef struct {

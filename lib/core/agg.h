@@ -57,5 +57,30 @@ int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);
 /*  Sort entries by count descending, then key bytes ascending (the output order). */
 void tl_agg_sort_entries (tl_agg_entry_t *v, size_t n);
+/*  Is x before y in the output order (count descending, then key bytes ascending)? */
+int tl_agg_entry_before (const tl_agg_entry_t *x, const tl_agg_entry_t *y);
+
+/*  Find key: 1 with *e filled (key and cells borrowed from the table), or 0. */
+int tl_agg_find (const tl_agg_t *self, const char *key, size_t len, tl_agg_entry_t *e);
+/*  Set key's count and cells (ncells of them, copied; NULL leaves a group's cells as they are)
+    to these values, inserting the group if it is new: a replica applies absolute totals, so
+    applying one twice changes nothing. *old (may be NULL) gets the count before (0 if new), *e
+    (may be NULL) the group as stored. Errors as tl_agg_add. */
+int tl_agg_set (tl_agg_t *self, const char *key, size_t len, uint64_t count, const tl_cell_t *cells,
+                uint64_t *old, tl_agg_entry_t *e);
+
+/*  Change tracking, for publishing only what changed (the reducer's deltas). From
+    tl_agg_track on, the table remembers each group that an add, merge or set touches, once,
+    until tl_agg_touched_clear (tl_agg_clear forgets them too). It costs a branch per add when
+    off, and 4 bytes plus a bit per group when on; it is reserved with the group, so recording
+    a touch never fails. Returns 0 or TL_ENOMEM. */
+int tl_agg_track (tl_agg_t *self);
+/*  How many groups were touched since the last clear. */
+size_t tl_agg_touched_count (const tl_agg_t *self);
+/*  Iterate over the touched groups (in the order first touched): *pos starts at 0. Returns 1
+    and fills e with the group as it is now, or 0 at the end. */
+int tl_agg_touched_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
+/*  Forget the touched groups (O(touched)). */
+void tl_agg_touched_clear (tl_agg_t *self);
 #endif
 

@@ -25,7 +25,7 @@ enum {
     F_DUPS, F_ELAPSED, F_NOSIGN, F_RETRY, F_OK, F_DONE, F_FULL, F_RETURNED,
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS,
     F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT,
-    F_FORMAT, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS, F_WORKERS, F_CLOCK, F_COUNT_
+    F_FORMAT, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS, F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS, F_COUNT_
 };
 _Static_assert (F_COUNT_ <= 64, "field sets are 64-bit masks");
 static const s_field_t s_fields [F_COUNT_] = {
@@ -62,6 +62,8 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_SKIPPED] = F ("skipped", K_UINT, skipped),
     [F_SPANS] = F ("spans", K_SPANS, spans),    [F_EVENTS] = F ("events", K_EVENTS, events),
     [F_WORKERS] = F ("workers", K_WORKERS, workers), [F_CLOCK] = F ("clock", K_UINT, clock),
+    [F_KIND] = F ("kind", K_STR, kind),         [F_BASE] = F ("base", K_UINT, base),
+    [F_PART] = F ("part", K_UINT, part),        [F_PARTS] = F ("parts", K_UINT, parts),
 };
 
 #define MAXF 24
@@ -97,7 +99,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
                         { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS,
-                          F_WORKERS, F_CLOCK, -1 } },
+                          F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS, -1 } },
     [TL_MSG_ACTIVITY] = { "activity", { F_JOB, F_CLOCK, F_SPANS, F_EVENTS, F_WORKERS, -1 }, { -1 } },
     [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
     [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
@@ -228,13 +230,20 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
     }
 }
 
-/*  An UPDATE carries the activity only when it has some (a dashboard subscribes): a watcher
-    without one sees the UPDATE of before, byte for byte. */
+/*  An UPDATE carries the activity only when it has some (a dashboard subscribes), and its
+    part of a snapshot or delta only when it is one (kind set; `base` for deltas only). */
 static bool
 s_skip (const tl_msg_t *m, int f)
 {
-    return m->type == TL_MSG_UPDATE && !m->n_spans && !m->n_events && !m->n_workers
-           && (f == F_SPANS || f == F_EVENTS || f == F_WORKERS || f == F_CLOCK);
+    if (m->type != TL_MSG_UPDATE)
+        return false;
+    if (f == F_SPANS || f == F_EVENTS || f == F_WORKERS || f == F_CLOCK)
+        return !m->n_spans && !m->n_events && !m->n_workers;
+    if (f == F_KIND || f == F_PART || f == F_PARTS)
+        return !m->kind;
+    if (f == F_BASE)
+        return !m->kind || strcmp (m->kind, TL_UPDATE_DELTA) != 0;
+    return false;
 }
 
 int
@@ -696,6 +705,19 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
     if (m->type == TL_MSG_APPLIED && m->n_ids != m->n_lengths) {
         rc = tl_err_set (e, TL_EPROTO, 0, "'applied' has %zu tasks but %zu lengths", m->n_ids, m->n_lengths);
         goto done;
+    }
+    /* An UPDATE that says what it is (a part of a snapshot or of a delta) says it whole. */
+    if (m->type == TL_MSG_UPDATE && (seen & (1ULL << F_KIND))) {
+        bool delta = strcmp (m->kind, TL_UPDATE_DELTA) == 0;
+        if (!delta && strcmp (m->kind, TL_UPDATE_SNAPSHOT) != 0)
+            rc = tl_err_set (e, TL_EPROTO, 0, "'update' has kind '%.32s' (snapshot or delta)", m->kind);
+        else if (!(seen & (1ULL << F_PART)) || !(seen & (1ULL << F_PARTS)) || m->part < 1 || m->part > m->parts)
+            rc = tl_err_set (e, TL_EPROTO, 0, "'update' part %llu of %llu is not a part", (unsigned long long) m->part,
+                             (unsigned long long) m->parts);
+        else if (delta && !(seen & (1ULL << F_BASE)))
+            rc = tl_err_set (e, TL_EPROTO, 0, "'update' delta lacks field 'base'");
+        if (rc)
+            goto done;
     }
 done:
     msgpack_unpacked_destroy (&up);

@@ -1,4 +1,4 @@
-/*  codec.h — every tally message (docs/PROTOCOL.md, version 1), encoded with msgpack-c.
+/*  codec.h — every tally message (docs/PROTOCOL.md, version 2), encoded with msgpack-c.
 
     A tl_msg_t is a flat struct holding the fields of all message types; `type` says which are
     meaningful. tl_msg_decode validates the whole frame before it trusts anything: a bounds pass
@@ -68,6 +68,8 @@ typedef struct {
 /*  The XPUB topic a dashboard subscribes to (besides ""): while anyone does, UPDATEs carry the
     activity. No message starts with it, so it only tells the reducer. */
 #define TL_ACT_TOPIC "tally-activity"
+#define TL_UPDATE_SNAPSHOT "snapshot"
+#define TL_UPDATE_DELTA "delta"
 
 typedef struct {
     tl_msg_type_t type;
@@ -108,6 +110,12 @@ typedef struct {
     tl_worker_t *workers;
     size_t n_workers;
     uint64_t clock;         /* ACTIVITY, UPDATE: the broker's job clock (ms) when it was sent */
+    const char *kind;       /* UPDATE: TL_UPDATE_SNAPSHOT (the whole table) or TL_UPDATE_DELTA (the
+                               groups changed since update `base`); NULL: a whole state in one
+                               message, as before kind existed (lib/wire/clone.h) */
+    uint64_t base;          /* UPDATE delta: the seq of the update it follows */
+    uint64_t part, parts;   /* UPDATE with a kind: part `part` (from 1) of `parts` messages that
+                               share one seq and make one update */
     void *arena_;   /* private: memory of a decoded message */
 } tl_msg_t;
 

@@ -42,4 +42,20 @@ put("creds", "json", "{\"Code\":\"Success\",\"AccessKeyId\":\"ASIA\",\"SecretAcc
                      "\"Expiration\":\"2026-11-25T12:00:00Z\"}")
 put("ledger", "ckpt", p(["tally-ledger", 1, "job", "passenger_count", 100, [4, 1, 10, 100, 0, 0, 0, 0],
                          [[2, 100]], [[b"1", 10]], [[b"m1", 1]], True, True, ""]))
+
+
+def update(kind, seq, part, parts, groups, base=None, done=False):
+    m = {"v": 2, "t": "update", "seq": seq, "job": "j", "col": "c", "done": done, "ok": done, "tasks_done": 1,
+         "tasks_total": 2, "rows": sum(g[1] for g in groups), "bytes": 1, "bytes_total": 2, "bad": 0,
+         "elapsed_ms": 5, "groups": groups, "kind": kind, "part": part, "parts": parts}
+    if base is not None:
+        m["base"] = base
+    b = p(m)
+    return len(b).to_bytes(2, "big") + b
+
+
+# A watcher's stream: a snapshot in two parts, two deltas, a lost delta, the final snapshot.
+put("clone", "stream", update("snapshot", 10, 1, 2, [[b"a", 5], [b"b", 3]]) + update("snapshot", 10, 2, 2, [[b"c", 1]])
+    + update("delta", 11, 1, 1, [[b"a", 6]], base=10) + update("delta", 13, 1, 1, [[b"d", 1]], base=12)
+    + update("snapshot", 13, 1, 1, [[b"a", 6], [b"b", 3], [b"c", 1], [b"d", 1]], done=True))
 print("seeds written")

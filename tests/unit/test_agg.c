@@ -287,6 +287,95 @@ test_ledger_once (void **state)
     tl_ledger_destroy (&l);
 }
 
+/*  Change tracking: each touched group once, in the order first touched, through the
+    pipelined path of a big table, cells, sets and clears; and the ledger's changed groups are
+    those of the partials applied since the last clear. */
+static void
+test_agg_track (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new ();
+    char k [32];
+    for (int i = 0; i < 50000; i++)
+        tl_agg_add (a, k, (size_t) snprintf (k, sizeof k, "before-%d", i), 1);     /* not tracked yet */
+    assert_int_equal (tl_agg_track (a), 0);
+    assert_int_equal (tl_agg_touched_count (a), 0);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 100000; i += 2) {
+            /* half of them old groups, half new; each twice */
+            int n = i < 50000 ? snprintf (k, sizeof k, "before-%d", i) : snprintf (k, sizeof k, "new-%d", i);
+            assert_int_equal (tl_agg_add (a, k, (size_t) n, 1), 0);
+        }
+    assert_int_equal (tl_agg_touched_count (a), 50000);
+    size_t pos = 0, seen = 0;
+    tl_agg_entry_t e;
+    while (tl_agg_touched_next (a, &pos, &e)) {
+        int i = (int) seen * 2;
+        int n = i < 50000 ? snprintf (k, sizeof k, "before-%d", i) : snprintf (k, sizeof k, "new-%d", i);
+        assert_int_equal (e.len, n);
+        assert_memory_equal (e.key, k, (size_t) n);
+        assert_int_equal (e.count, i < 50000 ? 3 : 2);
+        seen++;
+    }
+    assert_int_equal (seen, 50000);
+    tl_agg_touched_clear (a);
+    assert_int_equal (tl_agg_touched_count (a), 0);
+    tl_agg_add (a, "before-1", 8, 1);
+    tl_agg_add (a, "before-1", 8, 1);
+    assert_int_equal (tl_agg_touched_count (a), 1);
+    /* Set: absolute values; twice is once. */
+    uint64_t old = 99;
+    assert_int_equal (tl_agg_set (a, "before-1", 8, 10, NULL, &old, &e), 0);
+    assert_int_equal (old, 3);
+    assert_int_equal (tl_agg_set (a, "before-1", 8, 10, NULL, &old, NULL), 0);
+    assert_int_equal (old, 10);
+    assert_int_equal (tl_agg_set (a, "fresh", 5, 4, NULL, &old, NULL), 0);
+    assert_int_equal (old, 0);
+    assert_int_equal (tl_agg_get (a, "fresh", 5), 4);
+    assert_int_equal (tl_agg_touched_count (a), 2);
+    assert_true (tl_agg_find (a, "fresh", 5, &e));
+    assert_false (tl_agg_find (a, "stale", 5, &e));
+    tl_agg_clear (a);
+    assert_int_equal (tl_agg_touched_count (a), 0);
+    tl_agg_add (a, "x", 1, 1);
+    assert_int_equal (tl_agg_touched_count (a), 1);
+    tl_agg_destroy (&a);
+
+    tl_agg_t *c = tl_agg_new_cells (1);
+    assert_int_equal (tl_agg_track (c), 0);
+    tl_cell_t cell = { 1, 0, 2.5, 2.5, 2.5 };
+    assert_int_equal (tl_agg_merge (c, "k", 1, 1, &cell), 0);
+    assert_int_equal (tl_agg_set (c, "j", 1, 7, &cell, NULL, NULL), 0);
+    pos = 0;
+    assert_true (tl_agg_touched_next (c, &pos, &e));
+    assert_true (e.cells && e.cells [0].sum == 2.5);
+    assert_true (tl_agg_touched_next (c, &pos, &e));
+    assert_int_equal (e.count, 7);
+    assert_false (tl_agg_touched_next (c, &pos, &e));
+    tl_agg_destroy (&c);
+
+    tl_ledger_t *l = tl_ledger_new ();
+    tl_ledger_set_tasks (l, 10);
+    tl_agg_entry_t g1 [] = { { "1", 1, 10, NULL }, { "2", 1, 5, NULL } }, g2 [] = { { "2", 1, 1, NULL }, { "3", 1, 1, NULL } };
+    tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = "j", .task = 0, .mapper = "m", .groups = g1, .n_groups = 2 };
+    tl_ledger_apply (l, &p);
+    assert_int_equal (tl_ledger_changed_count (l), 2);
+    tl_ledger_changes_clear (l);
+    p.task = 1, p.groups = g2;
+    tl_ledger_apply (l, &p);
+    tl_ledger_apply (l, &p);        /* a duplicate changes nothing */
+    assert_int_equal (tl_ledger_changed_count (l), 2);
+    pos = 0;
+    assert_true (tl_ledger_changed_next (l, &pos, &e));
+    assert_memory_equal (e.key, "2", 1);
+    assert_int_equal (e.count, 6);      /* the total, not the partial's 1 */
+    /* A new query shape (a new job) keeps tracking. */
+    assert_int_equal (tl_ledger_set_cells (l, 1), 0);
+    tl_ledger_reset (l);
+    assert_int_equal (tl_ledger_changed_count (l), 0);
+    tl_ledger_destroy (&l);
+}
+
 int
 main (void)
 {
@@ -294,6 +383,7 @@ main (void)
         cmocka_unit_test (test_agg_many),       cmocka_unit_test (test_sort_ties),
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
         cmocka_unit_test (test_sort_matches_qsort), cmocka_unit_test (test_ledger_once),
+        cmocka_unit_test (test_agg_track),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,38 @@
+/*  libFuzzer: any sequence of frames as what a watcher receives from a reducer (lib/wire/clone.c):
+    each frame (2-byte big-endian length, then the bytes) is decoded, and every UPDATE goes into
+    one replica, which is asked for its top groups and its whole table as a watcher would. */
+#include <stdint.h>
+#include <stdlib.h>
+#include "lib/wire/clone.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    tl_clone_t *c = tl_clone_new ();
+    if (!c)
+        return 0;
+    size_t off = 0;
+    while (off + 2 <= size) {
+        size_t len = (size_t) data [off] << 8 | data [off + 1];
+        off += 2;
+        if (len > size - off)
+            len = size - off;
+        tl_msg_t m;
+        tl_err_t e;
+        if (tl_msg_decode (data + off, len, &m, &e) == 0) {
+            if (tl_clone_apply (c, &m) == TL_CLONE_APPLIED) {
+                tl_agg_entry_t top [4];
+                size_t n = tl_clone_top (c, 1 + (len & 3), top), all = 0;
+                for (size_t i = 1; i < n; i++)
+                    if (tl_agg_entry_before (&top [i], &top [i - 1]))
+                        abort ();       /* the top is in output order */
+                free (tl_clone_all (c, &all));
+                if (all < n)
+                    abort ();
+            }
+        }
+        off += len;
+    }
+    tl_clone_destroy (&c);
+    return 0;
+}
