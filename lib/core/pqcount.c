@@ -318,6 +318,10 @@ s_count_plain (tl_pqcount_t *self, const tl_pq_batch_t *b)
         return s_count_dense (self, b);
     }
     if (b->dict_gen != self->dict_gen) {
+        /* A second dictionary page in one chunk (the format allows one): the reader has
+           already replaced the first, so the counts per index could no longer be named. */
+        if (self->dict)
+            return TL_EPROTO;
         int rc = s_new_dict (self, b);
         if (rc)
             return rc;
@@ -497,8 +501,12 @@ tl_pqcount_rowgroup_src (tl_pqcount_t *self, size_t rg, const tl_pq_src_t *srcs,
         if (b.rows == 0)
             break;
         rows += b.rows;
-        if ((rc = s_count_plain (self, &b)) != 0)
+        if ((rc = s_count_plain (self, &b)) != 0) {
+            if (rc == TL_EPROTO)
+                return tl_err_set (e, rc, 0, "row group %zu, column '%s': a second dictionary page in one column "
+                                   "chunk (the format allows one)", rg, self->leaf [0].col->name);
             return tl_err_set (e, rc, 0, "out of memory");
+        }
     }
     /* The dictionary dies with the row group's bytes: its counts become keys now. */
     if ((rc = s_flush_dict (self)) != 0)
