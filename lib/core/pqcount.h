@@ -2,9 +2,10 @@
 
     A plain count of one column reads dictionary pages as runs of indices, counts per
     index (an RLE run adds its whole length) and turns indices into keys once per dictionary;
-    plain pages are counted by raw value bytes and texted once per distinct value. A richer
-    query reads its columns row-aligned and hands each row's canonical texts (value.h) to
-    tl_query_row, the very function the CSV scanner's query mode uses. NULL is the empty text.
+    plain pages are counted by the values' bits (up to 8 bytes) or raw bytes and texted once per
+    distinct value. A richer query reads its columns row-aligned into lib/core/pqrows.c, which
+    gives tl_query_row's answers on the canonical texts (value.h) from typed values. NULL is the
+    empty text.
 
     Pure: no I/O. */
 #ifndef TL_PQCOUNT_H
