@@ -146,7 +146,11 @@ s_candidate (tl_clone_t *self, const tl_agg_entry_t *e, uint64_t old)
 static int
 s_apply_groups (tl_clone_t *self, tl_agg_t *t, const tl_msg_t *m, bool track_top)
 {
-    bool cells = m->ncells && m->ncells == tl_agg_ncells (t);
+    /* Groups whose cells do not have the table's shape cannot be taken as they are, and taking
+       their counts alone would show sums of nothing: the table is not trustworthy. */
+    if (m->n_groups && m->ncells != tl_agg_ncells (t))
+        return TL_EPROTO;
+    bool cells = m->ncells != 0;
     for (size_t i = 0; i < m->n_groups; i++) {
         const tl_agg_entry_t *g = &m->groups [i];
         uint64_t old = 0;
@@ -195,7 +199,7 @@ s_snapshot (tl_clone_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
     if (part == 1) {
         tl_agg_destroy (&self->next);
         free (self->pjob);
-        self->next = tl_agg_new_cells (s_ncells (m->col));
+        self->next = tl_agg_new_cells (m->n_groups ? (unsigned) m->ncells : s_ncells (m->col));
         self->pjob = s_strdup (m->job);
         if (!self->next || !self->pjob)
             return s_gap (self);
