@@ -136,6 +136,9 @@ s_view (tl_clone_t *clone, size_t n, tl_agg_entry_t **buf)
     tl_msg_t v = *tl_clone_last (clone);
     v.arena_ = NULL;        /* a shallow copy: never cleared */
     v.kind = NULL;
+    /* The cells' shape is the replica's: the last update may have carried no groups (an empty
+       delta decodes as ncells 0), and its ncells would blank every aggregate. */
+    v.ncells = tl_agg_ncells (tl_clone_table (clone));
     size_t k = 0;
     if (n) {
         *buf = malloc (n * sizeof **buf);
