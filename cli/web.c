@@ -147,36 +147,6 @@ tl_web_check (const tl_web_cfg_t *cfg, tl_err_t *e)
 
 /* ---------------------------------------------------------------- rendering */
 
-/*  Ranking of the groups: count descending, then key ascending (as tl_agg_sort_entries). */
-static int
-s_better (const tl_agg_entry_t *x, const tl_agg_entry_t *y)
-{
-    if (x->count != y->count)
-        return x->count > y->count;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp (x->key, y->key, n);
-    return c ? c < 0 : x->len < y->len;
-}
-
-/*  Heap of the best k so far, the worst at the root. */
-static void
-s_sift (tl_agg_entry_t *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t w = i, l = 2 * i + 1, r = l + 1;
-        if (l < n && s_better (&h [w], &h [l]))
-            w = l;
-        if (r < n && s_better (&h [w], &h [r]))
-            w = r;
-        if (w == i)
-            return;
-        tl_agg_entry_t t = h [i];
-        h [i] = h [w];
-        h [w] = t;
-        i = w;
-    }
-}
-
 static bool
 s_matches (const tl_agg_entry_t *g, const char *q, size_t ql)
 {
@@ -205,16 +175,7 @@ s_select (const tl_msg_t *u, size_t top, const char *q, size_t *n, size_t *match
         if (!s_matches (g, q, ql))
             continue;
         m++;
-        if (k < top) {
-            h [k++] = *g;
-            if (k == top)
-                for (size_t j = top / 2 + 1; j-- > 0;)
-                    s_sift (h, k, j);
-        }
-        else if (top && s_better (g, &h [0])) {
-            h [0] = *g;
-            s_sift (h, k, 0);
-        }
+        tl_agg_top_offer (h, top, &k, g);
     }
     *n = k;
     *matched = m;

@@ -668,6 +668,40 @@ tl_agg_entry_before (const tl_agg_entry_t *x, const tl_agg_entry_t *y)
     return s_cmp (x, y) < 0;
 }
 
+/*  Heap of the best k so far, the worst at the root. */
+static void
+s_sift (tl_agg_entry_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && s_cmp (&h [w], &h [l]) < 0)
+            w = l;
+        if (r < n && s_cmp (&h [w], &h [r]) < 0)
+            w = r;
+        if (w == i)
+            return;
+        tl_agg_entry_t t = h [i];
+        h [i] = h [w];
+        h [w] = t;
+        i = w;
+    }
+}
+
+void
+tl_agg_top_offer (tl_agg_entry_t *h, size_t cap, size_t *n, const tl_agg_entry_t *e)
+{
+    if (*n < cap) {
+        h [(*n)++] = *e;
+        if (*n == cap)
+            for (size_t j = cap / 2 + 1; j-- > 0;)
+                s_sift (h, cap, j);
+    }
+    else if (cap && s_cmp (e, &h [0]) < 0) {
+        h [0] = *e;
+        s_sift (h, cap, 0);
+    }
+}
+
 typedef struct {
     uint64_t k;                 /* the sort key of this pass */
     uint32_t i;                 /* index into the entries */

@@ -59,6 +59,10 @@ void tl_agg_clear (tl_agg_t *self);
 void tl_agg_sort_entries (tl_agg_entry_t *v, size_t n);
 /*  Is x before y in the output order (count descending, then key bytes ascending)? */
 int tl_agg_entry_before (const tl_agg_entry_t *x, const tl_agg_entry_t *y);
+/*  Keep the best cap entries (output order) of those offered one by one: h holds *n of them
+    (a heap with the worst at h [0] once full, so unsorted; tl_agg_sort_entries orders them).
+    The watcher's top N and the dashboard's selection both rank this way. */
+void tl_agg_top_offer (tl_agg_entry_t *h, size_t cap, size_t *n, const tl_agg_entry_t *e);
 
 /*  Find key: 1 with *e filled (key and cells borrowed from the table), or 0. */
 int tl_agg_find (const tl_agg_t *self, const char *key, size_t len, tl_agg_entry_t *e);

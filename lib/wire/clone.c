@@ -301,43 +301,14 @@ tl_clone_stats (const tl_clone_t *self)
     return self->st;
 }
 
-/*  Heap of the best k so far, the worst at the root. */
-static void
-s_sift (tl_agg_entry_t *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t w = i, l = 2 * i + 1, r = l + 1;
-        if (l < n && tl_agg_entry_before (&h [w], &h [l]))
-            w = l;
-        if (r < n && tl_agg_entry_before (&h [w], &h [r]))
-            w = r;
-        if (w == i)
-            return;
-        tl_agg_entry_t t = h [i];
-        h [i] = h [w];
-        h [w] = t;
-        i = w;
-    }
-}
-
 /*  The best topcap groups of the whole table into top, sorted. */
 static void
 s_rank_all (tl_clone_t *self)
 {
-    size_t k = 0, pos = 0, cap = self->topcap;
+    size_t k = 0, pos = 0;
     tl_agg_entry_t e;
-    while (tl_agg_next (self->table, &pos, &e)) {
-        if (k < cap) {
-            self->top [k++] = e;
-            if (k == cap)
-                for (size_t j = cap / 2 + 1; j-- > 0;)
-                    s_sift (self->top, k, j);
-        }
-        else if (tl_agg_entry_before (&e, &self->top [0])) {
-            self->top [0] = e;
-            s_sift (self->top, k, 0);
-        }
-    }
+    while (tl_agg_next (self->table, &pos, &e))
+        tl_agg_top_offer (self->top, self->topcap, &k, &e);
     tl_agg_sort_entries (self->top, k);
     self->ntop = k;
 }
