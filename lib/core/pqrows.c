@@ -403,19 +403,6 @@ s_numbers (tl_pqrows_t *self, s_use_t *u, const tl_pq_batch_t *b, size_t k)
     return 0;
 }
 
-static void
-s_slice (const tl_qcol_t *c, const char **t, size_t *n)
-{
-    if (c->from >= *n) {
-        *t += *n;
-        *n = 0;
-        return;
-    }
-    size_t to = c->to < *n ? c->to : *n;
-    *t += c->from;
-    *n = to - c->from;
-}
-
 static uint64_t
 s_bits (const tl_pq_values_t *v, size_t i)
 {
@@ -477,7 +464,9 @@ s_part (tl_pqrows_t *self, s_by_t *p, const tl_pq_batch_t *b, size_t r, const ch
     }
     else
         *n = tl_pq_value_text (l->col, &b->vals, r, l->buf, t);
-    s_slice (p->c, t, n);
+    tl_field_t f = tl_query_slice (p->c, (tl_field_t) { *t, *n });
+    *t = f.p;
+    *n = f.n;
     return 0;
 }
 

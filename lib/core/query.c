@@ -505,8 +505,8 @@ tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e)
     return rc;
 }
 
-static tl_field_t
-s_slice (const tl_qcol_t *c, tl_field_t f)
+tl_field_t
+tl_query_slice (const tl_qcol_t *c, tl_field_t f)
 {
     if (c->from >= f.n)
         return (tl_field_t) { f.p + f.n, 0 };
@@ -540,7 +540,7 @@ s_match (const tl_qwhere_t *w, tl_field_t v)
 bool
 tl_query_where_text (const tl_qwhere_t *w, const char *p, size_t n)
 {
-    return s_match (w, s_slice (&w->col, (tl_field_t) { p, n }));
+    return s_match (w, tl_query_slice (&w->col, (tl_field_t) { p, n }));
 }
 
 bool
@@ -560,7 +560,7 @@ tl_query_where_num (const tl_qwhere_t *w, double d)
 int
 tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d)
 {
-    tl_field_t v = s_slice (c, (tl_field_t) { p, n });
+    tl_field_t v = tl_query_slice (c, (tl_field_t) { p, n });
     return tl_query_parse_num (v.p, v.n, d);
 }
 
@@ -572,14 +572,14 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
         return;
     }
     for (int i = 0; i < q->nwhere; i++)
-        if (!s_match (&q->where [i], s_slice (&q->where [i].col, f [q->where [i].col.col]))) {
+        if (!s_match (&q->where [i], tl_query_slice (&q->where [i].col, f [q->where [i].col.col]))) {
             st->filtered++;
             return;
         }
     char key [TL_AGG_KEY_MAX + 1];
     size_t len = 0;
     for (int i = 0; i < q->nby; i++) {
-        tl_field_t v = s_slice (&q->by [i], f [q->by [i].col]);
+        tl_field_t v = tl_query_slice (&q->by [i], f [q->by [i].col]);
         if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX) {
             st->bad++;
             return;
@@ -603,7 +603,7 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
         if (a->cell < 0)
             continue;
         tl_cell_t *c = &cells [a->cell];
-        tl_field_t v = s_slice (&a->col, f [a->col.col]);
+        tl_field_t v = tl_query_slice (&a->col, f [a->col.col]);
         double d;
         if (!tl_query_parse_num (v.p, v.n, &d)) {
             c->bad++;

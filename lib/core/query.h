@@ -113,6 +113,8 @@ void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *a
     must be the one tl_query_parse_num reads from the value's text)? And the number an
     aggregate over column c takes from a text (its slice applied): 1 with *d, or 0. */
 bool tl_query_where_text (const tl_qwhere_t *w, const char *p, size_t n);
+/*  Bytes [from, to) of a value, as column c's slice says (clipped to the value). */
+tl_field_t tl_query_slice (const tl_qcol_t *c, tl_field_t f);
 bool tl_query_where_num (const tl_qwhere_t *w, double d);
 int tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d);
 /*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
