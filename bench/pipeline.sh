@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Many groups through the whole pipeline, side by side with the scan and DuckDB (issue 16):
+# ~6 M distinct (Trip_Pickup_DateTime, Trip_Dropoff_DateTime) pairs over the 777 MB 2009-era
+# file of bench/groups.sh, in one sitting:
+#   tally scan                          (one process, one counting thread)
+#   pipeline, 1 slot and 2 slots        (separate reducer with --state-dir, broker, one mapper,
+#                                        `tally watch --until-done --format csv` writing the full
+#                                        table, and a second watcher attached for the whole job)
+#   DuckDB, 1 and 2 threads             (GROUP BY, the full result written as CSV)
+# A pipeline run is timed from the broker's start until the first watcher has written the
+# whole table. Every pipeline result is compared with the scan's (sorted, byte for byte).
+# Reports the median and range of RUNS runs, each tool's ratio to the scan, the peak RSS of
+# the mapper, reducer and watcher (GNU time), and the state dir's size at the end.
+#   bench/pipeline.sh [RUNS]   (default 3)  TALLY=path/to/tally  SPLIT=64M (the broker's default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench/deps > /dev/null
+RUNS=${1:-3}
+TALLY=${TALLY:-$PWD/build-rel/tally}
+[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
+W=${BENCH_DIR:-/tmp/tally-bench-groups}
+mkdir -p "$W"
+F="$W/data/yellow_tripdata_2009-01.csv"
+[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6080000 --eras 2009 --seed 1 > /dev/null
+cat "$F" > /dev/null   # page cache
+BY=(--group-by Trip_Pickup_DateTime --group-by Trip_Dropoff_DateTime)
+DUCK="$PWD/bench/duckdb"
+JS='import { DuckDBInstance } from "@duckdb/node-api";
+const [file, threads, out] = process.argv.slice(1);
+const db = await DuckDBInstance.create(":memory:", { threads: String(threads) });
+const con = await db.connect();
+await con.run(`COPY (SELECT Trip_Pickup_DateTime, Trip_Dropoff_DateTime, count(*) AS count
+  FROM read_csv(${JSON.stringify(file)}, header=true, all_varchar=true, null_padding=true, ignore_errors=true)
+  GROUP BY 1, 2) TO ${JSON.stringify(out)} (FORMAT csv, HEADER)`);'
+duck () { (cd "$DUCK" && node --input-type=module -e "$JS" "$@"); }
+now () { date +%s.%N; }
+
+"$TALLY" scan --input "$F" "${BY[@]}" --format csv | tail -n +2 | sort > "$W/scan.sorted"
+
+# One pipeline run with SLOTS slots: prints "seconds mapper_kb reducer_kb watcher_kb state_bytes".
+pipeline () {
+    local slots=$1 R="$W/pipe" t0 t1
+    rm -rf "$R"; mkdir -p "$R"
+    local RE="ipc://$R/reducer" PE="ipc://$R/publish" BE="ipc://$R/broker"
+    /usr/bin/time -f "%M" -o "$R/reducer.rss" "$TALLY" reducer --listen "$RE" --publish "$PE" \
+        --state-dir "$R/state" 2> "$R/reducer.log" &
+    local rpid=$!
+    for _ in $(seq 200); do [ -S "$R/publish" ] && break; sleep 0.02; done
+    /usr/bin/time -f "%M" -o "$R/watch.rss" "$TALLY" watch --subscribe "$PE" --until-done --format csv \
+        > "$R/result.csv" 2> "$R/watch.log" &
+    local wpid=$!
+    "$TALLY" watch --subscribe "$PE" --until-done --format csv > /dev/null 2> "$R/watch2.log" &
+    local w2pid=$!
+    sleep 0.3
+    t0=$(now)
+    "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$F" "${BY[@]}" --split-size "${SPLIT:-64M}" \
+        --state-dir "$R/bstate" 2> "$R/broker.log" &
+    local bpid=$!
+    /usr/bin/time -f "%M" -o "$R/mapper.rss" "$TALLY" mapper --broker "$BE" --slots "$slots" 2> "$R/mapper.log" &
+    local mpid=$!
+    wait $wpid || true
+    t1=$(now)
+    wait $bpid || true; wait $w2pid || true; wait $mpid || true
+    pkill -INT -P $rpid || true; wait $rpid || true
+    tail -n +2 "$R/result.csv" | sort | cmp -s - "$W/scan.sorted" || {
+        echo "pipeline.sh: the pipeline's table ($slots slots) differs from tally scan's" >&2; exit 1; }
+    echo "$(echo "$t1 - $t0" | bc) $(cat "$R/mapper.rss") $(cat "$R/reducer.rss") $(cat "$R/watch.rss") $(du -sb "$R/state" | cut -f1)"
+}
+
+declare -A T
+for run in $(seq "$RUNS"); do
+    t0=$(now); "$TALLY" scan --input "$F" "${BY[@]}" --format csv > /dev/null; T[scan]+="$(echo "$(now) - $t0" | bc) "
+    for s in 1 2; do
+        read -r secs mrss rrss wrss state < <(pipeline $s) || true
+        [ -n "${state:-}" ] || { echo "pipeline.sh: the pipeline with $s slot(s) failed: see $W/pipe/*.log" >&2; exit 1; }
+        T[pipe$s]+="$secs "
+        echo "run $run, pipeline $s slot(s): $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB; state dir $((state / 1000000)) MB" >&2
+    done
+    for th in 1 2; do t0=$(now); duck "$F" $th /dev/null; T[duck$th]+="$(echo "$(now) - $t0" | bc) "; done
+done
+python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" <<'PY'
+import statistics, sys
+names = ["tally scan", "pipeline, 1 slot (+2nd watcher, --state-dir)", "pipeline, 2 slots (+2nd watcher, --state-dir)",
+         "DuckDB 1 thread", "DuckDB 2 threads"]
+runs = [[float(x) for x in a.split()] for a in sys.argv[1:6]]
+size, groups = int(sys.argv[6]), int(sys.argv[7])
+print(f"{size / 1e6:.0f} MB, {groups:,} groups, the full table written as CSV; median (min-max) of {len(runs[0])} runs\n")
+print("| what | wall (s) | vs tally scan | vs DuckDB 1 thread |\n|---|---|---|---|")
+scan, d1 = statistics.median(runs[0]), statistics.median(runs[3])
+for n, r in zip(names, runs):
+    m = statistics.median(r)
+    print(f"| {n} | {m:.2f} ({min(r):.2f}-{max(r):.2f}) | {m / scan:.2f}x | {m / d1:.2f}x |")
+PY
