@@ -34,14 +34,27 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
 /*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
+/*  Apply a task whose partial came in parts (reducer/stage.h): header holds the task, mapper,
+    length and counters as every part said them (its groups are ignored), table the merged groups
+    of all parts, digest the partial's digest (tl_ledger_counters_digest of the header plus
+    tl_ledger_groups_digest of every part). The same checks, duplicate rule and bookkeeping as
+    tl_ledger_apply, and the same results. A NULL table (nothing merged) can only be a duplicate:
+    if the task is not applied, it is rejected (TL_EINVAL). */
+int tl_ledger_apply_table (tl_ledger_t *self, const tl_msg_t *header, const tl_agg_t *table, uint64_t digest);
 bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
-/*  An order-independent digest of a partial's counts (groups, cells, row counters, length). */
+/*  An order-independent digest of a partial's counts (groups, cells, row counters, length). It
+    is the sum (mod 2^64) of the two below, so a partial in parts has the digest it would have
+    had whole: the counters' once, plus the groups' of every part. */
 uint64_t tl_ledger_partial_digest (const tl_msg_t *partial);
+uint64_t tl_ledger_counters_digest (const tl_msg_t *partial);
+uint64_t tl_ledger_groups_digest (const tl_agg_entry_t *groups, size_t n, size_t ncells);
 /*  Compare a verification copy (copy->verify = 1 + the task it re-ran) with the partial that was
     applied for that task: 1 if they agree, 0 if not, TL_EINVAL if the task is not applied.
     *applied_by names the mapper whose partial was applied (borrowed). Digests and producers
     are not checkpointed: after a reducer restart, verification of earlier tasks says TL_EINVAL. */
 int tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by);
+/*  The same for a verification copy that came in parts: its task and its whole digest. */
+int tl_ledger_verify_digest (const tl_ledger_t *self, uint64_t task, uint64_t digest, const char **applied_by);
 /*  All applied ids, ascending, and the length each covered, into new arrays (caller frees both). */
 int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, uint64_t **lengths, size_t *n);
 /*  The length task's applied partial covered (0 if not applied). */

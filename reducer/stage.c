@@ -1,0 +1,255 @@
+/*  stage.c — staging of partials in parts (stage.h says what and why).
+
+    A small array of entries, searched linearly: it holds at most max_tasks tasks (a few
+    hundred), and the search is nothing beside merging a part's tens of thousands of groups.
+    Each entry owns a tl_staged_t that becomes the caller's when the last part comes. */
+#include "reducer/stage.h"
+#include "reducer/ledger.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tl_staged_t *s;         /* NULL: a free entry */
+    uint64_t order;         /* when its first part came: the oldest is evicted first */
+    uint64_t next;          /* the part expected next */
+    uint64_t count;         /* the group counts of its parts, summed */
+} s_entry_t;
+
+struct tl_stage {
+    s_entry_t *v;
+    size_t max_tasks, max_groups;
+    uint64_t clock;
+    tl_stage_stats_t st;
+};
+
+tl_stage_t *
+tl_stage_new (size_t max_tasks, size_t max_groups)
+{
+    tl_stage_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->max_tasks = max_tasks ? max_tasks : 1;
+    self->max_groups = max_groups;
+    if (!(self->v = calloc (self->max_tasks, sizeof *self->v)))
+        tl_stage_destroy (&self);
+    return self;
+}
+
+void
+tl_staged_destroy (tl_staged_t **self_p)
+{
+    if (self_p && *self_p) {
+        tl_agg_destroy (&(*self_p)->table);
+        free ((*self_p)->strs_);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+/*  Free entry i and take its groups off the count. */
+static void
+s_drop (tl_stage_t *self, size_t i)
+{
+    s_entry_t *x = &self->v [i];
+    if (!x->s)
+        return;
+    if (x->s->table)
+        self->st.groups -= tl_agg_size (x->s->table);
+    tl_staged_destroy (&x->s);
+    self->st.tasks--;
+}
+
+void
+tl_stage_destroy (tl_stage_t **self_p)
+{
+    if (self_p && *self_p) {
+        tl_stage_t *self = *self_p;
+        for (size_t i = 0; self->v && i < self->max_tasks; i++)
+            s_drop (self, i);
+        free (self->v);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+tl_stage_clear (tl_stage_t *self)
+{
+    for (size_t i = 0; i < self->max_tasks; i++)
+        s_drop (self, i);
+}
+
+tl_stage_stats_t
+tl_stage_stats (const tl_stage_t *self)
+{
+    return self->st;
+}
+
+static bool
+s_streq (const char *a, const char *b)
+{
+    return strcmp (a ? a : "", b ? b : "") == 0;
+}
+
+/*  The entry that stages m's task, or -1. */
+static long
+s_find (const tl_stage_t *self, const tl_msg_t *m)
+{
+    for (size_t i = 0; i < self->max_tasks; i++) {
+        const tl_staged_t *s = self->v [i].s;
+        if (s && s->header.task == m->task && s->header.attempt == m->attempt && s->header.verify == m->verify
+            && s_streq (s->header.mapper, m->mapper))
+            return (long) i;
+    }
+    return -1;
+}
+
+/*  Evict the oldest staged task other than entry keep (-1: none kept). False if there is none. */
+static bool
+s_evict_oldest (tl_stage_t *self, long keep)
+{
+    long oldest = -1;
+    for (size_t i = 0; i < self->max_tasks; i++)
+        if (self->v [i].s && (long) i != keep && (oldest < 0 || self->v [i].order < self->v [oldest].order))
+            oldest = (long) i;
+    if (oldest < 0)
+        return false;
+    self->st.evicted++;
+    self->st.last_evicted_task = self->v [oldest].s->header.task;
+    self->st.last_evicted_attempt = self->v [oldest].s->header.attempt;
+    s_drop (self, (size_t) oldest);
+    return true;
+}
+
+/*  Everything of a part but its number and groups must be what its first part said. */
+static bool
+s_same_header (const tl_msg_t *a, const tl_msg_t *b)
+{
+    return s_streq (a->job, b->job) && s_streq (a->token, b->token) && a->offset == b->offset
+           && a->length == b->length && a->rows == b->rows && a->bytes == b->bytes && a->bad == b->bad
+           && a->blank == b->blank && a->filtered == b->filtered && a->fetched == b->fetched
+           && a->skipped == b->skipped && a->parts == b->parts;
+}
+
+/*  A new staged task from its first part: the header with its own copies of the strings. */
+static tl_staged_t *
+s_new_staged (const tl_msg_t *m, unsigned ncells, bool merge)
+{
+    tl_staged_t *s = calloc (1, sizeof *s);
+    if (!s)
+        return NULL;
+    const char *job = m->job ? m->job : "", *mapper = m->mapper ? m->mapper : "", *token = m->token ? m->token : "";
+    size_t lj = strlen (job) + 1, lm = strlen (mapper) + 1, lt = strlen (token) + 1;
+    if (!(s->strs_ = malloc (lj + lm + lt)) || (merge && !(s->table = tl_agg_new_cells (ncells)))) {
+        tl_staged_destroy (&s);
+        return NULL;
+    }
+    memcpy (s->strs_, job, lj);
+    memcpy (s->strs_ + lj, mapper, lm);
+    memcpy (s->strs_ + lj + lm, token, lt);
+    s->header = (tl_msg_t) {
+        .type = TL_MSG_PARTIAL, .job = s->strs_, .mapper = s->strs_ + lj, .token = s->strs_ + lj + lm,
+        .task = m->task, .attempt = m->attempt, .offset = m->offset, .length = m->length, .rows = m->rows,
+        .bytes = m->bytes, .bad = m->bad, .blank = m->blank, .filtered = m->filtered, .fetched = m->fetched,
+        .skipped = m->skipped, .verify = m->verify, .parts = m->parts, .ncells = ncells,
+    };
+    s->digest = tl_ledger_counters_digest (m);
+    return s;
+}
+
+/*  Drop entry i (if any) with the part that broke it, and say why. */
+static int
+s_broken (tl_stage_t *self, long i, tl_err_t *e, int code, const char *fmt, const tl_msg_t *m, const char *why)
+{
+    self->st.broken++;
+    if (i >= 0)
+        s_drop (self, (size_t) i);
+    return tl_err_set (e, code, 0, fmt, (unsigned long long) m->task, (unsigned long long) m->attempt,
+                       m->mapper ? m->mapper : "?", (unsigned long long) m->part, (unsigned long long) m->parts, why);
+}
+
+#define BROKEN "task %llu attempt %llu from '%s', part %llu of %llu: %s; its staged parts are dropped"
+
+int
+tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge, tl_staged_t **out, tl_err_t *e)
+{
+    *out = NULL;
+    long i = s_find (self, m);
+    if (m->parts < 1 || m->part < 1 || m->part > m->parts)
+        return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "not a part");
+    if (m->n_groups && m->ncells != ncells)
+        return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "its groups have another number of value cells than the job");
+    if (m->part == 1) {
+        if (i >= 0)     /* a first part again: what was staged can never complete */
+            s_broken (self, i, e, TL_EPROTO, BROKEN, m, "a first part while its parts were staged");
+        while (self->st.tasks >= self->max_tasks && s_evict_oldest (self, -1))
+            ;
+        for (i = 0; self->v [i].s; i++)
+            ;
+        tl_staged_t *s = s_new_staged (m, ncells, merge);
+        if (!s) {
+            self->st.broken++;
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory staging task %llu", (unsigned long long) m->task);
+        }
+        self->v [i] = (s_entry_t) { .s = s, .order = ++self->clock, .next = 1 };
+        self->st.tasks++;
+    }
+    else if (i < 0)
+        return s_broken (self, -1, e, TL_EPROTO, BROKEN, m,
+                         "nothing is staged for it (a part was lost, or the staging was evicted)");
+    s_entry_t *x = &self->v [i];
+    if (m->part != x->next)
+        return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "parts out of order (one was lost)");
+    if (!s_same_header (&x->s->header, m))
+        return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "its header differs from the first part's");
+    if (!merge && x->s->table) {    /* applied meanwhile: the digest is all that is needed */
+        self->st.groups -= tl_agg_size (x->s->table);
+        tl_agg_destroy (&x->s->table);
+    }
+    if (x->s->table) {
+        /* Room first: evict the oldest others while this part could pass the cap. */
+        while (self->st.groups + m->n_groups > self->max_groups && s_evict_oldest (self, i))
+            ;
+        if (self->st.groups + m->n_groups > self->max_groups) {
+            char why [160];
+            snprintf (why, sizeof why, "the task alone has more groups than the staging holds (%zu)", self->max_groups);
+            return s_broken (self, i, e, TL_EFULL, BROKEN, m, why);
+        }
+        size_t before = tl_agg_size (x->s->table);
+        for (size_t g = 0; g < m->n_groups; g++)
+            if (tl_agg_merge (x->s->table, m->groups [g].key, m->groups [g].len, m->groups [g].count,
+                              ncells ? m->groups [g].cells : NULL) != 0) {
+                self->st.groups += tl_agg_size (x->s->table) - before;
+                self->st.broken++;
+                s_drop (self, i);
+                return tl_err_set (e, TL_ENOMEM, 0, "out of memory staging task %llu", (unsigned long long) m->task);
+            }
+        self->st.groups += tl_agg_size (x->s->table) - before;
+    }
+    x->s->digest += tl_ledger_groups_digest (m->groups, m->n_groups, ncells);
+    x->s->groups += m->n_groups;
+    for (size_t g = 0; g < m->n_groups; g++)
+        x->count += m->groups [g].count;
+    self->st.parts++;
+    x->next++;
+    if (m->part < m->parts)
+        return TL_STAGE_MORE;
+    /* Every row counted is in one group, so a task's group counts add up to its rows: a part
+       missing in a way its numbers cannot show (a `parts` that lies) shows here. */
+    if (x->count != x->s->header.rows) {
+        char why [160];
+        snprintf (why, sizeof why, "its parts' groups add up to %llu rows, its header says %llu",
+                  (unsigned long long) x->count, (unsigned long long) x->s->header.rows);
+        self->st.parts--;
+        return s_broken (self, i, e, TL_EPROTO, BROKEN, m, why);
+    }
+    /* The last part: the task leaves the stage, whole. */
+    if (x->s->table)
+        self->st.groups -= tl_agg_size (x->s->table);
+    *out = x->s;
+    x->s = NULL;
+    self->st.tasks--;
+    self->st.completed++;
+    return TL_STAGE_DONE;
+}

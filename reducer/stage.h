@@ -1,0 +1,76 @@
+/*  stage.h — partials that come in parts, staged until the last part is in.
+
+    A mapper sends a task's table of more than one part's groups (TL_PART_GROUPS, TL_PART_BYTES)
+    as several PARTIALs that share job, task, attempt, mapper, token, offset, length, verify and
+    every counter, numbered part = 1..parts (docs/PROTOCOL.md). The reducer offers each part
+    here, keyed by (task, attempt, mapper, verify). Parts must come in order: one mapper sends
+    them down one socket, which keeps order, so anything else means a part was lost or forged.
+    Each part is merged into the staging table as it arrives (tl_agg_merge), so the reducer never
+    holds a task's whole partial as messages; when the last part is in, the caller gets the
+    whole task (its header, the merged table and the digest it would have had whole) and applies
+    it once, through the ledger (tl_ledger_apply_table). Nothing of a task touches the totals
+    before its last part, so a task is applied whole or not at all.
+
+    What breaks a sequence drops that task's staging, counted, with a reason: a part > 1 with
+    nothing staged (a gap, or its staging was evicted), a part that is not the next one, a header
+    that differs from its first part's, cells of another shape, and at the last part, group
+    counts that do not add up to the header's rows (every counted row is in one group, so a
+    `parts` that lies shows there). The broker re-runs a task that
+    is never applied (its DONE is not followed by APPLIED), so a dropped staging costs a re-run,
+    never a count.
+
+    Bounded: at most max_tasks staged tasks and max_groups staged groups in all. A new task, or a
+    part that would pass the group cap, evicts the oldest staged tasks first (counted); a task
+    that alone passes the group cap is dropped.
+
+    A task already applied (a backup copy, a re-run) and a verification copy need no table: with
+    merge false the stage only follows the sequence and the digest, and frees a table it holds.
+
+    Pure: no sockets, no clock, no files. */
+#ifndef TL_STAGE_H
+#define TL_STAGE_H
+#include "lib/core/agg.h"
+#include "lib/wire/codec.h"
+#include "lib/base/err.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tl_stage tl_stage_t;
+
+/*  A whole task, out of the stage. header holds job, task, attempt, mapper, token, offset,
+    length, verify, parts and the counters (no groups); its strings belong to this struct. */
+typedef struct {
+    tl_msg_t header;
+    tl_agg_t *table;        /* the merged groups of every part; NULL if not merged (merge false) */
+    uint64_t digest;        /* tl_ledger_partial_digest of the task as one message */
+    size_t groups;          /* groups received in all parts */
+    char *strs_;            /* private: the header's strings */
+} tl_staged_t;
+
+typedef struct {
+    uint64_t parts;         /* parts taken */
+    uint64_t completed;     /* tasks whose last part came */
+    uint64_t broken;        /* parts dropped with their task's staging: gaps, order, headers, shape, size */
+    uint64_t evicted;       /* staged tasks evicted by the caps */
+    uint64_t tasks;         /* staged now */
+    uint64_t groups;        /* staged groups now */
+    uint64_t last_evicted_task, last_evicted_attempt;   /* for the caller's log */
+} tl_stage_stats_t;
+
+#define TL_STAGE_MORE 0     /* the part is staged; more are to come */
+#define TL_STAGE_DONE 1     /* the last part: *out holds the whole task */
+
+tl_stage_t *tl_stage_new (size_t max_tasks, size_t max_groups);
+void tl_stage_destroy (tl_stage_t **self_p);
+/*  Offer part m (m->parts >= 1, 1 <= m->part <= m->parts, as the codec checks). ncells is the
+    job's number of value cells. merge false: follow the sequence and the digest only (the task is
+    applied already, or m is a verification copy). Returns TL_STAGE_MORE, TL_STAGE_DONE with a
+    new *out (the caller owns it: tl_staged_destroy), or a negative error when the part is dropped
+    and with it whatever was staged for its task (e says why). m stays the caller's. */
+int tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge, tl_staged_t **out, tl_err_t *e);
+/*  Drop everything staged (a new job). */
+void tl_stage_clear (tl_stage_t *self);
+tl_stage_stats_t tl_stage_stats (const tl_stage_t *self);
+void tl_staged_destroy (tl_staged_t **self_p);
+#endif
