@@ -75,6 +75,8 @@ typedef struct {
     tl_security_t *sec;
     uint64_t retries, bytes, rows, bad;
     zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
+    int64_t part_pace_ms;       /* TALLY_PART_PACE_MS: at least this between two parts of a partial
+                                   (0); the tests use it to kill a mapper between parts */
 } s_mapper_t;
 
 /*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
@@ -381,6 +383,8 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
         goto release;
     }
     for (int k = 0; k < PARTS_PER_ROUND && !finished; k++) {
+        if (res->parts && res->part && now - s->out_since < mp->part_pace_ms)
+            return;     /* TALLY_PART_PACE_MS (tests): parts spaced out */
         if (res->parts && !res->partial) {
             int rc = tl_work_next_part (w, s->name, res);
             if (rc == 1) {
@@ -402,6 +406,8 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
         }
         s->out_since = now;
         if (res->parts) {
+            tl_debug ("task %llu: part %u of %u sent (%zu bytes)", (unsigned long long) w->task, res->part, res->parts,
+                      res->partial_len);
             res->partial_max = res->partial_len > res->partial_max ? res->partial_len : res->partial_max;
             free (res->partial);
             res->partial = NULL;
@@ -500,6 +506,8 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     }
     int64_t last_metrics = 0;
     mp.seen = zhash_new ();
+    const char *pace = getenv ("TALLY_PART_PACE_MS");
+    mp.part_pace_ms = pace ? atoll (pace) : 0;
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);

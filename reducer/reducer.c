@@ -557,8 +557,10 @@ s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
     r->acks [r->nacks] = m->task;
     r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
     r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
-    if (rc == 1)
+    if (rc == 1) {
         r->unsaved = true;
+        tl_stage_release_task (r->stage, m->task);     /* other copies' staged tables are dups now */
+    }
 }
 
 /*  A verification copy (--verify-fraction): compare it with the partial applied for the same

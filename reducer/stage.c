@@ -80,6 +80,18 @@ tl_stage_clear (tl_stage_t *self)
         s_drop (self, i);
 }
 
+void
+tl_stage_release_task (tl_stage_t *self, uint64_t task)
+{
+    for (size_t i = 0; i < self->max_tasks; i++) {
+        tl_staged_t *s = self->v [i].s;
+        if (s && s->header.task == task && s->table) {
+            self->st.groups -= tl_agg_size (s->table);
+            tl_agg_destroy (&s->table);
+        }
+    }
+}
+
 tl_stage_stats_t
 tl_stage_stats (const tl_stage_t *self)
 {

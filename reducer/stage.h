@@ -69,6 +69,10 @@ void tl_stage_destroy (tl_stage_t **self_p);
     new *out (the caller owns it: tl_staged_destroy), or a negative error when the part is dropped
     and with it whatever was staged for its task (e says why). m stays the caller's. */
 int tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge, tl_staged_t **out, tl_err_t *e);
+/*  The task is applied: free the tables staged for it (other attempts, backup copies, a dead
+    mapper's parts). Their entries stay, so parts still on their way are followed quietly to a
+    duplicate; an entry whose mapper died stays until the task cap evicts it. */
+void tl_stage_release_task (tl_stage_t *self, uint64_t task);
 /*  Drop everything staged (a new job). */
 void tl_stage_clear (tl_stage_t *self);
 tl_stage_stats_t tl_stage_stats (const tl_stage_t *self);
