@@ -281,28 +281,14 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
 }
 
 int
-tl_ledger_apply_table (tl_ledger_t *self, const tl_msg_t *header, const tl_agg_t *table, uint64_t digest)
+tl_ledger_apply_dup (tl_ledger_t *self, const tl_msg_t *header)
 {
-    if (!table) {
-        /* Nothing was merged (the stage was told the task was applied): only a duplicate. */
-        int rc = s_admit (self, header, 0, 0);
-        if (rc == 1) {
-            self->st.rejected++;
-            return TL_EINVAL;
-        }
-        return rc;
+    int rc = s_admit (self, header, 0, 0);
+    if (rc == 1) {
+        self->st.rejected++;
+        return TL_EINVAL;
     }
-    unsigned nc = tl_agg_ncells (table);
-    int rc = s_admit (self, header, tl_agg_size (table), nc);
-    if (rc != 1)
-        return rc;
-    size_t pos = 0;
-    tl_agg_entry_t e;
-    while (tl_agg_next (table, &pos, &e))
-        if (tl_agg_merge (self->totals, e.key, e.len, e.count, nc ? e.cells : NULL) != 0)
-            abort ();   /* as in tl_ledger_apply */
-    s_book (self, header, digest);
-    return 1;
+    return rc;
 }
 
 int

@@ -34,13 +34,10 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
 /*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
-/*  Apply a task whose partial came in parts (reducer/stage.h): header holds the task, mapper,
-    length and counters as every part said them (its groups are ignored), table the merged groups
-    of all parts, digest the partial's digest (tl_ledger_counters_digest of the header plus
-    tl_ledger_groups_digest of every part). The same checks, duplicate rule and bookkeeping as
-    tl_ledger_apply, and the same results. A NULL table (nothing merged) can only be a duplicate:
-    if the task is not applied, it is rejected (TL_EINVAL). */
-int tl_ledger_apply_table (tl_ledger_t *self, const tl_msg_t *header, const tl_agg_t *table, uint64_t digest);
+/*  A partial known by its header only (a task in parts whose groups were not kept because the
+    task was applied already, reducer/stage.h): 0, a duplicate, if the task is applied; else
+    TL_EINVAL (rejected), never applied without its groups. */
+int tl_ledger_apply_dup (tl_ledger_t *self, const tl_msg_t *header);
 bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
 /*  An order-independent digest of a partial's counts (groups, cells, row counters, length). It
     is the sum (mod 2^64) of the two below, so a partial in parts has the digest it would have

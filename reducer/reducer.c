@@ -89,7 +89,7 @@
     a fast mapper can park in our memory while we merge; it waits on its send queue instead. */
 #define ROUTER_RCVHWM 64
 
-/*  A partial held until JOB announces its task id: a whole PARTIAL, or the header and table of
+/*  A partial held until JOB announces its task id: a whole PARTIAL, or the whole task of
     one that came in parts. */
 typedef struct {
     tl_msg_t m;
@@ -417,7 +417,7 @@ s_retry_pending (s_reducer_t *r)
     size_t keep = 0;
     for (size_t i = 0; i < r->npending; i++) {
         s_held_t *h = &r->pending [i];
-        const tl_msg_t *m = h->staged ? &h->staged->header : &h->m;
+        const tl_msg_t *m = h->staged ? &h->staged->msg : &h->m;
         if (m->task < tl_ledger_stats (r->ledger).tasks_total) {
             s_apply (r, m, h->staged);
             s_held_clear (r, h);
@@ -522,12 +522,13 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
 }
 
 /*  Every task's apply goes through here, once per partial that reaches it: m is a whole
-    PARTIAL (staged NULL), or the header of one that came in parts, with staged holding the
-    merged table and the digest (m is then &staged->header). */
+    PARTIAL (staged NULL), or one that came in parts, put together by the stage (m is then
+    &staged->msg, with every group of every part, unless !staged->merged: a copy of a task
+    applied already, whose groups were not kept, which can only be a duplicate). */
 static void
 s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
 {
-    int rc = staged ? tl_ledger_apply_table (r->ledger, m, staged->table, staged->digest) : tl_ledger_apply (r->ledger, m);
+    int rc = staged && !staged->merged ? tl_ledger_apply_dup (r->ledger, m) : tl_ledger_apply (r->ledger, m);
     if (rc == TL_EINVAL) {
         tl_err_t e;
         tl_err_set (&e, TL_EPROTO, 0, "partial for unknown task %llu", (unsigned long long) m->task);
@@ -615,7 +616,7 @@ s_on_part (s_reducer_t *r, const tl_msg_t *m)
     }
     if (rc == TL_STAGE_MORE)
         return;
-    const tl_msg_t *h = &st->header;
+    const tl_msg_t *h = &st->msg;
     uint64_t total = tl_ledger_stats (r->ledger).tasks_total;
     if (h->verify)
         s_on_verify (r, h, st->digest);

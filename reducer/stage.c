@@ -1,13 +1,32 @@
 /*  stage.c — staging of partials in parts (stage.h says what and why).
 
     A small array of entries, searched linearly: it holds at most max_tasks tasks (a few
-    hundred), and the search is nothing beside merging a part's tens of thousands of groups.
-    Each entry owns a tl_staged_t that becomes the caller's when the last part comes. */
+    hundred), and the search is nothing beside copying a part's tens of thousands of groups.
+    Each entry owns a tl_staged_t that becomes the caller's when the last part comes. A staged
+    task's memory is one block for the header's strings, a growing array of group entries, and
+    1 MiB blocks (or one as big as a part's keys) that hold the keys and cells the entries point
+    to: a task's groups cost their bytes plus 24 per entry, and nothing is moved once copied. */
 #include "reducer/stage.h"
 #include "reducer/ledger.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define BLOCK ((size_t) 1 << 20)
+
+typedef struct s_block {
+    struct s_block *next;
+    size_t used, size;
+    char data [];
+} s_block_t;
+
+/*  What a staged task owns (tl_staged_t.mem_). */
+typedef struct {
+    char *strs;             /* job, mapper, token */
+    tl_agg_entry_t *v;      /* the groups so far */
+    size_t cap;
+    s_block_t *blocks;      /* keys and cells, newest first */
+} s_mem_t;
 
 typedef struct {
     tl_staged_t *s;         /* NULL: a free entry */
@@ -36,15 +55,90 @@ tl_stage_new (size_t max_tasks, size_t max_groups)
     return self;
 }
 
+/*  Free a staged task's groups (its header stays). */
+static void
+s_free_groups (tl_staged_t *s)
+{
+    s_mem_t *mem = s->mem_;
+    while (mem->blocks) {
+        s_block_t *n = mem->blocks->next;
+        free (mem->blocks);
+        mem->blocks = n;
+    }
+    free (mem->v);
+    mem->v = NULL;
+    mem->cap = 0;
+    s->msg.groups = NULL;
+    s->msg.n_groups = 0;
+    s->merged = false;
+}
+
 void
 tl_staged_destroy (tl_staged_t **self_p)
 {
     if (self_p && *self_p) {
-        tl_agg_destroy (&(*self_p)->table);
-        free ((*self_p)->strs_);
+        s_mem_t *mem = (*self_p)->mem_;
+        if (mem) {
+            s_free_groups (*self_p);
+            free (mem->strs);
+            free (mem);
+        }
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+/*  n bytes (8-aligned) from the task's blocks. */
+static void *
+s_take (s_mem_t *mem, size_t n)
+{
+    n = (n + 7) & ~(size_t) 7;
+    s_block_t *b = mem->blocks;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > BLOCK ? n : BLOCK;
+        if (!(b = malloc (sizeof *b + size)))
+            return NULL;
+        b->used = 0;
+        b->size = size;
+        b->next = mem->blocks;
+        mem->blocks = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/*  Append a part's groups (keys and cells copied). */
+static int
+s_append (tl_staged_t *s, const tl_msg_t *m, unsigned ncells)
+{
+    s_mem_t *mem = s->mem_;
+    size_t n = s->msg.n_groups;
+    if (n + m->n_groups > mem->cap) {
+        size_t cap = mem->cap ? mem->cap : 1024;
+        while (cap < n + m->n_groups)
+            cap *= 2;
+        tl_agg_entry_t *v = realloc (mem->v, cap * sizeof *v);
+        if (!v)
+            return TL_ENOMEM;
+        mem->v = v;
+        mem->cap = cap;
+        s->msg.groups = v;
+    }
+    for (size_t g = 0; g < m->n_groups; g++) {
+        const tl_agg_entry_t *x = &m->groups [g];
+        char *key = s_take (mem, x->len + 1);
+        tl_cell_t *cells = ncells ? s_take (mem, ncells * sizeof *cells) : NULL;
+        if (!key || (ncells && !cells))
+            return TL_ENOMEM;
+        memcpy (key, x->key, x->len);
+        key [x->len] = 0;
+        if (ncells)
+            memcpy (cells, x->cells, ncells * sizeof *cells);
+        mem->v [n + g] = (tl_agg_entry_t) { key, x->len, x->count, cells };
+        s->msg.n_groups++;
+    }
+    return 0;
 }
 
 /*  Free entry i and take its groups off the count. */
@@ -54,8 +148,7 @@ s_drop (tl_stage_t *self, size_t i)
     s_entry_t *x = &self->v [i];
     if (!x->s)
         return;
-    if (x->s->table)
-        self->st.groups -= tl_agg_size (x->s->table);
+    self->st.groups -= x->s->msg.n_groups;
     tl_staged_destroy (&x->s);
     self->st.tasks--;
 }
@@ -85,9 +178,9 @@ tl_stage_release_task (tl_stage_t *self, uint64_t task)
 {
     for (size_t i = 0; i < self->max_tasks; i++) {
         tl_staged_t *s = self->v [i].s;
-        if (s && s->header.task == task && s->table) {
-            self->st.groups -= tl_agg_size (s->table);
-            tl_agg_destroy (&s->table);
+        if (s && s->msg.task == task && s->merged) {
+            self->st.groups -= s->msg.n_groups;
+            s_free_groups (s);
         }
     }
 }
@@ -110,8 +203,8 @@ s_find (const tl_stage_t *self, const tl_msg_t *m)
 {
     for (size_t i = 0; i < self->max_tasks; i++) {
         const tl_staged_t *s = self->v [i].s;
-        if (s && s->header.task == m->task && s->header.attempt == m->attempt && s->header.verify == m->verify
-            && s_streq (s->header.mapper, m->mapper))
+        if (s && s->msg.task == m->task && s->msg.attempt == m->attempt && s->msg.verify == m->verify
+            && s_streq (s->msg.mapper, m->mapper))
             return (long) i;
     }
     return -1;
@@ -128,8 +221,8 @@ s_evict_oldest (tl_stage_t *self, long keep)
     if (oldest < 0)
         return false;
     self->st.evicted++;
-    self->st.last_evicted_task = self->v [oldest].s->header.task;
-    self->st.last_evicted_attempt = self->v [oldest].s->header.attempt;
+    self->st.last_evicted_task = self->v [oldest].s->msg.task;
+    self->st.last_evicted_attempt = self->v [oldest].s->msg.attempt;
     s_drop (self, (size_t) oldest);
     return true;
 }
@@ -149,19 +242,25 @@ static tl_staged_t *
 s_new_staged (const tl_msg_t *m, unsigned ncells, bool merge)
 {
     tl_staged_t *s = calloc (1, sizeof *s);
-    if (!s)
+    s_mem_t *mem = s ? calloc (1, sizeof *mem) : NULL;
+    if (!mem) {
+        free (s);
         return NULL;
+    }
+    s->mem_ = mem;
+    s->merged = merge;
     const char *job = m->job ? m->job : "", *mapper = m->mapper ? m->mapper : "", *token = m->token ? m->token : "";
     size_t lj = strlen (job) + 1, lm = strlen (mapper) + 1, lt = strlen (token) + 1;
-    if (!(s->strs_ = malloc (lj + lm + lt)) || (merge && !(s->table = tl_agg_new_cells (ncells)))) {
+    if (!(mem->strs = malloc (lj + lm + lt))) {
         tl_staged_destroy (&s);
         return NULL;
     }
-    memcpy (s->strs_, job, lj);
-    memcpy (s->strs_ + lj, mapper, lm);
-    memcpy (s->strs_ + lj + lm, token, lt);
-    s->header = (tl_msg_t) {
-        .type = TL_MSG_PARTIAL, .job = s->strs_, .mapper = s->strs_ + lj, .token = s->strs_ + lj + lm,
+    char *strs = mem->strs;
+    memcpy (strs, job, lj);
+    memcpy (strs + lj, mapper, lm);
+    memcpy (strs + lj + lm, token, lt);
+    s->msg = (tl_msg_t) {
+        .type = TL_MSG_PARTIAL, .job = strs, .mapper = strs + lj, .token = strs + lj + lm,
         .task = m->task, .attempt = m->attempt, .offset = m->offset, .length = m->length, .rows = m->rows,
         .bytes = m->bytes, .bad = m->bad, .blank = m->blank, .filtered = m->filtered, .fetched = m->fetched,
         .skipped = m->skipped, .verify = m->verify, .parts = m->parts, .ncells = ncells,
@@ -213,13 +312,13 @@ tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge
     s_entry_t *x = &self->v [i];
     if (m->part != x->next)
         return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "parts out of order (one was lost)");
-    if (!s_same_header (&x->s->header, m))
+    if (!s_same_header (&x->s->msg, m))
         return s_broken (self, i, e, TL_EPROTO, BROKEN, m, "its header differs from the first part's");
-    if (!merge && x->s->table) {    /* applied meanwhile: the digest is all that is needed */
-        self->st.groups -= tl_agg_size (x->s->table);
-        tl_agg_destroy (&x->s->table);
+    if (!merge && x->s->merged) {   /* applied meanwhile: the digest is all that is needed */
+        self->st.groups -= x->s->msg.n_groups;
+        s_free_groups (x->s);
     }
-    if (x->s->table) {
+    if (x->s->merged) {
         /* Room first: evict the oldest others while this part could pass the cap. */
         while (self->st.groups + m->n_groups > self->max_groups && s_evict_oldest (self, i))
             ;
@@ -228,16 +327,14 @@ tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge
             snprintf (why, sizeof why, "the task alone has more groups than the staging holds (%zu)", self->max_groups);
             return s_broken (self, i, e, TL_EFULL, BROKEN, m, why);
         }
-        size_t before = tl_agg_size (x->s->table);
-        for (size_t g = 0; g < m->n_groups; g++)
-            if (tl_agg_merge (x->s->table, m->groups [g].key, m->groups [g].len, m->groups [g].count,
-                              ncells ? m->groups [g].cells : NULL) != 0) {
-                self->st.groups += tl_agg_size (x->s->table) - before;
-                self->st.broken++;
-                s_drop (self, i);
-                return tl_err_set (e, TL_ENOMEM, 0, "out of memory staging task %llu", (unsigned long long) m->task);
-            }
-        self->st.groups += tl_agg_size (x->s->table) - before;
+        size_t before = x->s->msg.n_groups;
+        int rc = s_append (x->s, m, ncells);
+        self->st.groups += x->s->msg.n_groups - before;
+        if (rc) {
+            self->st.broken++;
+            s_drop (self, i);
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory staging task %llu", (unsigned long long) m->task);
+        }
     }
     x->s->digest += tl_ledger_groups_digest (m->groups, m->n_groups, ncells);
     x->s->groups += m->n_groups;
@@ -249,16 +346,15 @@ tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge
         return TL_STAGE_MORE;
     /* Every row counted is in one group, so a task's group counts add up to its rows: a part
        missing in a way its numbers cannot show (a `parts` that lies) shows here. */
-    if (x->count != x->s->header.rows) {
+    if (x->count != x->s->msg.rows) {
         char why [160];
         snprintf (why, sizeof why, "its parts' groups add up to %llu rows, its header says %llu",
-                  (unsigned long long) x->count, (unsigned long long) x->s->header.rows);
+                  (unsigned long long) x->count, (unsigned long long) x->s->msg.rows);
         self->st.parts--;
         return s_broken (self, i, e, TL_EPROTO, BROKEN, m, why);
     }
     /* The last part: the task leaves the stage, whole. */
-    if (x->s->table)
-        self->st.groups -= tl_agg_size (x->s->table);
+    self->st.groups -= x->s->msg.n_groups;
     *out = x->s;
     x->s = NULL;
     self->st.tasks--;

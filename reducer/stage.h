@@ -5,11 +5,15 @@
     every counter, numbered part = 1..parts (docs/PROTOCOL.md). The reducer offers each part
     here, keyed by (task, attempt, mapper, verify). Parts must come in order: one mapper sends
     them down one socket, which keeps order, so anything else means a part was lost or forged.
-    Each part is merged into the staging table as it arrives (tl_agg_merge), so the reducer never
-    holds a task's whole partial as messages; when the last part is in, the caller gets the
-    whole task (its header, the merged table and the digest it would have had whole) and applies
-    it once, through the ledger (tl_ledger_apply_table). Nothing of a task touches the totals
-    before its last part, so a task is applied whole or not at all.
+    Each part's groups are added to the task's staged groups as the part arrives (keys and cells
+    copied into the stage's own memory), so the reducer never holds a task's partial as
+    messages; when the last part is in, the caller gets the whole task as one PARTIAL (header and
+    all its groups) and applies it once, like any whole partial (tl_ledger_apply). Nothing of a
+    task touches the totals before its last part, so a task is applied whole or not at all.
+    The groups are appended, not merged into a hash table: each group is in one part (the
+    mapper's table has each key once), so a second hash pass would only cost time (a quarter
+    more of the reducer's CPU at 6 M groups, BENCHMARKS.md); a key that came twice is merged by
+    the ledger, as it would be in a whole partial.
 
     What breaks a sequence drops that task's staging, counted, with a reason: a part > 1 with
     nothing staged (a gap, or its staging was evicted), a part that is not the next one, a header
@@ -24,7 +28,7 @@
     that alone passes the group cap is dropped.
 
     A task already applied (a backup copy, a re-run) and a verification copy need no table: with
-    merge false the stage only follows the sequence and the digest, and frees a table it holds.
+    merge false the stage only follows the sequence and the digest, and frees the groups it holds.
 
     Pure: no sockets, no clock, no files. */
 #ifndef TL_STAGE_H
@@ -38,14 +42,16 @@
 
 typedef struct tl_stage tl_stage_t;
 
-/*  A whole task, out of the stage. header holds job, task, attempt, mapper, token, offset,
-    length, verify, parts and the counters (no groups); its strings belong to this struct. */
+/*  A whole task, out of the stage: msg is the task's PARTIAL as if it had come whole (job,
+    task, attempt, mapper, token, offset, length, verify, parts, the counters, and with merged
+    every group of every part); its strings and groups belong to this struct. */
 typedef struct {
-    tl_msg_t header;
-    tl_agg_t *table;        /* the merged groups of every part; NULL if not merged (merge false) */
+    tl_msg_t msg;
+    bool merged;            /* msg holds the groups; false: they were not kept (merge false), and
+                               msg may only be counted as a duplicate or verified by digest */
     uint64_t digest;        /* tl_ledger_partial_digest of the task as one message */
     size_t groups;          /* groups received in all parts */
-    char *strs_;            /* private: the header's strings */
+    void *mem_;             /* private */
 } tl_staged_t;
 
 typedef struct {
@@ -69,7 +75,7 @@ void tl_stage_destroy (tl_stage_t **self_p);
     new *out (the caller owns it: tl_staged_destroy), or a negative error when the part is dropped
     and with it whatever was staged for its task (e says why). m stays the caller's. */
 int tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge, tl_staged_t **out, tl_err_t *e);
-/*  The task is applied: free the tables staged for it (other attempts, backup copies, a dead
+/*  The task is applied: free the groups staged for it (other attempts, backup copies, a dead
     mapper's parts). Their entries stay, so parts still on their way are followed quietly to a
     duplicate; an entry whose mapper died stays until the task cap evicts it. */
 void tl_stage_release_task (tl_stage_t *self, uint64_t task);

@@ -77,12 +77,12 @@ s_offer (tl_stage_t *st, tl_ledger_t *l, const tl_msg_t *m, bool genuine)
     if (tl_stage_offer (st, m, 0, merge, &out, &e) != TL_STAGE_DONE)
         return;
     const char *by;
-    if (out->header.verify)
-        tl_ledger_verify_digest (l, out->header.task, out->digest, &by);
-    else if (tl_ledger_apply_table (l, &out->header, out->table, out->digest) == 1) {
-        tl_stage_release_task (st, out->header.task);
-        if (genuine && out->header.task < NTASK)
-            s_check_task (l, (int) out->header.task);
+    if (out->msg.verify)
+        tl_ledger_verify_digest (l, out->msg.task, out->digest, &by);
+    else if ((out->merged ? tl_ledger_apply (l, &out->msg) : tl_ledger_apply_dup (l, &out->msg)) == 1) {
+        tl_stage_release_task (st, out->msg.task);
+        if (genuine && out->msg.task < NTASK)
+            s_check_task (l, (int) out->msg.task);
     }
     s_check (l);
     tl_staged_destroy (&out);

@@ -1,5 +1,5 @@
 /*  The reducer's staging of partials in parts (reducer/stage.h) and the ledger's apply of a
-    staged table: a task applies whole or not at all, whatever order, gap, repeat, forged number,
+    staged task: a task applies whole or not at all, whatever order, gap, repeat, forged number,
     changed header or cap its parts meet; the result equals the same partial applied whole. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +61,7 @@ s_ledger (unsigned nc)
     return l;
 }
 
-/*  Parts in order: staged, the last completes, and the applied table, counters and digest equal
+/*  Parts in order: staged, the last completes, and the applied groups, counters and digest equal
     those of the same partial applied whole. */
 static void
 test_in_order (void **state)
@@ -80,11 +80,13 @@ test_in_order (void **state)
             assert_int_equal (tl_ledger_stats (staged).rows, 0);     /* nothing applied before the last */
         }
         assert_non_null (out);
+        assert_true (out->merged);
         assert_int_equal (out->groups, NG);
-        assert_int_equal (tl_agg_size (out->table), NG);
+        assert_int_equal (out->msg.n_groups, NG);
         tl_msg_t w = s_whole (3, 1, "m", nc);
         assert_int_equal (out->digest, tl_ledger_partial_digest (&w));
-        assert_int_equal (tl_ledger_apply_table (staged, &out->header, out->table, out->digest), 1);
+        assert_int_equal (tl_ledger_partial_digest (&out->msg), tl_ledger_partial_digest (&w));
+        assert_int_equal (tl_ledger_apply (staged, &out->msg), 1);
         assert_int_equal (tl_ledger_apply (whole, &w), 1);
         tl_ledger_stats_t a = tl_ledger_stats (staged), b = tl_ledger_stats (whole);
         assert_memory_equal (&a, &b, sizeof a);
@@ -105,8 +107,9 @@ test_in_order (void **state)
             tl_stage_offer (st, &m, nc, !tl_ledger_applied (staged, 3), &out, &e);
         }
         assert_non_null (out);
-        assert_null (out->table);       /* not merged: the task was applied */
-        assert_int_equal (tl_ledger_apply_table (staged, &out->header, out->table, out->digest), 0);
+        assert_false (out->merged);     /* not kept: the task was applied */
+        assert_int_equal (out->msg.n_groups, 0);
+        assert_int_equal (tl_ledger_apply_dup (staged, &out->msg), 0);
         assert_int_equal (tl_ledger_stats (staged).dups, 1);
         tl_staged_destroy (&out);
         tl_stage_stats_t ss = tl_stage_stats (st);
@@ -121,7 +124,7 @@ test_in_order (void **state)
     }
 }
 
-/*  A NULL table (nothing merged) for a task that is not applied is refused, never booked. */
+/*  A task whose groups were not kept, for a task that is not applied, is refused, never booked. */
 static void
 test_null_table (void **state)
 {
@@ -130,7 +133,7 @@ test_null_table (void **state)
     tl_ledger_t *l = s_ledger (0);
     tl_msg_t h = s_whole (2, 1, "m", 0);
     h.n_groups = 0;
-    assert_int_equal (tl_ledger_apply_table (l, &h, NULL, 0), TL_EINVAL);
+    assert_int_equal (tl_ledger_apply_dup (l, &h), TL_EINVAL);
     assert_false (tl_ledger_applied (l, 2));
     assert_int_equal (tl_ledger_stats (l).rows, 0);
     tl_ledger_destroy (&l);
@@ -281,9 +284,12 @@ test_interleaved (void **state)
             int rc = tl_stage_offer (st, &m, 0, true, &out, &e);
             assert_int_equal (rc, p < 4 ? TL_STAGE_MORE : TL_STAGE_DONE);
             if (out) {
-                assert_string_equal (out->header.mapper, who [k]);
-                assert_int_equal (out->header.attempt, att [k]);
-                assert_int_equal (tl_agg_total (out->table), NG * (NG + 1) / 2);
+                assert_string_equal (out->msg.mapper, who [k]);
+                assert_int_equal (out->msg.attempt, att [k]);
+                uint64_t sum = 0;
+                for (size_t g = 0; g < out->msg.n_groups; g++)
+                    sum += out->msg.groups [g].count;
+                assert_int_equal (sum, NG * (NG + 1) / 2);
                 done++;
             }
             tl_staged_destroy (&out);
@@ -320,10 +326,10 @@ test_verify (void **state)
             tl_stage_offer (st, &m, 1, false, &out, &e);
         }
         assert_non_null (out);
-        assert_null (out->table);
-        assert_int_equal (out->header.verify, 5);
+        assert_false (out->merged);
+        assert_int_equal (out->msg.verify, 5);
         const char *by;
-        assert_int_equal (tl_ledger_verify_digest (l, out->header.task, out->digest, &by), bad ? 0 : 1);
+        assert_int_equal (tl_ledger_verify_digest (l, out->msg.task, out->digest, &by), bad ? 0 : 1);
         assert_string_equal (by, "a");
         tl_staged_destroy (&out);
     }
@@ -370,7 +376,7 @@ test_eviction (void **state)
     /* Task 3's last part makes 10: it fits. A cap of 8 makes such a task too big alone. */
     m = s_part (3, 1, "m", 0, 3, 4);
     assert_int_equal (tl_stage_offer (st, &m, 0, true, &out, &e), TL_STAGE_DONE);
-    assert_int_equal (tl_agg_size (out->table), NG);
+    assert_int_equal (out->msg.n_groups, NG);
     tl_staged_destroy (&out);
     assert_int_equal (tl_stage_stats (st).groups, 0);
     tl_stage_destroy (&st);
@@ -403,6 +409,19 @@ test_clear (void **state)
     assert_int_equal (tl_stage_stats (st).groups, 0);
     m = s_part (1, 1, "m", 0, 3, 2);
     assert_true (tl_stage_offer (st, &m, 0, true, &out, &e) < 0);
+    /* Released (its task applied by another copy): the groups go, the sequence goes on to a
+       completion that only counts as a duplicate. */
+    m = s_part (9, 1, "m", 0, 3, 1);
+    assert_int_equal (tl_stage_offer (st, &m, 0, true, &out, &e), TL_STAGE_MORE);
+    assert_int_equal (tl_stage_stats (st).groups, 3);
+    tl_stage_release_task (st, 9);
+    assert_int_equal (tl_stage_stats (st).groups, 0);
+    for (uint64_t p = 2; p <= 4; p++) {
+        m = s_part (9, 1, "m", 0, 3, p);
+        assert_int_equal (tl_stage_offer (st, &m, 0, false, &out, &e), p < 4 ? TL_STAGE_MORE : TL_STAGE_DONE);
+    }
+    assert_false (out->merged);
+    tl_staged_destroy (&out);
     tl_stage_destroy (&st);
 }
 
