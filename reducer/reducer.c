@@ -21,9 +21,9 @@
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows.
 
-    A task's partial of many groups comes in parts (docs/PROTOCOL.md): each part is merged into
-    a staging table as it arrives (reducer/stage.h), and the task is applied when its last part
-    is in, whole, once. Every apply, whole or staged, goes through s_apply.
+    A task's partial of many groups comes in parts (docs/PROTOCOL.md): each part's groups are
+    staged as the part arrives (reducer/stage.h), and the task is applied when its last part is
+    in, whole, once. Every apply, whole or staged, goes through s_apply.
 
     One job at a time, and nothing crosses between jobs. A JOB with another id is refused
     (REFUSED) while the current job has not ended; a partial is applied, or held, only if it

@@ -336,7 +336,8 @@ tl_stage_offer (tl_stage_t *self, const tl_msg_t *m, unsigned ncells, bool merge
             return tl_err_set (e, TL_ENOMEM, 0, "out of memory staging task %llu", (unsigned long long) m->task);
         }
     }
-    x->s->digest += tl_ledger_groups_digest (m->groups, m->n_groups, ncells);
+    if (!x->s->merged)      /* with the groups kept, the ledger digests them at the apply */
+        x->s->digest += tl_ledger_groups_digest (m->groups, m->n_groups, ncells);
     x->s->groups += m->n_groups;
     for (size_t g = 0; g < m->n_groups; g++)
         x->count += m->groups [g].count;

@@ -49,7 +49,9 @@ typedef struct {
     tl_msg_t msg;
     bool merged;            /* msg holds the groups; false: they were not kept (merge false), and
                                msg may only be counted as a duplicate or verified by digest */
-    uint64_t digest;        /* tl_ledger_partial_digest of the task as one message */
+    uint64_t digest;        /* tl_ledger_partial_digest of the task as one message, when its
+                               groups were not kept from its first part on (a verification copy:
+                               merge false throughout); with merged, digest msg itself */
     size_t groups;          /* groups received in all parts */
     void *mem_;             /* private */
 } tl_staged_t;
