@@ -79,8 +79,8 @@
 #define SNAPSHOT_SPACING 9      /* a requested snapshot waits 9x what the last one took: <= 10% */
 #define STALL_WARN_MS 5000
 #define STAGE_TASKS_MAX 256         /* tasks whose partial is coming in parts, at most, */
-#define STAGE_GROUPS_MAX (16u << 20)  /* and their groups in all (~1.3 GB of tables at 80 bytes a group) */
-#define PENDING_STAGED_MAX 8        /* held partials that came in parts (each a table) */
+#define STAGE_GROUPS_MAX (16u << 20)  /* and their groups in all (~1.2 GB at ~75 bytes a staged group) */
+#define PENDING_STAGED_MAX 8        /* held partials that came in parts (each a whole task's groups) */
 /*  The ROUTER's message cap: a PARTIAL (or one part of one) is at most TL_PARTIAL_MAX, and the
     broker's ACTIVITY rings are a few MB at their caps. Was 64 MiB when a task's partial was one
     message whatever its groups. */

@@ -4,15 +4,16 @@
     hundred), and the search is nothing beside copying a part's tens of thousands of groups.
     Each entry owns a tl_staged_t that becomes the caller's when the last part comes. A staged
     task's memory is one block for the header's strings, a growing array of group entries, and
-    1 MiB blocks (or one as big as a part's keys) that hold the keys and cells the entries point
-    to: a task's groups cost their bytes plus 24 per entry, and nothing is moved once copied. */
+    blocks (one per part, of its keys and cells, at least 64 KiB) that hold the keys and cells the
+    entries point to: a task's groups cost their bytes plus 24 per entry, one allocation per
+    part, and nothing is moved once copied. */
 #include "reducer/stage.h"
 #include "reducer/ledger.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK ((size_t) 1 << 20)
+#define BLOCK_MIN ((size_t) 64 << 10)
 
 typedef struct s_block {
     struct s_block *next;
@@ -88,23 +89,36 @@ tl_staged_destroy (tl_staged_t **self_p)
     }
 }
 
-/*  n bytes (8-aligned) from the task's blocks. */
+static size_t
+s_align (size_t n)
+{
+    return (n + 7) & ~(size_t) 7;
+}
+
+/*  Room for n more bytes in the newest block, or a new block of at least n. */
+static int
+s_room (s_mem_t *mem, size_t n)
+{
+    s_block_t *b = mem->blocks;
+    if (b && b->size - b->used >= n)
+        return 0;
+    size_t size = n > BLOCK_MIN ? n : BLOCK_MIN;
+    if (!(b = malloc (sizeof *b + size)))
+        return TL_ENOMEM;
+    b->used = 0;
+    b->size = size;
+    b->next = mem->blocks;
+    mem->blocks = b;
+    return 0;
+}
+
+/*  n bytes (8-aligned) from the newest block, which has room (s_room). */
 static void *
 s_take (s_mem_t *mem, size_t n)
 {
-    n = (n + 7) & ~(size_t) 7;
     s_block_t *b = mem->blocks;
-    if (!b || b->size - b->used < n) {
-        size_t size = n > BLOCK ? n : BLOCK;
-        if (!(b = malloc (sizeof *b + size)))
-            return NULL;
-        b->used = 0;
-        b->size = size;
-        b->next = mem->blocks;
-        mem->blocks = b;
-    }
     void *p = b->data + b->used;
-    b->used += n;
+    b->used += s_align (n);
     return p;
 }
 
@@ -125,12 +139,15 @@ s_append (tl_staged_t *s, const tl_msg_t *m, unsigned ncells)
         mem->cap = cap;
         s->msg.groups = v;
     }
+    size_t bytes = 0;
+    for (size_t g = 0; g < m->n_groups; g++)
+        bytes += s_align (m->groups [g].len + 1) + s_align (ncells * sizeof (tl_cell_t));
+    if (s_room (mem, bytes) != 0)
+        return TL_ENOMEM;
     for (size_t g = 0; g < m->n_groups; g++) {
         const tl_agg_entry_t *x = &m->groups [g];
         char *key = s_take (mem, x->len + 1);
         tl_cell_t *cells = ncells ? s_take (mem, ncells * sizeof *cells) : NULL;
-        if (!key || (ncells && !cells))
-            return TL_ENOMEM;
         memcpy (key, x->key, x->len);
         key [x->len] = 0;
         if (ncells)

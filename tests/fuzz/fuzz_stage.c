@@ -104,8 +104,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     bool genuine = data [0] % 2 == 0;
-    tl_ledger_t *l = tl_ledger_new ();
-    tl_stage_t *st = tl_stage_new (3, 40);     /* small caps: evictions happen */
+    static tl_ledger_t *l;
+    static tl_stage_t *st;
+    if (!l) {
+        l = tl_ledger_new ();
+        st = tl_stage_new (3, 40);      /* small caps: evictions happen */
+    }
+    tl_ledger_reset (l);
+    tl_stage_clear (st);
     tl_ledger_set_tasks (l, NTASK + 1);
     for (size_t k = 1; k + 1 < size; k += 2) {
         uint8_t sel = data [k], mut = data [k + 1];
@@ -155,7 +161,5 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
     }
     s_check (l);
-    tl_stage_destroy (&st);
-    tl_ledger_destroy (&l);
     return 0;
 }
