@@ -8,6 +8,14 @@
     broker waits for the reducer's APPLIED anyway, so this order only saves a round of
     re-issue when the mapper dies in between.
 
+    Sending the PARTIAL: a table of more than one part's groups goes as several PARTIALs
+    (docs/PROTOCOL.md), each encoded only when the reducer's socket takes the one before, so the
+    mapper holds the table and one part, never the whole message. The slot keeps its task until
+    the last part is queued (it reports the task in heartbeats, declines steals, and a CANCEL
+    stops the sending); then DONE. Sends never block the loop: a full queue is tried again next
+    round, and a queue that takes nothing for SEND_WAIT_MS fails the task (retry). A task whose
+    parts were not all sent is never reported DONE; the reducer drops its staged parts.
+
     Failure handling: a broker silent for 5 heartbeats gets a new socket and a new HELLO, with
     backoff from 1 s up to 10 s. Our running tasks are cancelled, because the broker has
     re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
@@ -25,6 +33,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SEND_WAIT_MS 60000          /* a reducer queue that takes nothing this long fails the task */
+#define PARTS_PER_ROUND 4           /* parts sent per loop round, so broker messages are not kept waiting */
+/*  PARTIALs queued towards the reducer: with parts of up to ~4 MiB this bounds the bytes a slow
+    reducer makes us hold; a full queue makes the next part wait (it is not encoded yet). */
+#define REDUCER_SNDHWM 16
+
 typedef struct {
     zactor_t *actor;
     tl_work_t *work;            /* running task, NULL when idle */
@@ -34,6 +48,8 @@ typedef struct {
     tl_colcache_t *cache;
     const char *name;
     const tl_store_cfg_t *cfg;
+    tl_work_result_t *out;      /* a finished task whose PARTIAL is being sent (owned), or NULL */
+    int64_t out_since;          /* when the reducer's socket last took a message of it */
 } s_slot_t;
 
 typedef struct {
@@ -59,6 +75,8 @@ typedef struct {
     tl_security_t *sec;
     uint64_t retries, bytes, rows, bad;
     zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
+    int64_t part_pace_ms;       /* TALLY_PART_PACE_MS: at least this between two parts of a partial
+                                   (0); the tests use it to kill a mapper between parts */
 } s_mapper_t;
 
 /*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
@@ -116,6 +134,7 @@ s_work_from (const tl_msg_t *m)
     w->mtime_ns = (int64_t) m->mtime;
     w->verify = m->verify;
     w->format = m->format && *m->format ? strdup (m->format) : NULL;
+    w->parts = true;        /* a big table goes in parts (s_send_out) */
     if (!w->uri || !w->col || !w->token)
         tl_work_destroy (&w);
     return w;
@@ -192,6 +211,8 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
             if (strcmp (mp->reducer_ep, m->reducer) != 0) {
                 zsock_destroy (&mp->reducer);
                 mp->reducer = tl_sock_new (ZMQ_DEALER, 1024);
+                if (mp->reducer)
+                    zsock_set_sndhwm (mp->reducer, REDUCER_SNDHWM);
                 snprintf (mp->reducer_ep, sizeof mp->reducer_ep, "%s", m->reducer);
                 tl_err_t se;
                 if (mp->reducer)
@@ -299,6 +320,9 @@ s_steal_answer (s_mapper_t *mp, s_slot_t *s)
 }
 
 static void
+s_send_out (s_mapper_t *mp, s_slot_t *s);
+
+static void
 s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
 {
     tl_work_t *w = s->work;
@@ -325,33 +349,103 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
         tl_send (mp->broker, NULL, 0, &f, true);
     }
     else {
-        int sent = mp->reducer ? zmq_send (zsock_resolve (mp->reducer), res->partial, res->partial_len, ZMQ_DONTWAIT) : -1;
-        if (sent < 0) {
-            tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt, .retry = true,
-                           .error = "reducer unreachable (send queue full)" };
-            tl_send (mp->broker, NULL, 0, &f, true);
-        }
-        else {
-            mp->tasks_done++;
-            mp->bytes += res->bytes;
-            mp->rows += res->rows;
-            mp->bad += res->bad;
-            tl_debug ("task %llu: %llu rows, %llu bytes fetched, %llu row group(s) skipped by statistics",
-                      (unsigned long long) w->task, (unsigned long long) res->rows, (unsigned long long) res->fetched,
-                      (unsigned long long) res->skipped);
-            if (res->rs.retries)
-                tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
-                         (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
-            tl_msg_t d = { .type = TL_MSG_DONE, .task = w->task, .attempt = w->attempt, .rows = res->rows,
-                           .bytes = res->bytes, .bad = res->bad };
-            tl_send (mp->broker, NULL, 0, &d, true);
-        }
+        /* Sent from the main loop (s_send_out), part by part if it comes in parts. */
+        s->out = res;
+        s->out_since = tl_now_ms ();
+        s_send_out (mp, s);
+        return;
     }
     if (res) {
         mp->retries += res->rs.retries;
-        free (res->partial);
+        tl_work_result_clear (res);
     }
     free (res);
+    tl_work_destroy (&s->work);
+}
+
+/*  Send what the slot's finished task still has to send, while the reducer's socket takes it:
+    the whole PARTIAL, or its next parts (each encoded only now). After the last, DONE. */
+static void
+s_send_out (s_mapper_t *mp, s_slot_t *s)
+{
+    tl_work_result_t *res = s->out;
+    tl_work_t *w = s->work;
+    int64_t now = tl_now_ms ();
+    const char *fail = NULL;
+    bool finished = false;
+    if (atomic_load (&s->steal.req) == 1) {     /* counted already: nothing to cut */
+        atomic_store (&s->steal.cut, 0);
+        atomic_store (&s->steal.req, 2);
+    }
+    if (s->cancel && res->parts) {     /* (a whole partial still goes, as it always did) */
+        tl_debug ("task %llu cancelled while its partial was sent (%u of %u parts)", (unsigned long long) w->task,
+                  res->part, res->parts);
+        goto release;
+    }
+    for (int k = 0; k < PARTS_PER_ROUND && !finished; k++) {
+        if (res->parts && res->part && now - s->out_since < mp->part_pace_ms)
+            return;     /* TALLY_PART_PACE_MS (tests): parts spaced out */
+        if (res->parts && !res->partial) {
+            int rc = tl_work_next_part (w, s->name, res);
+            if (rc == 1) {
+                finished = true;
+                break;
+            }
+            if (rc) {
+                fail = "mapper out of memory (encoding a part of the partial)";
+                break;
+            }
+        }
+        if (!mp->reducer || zmq_send (zsock_resolve (mp->reducer), res->partial, res->partial_len, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno ();
+            if (mp->reducer && (err == EAGAIN || err == EINTR) && now - s->out_since < SEND_WAIT_MS)
+                return;     /* the queue is full: again next round */
+            fail = mp->reducer ? "reducer unreachable (its send queue took nothing for 60 s)"
+                               : "reducer unreachable (no socket)";
+            break;
+        }
+        s->out_since = now;
+        if (res->parts) {
+            tl_debug ("task %llu: part %u of %u sent (%zu bytes)", (unsigned long long) w->task, res->part, res->parts,
+                      res->partial_len);
+            res->partial_max = res->partial_len > res->partial_max ? res->partial_len : res->partial_max;
+            free (res->partial);
+            res->partial = NULL;
+            finished = res->part >= res->parts;
+        }
+        else
+            finished = true;
+    }
+    if (!finished && !fail)
+        return;     /* more parts: next round */
+    if (fail) {
+        /* Parts already sent stay staged at the reducer until it drops them: never applied. */
+        tl_msg_t f = { .type = TL_MSG_FAIL, .task = w->task, .attempt = w->attempt, .retry = true, .error = fail };
+        tl_send (mp->broker, NULL, 0, &f, true);
+        tl_warn ("task %llu: %s", (unsigned long long) w->task, fail);
+        goto release;
+    }
+    mp->tasks_done++;
+    mp->bytes += res->bytes;
+    mp->rows += res->rows;
+    mp->bad += res->bad;
+    if (res->parts)
+        tl_info ("task %llu: partial of %zu groups sent in %u parts, the largest %zu bytes", (unsigned long long) w->task,
+                 res->groups, res->parts, res->partial_max);
+    tl_debug ("task %llu: %llu rows, %llu bytes fetched, %llu row group(s) skipped by statistics",
+              (unsigned long long) w->task, (unsigned long long) res->rows, (unsigned long long) res->fetched,
+              (unsigned long long) res->skipped);
+    if (res->rs.retries)
+        tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
+                 (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
+    tl_msg_t d = { .type = TL_MSG_DONE, .task = w->task, .attempt = w->attempt, .rows = res->rows,
+                   .bytes = res->bytes, .bad = res->bad };
+    tl_send (mp->broker, NULL, 0, &d, true);
+release:
+    mp->retries += res->rs.retries;
+    tl_work_result_clear (res);
+    free (res);
+    s->out = NULL;
     tl_work_destroy (&s->work);
 }
 
@@ -412,6 +506,8 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     }
     int64_t last_metrics = 0;
     mp.seen = zhash_new ();
+    const char *pace = getenv ("TALLY_PART_PACE_MS");
+    mp.part_pace_ms = pace ? atoll (pace) : 0;
     mp.hb_ms = 1000;
     mp.backoff_ms = 1000;
     mp.slots = calloc (mp.nslots, sizeof *mp.slots);
@@ -433,9 +529,13 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     int64_t last_wait_log = 0;     /* when "no answer from the broker" was last said; 0: not in this wait */
     while (!zsys_interrupted && !mp.ended) {
         zpoller_t *poller = zpoller_new (mp.broker, NULL);
-        for (uint32_t i = 0; i < mp.nslots; i++)
+        bool sending = false;
+        for (uint32_t i = 0; i < mp.nslots; i++) {
             zpoller_add (poller, mp.slots [i].actor);
-        void *which = zpoller_wait (poller, (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1));
+            sending |= mp.slots [i].out != NULL;
+        }
+        /* A partial being sent goes on at once (or, with a full queue, in a millisecond). */
+        void *which = zpoller_wait (poller, sending ? 1 : (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1));
         bool term = zpoller_terminated (poller);
         zpoller_destroy (&poller);
         if (term)
@@ -469,6 +569,9 @@ tl_mapper_run (const tl_mapper_opts_t *o)
                 zstr_free (&cmd);
             }
         }
+        for (uint32_t i = 0; i < mp.nslots; i++)
+            if (mp.slots [i].out)
+                s_send_out (&mp, &mp.slots [i]);
         for (uint32_t i = 0; i < mp.nslots; i++)
             s_steal_answer (&mp, &mp.slots [i]);
         s_dispatch (&mp);
@@ -532,7 +635,7 @@ done:
                     break;
                 bool done = cmd && streq (cmd, "DONE");
                 if (done && ptr) {
-                    free (((tl_work_result_t *) ptr)->partial);
+                    tl_work_result_clear (ptr);
                     free (ptr);
                 }
                 zstr_free (&cmd);
@@ -540,6 +643,10 @@ done:
                     break;
             }
             zactor_destroy (&mp.slots [i].actor);
+            if (mp.slots [i].out) {
+                tl_work_result_clear (mp.slots [i].out);
+                free (mp.slots [i].out);
+            }
             tl_work_destroy (&mp.slots [i].work);
         }
     }

@@ -135,31 +135,113 @@ tl_work_destroy (tl_work_t **w_p)
     }
 }
 
-/*  A finished count into the PARTIAL (and out's counters). */
+/*  The PARTIAL's header: the task and its counters, the same in every part. */
+static tl_msg_t
+s_header (const tl_work_t *w, const char *mapper_name, const tl_work_result_t *out)
+{
+    return (tl_msg_t) {
+        .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
+        .offset = w->offset, .length = out->covered,
+        .rows = out->rows, .bytes = out->covered, .bad = out->bad, .blank = out->blank,
+        .ncells = out->ncells, .filtered = out->filtered, .token = w->token, .verify = w->verify,
+        .fetched = out->fetched, .skipped = out->skipped,
+    };
+}
+
+/*  The groups of one part from *pos on, into groups (NULL: only count them): at most
+    TL_PART_GROUPS, and at most TL_PART_BYTES of them encoded, but at least one. */
+static size_t
+s_part_take (const tl_agg_t *agg, size_t *pos, unsigned ncells, tl_agg_entry_t *groups)
+{
+    size_t n = 0, bytes = 0;
+    tl_agg_entry_t e;
+    while (n < TL_PART_GROUPS) {
+        size_t at = *pos;
+        if (!tl_agg_next (agg, pos, &e))
+            break;
+        size_t b = tl_msg_group_bound (e.len, ncells);
+        if (n && bytes + b > TL_PART_BYTES) {
+            *pos = at;      /* it starts the next part */
+            break;
+        }
+        bytes += b;
+        if (groups)
+            groups [n] = e;
+        n++;
+    }
+    return n;
+}
+
+/*  A finished count into the result: one whole PARTIAL when its groups fit in one part (or the
+    caller takes no parts), else the table itself, which tl_work_next_part encodes part by part.
+    Takes *agg_p in that case. */
 static int
-s_encode (const tl_work_t *w, const char *mapper_name, tl_agg_t *agg, unsigned ncells, uint64_t filtered,
+s_encode (const tl_work_t *w, const char *mapper_name, tl_agg_t **agg_p, unsigned ncells, uint64_t filtered,
           tl_work_result_t *out)
 {
+    tl_agg_t *agg = *agg_p;
     size_t ng = tl_agg_size (agg);
+    out->filtered = filtered;
+    out->ncells = ncells;
+    out->groups = ng;
+    if (w->parts) {
+        uint32_t parts = 0;
+        size_t pos = 0;
+        while (s_part_take (agg, &pos, ncells, NULL))
+            parts++;
+        if (parts > 1) {
+            out->agg = agg;
+            *agg_p = NULL;
+            out->parts = parts;
+            return 0;
+        }
+    }
     tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
     if (!groups)
         return tl_err_set (&out->err, TL_ENOMEM, 1, "out of memory");
     size_t pos = 0, i = 0;
     while (tl_agg_next (agg, &pos, &groups [i]))
         i++;
-    tl_msg_t m = {
-        .type = TL_MSG_PARTIAL, .job = w->job, .task = w->task, .attempt = w->attempt, .mapper = mapper_name,
-        .offset = w->offset, .length = out->covered,
-        .rows = out->rows, .bytes = out->covered, .bad = out->bad, .blank = out->blank, .groups = groups, .n_groups = ng,
-        .ncells = ncells, .filtered = filtered, .token = w->token, .verify = w->verify,
-        .fetched = out->fetched, .skipped = out->skipped,
-    };
-    out->filtered = filtered;
+    tl_msg_t m = s_header (w, mapper_name, out);
+    m.groups = groups;
+    m.n_groups = ng;
     int rc = 0;
     if (tl_msg_encode (&m, &out->partial, &out->partial_len) != 0)
         rc = tl_err_set (&out->err, TL_ENOMEM, 1, "cannot encode partial");
     free (groups);
     return rc;
+}
+
+int
+tl_work_next_part (const tl_work_t *w, const char *mapper_name, tl_work_result_t *out)
+{
+    if (!out->agg || out->part >= out->parts)
+        return 1;
+    free (out->partial);
+    out->partial = NULL;
+    out->partial_len = 0;
+    size_t cap = tl_agg_size (out->agg) < TL_PART_GROUPS ? tl_agg_size (out->agg) : TL_PART_GROUPS;
+    tl_agg_entry_t *groups = malloc ((cap + 1) * sizeof *groups);
+    if (!groups)
+        return TL_ENOMEM;
+    tl_msg_t m = s_header (w, mapper_name, out);
+    m.groups = groups;
+    m.n_groups = s_part_take (out->agg, &out->pos, out->ncells, groups);
+    m.part = out->part + 1;
+    m.parts = out->parts;
+    int rc = tl_msg_encode (&m, &out->partial, &out->partial_len) != 0 ? TL_ENOMEM : 0;
+    free (groups);
+    if (rc == 0)
+        out->part++;
+    return rc;
+}
+
+void
+tl_work_result_clear (tl_work_result_t *out)
+{
+    free (out->partial);
+    out->partial = NULL;
+    tl_agg_destroy (&out->agg);
 }
 
 /*  Prefix out's message with the object's name. */
@@ -271,7 +353,7 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     out->covered = scan.end - w->offset;
     out->bytes = out->covered;
     out->fetched += scan.read;
-    rc = s_encode (w, mapper_name, agg, ncells, st.filtered, out);
+    rc = s_encode (w, mapper_name, &agg, ncells, st.filtered, out);
 done:
     out->rc = rc;
     if (rc && !out->err.code)
@@ -574,7 +656,7 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
     out->bad = st.bad;
     out->covered = w->length;
     out->bytes = w->length;
-    rc = s_encode (w, mapper_name, agg, (unsigned) pq->q.nvals, st.filtered, out);
+    rc = s_encode (w, mapper_name, &agg, (unsigned) pq->q.nvals, st.filtered, out);
 done:
     out->rc = rc;
     if (rc && !out->err.code)

@@ -6,6 +6,7 @@
 #ifndef TL_WORK_H
 #define TL_WORK_H
 #include "lib/base/err.h"
+#include "lib/core/agg.h"
 #include "lib/store/store.h"
 #include "mapper/colcache.h"
 #include <stdatomic.h>
@@ -26,6 +27,8 @@ typedef struct {
     uint64_t verify;        /* 1 + the task this run verifies, 0: an ordinary task */
     char *format;           /* owned, may be NULL: "csv", "parquet" (lib/core/format.h); NULL or "":
                                probe the object */
+    bool parts;             /* the caller sends a table of more than one part's groups as several
+                               PARTIALs (tl_work_next_part); false: always one whole PARTIAL */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.
@@ -42,8 +45,16 @@ typedef struct {
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
-    char *partial;          /* encoded PARTIAL, caller frees */
+    char *partial;          /* encoded PARTIAL, caller frees; with parts > 0 the part last encoded
+                               by tl_work_next_part (NULL until the first) */
     size_t partial_len;
+    tl_agg_t *agg;          /* with parts > 0: the counted table, owned, encoded a part at a time */
+    unsigned ncells;
+    uint32_t parts, part;   /* parts: how many PARTIALs the table takes (0: one whole, in partial);
+                               part: the last one encoded */
+    size_t pos;             /* where the next part's groups start in agg (tl_agg_next) */
+    size_t groups;          /* the groups of the partial */
+    size_t partial_max;     /* the largest part sent so far (bytes; the sender keeps it) */
     uint64_t rows, bad, blank, bytes, filtered;
     uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
     uint64_t fetched;       /* bytes actually read from storage (Parquet: footer and chunks) */
@@ -56,6 +67,12 @@ typedef struct {
 void tl_work_run (const tl_work_t *w, const char *mapper_name, const tl_store_cfg_t *cfg,
                   const volatile int *cancel, _Atomic uint64_t *progress, tl_steal_t *steal,
                   tl_colcache_t *cache, tl_work_result_t *out);
+/*  Encode the result's next part (w->parts, out->parts > 0) into out->partial (freeing the one
+    before): one part at a time, so the caller holds one part's bytes, not the table's. Returns 0,
+    1 when every part is encoded already, or TL_ENOMEM. */
+int tl_work_next_part (const tl_work_t *w, const char *mapper_name, tl_work_result_t *out);
+/*  Free what a result owns (partial, agg); the struct itself stays. */
+void tl_work_result_clear (tl_work_result_t *out);
 /*  The cap on a decompressed Parquet page or dictionary, for every task of this process
     (0: TALLY_MAX_PAGE_SIZE from the environment, else 256 MiB). */
 void tl_work_set_max_page (uint64_t bytes);

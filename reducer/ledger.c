@@ -158,16 +158,21 @@ s_fnv (const void *p, size_t n, uint64_t h)
 }
 
 uint64_t
-tl_ledger_partial_digest (const tl_msg_t *p)
+tl_ledger_counters_digest (const tl_msg_t *p)
 {
-    /* Groups may come in any order: sum their hashes. */
-    uint64_t sum = s_mix (p->rows) ^ s_mix (p->bad + 1) ^ s_mix (p->blank + 2) ^ s_mix (p->filtered + 3)
-                   ^ s_mix (p->length + 4);
-    for (size_t i = 0; i < p->n_groups; i++) {
-        const tl_agg_entry_t *g = &p->groups [i];
+    return s_mix (p->rows) ^ s_mix (p->bad + 1) ^ s_mix (p->blank + 2) ^ s_mix (p->filtered + 3) ^ s_mix (p->length + 4);
+}
+
+uint64_t
+tl_ledger_groups_digest (const tl_agg_entry_t *groups, size_t n, size_t ncells)
+{
+    /* Groups may come in any order (and in any part): sum their hashes. */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tl_agg_entry_t *g = &groups [i];
         uint64_t h = s_fnv (g->key, g->len, 0xcbf29ce484222325ULL);
         h = s_mix (h ^ s_mix (g->count));
-        for (size_t c = 0; c < p->ncells && g->cells; c++) {
+        for (size_t c = 0; c < ncells && g->cells; c++) {
             const tl_cell_t *x = &g->cells [c];
             uint64_t bits [5] = { x->n, x->bad };
             memcpy (&bits [2], &x->sum, 8);
@@ -178,6 +183,12 @@ tl_ledger_partial_digest (const tl_msg_t *p)
         sum += h;
     }
     return sum;
+}
+
+uint64_t
+tl_ledger_partial_digest (const tl_msg_t *p)
+{
+    return tl_ledger_counters_digest (p) + tl_ledger_groups_digest (p->groups, p->n_groups, p->ncells);
 }
 
 static uint32_t
@@ -196,9 +207,8 @@ s_name_index (tl_ledger_t *self, const char *name)
 }
 
 int
-tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by)
+tl_ledger_verify_digest (const tl_ledger_t *self, uint64_t task, uint64_t digest, const char **applied_by)
 {
-    uint64_t task = copy->verify ? copy->verify - 1 : UINT64_MAX;
     *applied_by = "?";
     if (!tl_ledger_applied (self, task))
         return TL_EINVAL;
@@ -207,17 +217,25 @@ tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **ap
         return TL_EINVAL;       /* applied before a restart: its digest was not kept */
     if (who < self->nnames)
         *applied_by = self->names [who];
-    return tl_ledger_partial_digest (copy) == self->pdigest [task] ? 1 : 0;
+    return digest == self->pdigest [task] ? 1 : 0;
 }
 
 int
-tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
+tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by)
+{
+    return tl_ledger_verify_digest (self, copy->verify ? copy->verify - 1 : UINT64_MAX,
+                                    tl_ledger_partial_digest (copy), applied_by);
+}
+
+/*  The checks every apply makes first: 1 to go on, 0 for a duplicate, TL_EINVAL to reject. */
+static int
+s_admit (tl_ledger_t *self, const tl_msg_t *p, size_t ngroups, size_t ncells)
 {
     if (p->task >= self->st.tasks_total) {
         self->st.rejected++;
         return TL_EINVAL;
     }
-    if (p->n_groups && p->ncells != tl_agg_ncells (self->totals)) {
+    if (ngroups && ncells != tl_agg_ncells (self->totals)) {
         self->st.rejected++;    /* a partial of another query shape */
         return TL_EINVAL;
     }
@@ -225,15 +243,18 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
         self->st.dups++;
         return 0;
     }
-    for (size_t i = 0; i < p->n_groups; i++)
-        if (tl_agg_merge (self->totals, p->groups [i].key, p->groups [i].len, p->groups [i].count,
-                          p->ncells ? p->groups [i].cells : NULL) != 0)
-            abort ();   /* out of memory half-way through a partial: exactness is gone, stop loudly */
+    return 1;
+}
+
+/*  The task is applied: its id, length, digest, producer and counters. */
+static void
+s_book (tl_ledger_t *self, const tl_msg_t *p, uint64_t digest)
+{
     const char *name = p->mapper ? p->mapper : "?";
     tl_agg_add (self->mappers, name, strlen (name) > TL_AGG_KEY_MAX ? TL_AGG_KEY_MAX : strlen (name), 1);
     self->bits [p->task / 64] |= 1ULL << (p->task % 64);
     self->lengths [p->task] = p->length;
-    self->pdigest [p->task] = tl_ledger_partial_digest (p);
+    self->pdigest [p->task] = digest;
     self->producer [p->task] = s_name_index (self, name);
     self->st.tasks_applied++;
     self->st.rows += p->rows;
@@ -243,7 +264,31 @@ tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
     self->st.filtered += p->filtered;
     self->st.fetched += p->fetched;
     self->st.skipped += p->skipped;
+}
+
+int
+tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *p)
+{
+    int rc = s_admit (self, p, p->n_groups, p->ncells);
+    if (rc != 1)
+        return rc;
+    for (size_t i = 0; i < p->n_groups; i++)
+        if (tl_agg_merge (self->totals, p->groups [i].key, p->groups [i].len, p->groups [i].count,
+                          p->ncells ? p->groups [i].cells : NULL) != 0)
+            abort ();   /* out of memory half-way through a partial: exactness is gone, stop loudly */
+    s_book (self, p, tl_ledger_partial_digest (p));
     return 1;
+}
+
+int
+tl_ledger_apply_dup (tl_ledger_t *self, const tl_msg_t *header)
+{
+    int rc = s_admit (self, header, 0, 0);
+    if (rc == 1) {
+        self->st.rejected++;
+        return TL_EINVAL;
+    }
+    return rc;
 }
 
 int

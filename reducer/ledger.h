@@ -34,14 +34,24 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
 /*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
+/*  A partial known by its header only (a task in parts whose groups were not kept because the
+    task was applied already, reducer/stage.h): 0, a duplicate, if the task is applied; else
+    TL_EINVAL (rejected), never applied without its groups. */
+int tl_ledger_apply_dup (tl_ledger_t *self, const tl_msg_t *header);
 bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
-/*  An order-independent digest of a partial's counts (groups, cells, row counters, length). */
+/*  An order-independent digest of a partial's counts (groups, cells, row counters, length). It
+    is the sum (mod 2^64) of the two below, so a partial in parts has the digest it would have
+    had whole: the counters' once, plus the groups' of every part. */
 uint64_t tl_ledger_partial_digest (const tl_msg_t *partial);
+uint64_t tl_ledger_counters_digest (const tl_msg_t *partial);
+uint64_t tl_ledger_groups_digest (const tl_agg_entry_t *groups, size_t n, size_t ncells);
 /*  Compare a verification copy (copy->verify = 1 + the task it re-ran) with the partial that was
     applied for that task: 1 if they agree, 0 if not, TL_EINVAL if the task is not applied.
     *applied_by names the mapper whose partial was applied (borrowed). Digests and producers
     are not checkpointed: after a reducer restart, verification of earlier tasks says TL_EINVAL. */
 int tl_ledger_verify (const tl_ledger_t *self, const tl_msg_t *copy, const char **applied_by);
+/*  The same for a verification copy that came in parts: its task and its whole digest. */
+int tl_ledger_verify_digest (const tl_ledger_t *self, uint64_t task, uint64_t digest, const char **applied_by);
 /*  All applied ids, ascending, and the length each covered, into new arrays (caller frees both). */
 int tl_ledger_applied_ids (const tl_ledger_t *self, uint64_t **ids, uint64_t **lengths, size_t *n);
 /*  The length task's applied partial covered (0 if not applied). */

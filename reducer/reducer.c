@@ -21,6 +21,10 @@
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows.
 
+    A task's partial of many groups comes in parts (docs/PROTOCOL.md): each part's groups are
+    staged as the part arrives (reducer/stage.h), and the task is applied when its last part is
+    in, whole, once. Every apply, whole or staged, goes through s_apply.
+
     One job at a time, and nothing crosses between jobs. A JOB with another id is refused
     (REFUSED) while the current job has not ended; a partial is applied, or held, only if it
     belongs to the current job and carries the token the broker gave that assignment
@@ -51,6 +55,7 @@
 #include "lib/base/metrics.h"
 #include "lib/wire/applied.h"
 #include "reducer/ledger.h"
+#include "reducer/stage.h"
 #include "lib/wire/token.h"
 #include "lib/core/query.h"
 #include "lib/base/log.h"
@@ -73,6 +78,23 @@
 #define DRAIN_MAX_MS 50          /* a round of the loop reads messages this long at most */
 #define SNAPSHOT_SPACING 9      /* a requested snapshot waits 9x what the last one took: <= 10% */
 #define STALL_WARN_MS 5000
+#define STAGE_TASKS_MAX 256         /* tasks whose partial is coming in parts, at most, */
+#define STAGE_GROUPS_MAX (16u << 20)  /* and their groups in all (~1.2 GB at ~75 bytes a staged group) */
+#define PENDING_STAGED_MAX 8        /* held partials that came in parts (each a whole task's groups) */
+/*  The ROUTER's message cap: a PARTIAL (or one part of one) is at most TL_PARTIAL_MAX, and the
+    broker's ACTIVITY rings are a few MB at their caps. Was 64 MiB when a task's partial was one
+    message whatever its groups. */
+#define ROUTER_MSG_MAX ((int64_t) 8 << 20)
+/*  Messages the ROUTER reads ahead per peer: with parts of up to ~4 MiB, 64 of them bound what
+    a fast mapper can park in our memory while we merge; it waits on its send queue instead. */
+#define ROUTER_RCVHWM 64
+
+/*  A partial held until JOB announces its task id: a whole PARTIAL, or the whole task of
+    one that came in parts. */
+typedef struct {
+    tl_msg_t m;
+    tl_staged_t *staged;
+} s_held_t;
 
 typedef struct {
     zsock_t *router, *xpub;
@@ -103,8 +125,11 @@ typedef struct {
     char instance [17];
     bool unsaved;       /* applied since the last checkpoint */
     int64_t last_ckpt;
-    tl_msg_t pending [PENDING_MAX];
+    s_held_t pending [PENDING_MAX];
     size_t npending;
+    size_t npending_staged;     /* of them, partials that came in parts */
+    tl_stage_t *stage;          /* partials coming in parts (reducer/stage.h) */
+    uint64_t stage_evicted_said;    /* evictions already logged */
     uint8_t key [TL_TOKEN_KEY_LEN];     /* the job's token key, from JOB */
     char fingerprint [TL_STR_MAX + 1];
     uint64_t forged;        /* partials without a valid token */
@@ -374,7 +399,16 @@ s_checkpoint (s_reducer_t *r, int64_t now)
 }
 
 static void
-s_apply (s_reducer_t *r, tl_msg_t *m);
+s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged);
+
+static void
+s_held_clear (s_reducer_t *r, s_held_t *h)
+{
+    if (h->staged)
+        r->npending_staged--;
+    tl_staged_destroy (&h->staged);
+    tl_msg_clear (&h->m);
+}
 
 /*  Partials held for task ids beyond the job's count: apply those that fit now. */
 static void
@@ -382,12 +416,14 @@ s_retry_pending (s_reducer_t *r)
 {
     size_t keep = 0;
     for (size_t i = 0; i < r->npending; i++) {
-        if (r->pending [i].task < tl_ledger_stats (r->ledger).tasks_total) {
-            s_apply (r, &r->pending [i]);
-            tl_msg_clear (&r->pending [i]);
+        s_held_t *h = &r->pending [i];
+        const tl_msg_t *m = h->staged ? &h->staged->msg : &h->m;
+        if (m->task < tl_ledger_stats (r->ledger).tasks_total) {
+            s_apply (r, m, h->staged);
+            s_held_clear (r, h);
         }
         else
-            r->pending [keep++] = r->pending [i];
+            r->pending [keep++] = *h;
     }
     r->npending = keep;
 }
@@ -437,8 +473,9 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
             tl_info ("job %s replaces job %s, which had ended", m->job, r->job);
         tl_ledger_reset (r->ledger);
         for (size_t i = 0; i < r->npending; i++)
-            tl_msg_clear (&r->pending [i]);
+            s_held_clear (r, &r->pending [i]);
         r->npending = 0;
+        tl_stage_clear (r->stage);
         tl_query_t *q = malloc (sizeof *q);
         tl_err_t qe = { 0 };
         if (!q || tl_query_parse (m->col, q, &qe) != 0 || tl_ledger_set_cells (r->ledger, (unsigned) q->nvals) != 0) {
@@ -484,10 +521,14 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         s_send_applied_stalled (r, now);
 }
 
+/*  Every task's apply goes through here, once per partial that reaches it: m is a whole
+    PARTIAL (staged NULL), or one that came in parts, put together by the stage (m is then
+    &staged->msg, with every group of every part, unless !staged->merged: a copy of a task
+    applied already, whose groups were not kept, which can only be a duplicate). */
 static void
-s_apply (s_reducer_t *r, tl_msg_t *m)
+s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
 {
-    int rc = tl_ledger_apply (r->ledger, m);
+    int rc = staged && !staged->merged ? tl_ledger_apply_dup (r->ledger, m) : tl_ledger_apply (r->ledger, m);
     if (rc == TL_EINVAL) {
         tl_err_t e;
         tl_err_set (&e, TL_EPROTO, 0, "partial for unknown task %llu", (unsigned long long) m->task);
@@ -497,6 +538,10 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
     if (rc == 0)
         tl_debug ("task %llu attempt %llu from %s: duplicate, ignored", (unsigned long long) m->task,
                   (unsigned long long) m->attempt, m->mapper);
+    else if (staged)
+        tl_info ("task %llu attempt %llu from %s: applied its partial of %llu parts (%zu groups)",
+                 (unsigned long long) m->task, (unsigned long long) m->attempt, m->mapper,
+                 (unsigned long long) m->parts, staged->groups);
     /* Ack duplicates too (with the length that was applied): the broker may have missed the first. */
     if (r->nacks == r->acks_cap) {
         size_t cap = r->acks_cap ? r->acks_cap * 2 : 256;
@@ -513,18 +558,20 @@ s_apply (s_reducer_t *r, tl_msg_t *m)
     r->acks [r->nacks] = m->task;
     r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
     r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
-    if (rc == 1)
+    if (rc == 1) {
         r->unsaved = true;
+        tl_stage_release_task (r->stage, m->task);     /* other copies' staged tables are dups now */
+    }
 }
 
 /*  A verification copy (--verify-fraction): compare it with the partial applied for the same
     task, never apply it, and tell the broker. A copy from the mapper whose partial was applied
     proves nothing: the broker is asked to send it elsewhere (retry). */
 static void
-s_on_verify (s_reducer_t *r, const tl_msg_t *m)
+s_on_verify (s_reducer_t *r, const tl_msg_t *m, uint64_t digest)
 {
     const char *by = "?";
-    int rc = m->verify - 1 == m->task ? tl_ledger_verify (r->ledger, m, &by) : TL_EINVAL;
+    int rc = m->verify - 1 == m->task ? tl_ledger_verify_digest (r->ledger, m->task, digest, &by) : TL_EINVAL;
     tl_msg_t v = { .type = TL_MSG_VERIFIED, .job = r->job, .task = m->task, .verify = m->verify, .mapper = by,
                    .name = m->mapper, .ok = rc == 1, .retry = (rc == 1 && strcmp (by, m->mapper) == 0) || rc == TL_EINVAL };
     /* ok and not retry: verified. ok and retry: same mapper, send it elsewhere. Not ok and retry:
@@ -543,6 +590,45 @@ s_on_verify (s_reducer_t *r, const tl_msg_t *m)
         tl_error ("verification failed: %s", why);
     if (r->brokerlen)
         tl_send (r->router, r->broker, r->brokerlen, &v, true);
+}
+
+/*  One part of a partial that comes in parts (its job and token are checked): staged, and once
+    the last is in, the whole task is verified, held or applied like a whole PARTIAL. A task
+    applied already, and a verification copy, are followed without merging their groups. */
+static void
+s_on_part (s_reducer_t *r, const tl_msg_t *m)
+{
+    tl_staged_t *st = NULL;
+    tl_err_t e = { 0 };
+    bool merge = !m->verify && !tl_ledger_applied (r->ledger, m->task);
+    int rc = tl_stage_offer (r->stage, m, tl_agg_ncells (tl_ledger_totals (r->ledger)), merge, &st, &e);
+    tl_stage_stats_t ss = tl_stage_stats (r->stage);
+    if (ss.evicted != r->stage_evicted_said) {
+        tl_warn ("staging full (%u tasks or %u groups): evicted %llu staged task(s), the last task %llu attempt %llu "
+                 "(%llu so far; the broker re-runs them)", STAGE_TASKS_MAX, STAGE_GROUPS_MAX,
+                 (unsigned long long) (ss.evicted - r->stage_evicted_said), (unsigned long long) ss.last_evicted_task,
+                 (unsigned long long) ss.last_evicted_attempt, (unsigned long long) ss.evicted);
+        r->stage_evicted_said = ss.evicted;
+    }
+    if (rc < 0) {
+        tl_badmsg ("a mapper", &e);
+        return;
+    }
+    if (rc == TL_STAGE_MORE)
+        return;
+    const tl_msg_t *h = &st->msg;
+    uint64_t total = tl_ledger_stats (r->ledger).tasks_total;
+    if (h->verify)
+        s_on_verify (r, h, st->digest);
+    else if (h->task >= total && h->task < total + (1u << 20) && r->npending < PENDING_MAX
+             && r->npending_staged < PENDING_STAGED_MAX) {
+        r->pending [r->npending++] = (s_held_t) { .staged = st };
+        r->npending_staged++;
+        return;
+    }
+    else
+        s_apply (r, h, st);
+    tl_staged_destroy (&st);
 }
 
 /*  Returns true if the message was kept (held for later): the caller must not clear it. */
@@ -564,16 +650,20 @@ s_on_partial (s_reducer_t *r, tl_msg_t *m)
                      (unsigned long long) r->forged);
         return false;
     }
+    if (m->parts) {
+        s_on_part (r, m);
+        return false;
+    }
     if (m->verify) {
-        s_on_verify (r, m);
+        s_on_verify (r, m, tl_ledger_partial_digest (m));
         return false;
     }
     uint64_t total = tl_ledger_stats (r->ledger).tasks_total;
     if (m->task >= total && m->task < total + (1u << 20) && r->npending < PENDING_MAX) {
-        r->pending [r->npending++] = *m;
+        r->pending [r->npending++] = (s_held_t) { .m = *m };
         return true;
     }
-    s_apply (r, m);
+    s_apply (r, m, NULL);
     return false;
 }
 
@@ -655,10 +745,12 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     r.fresh = true;     /* our first update is a snapshot: no watcher can hold our seqs yet */
     r.ledger = tl_ledger_new ();
     r.acklog = tl_acklog_new ();
-    r.router = tl_sock_new (ZMQ_ROUTER, 64 << 20);
+    r.router = tl_sock_new (ZMQ_ROUTER, ROUTER_MSG_MAX);
+    r.stage = tl_stage_new (STAGE_TASKS_MAX, STAGE_GROUPS_MAX);
     r.xpub = tl_sock_new (ZMQ_XPUB, 1024);
-    if (!r.ledger || !r.acklog || !r.router || !r.xpub)
+    if (!r.ledger || !r.acklog || !r.router || !r.xpub || !r.stage)
         goto done;
+    zsock_set_rcvhwm (r.router, ROUTER_RCVHWM);
     zsock_set_xpub_verbose (r.xpub, 1);
     tl_err_t se;
     sec = tl_security_new (keys, true, &se);
@@ -821,6 +913,17 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                             "Parquet row groups skipped by their statistics", (double) st.skipped);
             tl_metrics_set (met, "tally_duplicates_total", "counter", "duplicate partials ignored", (double) st.dups);
             tl_metrics_set (met, "tally_partials_rejected_total", "counter", "partials for unknown tasks", (double) st.rejected);
+            tl_stage_stats_t ss = tl_stage_stats (r.stage);
+            tl_metrics_set (met, "tally_partial_parts_total", "counter", "parts of partials that came in parts, taken",
+                            (double) ss.parts);
+            tl_metrics_set (met, "tally_partial_staged_total", "counter",
+                            "partials that came in parts whose last part arrived", (double) ss.completed);
+            tl_metrics_set (met, "tally_partial_parts_broken_total", "counter",
+                            "parts dropped with their task's staging (gap, order, header, shape, size)",
+                            (double) ss.broken);
+            tl_metrics_set (met, "tally_partial_staging_evicted_total", "counter",
+                            "staged tasks evicted by the staging caps", (double) ss.evicted);
+            tl_metrics_set (met, "tally_partial_staged_groups", "gauge", "groups staged now", (double) ss.groups);
             tl_metrics_set (met, "tally_bad_messages_total", "counter", "malformed messages dropped", (double) tl_badmsg_count ());
             tl_metrics_set (met, "tally_job_done", "gauge", "1 once the job has ended", r.done ? 1 : 0);
             tl_metrics_set (met, "tally_applied_ids_sent_total", "counter",
@@ -864,7 +967,8 @@ done:
     tl_acklog_destroy (&r.acklog);
     tl_msg_clear (&r.activity);
     for (size_t i = 0; i < r.npending; i++)
-        tl_msg_clear (&r.pending [i]);
+        s_held_clear (&r, &r.pending [i]);
+    tl_stage_destroy (&r.stage);
     free (r.acks);
     free (r.ack_lens);
     return rc;

@@ -92,7 +92,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_REFUSED] = { "refused", { F_JOB, F_CURRENT, F_ERROR, -1 }, { -1 } },
     [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
                                       F_GROUPS, F_TOKEN, -1 },
-                         { F_BLANK, F_FILTERED, F_VERIFY, F_FETCHED, F_SKIPPED, -1 } },
+                         { F_BLANK, F_FILTERED, F_VERIFY, F_FETCHED, F_SKIPPED, F_PART, F_PARTS, -1 } },
     [TL_MSG_VERIFIED] = { "verified", { F_JOB, F_TASK, F_VERIFY, F_OK, F_RETRY, F_MAPPER, F_NAME, -1 }, { F_ERROR, -1 } },
     [TL_MSG_STEAL] = { "steal", { F_TASK, F_ATTEMPT, F_KEEP, -1 }, { -1 } },
     [TL_MSG_CUT] = { "cut", { F_TASK, F_ATTEMPT, F_CUT, -1 }, { F_RETURNED, -1 } },
@@ -235,6 +235,9 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
 static bool
 s_skip (const tl_msg_t *m, int f)
 {
+    /* A PARTIAL says part and parts only when it is one of several. */
+    if (m->type == TL_MSG_PARTIAL)
+        return (f == F_PART || f == F_PARTS) && m->parts == 0;
     if (m->type != TL_MSG_UPDATE)
         return false;
     if (f == F_SPANS || f == F_EVENTS || f == F_WORKERS || f == F_CLOCK)
@@ -279,6 +282,15 @@ tl_msg_encode (const tl_msg_t *m, char **data, size_t *len)
     *data = msgpack_sbuffer_release (&sb);
     msgpack_sbuffer_destroy (&sb);
     return 0;
+}
+
+size_t
+tl_msg_group_bound (size_t keylen, size_t ncells)
+{
+    /* [key, count(, cells)]: the array's byte, a bin/str header of at most 5 and the key, a
+       uint of at most 9; cells: an array header of at most 5, then per cell two uints and three
+       doubles of 9 bytes each. */
+    return 1 + 5 + keylen + 9 + (ncells ? 5 + 45 * ncells : 0);
 }
 
 /* ---------------------------------------------------------------- bounds pass */
@@ -705,6 +717,14 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
     if (m->type == TL_MSG_APPLIED && m->n_ids != m->n_lengths) {
         rc = tl_err_set (e, TL_EPROTO, 0, "'applied' has %zu tasks but %zu lengths", m->n_ids, m->n_lengths);
         goto done;
+    }
+    /* A PARTIAL in parts says both numbers, and part is one of them. */
+    if (m->type == TL_MSG_PARTIAL && (seen & ((1ULL << F_PART) | (1ULL << F_PARTS)))) {
+        if (!(seen & (1ULL << F_PART)) || !(seen & (1ULL << F_PARTS)) || m->part < 1 || m->part > m->parts) {
+            rc = tl_err_set (e, TL_EPROTO, 0, "'partial' part %llu of %llu is not a part", (unsigned long long) m->part,
+                             (unsigned long long) m->parts);
+            goto done;
+        }
     }
     /* An UPDATE that says what it is (a part of a snapshot or of a delta) says it whole. */
     if (m->type == TL_MSG_UPDATE && (seen & (1ULL << F_KIND))) {

@@ -1,4 +1,4 @@
-/*  codec.h — every tally message (docs/PROTOCOL.md, version 2), encoded with msgpack-c.
+/*  codec.h — every tally message (docs/PROTOCOL.md, version 3), encoded with msgpack-c.
 
     A tl_msg_t is a flat struct holding the fields of all message types; `type` says which are
     meaningful. tl_msg_decode validates the whole frame before it trusts anything: a bounds pass
@@ -14,8 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TL_PROTO_VERSION 2
+#define TL_PROTO_VERSION 3
 #define TL_STR_MAX 4096
+
+/*  A PARTIAL holds at most this many groups, and its groups at most this many encoded bytes
+    (tl_msg_group_bound), unless one group alone is bigger: a task's table beyond that goes as
+    several PARTIALs numbered part = 1..parts (docs/PROTOCOL.md). So no partial message is much
+    over 4 MiB, whatever the number of groups, and the reducer's message cap can be small. */
+#define TL_PART_GROUPS 65536
+#define TL_PART_BYTES ((size_t) 4 << 20)
+/*  The largest PARTIAL a peer may send: one part's groups, one group that alone passes the
+    bound, and the header's strings. The reducer's ZMQ_MAXMSGSIZE. */
+#define TL_PARTIAL_MAX (TL_PART_BYTES + ((size_t) 1 << 20))
 
 typedef enum {
     TL_MSG_NONE = 0,
@@ -115,7 +125,9 @@ typedef struct {
                                message, as before kind existed (lib/wire/clone.h) */
     uint64_t base;          /* UPDATE delta: the seq of the update it follows */
     uint64_t part, parts;   /* UPDATE with a kind: part `part` (from 1) of `parts` messages that
-                               share one seq and make one update */
+                               share one seq and make one update. PARTIAL: part `part` of a
+                               task's partial sent in `parts` messages (parts 0: one whole
+                               partial, the fields are not sent) */
     void *arena_;   /* private: memory of a decoded message */
 } tl_msg_t;
 
@@ -127,6 +139,9 @@ int tl_msg_encode (const tl_msg_t *m, char **data, size_t *len);
 int tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e);
 /*  Release what decode allocated and zero m. */
 void tl_msg_clear (tl_msg_t *m);
+/*  An upper bound on the bytes one group takes in an encoded message's `groups` (with ncells
+    value cells): the mapper cuts a partial into parts by it (TL_PART_BYTES). */
+size_t tl_msg_group_bound (size_t keylen, size_t ncells);
 /*  Structural bounds pass over msgpack bytes: every container count fits in what remains,
     nesting depth <= 16, and exactly one top-level object. Exposed for tests. */
 int tl_msgpack_check (const unsigned char *p, size_t len);

@@ -45,7 +45,7 @@ put("ledger", "ckpt", p(["tally-ledger", 1, "job", "passenger_count", 100, [4, 1
 
 
 def update(kind, seq, part, parts, groups, base=None, done=False):
-    m = {"v": 2, "t": "update", "seq": seq, "job": "j", "col": "c", "done": done, "ok": done, "tasks_done": 1,
+    m = {"v": 3, "t": "update", "seq": seq, "job": "j", "col": "c", "done": done, "ok": done, "tasks_done": 1,
          "tasks_total": 2, "rows": sum(g[1] for g in groups), "bytes": 1, "bytes_total": 2, "bad": 0,
          "elapsed_ms": 5, "groups": groups, "kind": kind, "part": part, "parts": parts}
     if base is not None:
@@ -58,4 +58,11 @@ def update(kind, seq, part, parts, groups, base=None, done=False):
 put("clone", "stream", update("snapshot", 10, 1, 2, [[b"a", 5], [b"b", 3]]) + update("snapshot", 10, 2, 2, [[b"c", 1]])
     + update("delta", 11, 1, 1, [[b"a", 6]], base=10) + update("delta", 13, 1, 1, [[b"d", 1]], base=12)
     + update("snapshot", 13, 1, 1, [[b"a", 6], [b"b", 3], [b"c", 1], [b"d", 1]], done=True))
+# Partials in parts (fuzz_stage.c): byte 0 even = genuine parts; then (which part, what happens)
+# pairs: task 0 attempt 1 in order, task 1's copy interleaved with task 2's, one lost part.
+sel = lambda t, a, p: t + 3 * a + 9 * (p - 1)
+put("stage", "in-order", bytes([0] + [x for p in (1, 2, 3) for x in (sel(0, 0, p), 1)]))
+put("stage", "interleaved", bytes([0] + [x for p in (1, 2, 3, 4) for x in (sel(1, 1, p), 1, sel(2, 0, p), 1)]
+                                  + [sel(2, 0, 5), 4, sel(2, 0, 6), 1]))
+put("stage", "hostile", bytes([1] + [x for p in (1, 2, 3) for x in (sel(0, 0, p), p * 12)]))
 print("seeds written")

@@ -26,7 +26,7 @@ import time
 import msgpack
 import zmq
 
-V = 2
+V = 3
 
 
 def le8(n):

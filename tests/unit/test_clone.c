@@ -355,7 +355,7 @@ test_cells_and_codec (void **state)
             n += kl;
             const char *k = fields [f];
             if (!strcmp (k, "v"))
-                raw [n++] = 2;
+                raw [n++] = TL_PROTO_VERSION;
             else if (!strcmp (k, "t"))
                 raw [n++] = (char) 0xa6, memcpy (raw + n, "update", 6), n += 6;
             else if (!strcmp (k, "job") || !strcmp (k, "col"))

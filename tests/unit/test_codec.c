@@ -112,6 +112,92 @@ s_decode_bytes (const void *p, size_t n)
     return rc;
 }
 
+/*  A PARTIAL in parts carries part and parts; a whole one neither; a decoded part is a part. */
+static void
+test_partial_parts (void **state)
+{
+    (void) state;
+    tl_agg_entry_t g [] = { { "k", 1, 3, NULL } };
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j", .task = 4, .attempt = 1, .mapper = "m", .length = 9, .rows = 3,
+                   .bytes = 9, .groups = g, .n_groups = 1, .token = "t" };
+    char *data;
+    size_t len;
+    tl_msg_t d;
+    tl_err_t e;
+    /* Whole: no part fields on the wire, parts 0 decoded. */
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    assert_null (memmem (data, len, "parts", 5));
+    assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+    assert_int_equal (d.parts, 0);
+    tl_msg_clear (&d);
+    free (data);
+    /* Part 2 of 3. */
+    m.part = 2;
+    m.parts = 3;
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+    assert_int_equal (d.part, 2);
+    assert_int_equal (d.parts, 3);
+    tl_msg_clear (&d);
+    free (data);
+    /* Not parts: 0 of 3, 4 of 3, 0 of 0; and only one of the two fields. */
+    uint64_t bad [][2] = { { 0, 3 }, { 4, 3 }, { 0, 0 } };
+    for (size_t i = 0; i < 3; i++) {
+        m.part = bad [i][0];
+        m.parts = bad [i][1] ? bad [i][1] : 1;
+        assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+        if (bad [i][1] == 0) {      /* "parts": 1 -> 0 in place */
+            char *p = memmem (data, len, "parts", 5);
+            assert_non_null (p);
+            assert_int_equal (p [5], 1);
+            p [5] = 0;
+        }
+        assert_int_equal (tl_msg_decode (data, len, &d, &e), TL_EPROTO);
+        free (data);
+    }
+    m.part = 1;
+    m.parts = 2;
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    char *p = memmem (data, len, "\xa5parts", 6);
+    assert_non_null (p);
+    memcpy (p + 1, "xarts", 5);     /* an unknown key: part without parts */
+    assert_int_equal (tl_msg_decode (data, len, &d, &e), TL_EPROTO);
+    free (data);
+}
+
+/*  tl_msg_group_bound bounds what a group takes: a message's groups never pass their sum. */
+static void
+test_group_bound (void **state)
+{
+    (void) state;
+    enum { N = 300 };
+    static char keys [N][1024];
+    static tl_agg_entry_t g [N];
+    static tl_cell_t cells [N][3];
+    for (unsigned nc = 0; nc <= 3; nc += 3) {
+        size_t bound = 0;
+        for (size_t i = 0; i < N; i++) {
+            size_t len = (i * 37) % 1025;
+            memset (keys [i], 'a' + (int) (i % 26), sizeof keys [i]);
+            for (unsigned c = 0; c < 3; c++)
+                cells [i][c] = (tl_cell_t) { .n = UINT64_MAX, .bad = UINT64_MAX, .sum = 1e300, .min = -1e-300, .max = 0.1 };
+            g [i] = (tl_agg_entry_t) { keys [i], (uint32_t) (len > 1024 ? 1024 : len), UINT64_MAX, nc ? cells [i] : NULL };
+            bound += tl_msg_group_bound (g [i].len, nc);
+        }
+        tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "", .mapper = "", .token = "", .groups = g, .n_groups = N,
+                       .ncells = nc };
+        tl_msg_t empty = m;
+        empty.n_groups = 0;
+        char *data, *data0;
+        size_t len, len0;
+        assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+        assert_int_equal (tl_msg_encode (&empty, &data0, &len0), 0);
+        assert_true (len - len0 <= bound);
+        free (data);
+        free (data0);
+    }
+}
+
 static void
 test_hostile (void **state)
 {
@@ -142,11 +228,12 @@ test_hostile (void **state)
     msgpack_sbuffer sb;
     msgpack_packer pk;
     struct { int v; const char *t; const char *field; int as_str; } cases [] = {
-        { 1, "hello", "slots", 0 },     /* wrong version (this is protocol 2) */
-        { 3, "hello", "slots", 0 },     /* wrong version */
-        { 2, "nosuch", "slots", 0 },    /* unknown type */
-        { 2, "hello", "slots", 1 },     /* slots is a string */
-        { 2, "hello", "other", 0 },     /* lacks slots */
+        { 2, "hello", "slots", 0 },     /* wrong version (this is protocol 3: a v2 reducer would take a
+                                           partial's first part for the whole task) */
+        { 4, "hello", "slots", 0 },     /* wrong version */
+        { 3, "nosuch", "slots", 0 },    /* unknown type */
+        { 3, "hello", "slots", 1 },     /* slots is a string */
+        { 3, "hello", "other", 0 },     /* lacks slots */
     };
     /* APPLIED whose ids and lengths disagree in number. */
     uint64_t two [] = { 1, 2 };
@@ -210,6 +297,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_roundtrip_partial), cmocka_unit_test (test_roundtrip_all),
         cmocka_unit_test (test_hostile),           cmocka_unit_test (test_fuzz_mutations),
+        cmocka_unit_test (test_partial_parts),     cmocka_unit_test (test_group_bound),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
