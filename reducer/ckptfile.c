@@ -44,7 +44,7 @@ tl_ckptfile_new (const char *dir, uint64_t compact_bytes)
     snprintf (self->dir, sizeof self->dir, "%s", dir);
     snprintf (self->base_path, sizeof self->base_path, "%s/" BASE_NAME, dir);
     snprintf (self->log_path, sizeof self->log_path, "%s/" LOG_NAME, dir);
-    self->compact = compact_bytes ? compact_bytes : TL_CKPTFILE_COMPACT_DEFAULT;
+    self->compact = compact_bytes;
     self->fd = -1;
     self->due = true;       /* until a base is loaded or written */
     return self;
@@ -185,8 +185,12 @@ tl_ckptfile_base_due (const tl_ckptfile_t *self)
 bool
 tl_ckptfile_log_full (const tl_ckptfile_t *self)
 {
-    uint64_t bound = self->compact > self->base_size ? self->compact : self->base_size;
-    return self->log_size + self->wlen > bound;
+    uint64_t bound = self->compact;
+    if (bound == TL_CKPTFILE_COMPACT_AUTO)
+        bound = self->base_size > TL_CKPTFILE_COMPACT_DEFAULT ? self->base_size : TL_CKPTFILE_COMPACT_DEFAULT;
+    uint64_t records = self->log_size + self->wlen;
+    records = records > TL_CKPTLOG_MAGIC_LEN ? records - TL_CKPTLOG_MAGIC_LEN : 0;
+    return records > bound;
 }
 
 /*  Empty the log: its magic alone, fsynced. Creates it when there is none. */
@@ -218,6 +222,7 @@ int
 tl_ckptfile_base (tl_ckptfile_t *self, const tl_ledger_t *ledger, tl_ledger_meta_t *meta, tl_err_t *e)
 {
     bool compaction = !self->due && tl_ckptfile_log_full (self);
+    uint64_t log_was = self->log_size;
     char *buf = NULL;
     size_t len = 0;
     meta->seq = self->gen + 1;
@@ -239,6 +244,9 @@ tl_ckptfile_base (tl_ckptfile_t *self, const tl_ledger_t *ledger, tl_ledger_meta
     if ((rc = s_log_reset (self, e)) != 0)
         return rc;
     self->due = self->failed = false;
+    if (compaction && self->compact)     /* with 0, every checkpoint is one: not worth a line */
+        tl_info ("compacted the checkpoint: a new base of %zu bytes (generation %llu) holds the log's %llu bytes",
+                 len, (unsigned long long) self->gen, (unsigned long long) log_was);
     return 0;
 }
 

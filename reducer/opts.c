@@ -23,7 +23,8 @@ s_usage (FILE *f)
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
              "  --compact-bytes SIZE  write a new base of the checkpoint when its log outgrows\n"
-             "                  max(SIZE, the base's size) (default 64M; e.g. 256K, 1G)\n"
+             "                  SIZE (default: max(64M, the base's size); 0: a whole base at\n"
+             "                  every checkpoint)\n"
              "  -v, --verbose   more logging\n"
              "  -q, --quiet     warnings and errors only\n"
              "  -h, --help      this text\n");
@@ -50,11 +51,12 @@ tl_reducer_parse (int argc, char **argv, tl_reducer_opts_t *o)
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
             case 'C':
-                if (tl_parse_size (optarg, &o->compact_bytes) != 0 || o->compact_bytes == 0) {
-                    fprintf (stderr, "tally reducer: --compact-bytes wants a size above 0 (like 64M), not '%s'\n",
+                if (tl_parse_size (optarg, &o->compact_bytes) != 0) {
+                    fprintf (stderr, "tally reducer: --compact-bytes wants a size (like 64M, or 0), not '%s'\n",
                              optarg);
                     return 2;
                 }
+                o->compact_set = true;
                 break;
             case 'v': o->level = TL_LOG_DEBUG; break;
             case 'q': o->level = TL_LOG_WARN; break;

@@ -18,7 +18,7 @@
     fsynced; acks wait for the fsync that holds them. So a checkpoint costs O(changes), and
     whatever the broker counts as applied survives a kill -9; a partial applied but not yet
     synced is simply re-done. A new base is written when a job starts, when the log outgrows
-    max(--compact-bytes, the base), when the job ends, and after a failed append. Each run has
+    max(64 MiB, the base) or --compact-bytes, when the job ends, and after a failed append. Each run has
     a random instance id in its acks, so the broker can tell that we restarted and re-issue
     what we may have lost.
 
@@ -727,7 +727,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
             tl_error ("--state-dir: %s", e.msg);
             goto done;
         }
-        if (!(r.ckpt = tl_ckptfile_new (state_dir, o->compact_bytes)))
+        if (!(r.ckpt = tl_ckptfile_new (state_dir, o->compact_set ? o->compact_bytes : TL_CKPTFILE_COMPACT_AUTO)))
             goto done;
         tl_ledger_meta_t meta;
         int lrc = tl_ckptfile_load (r.ckpt, r.ledger, &meta, &e);
