@@ -1,4 +1,5 @@
-/*  The checkpoint log's records (reducer/ckptlog.c): what is written reads back the same,
+/*  The checkpoint log's records (reducer/ckptlog.c), and the state dir's base and log around
+    them (reducer/ckptfile.c, at every crash point of a compaction): what is written reads back the same,
     through a reader fed in pieces of any size; a log cut at any byte yields exactly the whole
     units before the cut and says the rest is a torn tail; any single flipped byte is damage;
     generations tell a stale log from a damaged one. Replayed into a ledger, the records give
@@ -11,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "reducer/ckptfile.h"
 #include "reducer/ckptlog.h"
 #include "reducer/ledger.h"
+#include <stdint.h>
+#include <unistd.h>
 
 typedef struct {
     char *data;
@@ -62,8 +66,11 @@ s_make (s_partial_t *p, uint64_t task, size_t n)
                                       .count = task + j + 1, .cells = &p->c [j] };
         p->c [j] = (tl_cell_t) { .n = j, .bad = 1, .sum = (double) j / 3, .min = -1.5, .max = (double) j };
     }
+    uint64_t rows = 0;      /* the ledger checks that the groups add up to the rows */
+    for (size_t j = 0; j < n; j++)
+        rows += p->g [j].count;
     p->m = (tl_msg_t) { .type = TL_MSG_PARTIAL, .task = task, .attempt = 2, .length = 1000 + task,
-                        .mapper = "m-1", .rows = 10 * task + 1, .bytes = 100, .bad = 3, .blank = 4, .filtered = 5,
+                        .mapper = "m-1", .rows = rows, .bytes = 100, .bad = 3, .blank = 4, .filtered = 5,
                         .fetched = 600, .skipped = 7, .groups = p->g, .n_groups = n, .ncells = 1 };
 }
 
@@ -338,6 +345,125 @@ test_structure (void **state)
     free (c.data);
 }
 
+/* ---- the state dir (reducer/ckptfile.c) ---- */
+
+static void
+s_sh (const char *fmt, const char *a, const char *b)
+{
+    char cmd [1024];
+    snprintf (cmd, sizeof cmd, fmt, a, b);
+    assert_int_equal (system (cmd), 0);
+}
+
+static tl_ledger_meta_t
+s_meta (void)
+{
+    return (tl_ledger_meta_t) { .job = "j1", .col = "by passenger_count\nagg sum:fare\n", .bytes_total = 5, .fingerprint = "fp",
+                                .key = "00" };
+}
+
+/*  Load dir into a new ledger: the load's result, and the ledger's rows and tasks applied. */
+static int
+s_load (const char *dir, uint64_t *rows, uint64_t *applied, tl_err_t *e)
+{
+    tl_ckptfile_t *f = tl_ckptfile_new (dir, TL_CKPTFILE_COMPACT_AUTO);
+    tl_ledger_t *l = tl_ledger_new ();
+    tl_ledger_meta_t m;
+    int rc = tl_ckptfile_load (f, l, &m, e);
+    if (getenv ("CKPTLOG_DEBUG") && rc)
+        print_message ("load %s: %s\n", dir, e->msg);
+    tl_ledger_stats_t st = tl_ledger_stats (l);
+    *rows = st.rows;
+    *applied = st.tasks_applied;
+    tl_ledger_destroy (&l);
+    tl_ckptfile_destroy (&f);
+    return rc;
+}
+
+/*  A compaction cut short at each step loads to the state that was synced; a log newer than
+    its base, or without one, is refused. */
+static void
+test_file_crash_points (void **state)
+{
+    (void) state;
+    char dir [] = "/tmp/test_ckptlog.XXXXXX", saved [64], old [64];
+    assert_non_null (mkdtemp (dir));
+    snprintf (saved, sizeof saved, "%s.saved", dir);
+    snprintf (old, sizeof old, "%s.old", dir);
+    tl_ckptfile_t *f = tl_ckptfile_new (dir, 0);     /* 0: a base at every checkpoint when asked */
+    tl_ledger_t *l = s_ledger ();
+    tl_ledger_meta_t meta = s_meta ();
+    tl_err_t e;
+    assert_true (tl_ckptfile_base_due (f));
+    assert_int_equal (tl_ckptfile_base (f, l, &meta, &e), 0);        /* the job's start: generation 1 */
+    static s_partial_t p;
+    uint64_t rows = 0;
+    for (uint64_t t = 0; t < 3; t++) {
+        s_make (&p, t, SIZES [t + 1]);
+        assert_int_equal (tl_ledger_apply (l, &p.m), 1);
+        tl_ckptfile_put_task (f, &p.m, NULL);
+        rows += p.m.rows;
+    }
+    assert_int_equal (tl_ckptfile_sync (f, &e), 0);
+    assert_true (tl_ckptfile_log_full (f));
+    s_sh ("rm -rf %s%s", saved, "");
+    s_sh ("cp -r %s %s", dir, saved);        /* base 1 + a log of 3 tasks */
+    s_sh ("cp %s/reducer.log %s", dir, old);
+    /* (a) Died before the new base's rename: a .tmp lies around; the old base and log hold. */
+    s_sh ("cp %s/reducer.ckpt %s/reducer.ckpt.tmp", saved, saved);
+    uint64_t got_rows, got_applied;
+    assert_int_equal (s_load (saved, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_rows, rows);
+    assert_int_equal (got_applied, 3);
+    /* The compaction: base 2 holds the 3 tasks, the log is emptied. */
+    assert_int_equal (tl_ckptfile_base (f, l, &meta, &e), 0);
+    assert_int_equal (meta.seq, 2);
+    assert_int_equal (tl_ckptfile_stats (f).log_size, TL_CKPTLOG_MAGIC_LEN);
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_rows, rows);
+    /* (b) Died after the rename, before the log was emptied: the old log is stale. */
+    s_sh ("cp %s %s/reducer.log", old, dir);
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_rows, rows);
+    assert_int_equal (got_applied, 3);
+    /* ... and the load emptied it: loading again replays nothing and gives the same. */
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_rows, rows);
+    /* (c) Died between the truncation and the magic: an empty log. */
+    s_sh ("truncate -s 0 %s/reducer.log%s", dir, "");
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_applied, 3);
+    /* A log newer than its base (an old base put back): refused. */
+    s_sh ("cp %s/reducer.ckpt %s/reducer.ckpt.2", dir, dir);
+    s_sh ("cp %s/reducer.log %s/reducer.log.2", dir, dir);
+    tl_ckptfile_destroy (&f);
+    f = tl_ckptfile_new (dir, TL_CKPTFILE_COMPACT_AUTO);
+    tl_ledger_t *l2 = tl_ledger_new ();
+    assert_int_equal (tl_ckptfile_load (f, l2, &meta, &e), 0);
+    s_make (&p, 3, 5);
+    assert_int_equal (tl_ledger_apply (l2, &p.m), 1);
+    tl_ckptfile_put_task (f, &p.m, NULL);
+    assert_int_equal (tl_ckptfile_sync (f, &e), 0);
+    tl_ckptfile_destroy (&f);
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_applied, 4);                           /* base 2 + 1 logged task */
+    s_sh ("cp %s/reducer.ckpt %s/reducer.ckpt", saved, dir);     /* base 1 under a log of generation 2 */
+    assert_true (s_load (dir, &got_rows, &got_applied, &e) < 0);
+    assert_non_null (strstr (e.msg, "generation 2"));
+    assert_non_null (strstr (e.msg, "reducer.log is damaged at offset 8"));
+    /* A log of records without its base: refused. */
+    s_sh ("rm %s/reducer.ckpt%s", dir, "");
+    assert_true (s_load (dir, &got_rows, &got_applied, &e) < 0);
+    assert_non_null (strstr (e.msg, "is missing"));
+    /* No state at all: start afresh. */
+    s_sh ("rm %s/reducer.log%s", dir, "");
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), TL_ENOTFOUND);
+    tl_ledger_destroy (&l);
+    tl_ledger_destroy (&l2);
+    s_sh ("rm -rf %s %s", dir, saved);
+    s_sh ("rm -f %s%s", old, "");
+}
+
 int
 main (void)
 {
@@ -345,6 +471,7 @@ main (void)
         cmocka_unit_test (test_round_trip),      cmocka_unit_test (test_staged),
         cmocka_unit_test (test_torn_everywhere), cmocka_unit_test (test_flip_everywhere),
         cmocka_unit_test (test_generations),     cmocka_unit_test (test_structure),
+        cmocka_unit_test (test_file_crash_points),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
