@@ -7,8 +7,8 @@
     the records of ckptlog.h, each stamped with the generation it follows. A checkpoint round
     appends the records of the tasks applied since the last one and fsyncs the log: O(changes),
     not O(groups). A new base is written when a job starts (its identity, empty), when the log
-    outgrows a bound (max(64 MiB, the base's size), or --compact-bytes) (a compaction), when the job ends (so an
-    ended job is one file), and after any failed write to the log.
+    outgrows a bound (max(64 MiB, the base's size), or --compact-bytes) (a compaction), and
+    after any failed write to the log. The job's end is a log record like the rest.
 
     Writing a base, in this order: the new base is renamed into place (and the dir fsynced),
     then the log is truncated to its magic (and fsynced). A crash between the two leaves a log

@@ -18,9 +18,10 @@
     fsynced; acks wait for the fsync that holds them. So a checkpoint costs O(changes), and
     whatever the broker counts as applied survives a kill -9; a partial applied but not yet
     synced is simply re-done. A new base is written when a job starts, when the log outgrows
-    max(64 MiB, the base) or --compact-bytes, when the job ends, and after a failed append. Each run has
-    a random instance id in its acks, so the broker can tell that we restarted and re-issue
-    what we may have lost.
+    max(64 MiB, the base) or --compact-bytes, and after a failed append; the job's end is a
+    log record.
+    Each run has a random instance id in its acks, so the broker can tell that we restarted
+    and re-issue what we may have lost.
 
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows.
@@ -118,7 +119,7 @@ typedef struct {
     uint64_t write_errors;  /* checkpoints that could not be written */
     char stalled [TL_STR_MAX];  /* why acks are held back, "" when they are not */
     int64_t stall_warned, stall_told;
-    int64_t compact_warned;
+    int64_t compact_failed;     /* when a compaction last failed: the next waits STALL_WARN_MS */
     tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
     bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
 } s_reducer_t;
@@ -348,8 +349,7 @@ s_write_base (s_reducer_t *r, tl_err_t *e)
 }
 
 /*  Make what was applied durable: fsync the log, or write a base when one is due (a new job,
-    a failed append), the log has outgrown its bound, or the job has ended. Acks wait until
-    this succeeds. */
+    a failed append) or the log has outgrown its bound. Acks wait until this succeeds. */
 static void
 s_checkpoint (s_reducer_t *r, int64_t now)
 {
@@ -361,19 +361,19 @@ s_checkpoint (s_reducer_t *r, int64_t now)
         return;
     tl_err_t e = { 0 };
     int rc = tl_ckptfile_base_due (r->ckpt) ? TL_EINVAL : tl_ckptfile_sync (r->ckpt, &e);
-    if (rc != 0 || r->done || tl_ckptfile_log_full (r->ckpt)) {
+    bool compact = tl_ckptfile_log_full (r->ckpt) && now - r->compact_failed >= STALL_WARN_MS;
+    if (rc != 0 || compact) {
         tl_err_t be = { 0 };
         if (s_write_base (r, &be) == 0)
             rc = 0;
         else if (rc == 0) {
             /* A compaction that failed: the log is synced and holds everything, so acks go
-               on; the log grows until a base can be written. */
+               on; the log grows until a base can be written. A base is O(groups): try again
+               only after a pause, warning each time. */
             r->write_errors++;
-            if (now - r->compact_warned >= STALL_WARN_MS) {
-                tl_warn ("cannot write a new base in %s (the log is intact and keeps growing): %s", r->state_dir,
-                         be.msg);
-                r->compact_warned = now;
-            }
+            r->compact_failed = now;
+            tl_warn ("cannot write a new base in %s (the log is intact and keeps growing; next try in %d s): %s",
+                     r->state_dir, STALL_WARN_MS / 1000, be.msg);
         }
         else
             e = be;
@@ -878,7 +878,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                 tl_metrics_set (met, "tally_checkpoint_log_bytes_total", "counter",
                                 "bytes appended to the checkpoint log", (double) cs.log_bytes);
                 tl_metrics_set (met, "tally_checkpoint_bases_total", "counter",
-                                "checkpoint bases written (job start, compaction, job end, after a failed append)",
+                                "checkpoint bases written (job start, compaction, after a failed append)",
                                 (double) cs.bases);
                 tl_metrics_set (met, "tally_checkpoint_compactions_total", "counter",
                                 "bases written because the log outgrew max(--compact-bytes, the base)",
