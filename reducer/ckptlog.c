@@ -490,6 +490,8 @@ tl_ckptlog_reader_next (tl_ckptlog_reader_t *self, tl_ckptlog_rec_t *rec, tl_err
     char what [160];
     for (;;) {
         size_t avail = self->len - self->pos;
+        if (!avail)
+            return 0;       /* (and buf may still be NULL) */
         const unsigned char *p = self->buf + self->pos;
         uint64_t off = self->base_off + self->pos;
         if (!self->magic_ok) {
