@@ -10,7 +10,9 @@
 # RATE=5M caps the mapper's read rate, so the job lasts and the steady state shows; SPLIT=1M
 # makes more, smaller tasks (default 8M). BY='--group-by tpep_pickup_datetime[0:16]' groups
 # otherwise (by the minute: ~400 K groups over 10 M rows, each changed ~25 times). TTY=1 runs
-# the watcher on a terminal (the live view).
+# the watcher on a terminal (the live view). With --state-dir, "wrote" is what the reducer's
+# checkpoints wrote to disk (/proc/PID/io write_bytes; EXTRA='--compact-bytes 0' for a whole
+# base at every checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:?rows}
@@ -25,7 +27,8 @@ cat "$D"/* > /dev/null
 R="$W/run"; rm -rf "$R"; mkdir -p "$R"
 RE="ipc://$R/reducer"; PE="ipc://$R/publish"; BE="ipc://$R/broker"
 ST=(); [ "$STATE" = --state-dir ] && ST=(--state-dir "$R/state")
-/usr/bin/time -f "%U %S %M" -o "$R/reducer.time" "$TALLY" reducer --listen "$RE" --publish "$PE" "${ST[@]}" \
+read -r -a EX <<< "${EXTRA:-}"
+/usr/bin/time -f "%U %S %M" -o "$R/reducer.time" "$TALLY" reducer --listen "$RE" --publish "$PE" "${ST[@]}" "${EX[@]}" \
     2> "$R/reducer.log" &
 RPID=$!
 for i in $(seq 100); do [ -S "$R/publish" ] && break; sleep 0.05; done
@@ -78,20 +81,25 @@ wait $BPID
 wait $WPID
 t1=$(date +%s.%N)
 wait $CPID
+# What the reducer wrote to disk (checkpoints: base and log), counted by the kernel as it
+# dirtied pages, so the files it renamed over count too.
+wb=0; for c in $(cat "/proc/$RPID/task/$RPID/children" 2>/dev/null); do
+    wb=$(sed -n 's/^write_bytes: //p' "/proc/$c/io" 2>/dev/null || echo 0); done
 pkill -INT -P $RPID; wait $RPID || true     # the reducer, under /usr/bin/time (which ignores SIGINT)
 read -r n bytes biggest secs < "$R/count.txt"
 read -r ru rs rmax < "$R/reducer.time"
 read -r wu ws wmax < "$R/watch.time"
 groups=$(( $(wc -l < "$R/result.csv") - 1 ))
-python3 - "$TALLY" "$ROWS" "$groups" "$n" "$bytes" "$biggest" "$secs" "$ru" "$rs" "$rmax" "$wu" "$ws" "$wmax" "$t0" "$t1" "$STATE" <<'PY'
+python3 - "$TALLY" "$ROWS" "$groups" "$n" "$bytes" "$biggest" "$secs" "$ru" "$rs" "$rmax" "$wu" "$ws" "$wmax" "$t0" "$t1" "$STATE" "$wb" <<'PY'
 import sys
-(tally, rows, groups, n, b, big, secs, ru, rs, rmax, wu, ws, wmax, t0, t1, st) = sys.argv[1:]
+(tally, rows, groups, n, b, big, secs, ru, rs, rmax, wu, ws, wmax, t0, t1, st, wb) = sys.argv[1:]
 rows, groups, n, b, big = int(rows), int(groups), int(n), int(b), int(big)
 secs, ru, rs, wu, ws, t0, t1 = map(float, (secs, ru, rs, wu, ws, t0, t1))
 print(f"{tally} {st or ''}: {rows:,} rows, {groups:,} groups; job + final table {t1 - t0:.1f} s "
       f"(watcher done {t1 - t0:.1f} s after the broker started)")
 print(f"  published: {n} messages, {b / 1e6:.1f} MB in {secs:.1f} s = {b / 1e6 / max(secs, 1e-3):.2f} MB/s "
       f"(largest message {big / 1e6:.2f} MB)")
-print(f"  reducer: {ru + rs:.1f} s CPU (user {ru:.1f}, sys {rs:.1f}), peak RSS {int(rmax) / 1024:.0f} MB")
+print(f"  reducer: {ru + rs:.1f} s CPU (user {ru:.1f}, sys {rs:.1f}), peak RSS {int(rmax) / 1024:.0f} MB, "
+      f"wrote {int(wb) / 1e6:.1f} MB to disk (checkpoints)")
 print(f"  watcher: {wu + ws:.1f} s CPU (user {wu:.1f}, sys {ws:.1f}), peak RSS {int(wmax) / 1024:.0f} MB")
 PY

@@ -1,8 +1,9 @@
 /*  opts.c — the reducer's command line (opts.h): its two addresses, the state dir, keys and
-    metrics. */
+    metrics, and when the checkpoint log is compacted (--compact-bytes). */
 #include "reducer/opts.h"
 #include "lib/base/log.h"
 #include "lib/base/opt.h"
+#include "lib/base/util.h"
 #include <getopt.h>
 #include <stdio.h>
 
@@ -21,6 +22,9 @@ s_usage (FILE *f)
              "  --metrics-listen ADDR  Prometheus metrics at http://ADDR/metrics\n"
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
+             "  --compact-bytes SIZE  write a new base of the checkpoint when its log outgrows\n"
+             "                  SIZE (default: max(64M, the base's size); 0: a whole base at\n"
+             "                  every checkpoint)\n"
              "  -v, --verbose   more logging\n"
              "  -q, --quiet     warnings and errors only\n"
              "  -h, --help      this text\n");
@@ -32,7 +36,7 @@ tl_reducer_parse (int argc, char **argv, tl_reducer_opts_t *o)
     static const struct option opts [] = {
         { "listen", required_argument, 0, 'l' }, { "publish", required_argument, 0, 'p' },
         { "state-dir", required_argument, 0, 's' }, { "keys", required_argument, 0, 'k' },
-        { "metrics-listen", required_argument, 0, 'P' },
+        { "metrics-listen", required_argument, 0, 'P' }, { "compact-bytes", required_argument, 0, 'C' },
         { "verbose", no_argument, 0, 'v' },      { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
     };
@@ -46,6 +50,14 @@ tl_reducer_parse (int argc, char **argv, tl_reducer_opts_t *o)
             case 's': o->state_dir = optarg; break;
             case 'k': o->keys = optarg; break;
             case 'P': o->metrics = optarg; break;
+            case 'C':
+                if (tl_parse_size (optarg, &o->compact_bytes) != 0) {
+                    fprintf (stderr, "tally reducer: --compact-bytes wants a size (like 64M, or 0), not '%s'\n",
+                             optarg);
+                    return 2;
+                }
+                o->compact_set = true;
+                break;
             case 'v': o->level = TL_LOG_DEBUG; break;
             case 'q': o->level = TL_LOG_WARN; break;
             case 'h': s_usage (stdout); return 1;

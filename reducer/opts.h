@@ -2,10 +2,14 @@
     checks the argv it builds for its reducer with this same parser before it starts anything. */
 #ifndef TL_REDUCER_OPTS_H
 #define TL_REDUCER_OPTS_H
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct {
     const char *listen, *publish;   /* --listen, --publish */
     const char *state_dir, *keys, *metrics;
+    uint64_t compact_bytes;         /* --compact-bytes */
+    bool compact_set;               /* given: otherwise the default bound (reducer/ckptfile.h) */
     int level;                      /* the log level (-v, -q) */
 } tl_reducer_opts_t;
 

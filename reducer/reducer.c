@@ -12,11 +12,16 @@
     prefix of our log (we restarted, it did, or a digest disagrees). So a lost ack only delays
     a task's completion; it never loses or repeats one, and a JOB costs what changed.
 
-    Durability (--state-dir): totals and the applied set are checkpointed together, atomically
-    (write, fsync, rename), at most every 100 ms, and acks wait for the checkpoint that holds
-    them. So whatever the broker counts as applied survives a kill -9; a partial applied but
-    not yet checkpointed is simply re-done. Each run has a random instance id in its acks, so
-    the broker can tell that we restarted and re-issue what we may have lost.
+    Durability (--state-dir, reducer/ckptfile.h): a base (the whole ledger, written atomically)
+    plus an append-only log of what was applied since. Each applied task goes into the log
+    (s_log_applied, the one place that appends a task), and at most every 100 ms the log is
+    fsynced; acks wait for the fsync that holds them. So a checkpoint costs O(changes), and
+    whatever the broker counts as applied survives a kill -9; a partial applied but not yet
+    synced is simply re-done. A new base is written when a job starts, when the log outgrows
+    max(64 MiB, the base) or --compact-bytes, and after a failed append; the job's end is a
+    log record.
+    Each run has a random instance id in its acks, so the broker can tell that we restarted
+    and re-issue what we may have lost.
 
     A partial for a task id beyond the job's current count (a tail split whose JOB update has
     not arrived yet) is held, up to 1,024 of them, and applied when the count grows.
@@ -56,6 +61,7 @@
 #include "lib/wire/applied.h"
 #include "reducer/ledger.h"
 #include "reducer/stage.h"
+#include "reducer/ckptfile.h"
 #include "lib/wire/token.h"
 #include "lib/core/query.h"
 #include "lib/base/log.h"
@@ -122,6 +128,7 @@ typedef struct {
     uint64_t full_sent;     /* APPLIED messages that held the whole set */
     uint64_t stale;     /* partials for another job */
     const char *state_dir;
+    tl_ckptfile_t *ckpt;    /* the base and log in state_dir, NULL without one */
     char instance [17];
     bool unsaved;       /* applied since the last checkpoint */
     int64_t last_ckpt;
@@ -137,7 +144,7 @@ typedef struct {
     uint64_t write_errors;  /* checkpoints that could not be written */
     char stalled [TL_STR_MAX];  /* why acks are held back, "" when they are not */
     int64_t stall_warned, stall_told;
-    uint64_t ckpt_seq;      /* of the last checkpoint written or loaded */
+    int64_t compact_failed;     /* when a compaction last failed: the next waits STALL_WARN_MS */
     tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
     bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
 } s_reducer_t;
@@ -356,6 +363,18 @@ s_send_applied_stalled (s_reducer_t *r, int64_t now)
     r->stall_told = now;
 }
 
+/*  A new base: the whole ledger and the job's meta (ckptfile.h says when). */
+static int
+s_write_base (s_reducer_t *r, tl_err_t *e)
+{
+    char key [2 * TL_TOKEN_KEY_LEN + 1];
+    tl_token_key_hex (r->key, key);
+    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error, r->fingerprint, key, 0 };
+    return tl_ckptfile_base (r->ckpt, r->ledger, &meta, e);
+}
+
+/*  Make what was applied durable: fsync the log, or write a base when one is due (a new job,
+    a failed append) or the log has outgrown its bound. Acks wait until this succeeds. */
 static void
 s_checkpoint (s_reducer_t *r, int64_t now)
 {
@@ -365,37 +384,56 @@ s_checkpoint (s_reducer_t *r, int64_t now)
     }
     if (!r->have_job)
         return;
-    char key [2 * TL_TOKEN_KEY_LEN + 1];
-    tl_token_key_hex (r->key, key);
-    tl_ledger_meta_t meta = { r->job, r->col, r->bytes_total, r->done, r->ok, r->error, r->fingerprint, key,
-                              r->ckpt_seq + 1 };
-    char *buf = NULL;
-    size_t len = 0;
     tl_err_t e = { 0 };
-    if (tl_ledger_save (r->ledger, &meta, &buf, &len) != 0
-        || tl_write_atomic (r->state_dir, "reducer.ckpt", buf, len, &e) != 0) {
+    int rc = tl_ckptfile_base_due (r->ckpt) ? TL_EINVAL : tl_ckptfile_sync (r->ckpt, &e);
+    bool compact = tl_ckptfile_log_full (r->ckpt) && now - r->compact_failed >= STALL_WARN_MS;
+    if (rc != 0 || compact) {
+        tl_err_t be = { 0 };
+        if (s_write_base (r, &be) == 0)
+            rc = 0;
+        else if (rc == 0) {
+            /* A compaction that failed: the log is synced and holds everything, so acks go
+               on; the log grows until a base can be written. A base is O(groups): try again
+               only after a pause, warning each time. */
+            r->write_errors++;
+            r->compact_failed = now;
+            tl_warn ("cannot write a new base in %s (the log is intact and keeps growing; next try in %d s): %s",
+                     r->state_dir, STALL_WARN_MS / 1000, be.msg);
+        }
+        else
+            e = be;
+    }
+    if (rc != 0) {
         /* Without a checkpoint we must not ack: the broker would count unsaved work as safe.
            Say so rarely (a full disk fails every 100 ms), count it, and tell the broker why. */
         r->write_errors++;
-        snprintf (r->stalled, sizeof r->stalled, "cannot write the checkpoint in %s: %s", r->state_dir,
-                  buf ? e.msg : "out of memory");
+        snprintf (r->stalled, sizeof r->stalled, "cannot write the checkpoint in %s: %s", r->state_dir, e.msg);
         if (now - r->stall_warned >= STALL_WARN_MS) {
             tl_warn ("%s (%llu failed writes so far; acks to the broker wait until a write succeeds)", r->stalled,
                      (unsigned long long) r->write_errors);
             r->stall_warned = now;
         }
         r->last_ckpt = now;     /* retry at the checkpoint pace, not in a tight loop */
-        free (buf);
         return;
     }
-    free (buf);
-    r->ckpt_seq++;
     if (*r->stalled) {
         tl_info ("the checkpoint in %s is written again; acks resume", r->state_dir);
         *r->stalled = 0;
     }
     r->unsaved = false;
     r->last_ckpt = now;
+}
+
+/*  The log append for one applied task, and the only one: called once per task, right after
+    the ledger applied it and before its ack can go out. hdr carries the task's header and
+    counters (task, attempt, length, mapper, rows, bytes, bad, blank, filtered, fetched,
+    skipped); its groups are hdr->groups when staged is NULL, or the staged table's (a partial
+    that arrived in parts and was applied at once). */
+static void
+s_log_applied (s_reducer_t *r, const tl_msg_t *hdr, const tl_agg_t *staged)
+{
+    if (r->ckpt)
+        tl_ckptfile_put_task (r->ckpt, hdr, staged);
 }
 
 static void
@@ -496,12 +534,19 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         r->ok = false;
         r->started = now;
         r->unsaved = true;      /* the new job's identity goes into the checkpoint before any ack */
+        if (r->ckpt)
+            tl_ckptfile_want_base (r->ckpt);    /* a base of the new job, before anything is logged */
         tl_info ("job %s: %llu tasks, %llu bytes, group by '%s'", m->job, (unsigned long long) m->tasks,
                  (unsigned long long) m->bytes, m->col);
     }
+    uint64_t tasks_before = tl_ledger_stats (r->ledger).tasks_total, bytes_before = r->bytes_total;
     if (tl_ledger_set_tasks (r->ledger, m->tasks) != 0)
         tl_error ("job %s: cannot track %llu tasks", m->job, (unsigned long long) m->tasks);
     r->bytes_total = m->bytes;
+    /* Logged before any partial of the new tasks, so replay knows them when it gets there. */
+    uint64_t tasks_now = tl_ledger_stats (r->ledger).tasks_total;
+    if (r->ckpt && (tasks_now != tasks_before || r->bytes_total != bytes_before))
+        tl_ckptfile_put_tasks (r->ckpt, tasks_now, r->bytes_total);
     memcpy (r->broker, ident, identlen);
     r->brokerlen = identlen;
     r->dirty = true;
@@ -559,6 +604,7 @@ s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
     r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
     r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
     if (rc == 1) {
+        s_log_applied (r, m, NULL);     /* a staged task's m holds all its groups, like a whole partial */
         r->unsaved = true;
         tl_stage_release_task (r->stage, m->task);     /* other copies' staged tables are dups now */
     }
@@ -698,6 +744,8 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
                       (unsigned long long) ntasks, digest, m->digest ? m->digest : "-");
         tl_error ("job %s: %s", r->job, r->error);
     }
+    if (r->ckpt)
+        tl_ckptfile_put_end (r->ckpt, r->ok, r->error);
     s_checkpoint (r, now);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
@@ -766,29 +814,22 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     }
     if (state_dir) {
         tl_err_t e;
-        char path [4096], *buf = NULL;
-        size_t len = 0;
-        snprintf (path, sizeof path, "%s/reducer.ckpt", state_dir);
         if (tl_mkdirs (state_dir, &e) != 0) {
             tl_error ("--state-dir: %s", e.msg);
             goto done;
         }
-        int lrc = tl_read_file (path, &buf, &len, 1ULL << 32, &e);
+        if (!(r.ckpt = tl_ckptfile_new (state_dir, o->compact_set ? o->compact_bytes : TL_CKPTFILE_COMPACT_AUTO)))
+            goto done;
+        tl_ledger_meta_t meta;
+        int lrc = tl_ckptfile_load (r.ckpt, r.ledger, &meta, &e);
         if (lrc == 0) {
-            tl_ledger_meta_t meta;
-            if (tl_ledger_load (r.ledger, &meta, buf, len, &e) != 0) {
-                tl_error ("%s: %s; move it away to start afresh", path, e.msg);
-                free (buf);
-                goto done;
-            }
             snprintf (r.job, sizeof r.job, "%s", meta.job);
             snprintf (r.col, sizeof r.col, "%s", meta.col);
             snprintf (r.error, sizeof r.error, "%s", meta.error);
             snprintf (r.fingerprint, sizeof r.fingerprint, "%s", meta.fingerprint);
-            r.ckpt_seq = meta.seq;
             if (tl_token_key_from_hex (meta.key, r.key) != 0) {
-                tl_error ("%s: the checkpoint's token key is malformed; move it away to start afresh", path);
-                free (buf);
+                tl_error ("%s/reducer.ckpt: the checkpoint's token key is malformed; move it away to start afresh",
+                          state_dir);
                 goto done;
             }
             r.bytes_total = meta.bytes_total;
@@ -797,15 +838,15 @@ tl_reducer_run (const tl_reducer_opts_t *o)
             r.have_job = true;
             r.started = r.finished = tl_now_ms ();
             tl_ledger_stats_t st = tl_ledger_stats (r.ledger);
-            tl_info ("resumed job %s from %s: %llu/%llu tasks applied, %llu rows", r.job, path,
-                     (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
-                     (unsigned long long) st.rows);
+            tl_info ("resumed job %s from %s: %llu/%llu tasks applied, %llu rows (%llu log record(s) replayed over "
+                     "the base)", r.job, state_dir, (unsigned long long) st.tasks_applied,
+                     (unsigned long long) st.tasks_total, (unsigned long long) st.rows,
+                     (unsigned long long) tl_ckptfile_stats (r.ckpt).replayed);
         }
         else if (lrc != TL_ENOTFOUND) {
             tl_error ("%s", e.msg);
             goto done;
         }
-        free (buf);
     }
     /* Fixed before the bind: libzmq 4.3 applies a changed SNDHWM to the pipes it has, and then
        loses messages on them (a raise while a job ran stalled every watcher for good). */
@@ -882,9 +923,9 @@ tl_reducer_run (const tl_reducer_opts_t *o)
             }
             zframe_destroy (&f);
         }
-        /* A round cut short by the drain's time limit publishes, but does not checkpoint: a
-           checkpoint costs O(groups), and it waits, as it always did, until the partials that
-           are ready have been applied. */
+        /* A round cut short by the drain's time limit publishes, but does not checkpoint: the
+           checkpoint (one fsync, and now and then a base of O(groups)) waits, as it always
+           did, until the partials that are ready have been applied. */
         if (r.unsaved && !more && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
@@ -932,6 +973,23 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                             "answers to JOB that held the whole applied set", (double) r.full_sent);
             tl_metrics_set (met, "tally_state_write_errors_total", "counter", "checkpoints that could not be written",
                             (double) r.write_errors);
+            if (r.ckpt) {
+                tl_ckptfile_stats_t cs = tl_ckptfile_stats (r.ckpt);
+                tl_metrics_set (met, "tally_checkpoint_base_bytes_total", "counter",
+                                "bytes of checkpoint bases written (whole ledgers)", (double) cs.base_bytes);
+                tl_metrics_set (met, "tally_checkpoint_log_bytes_total", "counter",
+                                "bytes appended to the checkpoint log", (double) cs.log_bytes);
+                tl_metrics_set (met, "tally_checkpoint_bases_total", "counter",
+                                "checkpoint bases written (job start, compaction, after a failed append)",
+                                (double) cs.bases);
+                tl_metrics_set (met, "tally_checkpoint_compactions_total", "counter",
+                                "bases written because the log outgrew max(--compact-bytes, the base)",
+                                (double) cs.compactions);
+                tl_metrics_set (met, "tally_checkpoint_log_size_bytes", "gauge", "the checkpoint log's size now",
+                                (double) cs.log_size);
+                tl_metrics_set (met, "tally_checkpoint_replayed_records", "gauge",
+                                "log records (tasks, meta) replayed over the base at start", (double) cs.replayed);
+            }
             tl_metrics_set (met, "tally_state_write_stalled", "gauge", "1 while checkpoints fail and acks wait",
                             *r.stalled ? 1 : 0);
             tl_metrics_set (met, "tally_partials_forged_total", "counter", "partials without a valid token",
@@ -964,6 +1022,7 @@ done:
     tl_security_destroy (&sec);
     tl_metrics_destroy (&met);
     tl_ledger_destroy (&r.ledger);
+    tl_ckptfile_destroy (&r.ckpt);
     tl_acklog_destroy (&r.acklog);
     tl_msg_clear (&r.activity);
     for (size_t i = 0; i < r.npending; i++)

@@ -65,4 +65,25 @@ put("stage", "in-order", bytes([0] + [x for p in (1, 2, 3) for x in (sel(0, 0, p
 put("stage", "interleaved", bytes([0] + [x for p in (1, 2, 3, 4) for x in (sel(1, 1, p), 1, sel(2, 0, p), 1)]
                                   + [sel(2, 0, 5), 4, sel(2, 0, 6), 1]))
 put("stage", "hostile", bytes([1] + [x for p in (1, 2, 3) for x in (sel(0, 0, p), p * 12)]))
+
+
+def ckrec(gen, payload):
+    """One checkpoint-log record (reducer/ckptlog.h): header (len, gen, crc of both, crc of payload), payload."""
+    import struct
+    import zlib
+    body = p(payload)
+    h = struct.pack(">IQ", len(body), gen)
+    return h + struct.pack(">II", zlib.crc32(h), zlib.crc32(body)) + body
+
+
+# Checkpoint logs; the harness takes byte 0 as the generation (% 4) and byte 1 as the piece size.
+CKTASK = ["task", 2, 1, 100, "m1", [10, 100, 0, 1, 0, 100, 0], 0, 3]
+put("ckptlog", "job", b"\x01\x05TALLYCL1" + ckrec(1, ["tasks", 8, 1000]) + ckrec(1, CKTASK)
+    + ckrec(1, ["groups", 2, [[b"1", 6], [b"2", 3]]]) + ckrec(1, ["groups", 2, [[b"", 1]]])
+    + ckrec(1, ["task", 3, 1, 50, "m2", [0, 50, 0, 0, 0, 50, 0], 0, 0]) + ckrec(1, ["end", True, ""]))
+put("ckptlog", "cells", b"\x01\x00TALLYCL1" + ckrec(1, ["task", 0, 1, 9, "m", [2, 9, 0, 0, 1, 9, 0], 1, 1])
+    + ckrec(1, ["groups", 0, [[b"a\x1fb", 2, [2, 0, 3.5, 1.0, 2.5]]]]))
+put("ckptlog", "torn", b"\x01\x03TALLYCL1" + ckrec(1, CKTASK) + ckrec(1, ["groups", 2, [[b"1", 6]]])[:-3])
+put("ckptlog", "stale", b"\x02\x01TALLYCL1" + ckrec(1, ["tasks", 8, 1000]) + ckrec(1, CKTASK))
+
 print("seeds written")

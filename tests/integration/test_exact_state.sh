@@ -8,7 +8,9 @@
 "$TALLY" gen --out "$T/other" --files 2 --rows 5000 --seed 22 2> "$T/gen2.log"
 TRUTH="$T/data.truth.json"
 RP=$(free_port); PP=$(free_port); BP=$(free_port)
-reducer () { bg "$1" "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP" --state-dir "$2"; REDUCER=$LAST_PID; }
+# --compact-bytes 0: a whole base at every checkpoint, so that reducer.ckpt alone is the state
+# (part 4 resumes from it, part 5 damages it); the log has its own test, test_ckpt_log.sh.
+reducer () { bg "$1" "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP" --state-dir "$2" --compact-bytes 0; REDUCER=$LAST_PID; }
 broker_args () {   # broker_args STATE_DIR INPUT [extra...]
     local sd=$1 in=$2; shift 2
     echo --listen "tcp://127.0.0.1:$BP" --reducer "tcp://127.0.0.1:$RP" --input "$in" --group-by passenger_count \
