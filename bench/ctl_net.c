@@ -4,7 +4,10 @@
                                   until every task is acknowledged as applied.
       ctl_net mappers EP SLOTS    act as a mapper with SLOTS slots against a running `tally broker`
                                   at EP: answer every TASK at once with a PARTIAL to the reducer
-                                  named in WELCOME and a DONE to the broker, until END. */
+                                  named in WELCOME and a DONE to the broker, until END. Prints
+                                  the total rate and the rate of each tenth of the job (by tasks
+                                  received; the last tenth ends at END, so it holds the wait for
+                                  the last acks), to show whether the rate stays flat. */
 #include "lib/wire/codec.h"
 #include "lib/wire/net.h"
 #include <stdio.h>
@@ -59,6 +62,9 @@ s_reducer (const char *ep, uint64_t n)
     return 0;
 }
 
+/*  The fake mapper: every task is finished on arrival. It carries the assignment's token and
+    the name the broker knows it by (the reducer applies nothing else), answers RESET with a new
+    HELLO, and beats every 500 ms so that its lease never lapses while it waits. */
 static int
 s_mappers (const char *ep, uint64_t slots)
 {
@@ -68,41 +74,77 @@ s_mappers (const char *ep, uint64_t slots)
     zsock_connect (broker, "%s", ep);
     tl_msg_t hello = { .type = TL_MSG_HELLO, .name = "bench", .slots = slots };
     tl_send (broker, NULL, 0, &hello, false);
-    uint64_t tasks = 0;
-    double t0 = 0;
-    char job [64] = "";
+    uint64_t tasks = 0, cap = 0;
+    double t0 = 0, *at = NULL, last_hb = s_now ();      /* at [i]: when task i arrived */
+    char job [64] = "", name [128] = "bench";
+    zpoller_t *poller = zpoller_new (broker, NULL);
     while (true) {
+        if (s_now () - last_hb >= 0.5) {
+            tl_msg_t hb = { .type = TL_MSG_HB };
+            tl_send (broker, NULL, 0, &hb, false);
+            last_hb = s_now ();
+        }
+        if (!zpoller_wait (poller, 100)) {
+            if (zpoller_terminated (poller))
+                break;
+            continue;
+        }
         tl_msg_t m;
         tl_err_t e;
-        if (tl_recv (broker, NULL, NULL, &m, &e) != 0)
-            continue;
+        int got;
+        while ((got = tl_recv_nowait (broker, NULL, NULL, &m, &e)) != -3 && got != -2) {
+            if (got == -1)
+                continue;
         if (m.type == TL_MSG_WELCOME) {
-            reducer = tl_sock_new (ZMQ_DEALER, 1 << 20);
-            zsock_set_sndhwm (reducer, 0);
-            zsock_connect (reducer, "%s", m.reducer);
+            if (!reducer) {
+                reducer = tl_sock_new (ZMQ_DEALER, 1 << 20);
+                zsock_set_sndhwm (reducer, 0);
+                zsock_connect (reducer, "%s", m.reducer);
+            }
             snprintf (job, sizeof job, "%s", m.job);
+            snprintf (name, sizeof name, "%s", m.name ? m.name : "bench");
         }
+        else if (m.type == TL_MSG_RESET)
+            tl_send (broker, NULL, 0, &hello, false);
         else if (m.type == TL_MSG_TASK) {
             if (!tasks)
                 t0 = s_now ();
-            tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = job, .task = m.task, .attempt = m.attempt, .mapper = "bench",
+            if (tasks == cap) {
+                cap = cap ? 2 * cap : 1 << 16;
+                if (!(at = realloc (at, cap * sizeof *at)))
+                    return fprintf (stderr, "ctl_net: out of memory\n"), 1;
+            }
+            at [tasks] = s_now ();
+            tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = job, .task = m.task, .attempt = m.attempt, .mapper = name,
                            .offset = m.offset, .length = m.length, .rows = 10, .bytes = m.length,
-                           .groups = s_groups, .n_groups = 10 };
+                           .groups = s_groups, .n_groups = 10, .token = m.token, .verify = m.verify };
             tl_send (reducer, NULL, 0, &p, false);
             tl_msg_t d = { .type = TL_MSG_DONE, .task = m.task, .attempt = m.attempt, .rows = 10, .bytes = m.length };
             tl_send (broker, NULL, 0, &d, false);
             tasks++;
         }
         else if (m.type == TL_MSG_END) {
-            double dt = s_now () - t0;
+            double t_end = s_now (), dt = t_end - t0;
             printf ("| broker process: tasks handed out, done and applied (fake mapper, %llu slots) | %llu tasks | "
-                    "%.3f s | %.0f tasks/s |\n", (unsigned long long) slots, (unsigned long long) tasks, dt,
+                    "%.3f s | %.0f tasks/s |", (unsigned long long) slots, (unsigned long long) tasks, dt,
                     (double) tasks / dt);
+            /* Tenths: tasks [k*n/10, (k+1)*n/10) from the arrival of the first to that of the
+               next tenth's first (the last: to END). */
+            for (int k = 0; k < 10 && tasks >= 10; k++) {
+                uint64_t a = tasks * (uint64_t) k / 10, z = tasks * (uint64_t) (k + 1) / 10;
+                double span = (z < tasks ? at [z] : t_end) - at [a];
+                printf (" %.0fk", span > 0 ? (double) (z - a) / span / 1000 : 0);
+            }
+            printf (" | %s |\n", m.ok ? "ok" : "FAILED");
             tl_msg_clear (&m);
-            break;
+            goto end;
         }
         tl_msg_clear (&m);
+        }
     }
+end:
+    zpoller_destroy (&poller);
+    free (at);
     zsock_destroy (&broker);
     zsock_destroy (&reducer);
     return 0;
