@@ -33,8 +33,12 @@ typedef struct {
     size_t nspans;          /* live spans of this mapper */
 } s_worker_t;
 
-/*  The span array holds live and dead spans; it is compacted when it reaches SPANS_CAP. */
+/*  The span array holds live and dead spans; it is compacted when it reaches SPANS_CAP. A hash
+    of task ids (open addressing, IDX_SLOTS entries of span index + 1) finds a task's spans: it
+    is rebuilt at each compaction, so it holds at most SPANS_CAP entries (some of them dead). */
 #define SPANS_CAP (2 * TL_BACT_SPANS)
+#define IDX_SLOTS (2 * SPANS_CAP)
+#define IDX_FIND_MAX 64     /* spans of one task looked at (backups, re-issues): a few in practice */
 
 struct tl_bact {
     int64_t t0, last_sent;
@@ -44,6 +48,7 @@ struct tl_bact {
     size_t nlive;           /* live spans (at most TL_BACT_SPANS) */
     size_t first;           /* no live span before this index */
     size_t last_w;          /* the worker looked up last: tried first */
+    uint32_t *idx;          /* task id -> span index + 1 (0: empty) */
     s_event_t events [TL_BACT_EVENTS];
     uint64_t nevents;       /* ever: the ring holds the last TL_BACT_EVENTS */
     s_worker_t *workers;
@@ -69,7 +74,8 @@ tl_bact_new (int64_t now)
         return NULL;
     self->spans = calloc (SPANS_CAP, sizeof *self->spans);
     self->out_spans = calloc (TL_BACT_SPANS, sizeof *self->out_spans);
-    if (!self->spans || !self->out_spans) {
+    self->idx = calloc (IDX_SLOTS, sizeof *self->idx);
+    if (!self->spans || !self->out_spans || !self->idx) {
         tl_bact_destroy (&self);
         return NULL;
     }
@@ -84,6 +90,7 @@ tl_bact_destroy (tl_bact_t **self_p)
         tl_bact_t *self = *self_p;
         free (self->spans);
         free (self->out_spans);
+        free (self->idx);
         free (self->workers);
         free (self->out_workers);
         free (self);
@@ -134,7 +141,42 @@ s_drop (tl_bact_t *self, size_t i)
         self->first++;
 }
 
-/*  Squeeze the dead spans out, keeping the order: once per TL_BACT_SPANS removals at least. */
+static size_t
+s_hash (uint64_t task)
+{
+    return (size_t) ((task * 0x9E3779B97F4A7C15ULL) >> 40) & (IDX_SLOTS - 1);
+}
+
+static void
+s_index (tl_bact_t *self, size_t i)
+{
+    size_t h = s_hash (self->spans [i].s.task);
+    while (self->idx [h])
+        h = (h + 1) & (IDX_SLOTS - 1);
+    self->idx [h] = (uint32_t) i + 1;
+}
+
+/*  The live spans of task, newest first, into out (at most IDX_FIND_MAX); returns how many. */
+static size_t
+s_find_all (const tl_bact_t *self, uint64_t task, size_t out [IDX_FIND_MAX])
+{
+    size_t n = 0;
+    for (size_t h = s_hash (task); self->idx [h]; h = (h + 1) & (IDX_SLOTS - 1)) {
+        size_t i = self->idx [h] - 1;
+        if (self->spans [i].w >= 0 && self->spans [i].s.task == task && n < IDX_FIND_MAX)
+            out [n++] = i;
+    }
+    for (size_t a = 1; a < n; a++)      /* insertion sort, descending: a handful */
+        for (size_t b = a; b > 0 && out [b - 1] < out [b]; b--) {
+            size_t t = out [b];
+            out [b] = out [b - 1];
+            out [b - 1] = t;
+        }
+    return n;
+}
+
+/*  Squeeze the dead spans out, keeping the order, and index what is left: once per
+    TL_BACT_SPANS removals at least. */
 static void
 s_compact (tl_bact_t *self)
 {
@@ -144,6 +186,9 @@ s_compact (tl_bact_t *self)
             self->spans [k++] = self->spans [i];
     self->nspans = k;
     self->first = 0;
+    memset (self->idx, 0, IDX_SLOTS * sizeof *self->idx);
+    for (size_t i = 0; i < k; i++)
+        s_index (self, i);
 }
 
 void
@@ -192,15 +237,17 @@ tl_bact_start (tl_bact_t *self, uint64_t task, uint64_t attempt, const char *map
     self->nlive++;
     s->s = (tl_span_t) { .task = task, .attempt = attempt, .kind = kind, .state = "running",
                          .start_ms = s_ms (self, now), .offset = offset, .length = length };
+    s_index (self, self->nspans - 1);
     self->dirty = true;
 }
 
 static s_span_t *
 s_find (tl_bact_t *self, uint64_t task, uint64_t attempt)
 {
-    for (size_t i = self->nspans; i-- > self->first;)
-        if (self->spans [i].w >= 0 && self->spans [i].s.task == task && self->spans [i].s.attempt == attempt)
-            return &self->spans [i];
+    size_t at [IDX_FIND_MAX], n = s_find_all (self, task, at);
+    for (size_t k = 0; k < n; k++)
+        if (self->spans [at [k]].s.attempt == attempt)
+            return &self->spans [at [k]];
     return NULL;
 }
 
@@ -217,7 +264,10 @@ tl_bact_end (tl_bact_t *self, uint64_t task, uint64_t attempt, const char *mappe
         wi = (int) (mw - self->workers);
     }
     bool done = strcmp (state, "done") == 0;
-    for (size_t i = self->nspans; i-- > self->first;) {
+    /* A task's spans through the index; every span of a mapper (task UINT64_MAX) by a scan. */
+    size_t at [IDX_FIND_MAX], n = task != UINT64_MAX ? s_find_all (self, task, at) : self->nspans - self->first;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = task != UINT64_MAX ? at [k] : self->nspans - 1 - k;
         s_span_t *s = &self->spans [i];
         if (s->w < 0 || (task != UINT64_MAX && s->s.task != task) || s->s.end_ms
             || (attempt && s->s.attempt != attempt) || (mapper && s->w != wi))
@@ -237,9 +287,10 @@ tl_bact_cut (tl_bact_t *self, uint64_t task, uint64_t length, uint64_t tail, int
 {
     if (!self)
         return;
-    for (size_t i = self->nspans; i-- > self->first;) {
-        s_span_t *s = &self->spans [i];
-        if (s->w >= 0 && s->s.task == task && !s->s.end_ms) {
+    size_t at [IDX_FIND_MAX], n = s_find_all (self, task, at);
+    for (size_t k = 0; k < n; k++) {
+        s_span_t *s = &self->spans [at [k]];
+        if (!s->s.end_ms) {
             s->s.length = length;
             s->s.cut_ms = s_ms (self, now) ? s_ms (self, now) : 1;
             s->s.tail = tail;

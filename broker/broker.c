@@ -89,30 +89,110 @@ s_task_digest (tl_broker_t *b, char out [TL_DIGEST_HEX + 1])
     tl_digest_destroy (&d);
 }
 
-void
-tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify)
+/*  One assignment: its token made, the dashboard told. token holds TL_TOKEN_HEX + 1 bytes. */
+static void
+s_assign (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify, tl_assign_t *a, char *token)
 {
     const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
     const tl_object_t *obj = &b->objs.v [t->object];
     tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
                                .offset = t->offset, .verify = verify };
-    char token [TL_TOKEN_HEX + 1];
     tl_token_make (b->jr.key, &claim, token);
-    tl_msg_t msg = {
-        .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = attempt, .uri = obj->uri,
-        .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
-        .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
-        .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
-        .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
+    *a = (tl_assign_t) {
+        .task = t->id, .attempt = attempt, .uri = obj->uri, .offset = t->offset, .length = t->length,
+        .size = obj->size, .token = token, .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
         .format = b->fmts && b->fmts [t->object] ? b->fmts [t->object]->name : "", .verify = verify,
     };
     bool backup = t->run [1].mapper == m && t->run [1].attempt == attempt;
     tl_bact_start (b->act, t->id, attempt, mp->name,
                    verify ? "verify" : backup ? "backup" : attempt > 1 ? "reissue"
                    : tl_bact_is_tail (b->act, t->id) ? "tail" : "original", t->offset, t->length, tl_now_ms ());
+}
+
+void
+tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify)
+{
+    const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
+    char token [TL_TOKEN_HEX + 1];
+    tl_assign_t a;
+    s_assign (b, m, t, attempt, verify, &a, token);
+    tl_msg_t msg = {
+        .type = TL_MSG_TASK, .job = b->job, .task = a.task, .attempt = a.attempt, .uri = a.uri,
+        .offset = a.offset, .length = a.length, .size = a.size, .col = b->o.col,
+        .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+        .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
+        .etag = a.etag, .mtime = a.mtime, .format = a.format, .verify = verify,
+    };
     if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
         tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
                   zmq_strerror (zmq_errno ()));
+}
+
+/*  An assignment of this round, for a mapper that takes TASKS. */
+struct tl_pending {
+    int m;
+    uint64_t task;
+    uint32_t attempt;
+    size_t seq;         /* the scheduler's order, kept within a mapper (a tail first, say) */
+};
+
+void
+tl_broker_queue_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
+{
+    if ((size_t) m >= b->nbatch || !b->batch [m]) {
+        tl_broker_send_task (b, m, t, attempt, 0);
+        return;
+    }
+    if (b->npend == b->cappend) {
+        size_t cap = b->cappend ? 2 * b->cappend : 256;
+        struct tl_pending *p = realloc (b->pend, cap * sizeof *p);
+        if (!p) {
+            tl_broker_send_task (b, m, t, attempt, 0);
+            return;
+        }
+        b->pend = p;
+        b->cappend = cap;
+    }
+    b->pend [b->npend] = (struct tl_pending) { m, t->id, attempt, b->npend };
+    b->npend++;
+}
+
+static int
+s_pendcmp (const void *x, const void *y)
+{
+    const struct tl_pending *a = x, *c = y;
+    if (a->m != c->m)
+        return a->m < c->m ? -1 : 1;
+    return a->seq < c->seq ? -1 : a->seq > c->seq;
+}
+
+/*  One TASKS per mapper and up to its batch size: the round's assignments in a few messages
+    where each was a message (and a wake-up of the mapper) of its own. */
+void
+tl_broker_flush_tasks (tl_broker_t *b)
+{
+    if (!b->npend)
+        return;
+    qsort (b->pend, b->npend, sizeof *b->pend, s_pendcmp);
+    tl_assign_t items [TL_BATCH_MAX];
+    char tokens [TL_BATCH_MAX][TL_TOKEN_HEX + 1];
+    for (size_t i = 0; i < b->npend;) {
+        int m = b->pend [i].m;
+        const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
+        size_t cap = b->batch [m] < TL_BATCH_MAX ? b->batch [m] : TL_BATCH_MAX, n = 0;
+        while (i < b->npend && b->pend [i].m == m && n < cap) {
+            s_assign (b, m, tl_sched_task (b->sched, b->pend [i].task), b->pend [i].attempt, 0, &items [n], tokens [n]);
+            n++;
+            i++;
+        }
+        tl_msg_t msg = { .type = TL_MSG_TASKS, .job = b->job, .col = b->o.col,
+                         .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+                         .region = b->o.cfg.region ? b->o.cfg.region : "", .assigns = items, .n_assigns = n };
+        if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
+            tl_debug ("%zu task(s) to %s not sent (%s); their lease will lapse", n, mp->name,
+                      zmq_strerror (zmq_errno ()));
+    }
+    b->npend = 0;
 }
 
 static void
@@ -198,8 +278,20 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
             tl_badmsg ("a mapper", &e);
             return;
         }
+        if ((size_t) idx >= b->nbatch) {
+            size_t n = 2 * (size_t) idx + 16;
+            uint32_t *v = realloc (b->batch, n * sizeof *v);
+            if (v) {
+                memset (v + b->nbatch, 0, (n - b->nbatch) * sizeof *v);
+                b->batch = v;
+                b->nbatch = n;
+            }
+        }
+        if ((size_t) idx < b->nbatch)
+            b->batch [idx] = (uint32_t) (m->batch > TL_BATCH_MAX ? TL_BATCH_MAX : m->batch);
+        /* batch: we take DONES (a mapper that batches sends them once it knows). */
         tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms,
-                       .name = tl_sched_mapper (b->sched, idx)->name };
+                       .name = tl_sched_mapper (b->sched, idx)->name, .batch = TL_BATCH_MAX };
         tl_send (b->router, ident, identlen, &w, true);
         return;
     }
@@ -223,6 +315,16 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
             tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
             const tl_mapper_t *mp = tl_sched_mapper (b->sched, idx);
             tl_bact_end (b->act, m->task, m->attempt, NULL, "done", now);
+            tl_bact_mapper (b->act, mp->name, mp->slots, "joined", mp->done);
+            break;
+        }
+        case TL_MSG_DONES: {
+            /* Each item as a DONE of its own, in order. */
+            for (size_t i = 0; i < m->n_dones; i++) {
+                tl_sched_done (b->sched, idx, m->dones [i].task, (uint32_t) m->dones [i].attempt, now);
+                tl_bact_end (b->act, m->dones [i].task, m->dones [i].attempt, NULL, "done", now);
+            }
+            const tl_mapper_t *mp = tl_sched_mapper (b->sched, idx);
             tl_bact_mapper (b->act, mp->name, mp->slots, "joined", mp->done);
             break;
         }
@@ -599,7 +701,8 @@ tl_broker_run (tl_broker_opts_t *o)
             const tl_task_t *t;
             uint32_t attempt, keep;
             while (tl_sched_next (b.sched, now, &m, &t, &attempt))
-                tl_broker_send_task (&b, m, t, attempt, 0);
+                tl_broker_queue_task (&b, m, t, attempt);
+            tl_broker_flush_tasks (&b);     /* before a STEAL or anything else goes to those mappers */
             while (tl_sched_steal (b.sched, now, &m, &t, &attempt, &keep)) {
                 const tl_mapper_t *mp = tl_sched_mapper (b.sched, m);
                 tl_msg_t st = { .type = TL_MSG_STEAL, .task = t->id, .attempt = attempt, .keep = keep };
@@ -779,5 +882,7 @@ done:
     free (b.fmts);
     tl_broker_opts_free (&b.o);
     free (b.verify);
+    free (b.batch);
+    free (b.pend);
     return rc;
 }
