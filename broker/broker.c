@@ -128,6 +128,11 @@ tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt
                   zmq_strerror (zmq_errno ()));
 }
 
+/*  Tasks done by mappers and not yet acknowledged by the reducer beyond which the broker
+    hands out nothing new (below). The reducer acks once per loop round of up to 1,000
+    partials, so this leaves it several rounds of work in hand. */
+#define LAG_MAX 4096
+
 /*  An assignment of this round, for a mapper that takes TASKS. */
 struct tl_pending {
     int m;
@@ -700,8 +705,14 @@ tl_broker_run (tl_broker_opts_t *o)
             int m;
             const tl_task_t *t;
             uint32_t attempt, keep;
-            while (tl_sched_next (b.sched, now, &m, &t, &attempt))
-                tl_broker_queue_task (&b, m, t, attempt);
+            /* Flow control towards the reducer: no new assignments while LAG_MAX tasks done by
+               mappers wait for its acks. Credit comes back with DONE, so without this bound
+               fast mappers ran ahead of a slower reducer by as much as they liked (200 k queued
+               partials at 4 KiB tasks, the last tenth of the job at a fifth of the rate while it
+               drained), and every one of those partials is held in memory on the way. */
+            if (tl_sched_stats (b.sched).mapped < LAG_MAX)
+                while (tl_sched_next (b.sched, now, &m, &t, &attempt))
+                    tl_broker_queue_task (&b, m, t, attempt);
             tl_broker_flush_tasks (&b);     /* before a STEAL or anything else goes to those mappers */
             while (tl_sched_steal (b.sched, now, &m, &t, &attempt, &keep)) {
                 const tl_mapper_t *mp = tl_sched_mapper (b.sched, m);

@@ -16,9 +16,10 @@ typedef struct {
     const char *key;
     int kind;
     size_t off;
+    size_t len;     /* strlen (key) */
 } s_field_t;
 
-#define F(k, kind, member) { k, kind, offsetof (tl_msg_t, member) }
+#define F(k, kind, member) { k, kind, offsetof (tl_msg_t, member), sizeof (k) - 1 }
 enum {
     F_NAME, F_JOB, F_REDUCER, F_URI, F_COL, F_ENDPOINT, F_REGION, F_ERROR, F_MAPPER, F_INSTANCE, F_FLEET, F_KEEP, F_CUT,
     F_SLOTS, F_HB_MS, F_TASK, F_ATTEMPT, F_OFFSET, F_LENGTH, F_SIZE,
@@ -416,17 +417,42 @@ tl_msgpack_check (const unsigned char *p, size_t len)
 
 /* ---------------------------------------------------------------- decode */
 
+/*  A decoded message's memory: blocks in a list, carved from the front. Strings and arrays of
+    one message share a block of 4 KiB where they fit (a partial of 10 groups took 14 mallocs
+    and frees before), and a bigger one gets a block of its own. */
 typedef struct s_block {
     struct s_block *next;
-    char data [];
+    size_t used, size;
+    _Alignas (max_align_t) char data [];
 } s_block_t;
+
+#define BLOCK_MIN 4096
 
 static void *
 s_alloc (tl_msg_t *m, size_t n)
 {
-    s_block_t *b = malloc (sizeof (s_block_t) + n + 1);
-    if (!b)
+    size_t need = (n + 1 + _Alignof (max_align_t) - 1) & ~(size_t) (_Alignof (max_align_t) - 1);
+    s_block_t *b = m->arena_;
+    if (b && b->size - b->used >= need) {
+        void *p = b->data + b->used;
+        b->used += need;
+        return p;
+    }
+    size_t size = need > BLOCK_MIN ? need : BLOCK_MIN;
+    if (need > BLOCK_MIN / 2 && b) {
+        /* A big one alone, behind the current block, which keeps serving small ones. */
+        s_block_t *big = malloc (sizeof (s_block_t) + need);
+        if (!big)
+            return NULL;
+        big->used = big->size = need;
+        big->next = b->next;
+        b->next = big;
+        return big->data;
+    }
+    if (!(b = malloc (sizeof (s_block_t) + size)))
         return NULL;
+    b->size = size;
+    b->used = need;
     b->next = m->arena_;
     m->arena_ = b;
     return b->data;
@@ -768,8 +794,8 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
         const char *k = NULL;
         size_t kn = 0;
         s_str (&kv [i].key, &k, &kn);
-        /* Only this type's fields (a partial or a DONE at 100 k a second spent a fifth of its
-           decode in strlen over all 64 keys). */
+        /* Only this type's fields, by length first (a partial at 100 k a second spent a fifth
+           of its decode in strlen over all 64 keys). */
         for (int li = 0; li < 2 * MAXF; li++) {
             int f = li < MAXF ? t->required [li] : t->optional [li - MAXF];
             if (f < 0) {
@@ -779,7 +805,7 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
                 }
                 break;
             }
-            if (strnlen (s_fields [f].key, kn + 1) != kn || memcmp (s_fields [f].key, k, kn) != 0)
+            if (s_fields [f].len != kn || memcmp (s_fields [f].key, k, kn) != 0)
                 continue;
             if (S_HAS (seen, f)) {
                 rc = tl_err_set (e, TL_EPROTO, 0, "field '%s' appears twice", s_fields [f].key);
