@@ -128,6 +128,9 @@ tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt
                   zmq_strerror (zmq_errno ()));
 }
 
+/*  A round of the loop that had messages lasts this long at least (tl_pace). */
+#define PACE_US 1000
+
 /*  Tasks done by mappers and not yet acknowledged by the reducer beyond which the broker
     hands out nothing new (below). The reducer acks once per loop round of up to 1,000
     partials, so this leaves it several rounds of work in hand. */
@@ -294,6 +297,8 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
         }
         if ((size_t) idx < b->nbatch)
             b->batch [idx] = (uint32_t) (m->batch > TL_BATCH_MAX ? TL_BATCH_MAX : m->batch);
+        /* A mapper that batches holds up to `batch` spares (more than one only for short tasks). */
+        tl_sched_prefetch (b->sched, idx, (uint32_t) (m->batch > TL_BATCH_MAX ? TL_BATCH_MAX : m->batch));
         /* batch: we take DONES (a mapper that batches sends them once it knows). */
         tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms,
                        .name = tl_sched_mapper (b->sched, idx)->name, .batch = TL_BATCH_MAX };
@@ -630,6 +635,8 @@ tl_broker_run (tl_broker_opts_t *o)
             break;
         }
         now = tl_now_ms ();
+        int64_t round_us = tl_clock_us ();
+        int nmsg = 0;
         for (int k = 0; k < 1000; k++) {     /* both sockets, whichever woke us */
             char ident [256];
             size_t identlen = 0;
@@ -638,6 +645,7 @@ tl_broker_run (tl_broker_opts_t *o)
             int got = tl_recv_nowait (b.router, ident, &identlen, &m, &e);
             if (got <= -2)
                 break;
+            nmsg++;
             if (got == -1)
                 tl_badmsg ("a peer of --listen", &e);
             else {
@@ -651,6 +659,7 @@ tl_broker_run (tl_broker_opts_t *o)
             int got = tl_recv_nowait (b.reducer, NULL, NULL, &m, &e);
             if (got <= -2)
                 break;
+            nmsg++;
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
             else if (m.type == TL_MSG_VERIFIED && strcmp (m.job, b.job) == 0)
@@ -796,6 +805,8 @@ tl_broker_run (tl_broker_opts_t *o)
                      *b.stalled ? "; the reducer is not acknowledging because its checkpoint fails: " : "", b.stalled);
             last_progress = now;
         }
+        if (nmsg)
+            tl_pace (round_us, PACE_US);    /* the next round takes what came meanwhile, at once */
     }
     zpoller_destroy (&poller);
     if (bar)

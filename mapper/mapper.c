@@ -65,8 +65,9 @@ typedef struct {
     uint64_t retries, bytes, rows, bad;
     zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
     bool dones_ok;              /* the broker's WELCOME said it takes DONES */
-    tl_done_t dones [TL_BATCH_MAX];     /* this round's DONEs, sent by s_flush_dones */
+    tl_done_t dones [TL_BATCH_MAX];     /* DONEs not yet sent (s_flush_dones) */
     size_t ndones;
+    int64_t dones_since;        /* when the oldest of them was added */
 } s_mapper_t;
 
 /*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
@@ -192,7 +193,8 @@ s_dispatch (s_mapper_t *mp)
 static void
 s_on_task (s_mapper_t *mp, const tl_msg_t *m)
 {
-    if (mp->nqueue >= mp->nslots + 1 && !m->verify) {     /* verification copies come at the end, all at once */
+    /* Credit: slots + 1, or up to slots + TL_BATCH_MAX spares for short tasks (our HELLO's batch). */
+    if (mp->nqueue >= mp->nslots + TL_BATCH_MAX && !m->verify) {     /* verification copies come at the end, all at once */
         tl_warn ("broker sent task %llu beyond our credit; queued anyway", (unsigned long long) m->task);
     }
     tl_work_t *w = s_work_from (m);
@@ -325,7 +327,13 @@ s_steal_answer (s_mapper_t *mp, s_slot_t *s)
     atomic_store (&s->steal.req, 0);
 }
 
-/*  The round's DONEs in one DONES. */
+/*  How long a DONE may wait to share a DONES with others while the mapper has tasks in hand.
+    Each message wakes three processes' threads on its way; tasks of a few KiB end every 50 us,
+    so a round of the loop rarely had more than one DONE to send (strace: 8 polls in the broker
+    per task). A millisecond costs a task of seconds nothing. */
+#define DONES_HOLD_MS 1
+
+/*  The DONEs collected in one DONES. */
 static void
 s_flush_dones (s_mapper_t *mp)
 {
@@ -384,6 +392,8 @@ s_on_result (s_mapper_t *mp, s_slot_t *s, tl_work_result_t *res)
                 /* Sent with the round's others (s_flush_dones), after this PARTIAL in any case. */
                 if (mp->ndones == TL_BATCH_MAX)
                     s_flush_dones (mp);
+                if (!mp->ndones)
+                    mp->dones_since = tl_now_ms ();
                 mp->dones [mp->ndones++] = (tl_done_t) { w->task, w->attempt, res->rows, res->bytes, res->bad };
             }
             else {
@@ -487,7 +497,10 @@ tl_mapper_run (const tl_mapper_opts_t *o)
                 zpoller_add (poller, mp.slots [i].actor);
             polled = mp.broker;
         }
-        void *which = zpoller_wait (poller, (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1));
+        int wait = (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1);
+        if (mp.ndones)
+            wait = DONES_HOLD_MS;
+        void *which = zpoller_wait (poller, wait);
         if (zpoller_terminated (poller))
             break;
         now = tl_now_ms ();
@@ -521,7 +534,10 @@ tl_mapper_run (const tl_mapper_opts_t *o)
         }
         for (uint32_t i = 0; i < mp.nslots; i++)
             s_steal_answer (&mp, &mp.slots [i]);
-        s_flush_dones (&mp);
+        /* DONEs wait up to DONES_HOLD_MS for company while we hold spare tasks; once the spares
+           run low they go at once, as credit is what brings more. */
+        if (mp.ndones && (mp.nqueue < mp.nslots || now - mp.dones_since >= DONES_HOLD_MS))
+            s_flush_dones (&mp);
         s_dispatch (&mp);
         if (now - mp.last_hb >= mp.hb_ms)
             s_heartbeat (&mp, now);
