@@ -199,6 +199,8 @@ tl_broker_flush_tasks (tl_broker_t *b)
         if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
             tl_debug ("%zu task(s) to %s not sent (%s); their lease will lapse", n, mp->name,
                       zmq_strerror (zmq_errno ()));
+        b->tasks_msgs++;
+        b->tasks_sent += n;
     }
     b->npend = 0;
 }
@@ -330,6 +332,8 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
         }
         case TL_MSG_DONES: {
             /* Each item as a DONE of its own, in order. */
+            b->dones_msgs++;
+            b->dones_got += m->n_dones;
             for (size_t i = 0; i < m->n_dones; i++) {
                 tl_sched_done (b->sched, idx, m->dones [i].task, (uint32_t) m->dones [i].attempt, now);
                 tl_bact_end (b->act, m->dones [i].task, m->dones [i].attempt, NULL, "done", now);
@@ -883,6 +887,10 @@ tl_broker_run (tl_broker_opts_t *o)
              (unsigned long long) st.steals, (unsigned long long) st.steals_declined,
              (unsigned long long) st.steals_returned, (unsigned long long) st.backups,
              (unsigned long long) st.remainders);
+    if (b.tasks_msgs || b.dones_msgs)
+        tl_info ("batches: %llu assignment(s) in %llu TASKS message(s), %llu DONE(s) in %llu DONES message(s)",
+                 (unsigned long long) b.tasks_sent, (unsigned long long) b.tasks_msgs,
+                 (unsigned long long) b.dones_got, (unsigned long long) b.dones_msgs);
     if (b.missing)
         tl_warn ("%zu input(s) were not found and were left out (--skip-missing)", b.missing);
     if (b.nverify)

@@ -54,6 +54,8 @@ typedef struct {
     size_t nbatch;
     struct tl_pending *pend;    /* assignments of this round, sent by tl_broker_flush_tasks */
     size_t npend, cappend;
+    uint64_t tasks_msgs, tasks_sent;    /* TASKS messages sent, and the assignments they held */
+    uint64_t dones_msgs, dones_got;     /* DONES messages taken, and the DONEs they held */
 } tl_broker_t;
 
 /*  inputs.c: list every --input (brace ranges expanded) into b->objs, sorted and without
