@@ -89,30 +89,120 @@ s_task_digest (tl_broker_t *b, char out [TL_DIGEST_HEX + 1])
     tl_digest_destroy (&d);
 }
 
-void
-tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify)
+/*  One assignment: its token made, the dashboard told. token holds TL_TOKEN_HEX + 1 bytes. */
+static void
+s_assign (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify, tl_assign_t *a, char *token)
 {
     const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
     const tl_object_t *obj = &b->objs.v [t->object];
     tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
                                .offset = t->offset, .verify = verify };
-    char token [TL_TOKEN_HEX + 1];
     tl_token_make (b->jr.key, &claim, token);
-    tl_msg_t msg = {
-        .type = TL_MSG_TASK, .job = b->job, .task = t->id, .attempt = attempt, .uri = obj->uri,
-        .offset = t->offset, .length = t->length, .size = obj->size, .col = b->o.col,
-        .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
-        .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
-        .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
+    *a = (tl_assign_t) {
+        .task = t->id, .attempt = attempt, .uri = obj->uri, .offset = t->offset, .length = t->length,
+        .size = obj->size, .token = token, .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
         .format = b->fmts && b->fmts [t->object] ? b->fmts [t->object]->name : "", .verify = verify,
     };
     bool backup = t->run [1].mapper == m && t->run [1].attempt == attempt;
     tl_bact_start (b->act, t->id, attempt, mp->name,
                    verify ? "verify" : backup ? "backup" : attempt > 1 ? "reissue"
                    : tl_bact_is_tail (b->act, t->id) ? "tail" : "original", t->offset, t->length, tl_now_ms ());
+}
+
+void
+tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify)
+{
+    const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
+    char token [TL_TOKEN_HEX + 1];
+    tl_assign_t a;
+    s_assign (b, m, t, attempt, verify, &a, token);
+    tl_msg_t msg = {
+        .type = TL_MSG_TASK, .job = b->job, .task = a.task, .attempt = a.attempt, .uri = a.uri,
+        .offset = a.offset, .length = a.length, .size = a.size, .col = b->o.col,
+        .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+        .region = b->o.cfg.region ? b->o.cfg.region : "", .token = token,
+        .etag = a.etag, .mtime = a.mtime, .format = a.format, .verify = verify,
+    };
     if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
         tl_debug ("task %llu to %s not sent (%s); its lease will lapse", (unsigned long long) t->id, mp->name,
                   zmq_strerror (zmq_errno ()));
+}
+
+/*  A round of the loop that had messages lasts this long at least (tl_pace). */
+#define PACE_US 1000
+
+/*  Tasks done by mappers and not yet acknowledged by the reducer beyond which the broker
+    hands out nothing new (below). The reducer acks once per loop round of up to 1,000
+    partials, so this leaves it several rounds of work in hand. */
+#define LAG_MAX 4096
+
+/*  An assignment of this round, for a mapper that takes TASKS. */
+struct tl_pending {
+    int m;
+    uint64_t task;
+    uint32_t attempt;
+    size_t seq;         /* the scheduler's order, kept within a mapper (a tail first, say) */
+};
+
+void
+tl_broker_queue_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt)
+{
+    if ((size_t) m >= b->nbatch || !b->batch [m]) {
+        tl_broker_send_task (b, m, t, attempt, 0);
+        return;
+    }
+    if (b->npend == b->cappend) {
+        size_t cap = b->cappend ? 2 * b->cappend : 256;
+        struct tl_pending *p = realloc (b->pend, cap * sizeof *p);
+        if (!p) {
+            tl_broker_send_task (b, m, t, attempt, 0);
+            return;
+        }
+        b->pend = p;
+        b->cappend = cap;
+    }
+    b->pend [b->npend] = (struct tl_pending) { m, t->id, attempt, b->npend };
+    b->npend++;
+}
+
+static int
+s_pendcmp (const void *x, const void *y)
+{
+    const struct tl_pending *a = x, *c = y;
+    if (a->m != c->m)
+        return a->m < c->m ? -1 : 1;
+    return a->seq < c->seq ? -1 : a->seq > c->seq;
+}
+
+/*  One TASKS per mapper and up to its batch size: the round's assignments in a few messages
+    where each was a message (and a wake-up of the mapper) of its own. */
+void
+tl_broker_flush_tasks (tl_broker_t *b)
+{
+    if (!b->npend)
+        return;
+    qsort (b->pend, b->npend, sizeof *b->pend, s_pendcmp);
+    tl_assign_t items [TL_BATCH_MAX];
+    char tokens [TL_BATCH_MAX][TL_TOKEN_HEX + 1];
+    for (size_t i = 0; i < b->npend;) {
+        int m = b->pend [i].m;
+        const tl_mapper_t *mp = tl_sched_mapper (b->sched, m);
+        size_t cap = b->batch [m] < TL_BATCH_MAX ? b->batch [m] : TL_BATCH_MAX, n = 0;
+        while (i < b->npend && b->pend [i].m == m && n < cap) {
+            s_assign (b, m, tl_sched_task (b->sched, b->pend [i].task), b->pend [i].attempt, 0, &items [n], tokens [n]);
+            n++;
+            i++;
+        }
+        tl_msg_t msg = { .type = TL_MSG_TASKS, .job = b->job, .col = b->o.col,
+                         .endpoint = b->o.cfg.endpoint ? b->o.cfg.endpoint : "", .nosign = b->o.cfg.nosign,
+                         .region = b->o.cfg.region ? b->o.cfg.region : "", .assigns = items, .n_assigns = n };
+        if (tl_send (b->router, mp->key, mp->keylen, &msg, true) != 0)
+            tl_debug ("%zu task(s) to %s not sent (%s); their lease will lapse", n, mp->name,
+                      zmq_strerror (zmq_errno ()));
+        b->tasks_msgs++;
+        b->tasks_sent += n;
+    }
+    b->npend = 0;
 }
 
 static void
@@ -198,8 +288,22 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
             tl_badmsg ("a mapper", &e);
             return;
         }
+        if ((size_t) idx >= b->nbatch) {
+            size_t n = 2 * (size_t) idx + 16;
+            uint32_t *v = realloc (b->batch, n * sizeof *v);
+            if (v) {
+                memset (v + b->nbatch, 0, (n - b->nbatch) * sizeof *v);
+                b->batch = v;
+                b->nbatch = n;
+            }
+        }
+        if ((size_t) idx < b->nbatch)
+            b->batch [idx] = (uint32_t) (m->batch > TL_BATCH_MAX ? TL_BATCH_MAX : m->batch);
+        /* A mapper that batches holds up to `batch` spares (more than one only for short tasks). */
+        tl_sched_prefetch (b->sched, idx, (uint32_t) (m->batch > TL_BATCH_MAX ? TL_BATCH_MAX : m->batch));
+        /* batch: we take DONES (a mapper that batches sends them once it knows). */
         tl_msg_t w = { .type = TL_MSG_WELCOME, .job = b->job, .reducer = b->o.reducer_ep, .hb_ms = (uint64_t) b->o.hb_ms,
-                       .name = tl_sched_mapper (b->sched, idx)->name };
+                       .name = tl_sched_mapper (b->sched, idx)->name, .batch = TL_BATCH_MAX };
         tl_send (b->router, ident, identlen, &w, true);
         return;
     }
@@ -223,6 +327,18 @@ s_on_mapper (tl_broker_t *b, const char *ident, size_t identlen, const tl_msg_t 
             tl_sched_done (b->sched, idx, m->task, (uint32_t) m->attempt, now);
             const tl_mapper_t *mp = tl_sched_mapper (b->sched, idx);
             tl_bact_end (b->act, m->task, m->attempt, NULL, "done", now);
+            tl_bact_mapper (b->act, mp->name, mp->slots, "joined", mp->done);
+            break;
+        }
+        case TL_MSG_DONES: {
+            /* Each item as a DONE of its own, in order. */
+            b->dones_msgs++;
+            b->dones_got += m->n_dones;
+            for (size_t i = 0; i < m->n_dones; i++) {
+                tl_sched_done (b->sched, idx, m->dones [i].task, (uint32_t) m->dones [i].attempt, now);
+                tl_bact_end (b->act, m->dones [i].task, m->dones [i].attempt, NULL, "done", now);
+            }
+            const tl_mapper_t *mp = tl_sched_mapper (b->sched, idx);
             tl_bact_mapper (b->act, mp->name, mp->slots, "joined", mp->done);
             break;
         }
@@ -523,6 +639,8 @@ tl_broker_run (tl_broker_opts_t *o)
             break;
         }
         now = tl_now_ms ();
+        int64_t round_us = tl_clock_us ();
+        int nmsg = 0;
         for (int k = 0; k < 1000; k++) {     /* both sockets, whichever woke us */
             char ident [256];
             size_t identlen = 0;
@@ -531,6 +649,7 @@ tl_broker_run (tl_broker_opts_t *o)
             int got = tl_recv_nowait (b.router, ident, &identlen, &m, &e);
             if (got <= -2)
                 break;
+            nmsg++;
             if (got == -1)
                 tl_badmsg ("a peer of --listen", &e);
             else {
@@ -544,6 +663,7 @@ tl_broker_run (tl_broker_opts_t *o)
             int got = tl_recv_nowait (b.reducer, NULL, NULL, &m, &e);
             if (got <= -2)
                 break;
+            nmsg++;
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
             else if (m.type == TL_MSG_VERIFIED && strcmp (m.job, b.job) == 0)
@@ -598,8 +718,15 @@ tl_broker_run (tl_broker_opts_t *o)
             int m;
             const tl_task_t *t;
             uint32_t attempt, keep;
-            while (tl_sched_next (b.sched, now, &m, &t, &attempt))
-                tl_broker_send_task (&b, m, t, attempt, 0);
+            /* Flow control towards the reducer: no new assignments while LAG_MAX tasks done by
+               mappers wait for its acks. Credit comes back with DONE, so without this bound
+               fast mappers ran ahead of a slower reducer by as much as they liked (200 k queued
+               partials at 4 KiB tasks, the last tenth of the job at a fifth of the rate while it
+               drained), and every one of those partials is held in memory on the way. */
+            if (tl_sched_stats (b.sched).mapped < LAG_MAX)
+                while (tl_sched_next (b.sched, now, &m, &t, &attempt))
+                    tl_broker_queue_task (&b, m, t, attempt);
+            tl_broker_flush_tasks (&b);     /* before a STEAL or anything else goes to those mappers */
             while (tl_sched_steal (b.sched, now, &m, &t, &attempt, &keep)) {
                 const tl_mapper_t *mp = tl_sched_mapper (b.sched, m);
                 tl_msg_t st = { .type = TL_MSG_STEAL, .task = t->id, .attempt = attempt, .keep = keep };
@@ -682,6 +809,8 @@ tl_broker_run (tl_broker_opts_t *o)
                      *b.stalled ? "; the reducer is not acknowledging because its checkpoint fails: " : "", b.stalled);
             last_progress = now;
         }
+        if (nmsg)
+            tl_pace (round_us, PACE_US);    /* the next round takes what came meanwhile, at once */
     }
     zpoller_destroy (&poller);
     if (bar)
@@ -758,6 +887,10 @@ tl_broker_run (tl_broker_opts_t *o)
              (unsigned long long) st.steals, (unsigned long long) st.steals_declined,
              (unsigned long long) st.steals_returned, (unsigned long long) st.backups,
              (unsigned long long) st.remainders);
+    if (b.tasks_msgs || b.dones_msgs)
+        tl_info ("batches: %llu assignment(s) in %llu TASKS message(s), %llu DONE(s) in %llu DONES message(s)",
+                 (unsigned long long) b.tasks_sent, (unsigned long long) b.tasks_msgs,
+                 (unsigned long long) b.dones_got, (unsigned long long) b.dones_msgs);
     if (b.missing)
         tl_warn ("%zu input(s) were not found and were left out (--skip-missing)", b.missing);
     if (b.nverify)
@@ -779,5 +912,7 @@ done:
     free (b.fmts);
     tl_broker_opts_free (&b.o);
     free (b.verify);
+    free (b.batch);
+    free (b.pend);
     return rc;
 }

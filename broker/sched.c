@@ -235,9 +235,40 @@ tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *nam
     mp->slots = slots;
     mp->alive = true;
     mp->last_seen = now;
+    mp->spare = mp->spare_max = 1;
+    mp->task_ms = 0;
     tl_sched_mapper_sync (self, m);
     tl_sched_emit (self, TL_EV_JOINED, m, 0, slots);
     return m;
+}
+
+void
+tl_sched_prefetch (tl_sched_t *self, int m, uint32_t spare_max)
+{
+    if (m < 0 || (size_t) m >= self->nmappers)
+        return;
+    tl_mapper_t *mp = &self->mappers [m];
+    mp->spare_max = spare_max ? spare_max : 1;
+    if (mp->spare > mp->spare_max)
+        mp->spare = mp->spare_max;
+    tl_sched_mapper_sync (self, m);
+}
+
+/*  The spares a mapper gets: TL_SCHED_PREFETCH_MS of work per slot by its tasks' average time
+    (a quarter of a millisecond at least: the clock is in ms), within [1, spare_max]. */
+static void
+s_spare (tl_sched_t *self, int m, int64_t took_ms)
+{
+    tl_mapper_t *mp = &self->mappers [m];
+    mp->task_ms = mp->task_ms > 0 ? 0.875 * mp->task_ms + 0.125 * (double) took_ms : (double) took_ms + 0.01;
+    if (mp->spare_max <= 1)
+        return;
+    double want = (double) mp->slots * TL_SCHED_PREFETCH_MS / (mp->task_ms > 0.25 ? mp->task_ms : 0.25);
+    uint32_t spare = want >= mp->spare_max ? mp->spare_max : want < 1 ? 1 : (uint32_t) want;
+    if (spare != mp->spare) {
+        mp->spare = spare;
+        tl_sched_mapper_sync (self, m);
+    }
 }
 
 void
@@ -264,6 +295,7 @@ tl_sched_done (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, int64_t
     if (r < 0)
         return;     /* stale: that assignment was already taken back */
     self->mappers [m].done++;
+    s_spare (self, m, now > t->run [r].since ? now - t->run [r].since : 0);
     if (now > t->run [r].since) {
         double rate = (double) t->length / (double) (now - t->run [r].since);
         tl_mapper_t *mp = &self->mappers [m];

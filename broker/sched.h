@@ -66,6 +66,9 @@ typedef struct {
     bool alive;
     uint64_t assigned, done;
     double rate;            /* bytes/ms over its finished tasks (moving average), 0 if unknown */
+    uint32_t spare;         /* credit is slots + spare: 1, or more for short tasks (tl_sched_prefetch) */
+    uint32_t spare_max;     /* the most spares it takes (1 unless tl_sched_prefetch said more) */
+    double task_ms;         /* assignment to DONE, moving average over its tasks */
 } tl_mapper_t;
 
 typedef struct {
@@ -121,6 +124,14 @@ void tl_sched_all_zombie (tl_sched_t *self);
 /*  A mapper says hello. A known key re-joining first gives back what it held. Returns its index,
     or -1 for a bad argument (slots 0, key too long). */
 int tl_sched_join (tl_sched_t *self, const void *key, size_t keylen, const char *name, uint32_t slots, int64_t now);
+/*  Mapper m holds up to spare_max tasks beyond its slots (its HELLO's `batch`). It gets more
+    than the one spare only while its tasks are short: as many as about TL_SCHED_PREFETCH_MS of
+    work per slot, by the moving average of its tasks' time from assignment to DONE. A task of a
+    few KiB takes well under a millisecond, and with one spare each task was a round trip through
+    three processes on its own; with a handful in hand, TASKS and DONES carry many at once. Long
+    tasks keep the one spare, so a late mapper still finds the work queued. */
+#define TL_SCHED_PREFETCH_MS 20
+void tl_sched_prefetch (tl_sched_t *self, int m, uint32_t spare_max);
 /*  Index of the live mapper with this key, or -1. */
 int tl_sched_find (const tl_sched_t *self, const void *key, size_t keylen);
 /*  Any message from mapper m: renew its lease. Progress is optional (NULL, 0). */

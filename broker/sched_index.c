@@ -101,7 +101,7 @@ tl_sched_mapper_sync (tl_sched_t *self, int m)
         self->idle [m >> 6] |= bit;
     else
         self->idle [m >> 6] &= ~bit;
-    if (mp->alive && mp->held < mp->slots + 1)
+    if (mp->alive && mp->held < mp->slots + mp->spare)
         self->credit [m >> 6] |= bit;
     else
         self->credit [m >> 6] &= ~bit;

@@ -50,6 +50,12 @@ typedef struct {
     size_t nverify, verify_left;
     uint64_t verified, unverified;
     tl_bact_t *act;         /* what happened, for the dashboard (broker/activity.h) */
+    uint32_t *batch;        /* per mapper index: the TASKS size its HELLO asked for, 0: TASK only */
+    size_t nbatch;
+    struct tl_pending *pend;    /* assignments of this round, sent by tl_broker_flush_tasks */
+    size_t npend, cappend;
+    uint64_t tasks_msgs, tasks_sent;    /* TASKS messages sent, and the assignments they held */
+    uint64_t dones_msgs, dones_got;     /* DONES messages taken, and the DONEs they held */
 } tl_broker_t;
 
 /*  inputs.c: list every --input (brace ranges expanded) into b->objs, sorted and without
@@ -61,6 +67,10 @@ int tl_broker_probe_all (tl_broker_t *b, bool plan);
 /*  broker.c: send task t (attempt) to mapper m, with its assignment token; verify is 1 + the task
     a verification copy re-runs, 0 for an ordinary assignment. */
 void tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t verify);
+/*  broker.c: the same, but a mapper that takes batches gets it in the TASKS of this round, sent
+    by tl_broker_flush_tasks (before anything else goes to that mapper). */
+void tl_broker_queue_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt);
+void tl_broker_flush_tasks (tl_broker_t *b);
 
 /*  verify.c: attempt numbers of verification copies start here, far above any real attempt. */
 #define TL_VERIFY_ATTEMPT 1000000u

@@ -16,6 +16,11 @@
     round, and a queue that takes nothing for SEND_WAIT_MS fails the task (retry). A task whose
     parts were not all sent is never reported DONE; the reducer drops its staged parts.
 
+    Batches: HELLO says `batch`, and a broker that knows them sends this round's assignments
+    as one TASKS and answers WELCOME with `batch`; then the DONEs of one loop round go out as
+    one DONES. With tasks of a few KiB, a message and a wake-up of each process per task was
+    what bounded a job (docs/PROTOCOL.md, "Batches"). An older broker sends TASKs and gets DONEs.
+
     Failure handling: a broker silent for 5 heartbeats gets a new socket and a new HELLO, with
     backoff from 1 s up to 10 s. Our running tasks are cancelled, because the broker has
     re-queued them. SIGTERM (or SIGINT) sends BYE, so the broker re-queues our tasks at once,
@@ -77,6 +82,10 @@ typedef struct {
     zhash_t *seen;              /* failure messages already logged (tl_seen_before) */
     int64_t part_pace_ms;       /* TALLY_PART_PACE_MS: at least this between two parts of a partial
                                    (0); the tests use it to kill a mapper between parts */
+    bool dones_ok;              /* the broker's WELCOME said it takes DONES */
+    tl_done_t dones [TL_BATCH_MAX];     /* DONEs not yet sent (s_flush_dones) */
+    size_t ndones;
+    int64_t dones_since;        /* when the oldest of them was added */
 } s_mapper_t;
 
 /*  Runs in the slot thread: wake the main thread so that a steal's answer goes out at once. */
@@ -143,7 +152,8 @@ s_work_from (const tl_msg_t *m)
 static void
 s_send_hello (s_mapper_t *mp, int64_t now)
 {
-    tl_msg_t m = { .type = TL_MSG_HELLO, .name = mp->name, .slots = mp->nslots, .fleet = mp->fleet };
+    tl_msg_t m = { .type = TL_MSG_HELLO, .name = mp->name, .slots = mp->nslots, .fleet = mp->fleet,
+                   .batch = TL_BATCH_MAX };
     tl_send (mp->broker, NULL, 0, &m, true);
     mp->last_hello = now;
 }
@@ -200,6 +210,29 @@ s_dispatch (s_mapper_t *mp)
 }
 
 static void
+s_on_task (s_mapper_t *mp, const tl_msg_t *m)
+{
+    /* Credit: slots + 1, or up to slots + TL_BATCH_MAX spares for short tasks (our HELLO's batch). */
+    if (mp->nqueue >= mp->nslots + TL_BATCH_MAX && !m->verify) {     /* verification copies come at the end, all at once */
+        tl_warn ("broker sent task %llu beyond our credit; queued anyway", (unsigned long long) m->task);
+    }
+    tl_work_t *w = s_work_from (m);
+    tl_work_t **q = realloc (mp->queue, (mp->nqueue + 1) * sizeof *q);
+    if (!w || !q) {
+        tl_msg_t f = { .type = TL_MSG_FAIL, .task = m->task, .attempt = m->attempt, .retry = true,
+                       .error = "mapper out of memory" };
+        tl_send (mp->broker, NULL, 0, &f, true);
+        tl_work_destroy (&w);
+        if (q)
+            mp->queue = q;
+        return;
+    }
+    mp->queue = q;
+    mp->queue [mp->nqueue++] = w;
+    s_dispatch (mp);
+}
+
+static void
 s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
 {
     switch (m->type) {
@@ -208,6 +241,7 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
             snprintf (mp->known_as, sizeof mp->known_as, "%s", m->name && *m->name ? m->name : mp->name);
             mp->backoff_ms = 1000;
             mp->hb_ms = m->hb_ms >= 50 && m->hb_ms <= 60000 ? (int64_t) m->hb_ms : 1000;
+            mp->dones_ok = m->batch > 0;
             if (strcmp (mp->reducer_ep, m->reducer) != 0) {
                 zsock_destroy (&mp->reducer);
                 mp->reducer = tl_sock_new (ZMQ_DEALER, 1024);
@@ -222,26 +256,21 @@ s_on_broker (s_mapper_t *mp, const tl_msg_t *m, int64_t now)
             }
             tl_info ("joined job %s as %s with %u slots; reducer %s", m->job, mp->name, mp->nslots, m->reducer);
             break;
-        case TL_MSG_TASK: {
-            if (mp->nqueue >= mp->nslots + 1 && !m->verify) {     /* verification copies come at the end, all at once */
-                tl_warn ("broker sent task %llu beyond our credit; queued anyway", (unsigned long long) m->task);
-            }
-            tl_work_t *w = s_work_from (m);
-            tl_work_t **q = realloc (mp->queue, (mp->nqueue + 1) * sizeof *q);
-            if (!w || !q) {
-                tl_msg_t f = { .type = TL_MSG_FAIL, .task = m->task, .attempt = m->attempt, .retry = true,
-                               .error = "mapper out of memory" };
-                tl_send (mp->broker, NULL, 0, &f, true);
-                tl_work_destroy (&w);
-                if (q)
-                    mp->queue = q;
-                break;
-            }
-            mp->queue = q;
-            mp->queue [mp->nqueue++] = w;
-            s_dispatch (mp);
+        case TL_MSG_TASK:
+            s_on_task (mp, m);
             break;
-        }
+        case TL_MSG_TASKS:
+            /* Each assignment as the TASK it stands for, in order. */
+            for (size_t i = 0; i < m->n_assigns; i++) {
+                const tl_assign_t *a = &m->assigns [i];
+                tl_msg_t t = { .type = TL_MSG_TASK, .job = m->job, .col = m->col, .endpoint = m->endpoint,
+                               .nosign = m->nosign, .region = m->region, .task = a->task, .attempt = a->attempt,
+                               .uri = a->uri, .offset = a->offset, .length = a->length, .size = a->size,
+                               .token = a->token, .etag = a->etag, .mtime = a->mtime, .verify = a->verify,
+                               .format = a->format };
+                s_on_task (mp, &t);
+            }
+            break;
         case TL_MSG_CANCEL:
             for (size_t i = 0; i < mp->nqueue; i++)
                 if (mp->queue [i]->task == m->task) {
@@ -317,6 +346,23 @@ s_steal_answer (s_mapper_t *mp, s_slot_t *s)
         tl_info ("task %llu: cut at byte %llu for another mapper", (unsigned long long) s->work->task,
                  (unsigned long long) cut);
     atomic_store (&s->steal.req, 0);
+}
+
+/*  How long a DONE may wait to share a DONES with others while the mapper has tasks in hand.
+    Each message wakes three processes' threads on its way; tasks of a few KiB end every 50 us,
+    so a round of the loop rarely had more than one DONE to send (strace: 8 polls in the broker
+    per task). A millisecond costs a task of seconds nothing. */
+#define DONES_HOLD_MS 1
+
+/*  The DONEs collected in one DONES. */
+static void
+s_flush_dones (s_mapper_t *mp)
+{
+    if (!mp->ndones)
+        return;
+    tl_msg_t d = { .type = TL_MSG_DONES, .dones = mp->dones, .n_dones = mp->ndones };
+    tl_send (mp->broker, NULL, 0, &d, true);
+    mp->ndones = 0;
 }
 
 static void
@@ -438,9 +484,19 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
     if (res->rs.retries)
         tl_info ("task %llu: %llu request(s) retried, %llu resumed mid-body", (unsigned long long) w->task,
                  (unsigned long long) res->rs.retries, (unsigned long long) res->rs.resumed);
-    tl_msg_t d = { .type = TL_MSG_DONE, .task = w->task, .attempt = w->attempt, .rows = res->rows,
-                   .bytes = res->bytes, .bad = res->bad };
-    tl_send (mp->broker, NULL, 0, &d, true);
+    if (mp->dones_ok) {
+        /* Sent with the round's others (s_flush_dones), after this PARTIAL in any case. */
+        if (mp->ndones == TL_BATCH_MAX)
+            s_flush_dones (mp);
+        if (!mp->ndones)
+            mp->dones_since = now;
+        mp->dones [mp->ndones++] = (tl_done_t) { w->task, w->attempt, res->rows, res->bytes, res->bad };
+    }
+    else {
+        tl_msg_t d = { .type = TL_MSG_DONE, .task = w->task, .attempt = w->attempt, .rows = res->rows,
+                       .bytes = res->bytes, .bad = res->bad };
+        tl_send (mp->broker, NULL, 0, &d, true);
+    }
 release:
     mp->retries += res->rs.retries;
     tl_work_result_clear (res);
@@ -505,6 +561,8 @@ tl_mapper_run (const tl_mapper_opts_t *o)
         return 1;
     }
     int64_t last_metrics = 0;
+    zpoller_t *poller = NULL;
+    zsock_t *polled = NULL;     /* the broker socket the poller holds: made again with the socket */
     mp.seen = zhash_new ();
     const char *pace = getenv ("TALLY_PART_PACE_MS");
     mp.part_pace_ms = pace ? atoll (pace) : 0;
@@ -528,17 +586,24 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     tl_info ("%s: %u slots, broker %s", mp.name, mp.nslots, mp.broker_ep);
     int64_t last_wait_log = 0;     /* when "no answer from the broker" was last said; 0: not in this wait */
     while (!zsys_interrupted && !mp.ended) {
-        zpoller_t *poller = zpoller_new (mp.broker, NULL);
-        bool sending = false;
-        for (uint32_t i = 0; i < mp.nslots; i++) {
-            zpoller_add (poller, mp.slots [i].actor);
-            sending |= mp.slots [i].out != NULL;
+        if (polled != mp.broker) {
+            zpoller_destroy (&poller);
+            poller = zpoller_new (mp.broker, NULL);
+            for (uint32_t i = 0; i < mp.nslots; i++)
+                zpoller_add (poller, mp.slots [i].actor);
+            polled = mp.broker;
         }
+        bool sending = false;
+        for (uint32_t i = 0; i < mp.nslots; i++)
+            sending |= mp.slots [i].out != NULL;
         /* A partial being sent goes on at once (or, with a full queue, in a millisecond). */
-        void *which = zpoller_wait (poller, sending ? 1 : (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1));
-        bool term = zpoller_terminated (poller);
-        zpoller_destroy (&poller);
-        if (term)
+        int wait = (int) (mp.hb_ms / 4 > 0 ? mp.hb_ms / 4 : 1);
+        if (sending)
+            wait = 1;
+        if (mp.ndones && wait > DONES_HOLD_MS)
+            wait = DONES_HOLD_MS;
+        void *which = zpoller_wait (poller, wait);
+        if (zpoller_terminated (poller))
             break;
         now = tl_now_ms ();
         if (which == mp.broker) {
@@ -574,6 +639,10 @@ tl_mapper_run (const tl_mapper_opts_t *o)
                 s_send_out (&mp, &mp.slots [i]);
         for (uint32_t i = 0; i < mp.nslots; i++)
             s_steal_answer (&mp, &mp.slots [i]);
+        /* DONEs wait up to DONES_HOLD_MS for company while we hold spare tasks; once the spares
+           run low they go at once, as credit is what brings more. */
+        if (mp.ndones && (mp.nqueue < mp.nslots || now - mp.dones_since >= DONES_HOLD_MS))
+            s_flush_dones (&mp);
         s_dispatch (&mp);
         if (now - mp.last_hb >= mp.hb_ms)
             s_heartbeat (&mp, now);
@@ -612,6 +681,7 @@ tl_mapper_run (const tl_mapper_opts_t *o)
             mp.backoff_ms = mp.backoff_ms * 2 > 10000 ? 10000 : mp.backoff_ms * 2;
         }
     }
+    s_flush_dones (&mp);
     if (!mp.ended) {
         tl_msg_t bye = { .type = TL_MSG_BYE };
         tl_send (mp.broker, NULL, 0, &bye, true);
@@ -623,6 +693,7 @@ done:
        czmq's own waits in the teardown below (a slot thread left holding its socket would block
        the process at exit for ever), so default handling returns and a signal simply ends us. */
     zsys_handler_reset ();
+    zpoller_destroy (&poller);
     if (mp.slots) {
         for (uint32_t i = 0; i < mp.nslots; i++)
             mp.slots [i].cancel = 1;

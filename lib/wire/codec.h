@@ -33,6 +33,7 @@ typedef enum {
     TL_MSG_WELCOME, TL_MSG_TASK, TL_MSG_CANCEL, TL_MSG_RESET, TL_MSG_END,
     TL_MSG_JOB, TL_MSG_APPLIED, TL_MSG_PARTIAL, TL_MSG_UPDATE, TL_MSG_STEAL, TL_MSG_CUT,
     TL_MSG_PING, TL_MSG_PONG, TL_MSG_REFUSED, TL_MSG_VERIFIED, TL_MSG_ACTIVITY,
+    TL_MSG_TASKS, TL_MSG_DONES,
     TL_MSG_COUNT_
 } tl_msg_type_t;
 
@@ -44,6 +45,22 @@ typedef struct {
     const char *name;
     uint64_t tasks;
 } tl_mapper_stat_t;
+
+/*  Batches (docs/PROTOCOL.md, "Batches"): a mapper whose HELLO says `batch` N takes TASKS of
+    up to N assignments, and a broker whose WELCOME says `batch` takes DONES. */
+#define TL_BATCH_MAX 256
+
+/*  One assignment of a TASKS message: TASK's own fields (job, col, endpoint, nosign and region
+    are the message's, shared). */
+typedef struct {
+    uint64_t task, attempt, offset, length, size, mtime, verify;
+    const char *uri, *token, *etag, *format;
+} tl_assign_t;
+
+/*  One finished task of a DONES message: DONE's fields. */
+typedef struct {
+    uint64_t task, attempt, rows, bytes, bad;
+} tl_done_t;
 
 /*  Activity for the dashboard (ACTIVITY, and UPDATE while a dashboard subscribes): one task
     attempt on a mapper, from its assignment; times are ms on the broker's job clock. */
@@ -120,6 +137,12 @@ typedef struct {
     tl_worker_t *workers;
     size_t n_workers;
     uint64_t clock;         /* ACTIVITY, UPDATE: the broker's job clock (ms) when it was sent */
+    uint64_t batch;         /* HELLO: the most assignments the mapper takes in one TASKS (it also
+                               sends DONES); WELCOME: the broker takes DONES. 0: absent */
+    tl_assign_t *assigns;   /* TASKS: 1 to TL_BATCH_MAX assignments */
+    size_t n_assigns;
+    tl_done_t *dones;       /* DONES: 1 to TL_BATCH_MAX finished tasks */
+    size_t n_dones;
     const char *kind;       /* UPDATE: TL_UPDATE_SNAPSHOT (the whole table) or TL_UPDATE_DELTA (the
                                groups changed since update `base`); NULL: a whole state in one
                                message, as before kind existed (lib/wire/clone.h) */

@@ -5,6 +5,7 @@
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 #include <stdlib.h>
+#include <time.h>
 
 zsock_t *
 tl_sock_new (int type, int64_t maxmsg)
@@ -139,6 +140,22 @@ int
 tl_recv_nowait (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e)
 {
     return s_recv (sock, ident, identlen, m, e, ZMQ_DONTWAIT);
+}
+
+int64_t
+tl_clock_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+tl_pace (int64_t started_us, int64_t min_us)
+{
+    int64_t left = started_us + min_us - tl_clock_us ();
+    if (left > 0 && left <= min_us)
+        usleep ((useconds_t) left);
 }
 
 static uint64_t s_bad, s_bad_unlogged;

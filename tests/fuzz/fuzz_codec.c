@@ -16,7 +16,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (tl_msg_encode (&m, &buf, &len) == 0) {
         tl_msg_t m2;
         if (tl_msg_decode (buf, len, &m2, &e) != 0 || m2.type != m.type || m2.n_groups != m.n_groups
-            || m2.n_ids != m.n_ids || m2.task != m.task)
+            || m2.n_ids != m.n_ids || m2.task != m.task || m2.n_assigns != m.n_assigns || m2.n_dones != m.n_dones
+            || m2.batch != m.batch)
             abort ();
         tl_msg_clear (&m2);
         free (buf);

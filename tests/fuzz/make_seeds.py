@@ -25,6 +25,13 @@ put("codec", "partial", p({"v": 1, "t": "partial", "job": "j", "task": 3, "attem
 put("codec", "applied", p({"v": 1, "t": "applied", "job": "j", "tasks": [1, 2], "lengths": [10, 20], "full": True,
                            "instance": "i"}))
 put("codec", "hb", p({"v": 1, "t": "hb", "running": [[1, 1, 500]]}))
+put("codec", "tasks", p({"v": 2, "t": "tasks", "job": "j", "col": "passenger_count", "endpoint": "", "nosign": False,
+                         "region": "", "list": [[3, 1, "s3://b/trip data/k.csv", 0, 4096, 8192,
+                                                 "0123456789abcdef0123456789abcdef", "", 0, 0, "csv"],
+                                                [4, 2, "file:///d/k.csv", 4096, 4096, 8192,
+                                                 "fedcba9876543210fedcba9876543210", "\"e\"", 7, 5, ""]]}))
+put("codec", "dones", p({"v": 2, "t": "dones", "done": [[3, 1, 30, 4096, 0], [4, 2, 29, 4096, 1]]}))
+put("codec", "hello_batch", p({"v": 2, "t": "hello", "name": "m1", "slots": 2, "batch": 256}))
 put("codec", "cut", p({"v": 1, "t": "cut", "task": 1, "attempt": 2, "cut": 12345, "returned": False}))
 put("csv", "tlc2014", b"\x00\x05\x80vendor_id, pickup_datetime, dropoff_datetime, passenger_count\r\n\r\n"
                       b"CMT,2014-01-01 00:00:00,2014-01-01 00:10:00,1\r\nVTS,2014-01-01 00:00:00\r\n"

@@ -102,6 +102,96 @@ test_roundtrip_all (void **state)
     }
 }
 
+/*  Batches: TASKS and DONES round-trip item by item, `batch` is optional in HELLO and WELCOME
+    (absent when 0, as from a peer before batches), and a batch must hold 1 to TL_BATCH_MAX
+    items of the right width and types. */
+static void
+test_batches (void **state)
+{
+    (void) state;
+    tl_assign_t as [] = {
+        { .task = 7, .attempt = 1, .uri = "s3://b/k.csv", .offset = 0, .length = 4096, .size = 1 << 20,
+          .token = "0123456789abcdef0123456789abcdef", .etag = "\"e\"", .mtime = 5, .verify = 0, .format = "csv" },
+        { .task = 9, .attempt = 3, .uri = "file:///d/a b.csv", .offset = 4096, .length = 4096, .size = 1 << 20,
+          .token = "fedcba9876543210fedcba9876543210", .etag = "", .mtime = 0, .verify = 8, .format = "" },
+    };
+    tl_done_t ds [] = { { 7, 1, 30, 4096, 1 }, { 9, 3, 31, 4000, 0 }, { 11, 1, 0, 0, 0 } };
+    tl_msg_t ms [] = {
+        { .type = TL_MSG_TASKS, .job = "j", .col = "passenger_count", .endpoint = "http://e", .nosign = true,
+          .region = "r", .assigns = as, .n_assigns = 2 },
+        { .type = TL_MSG_DONES, .dones = ds, .n_dones = 3 },
+        { .type = TL_MSG_HELLO, .name = "n", .slots = 2, .batch = 256 },
+        { .type = TL_MSG_WELCOME, .job = "j", .reducer = "ipc://r", .hb_ms = 1000, .batch = 256 },
+        { .type = TL_MSG_HELLO, .name = "n", .slots = 2 },
+    };
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
+        char *data;
+        size_t len;
+        assert_int_equal (tl_msg_encode (&ms [i], &data, &len), 0);
+        tl_msg_t d;
+        tl_err_t e;
+        assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+        assert_int_equal (d.type, ms [i].type);
+        assert_int_equal (d.batch, ms [i].batch);
+        if (i == 4)
+            assert_null (memmem (data, len, "batch", 5));     /* 0: the field is left out */
+        if (d.type == TL_MSG_TASKS) {
+            assert_string_equal (d.job, "j");
+            assert_string_equal (d.col, "passenger_count");
+            assert_string_equal (d.endpoint, "http://e");
+            assert_true (d.nosign);
+            assert_int_equal (d.n_assigns, 2);
+            for (size_t k = 0; k < 2; k++) {
+                assert_int_equal (d.assigns [k].task, as [k].task);
+                assert_int_equal (d.assigns [k].attempt, as [k].attempt);
+                assert_int_equal (d.assigns [k].offset, as [k].offset);
+                assert_int_equal (d.assigns [k].length, as [k].length);
+                assert_int_equal (d.assigns [k].size, as [k].size);
+                assert_int_equal (d.assigns [k].mtime, as [k].mtime);
+                assert_int_equal (d.assigns [k].verify, as [k].verify);
+                assert_string_equal (d.assigns [k].uri, as [k].uri);
+                assert_string_equal (d.assigns [k].token, as [k].token);
+                assert_string_equal (d.assigns [k].etag, as [k].etag);
+                assert_string_equal (d.assigns [k].format, as [k].format);
+            }
+        }
+        if (d.type == TL_MSG_DONES) {
+            assert_int_equal (d.n_dones, 3);
+            for (size_t k = 0; k < 3; k++)
+                assert_memory_equal (&d.dones [k], &ds [k], sizeof ds [k]);
+        }
+        tl_msg_clear (&d);
+        free (data);
+    }
+    /* Refused: an empty batch, one over TL_BATCH_MAX, an item of the wrong width or type. */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    for (int bad = 0; bad < 4; bad++) {
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 3);
+        msgpack_pack_str (&pk, 1), msgpack_pack_str_body (&pk, "v", 1), msgpack_pack_uint64 (&pk, TL_PROTO_VERSION);
+        msgpack_pack_str (&pk, 1), msgpack_pack_str_body (&pk, "t", 1);
+        msgpack_pack_str (&pk, 5), msgpack_pack_str_body (&pk, "dones", 5);
+        msgpack_pack_str (&pk, 4), msgpack_pack_str_body (&pk, "done", 4);
+        size_t n = bad == 0 ? 0 : bad == 1 ? TL_BATCH_MAX + 1 : 1;
+        msgpack_pack_array (&pk, n);
+        for (size_t k = 0; k < n; k++) {
+            msgpack_pack_array (&pk, bad == 2 ? 4 : 5);
+            for (int f = 0; f < (bad == 2 ? 4 : 5); f++)
+                if (bad == 3 && f == 1)
+                    msgpack_pack_str (&pk, 1), msgpack_pack_str_body (&pk, "x", 1);
+                else
+                    msgpack_pack_uint64 (&pk, (uint64_t) f);
+        }
+        tl_msg_t d;
+        tl_err_t e;
+        assert_int_not_equal (tl_msg_decode (sb.data, sb.size, &d, &e), 0);
+        assert_null (d.arena_);
+        msgpack_sbuffer_destroy (&sb);
+    }
+}
+
 static int
 s_decode_bytes (const void *p, size_t n)
 {
@@ -298,6 +388,7 @@ main (void)
         cmocka_unit_test (test_roundtrip_partial), cmocka_unit_test (test_roundtrip_all),
         cmocka_unit_test (test_hostile),           cmocka_unit_test (test_fuzz_mutations),
         cmocka_unit_test (test_partial_parts),     cmocka_unit_test (test_group_bound),
+        cmocka_unit_test (test_batches),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -50,6 +50,53 @@ test_credit_and_late_joiner (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  Finish every running task of mapper m at `now`, each assigned at `since`. */
+static int
+s_finish_all (tl_sched_t *s, int m, int64_t now)
+{
+    int n = 0;
+    for (uint64_t id = 0; id < tl_sched_stats (s).tasks; id++) {
+        const tl_task_t *t = tl_sched_task (s, id);
+        if (t->state == TL_TASK_RUNNING && t->run [0].mapper == m) {
+            tl_sched_done (s, m, id, t->run [0].attempt, now);
+            n++;
+        }
+    }
+    return n;
+}
+
+/*  Prefetch: a mapper whose HELLO allows spares gets more than one only while its tasks are
+    short (about TL_SCHED_PREFETCH_MS of work per slot), never more than it allowed, and back to
+    one when its tasks get long; a mapper that did not ask keeps slots + 1 however short. */
+static void
+test_prefetch (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (5000);
+    int a = tl_sched_join (s, "A", 1, "a", 2, 0), b = tl_sched_join (s, "B", 1, "b", 2, 0);
+    tl_sched_prefetch (s, a, 64);
+    int got [2] = { 0 };
+    assert_int_equal (s_drain (s, 0, got, 2), 6);      /* slots + 1 each, until tasks are timed */
+    s_finish_all (s, a, 0);                             /* short tasks: under a millisecond */
+    s_finish_all (s, b, 0);
+    memset (got, 0, sizeof got);
+    s_drain (s, 0, got, 2);
+    assert_int_equal (got [a], 2 + 64);                 /* the most it allowed */
+    assert_int_equal (got [b], 3);                      /* did not ask: slots + 1 */
+    assert_int_equal (tl_sched_mapper (s, a)->spare, 64);
+    /* Long tasks (a second each): the spares shrink back to one. */
+    int64_t now = 0;
+    for (int round = 0; round < 60; round++) {
+        now += 1000;
+        s_finish_all (s, a, now);
+        s_finish_all (s, b, now);
+        s_drain (s, now, NULL, 0);
+    }
+    assert_int_equal (tl_sched_mapper (s, a)->spare, 1);
+    assert_int_equal (tl_sched_stats (s).running, 6);
+    tl_sched_destroy (&s);
+}
+
 static void
 test_done_then_applied (void **state)
 {
@@ -495,6 +542,7 @@ main (void)
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
         cmocka_unit_test (test_backup_for_unsplittable), cmocka_unit_test (test_no_steal_of_fresh_task),
         cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
+        cmocka_unit_test (test_prefetch),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
