@@ -838,8 +838,8 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
         goto done;
     }
     /* A PARTIAL in parts says both numbers, and part is one of them. */
-    if (m->type == TL_MSG_PARTIAL && (seen & ((1ULL << F_PART) | (1ULL << F_PARTS)))) {
-        if (!(seen & (1ULL << F_PART)) || !(seen & (1ULL << F_PARTS)) || m->part < 1 || m->part > m->parts) {
+    if (m->type == TL_MSG_PARTIAL && (S_HAS (seen, F_PART) || S_HAS (seen, F_PARTS))) {
+        if (!S_HAS (seen, F_PART) || !S_HAS (seen, F_PARTS) || m->part < 1 || m->part > m->parts) {
             rc = tl_err_set (e, TL_EPROTO, 0, "'partial' part %llu of %llu is not a part", (unsigned long long) m->part,
                              (unsigned long long) m->parts);
             goto done;
