@@ -425,6 +425,8 @@ tl_sched_leave (tl_sched_t *self, int m)
     tl_sched_emit (self, TL_EV_LEFT, m, 0, n);
 }
 
+#define UNAPPLIED_PER_ATTEMPT 2
+
 void
 tl_sched_tick (tl_sched_t *self, int64_t now)
 {
@@ -459,8 +461,22 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
         qsort (due, ndue, sizeof *due, s_cmp_id);
     for (size_t i = 0; i < ndue; i++) {
         tl_task_t *t = &self->tasks [due [i]];
-        t->state = TL_TASK_QUEUED;
         self->mapped--;
+        /* A task that mappers keep finishing and the reducer never applies (a partial it cannot
+           take) would be re-run for ever: after UNAPPLIED_PER_ATTEMPT x max_attempts it fails,
+           and the job with it, loudly. A reducer that is merely away loses far fewer rounds. */
+        if (++t->unapplied >= UNAPPLIED_PER_ATTEMPT * self->cfg.max_attempts) {
+            snprintf (t->error, sizeof t->error, "finished %u times by mappers but never applied by the reducer "
+                      "(each time within %lld ms): its partial is one the reducer cannot take; see the reducer's log",
+                      t->unapplied, (long long) self->cfg.apply_timeout_ms);
+            t->failures = t->unapplied;
+            t->state = TL_TASK_FAILED;
+            t->since = now;
+            self->failed++;
+            tl_sched_emit (self, TL_EV_FAILED, -1, t->id, t->failures);
+            continue;
+        }
+        t->state = TL_TASK_QUEUED;
         self->reissued++;
         tl_sched_push_front (self, t->id);
         tl_sched_emit (self, TL_EV_REQUEUED, -1, t->id, 0);

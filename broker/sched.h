@@ -47,6 +47,7 @@ typedef struct {
     tl_task_state_t state;
     uint32_t attempt;       /* number of the latest assignment, from 1 */
     uint32_t failures;
+    uint32_t unapplied;     /* times it was finished but not applied within apply_timeout_ms */
     tl_runner_t run [2];    /* the runner, and a backup copy */
     int64_t since;          /* when it entered its state */
     bool splittable;        /* can be cut at a byte offset (not compressed) */

@@ -65,6 +65,32 @@ s_finish_all (tl_sched_t *s, int m, int64_t now)
     return n;
 }
 
+/*  A task that mappers keep finishing and the reducer never applies (a partial it cannot take)
+    is re-issued at each apply timeout, but not for ever: after 2 x max_attempts (3) rounds it
+    fails for good, with an error that says why, and the job can end loudly. */
+static void
+test_never_applied_fails (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (1);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int64_t now = 0;
+    int rounds = 0;
+    for (; rounds < 20 && tl_sched_task (s, 0)->state != TL_TASK_FAILED; rounds++) {
+        assert_int_equal (s_drain (s, now, NULL, 0), 1);
+        assert_int_equal (s_finish_all (s, a, now), 1);
+        tl_sched_seen (s, a, now);
+        now += 10001;       /* past the apply timeout */
+        tl_sched_seen (s, a, now);
+        tl_sched_tick (s, now);
+    }
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_FAILED);
+    assert_int_equal (rounds, 6);
+    assert_non_null (strstr (tl_sched_task (s, 0)->error, "never applied by the reducer"));
+    assert_int_equal (tl_sched_stats (s).failed, 1);
+    tl_sched_destroy (&s);
+}
+
 /*  Prefetch: a mapper whose HELLO allows spares gets more than one only while its tasks are
     short (about TL_SCHED_PREFETCH_MS of work per slot), never more than it allowed, and back to
     one when its tasks get long; a mapper that did not ask keeps slots + 1 however short. */
@@ -537,6 +563,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_credit_and_late_joiner), cmocka_unit_test (test_done_then_applied),
+        cmocka_unit_test (test_never_applied_fails),
         cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
