@@ -8,6 +8,7 @@
 #include "lib/base/err.h"
 #include "lib/store/store.h"
 #include "mapper/colcache.h"
+#include "lib/core/agg.h"
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -26,6 +27,10 @@ typedef struct {
     uint64_t verify;        /* 1 + the task this run verifies, 0: an ordinary task */
     char *format;           /* owned, may be NULL: "csv", "parquet" (lib/core/format.h); NULL or "":
                                probe the object */
+    tl_agg_t *into;         /* borrowed, may be NULL: count into this table (its cells must be the
+                               query's) and encode no PARTIAL: `tally scan` keeps one table for
+                               all its objects instead of a table, an encode, a decode and a merge
+                               per object. On failure it holds part of the task's counts. */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.
@@ -42,7 +47,7 @@ typedef struct {
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
-    char *partial;          /* encoded PARTIAL, caller frees */
+    char *partial;          /* encoded PARTIAL, caller frees (NULL when the work counted into w->into) */
     size_t partial_len;
     uint64_t rows, bad, blank, bytes, filtered;
     uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
