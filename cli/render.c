@@ -490,13 +490,15 @@ s_is_extra (const s_labels_t *l, int a)
     return l->q.aggs [a].kind != TL_Q_COUNT;
 }
 
-void
+int
 tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
     s_order (u);
     s_labels_t *l = calloc (1, sizeof *l);
-    if (!l)
-        return;
+    if (!l) {
+        fputs ("tally: out of memory while writing the result\n", stderr);
+        return TL_ENOMEM;
+    }
     s_labels (u, l);
     const char *col = u->col ? u->col : "key";
     char v [64];
@@ -551,7 +553,7 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
             fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
         free (o.b);
         free (l);
-        return;
+        return fail ? TL_ENOMEM : 0;
     }
     if (fmt == TL_FMT_JSON || fmt == TL_FMT_JSONL) {
         fputs ("{\"column\":", f);
@@ -616,7 +618,7 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         }
         fputs ("]}\n", f);
         free (l);
-        return;
+        return 0;
     }
     /* table: key columns, count, share, then the other aggregates */
     size_t kw [TL_QUERY_MAX_BY];
@@ -686,6 +688,7 @@ tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
     if (u->done && !u->ok)
         tl_render_error (f, u->error, "   ");
     free (l);
+    return 0;
 }
 
 /*  Print a line cut to room columns (the live view never wraps). */

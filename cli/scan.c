@@ -148,7 +148,11 @@ tl_scan_main (int argc, char **argv)
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
                        .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
                        .skipped = skipped };
-        tl_render (stdout, &u, fmt);
+        if (!groups || tl_render (stdout, &u, fmt) != 0) {
+            if (!groups)
+                fprintf (stderr, "tally scan: out of memory for the result's %zu groups\n", ng);
+            rc = 1;
+        }
         free (groups);
     }
     tl_agg_destroy (&totals);
