@@ -490,10 +490,26 @@ s_is_extra (const s_labels_t *l, int a)
     return l->q.aggs [a].kind != TL_Q_COUNT;
 }
 
+static int s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt);
+
 int
 tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
     s_order (u);
+    return s_render (f, u, fmt);
+}
+
+int
+tl_render_ordered (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
+{
+    if (s_sort != 0)
+        s_order (u);
+    return s_render (f, u, fmt);
+}
+
+static int
+s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
+{
     s_labels_t *l = calloc (1, sizeof *l);
     if (!l) {
         fputs ("tally: out of memory while writing the result\n", stderr);

@@ -43,6 +43,7 @@ tl_scan_main (int argc, char **argv)
     tl_err_t qe = { 0 };
     int ninputs = 0, c;
     tl_fmt_t fmt = TL_FMT_TABLE;
+    tl_sort_t sort = TL_SORT_COUNT;
     tl_store_cfg_t cfg = { 0 };
     optind = 0;
     while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
@@ -61,7 +62,6 @@ tl_scan_main (int argc, char **argv)
                 }
                 break;
             case 1100: {
-                tl_sort_t sort;
                 if (tl_sort_parse (optarg, &sort) != 0) {
                     fprintf (stderr, "tally scan: --sort is count, key or -key, not '%s'\n", optarg);
                     return 2;
@@ -141,14 +141,17 @@ tl_scan_main (int argc, char **argv)
         size_t ng = tl_agg_size (totals);
         tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
         size_t pos = 0, k = 0;
-        while (groups && tl_agg_next (totals, &pos, &groups [k]))
-            k++;
+        if (groups && sort == TL_SORT_COUNT)
+            tl_agg_sorted (totals, groups);     /* sorts in groups' own memory */
+        else
+            while (groups && tl_agg_next (totals, &pos, &groups [k]))
+                k++;
         tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "",
                        .tasks_done = objs.n, .tasks_total = objs.n, .rows = rows, .bytes = bytes, .bytes_total = bytes,
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
                        .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
                        .skipped = skipped };
-        if (!groups || tl_render (stdout, &u, fmt) != 0) {
+        if (!groups || tl_render_ordered (stdout, &u, fmt) != 0) {
             if (!groups)
                 fprintf (stderr, "tally scan: out of memory for the result's %zu groups\n", ng);
             rc = 1;
