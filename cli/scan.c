@@ -139,7 +139,7 @@ tl_scan_main (int argc, char **argv)
     }
     if (!rc) {
         size_t ng = tl_agg_size (totals);
-        tl_agg_entry_t *groups = calloc (ng + 1, sizeof *groups);
+        tl_agg_entry_t *groups = tl_agg_entries_alloc (ng);
         size_t pos = 0, k = 0;
         if (groups && sort == TL_SORT_COUNT)
             tl_agg_sorted (totals, groups);     /* sorts in groups' own memory */

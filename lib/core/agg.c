@@ -965,6 +965,14 @@ tl_agg_sort_entries (tl_agg_entry_t *v, size_t n)
     free (r);
 }
 
+tl_agg_entry_t *
+tl_agg_entries_alloc (size_t n)
+{
+    if (n > SIZE_MAX / sizeof (tl_agg_entry_t) - 1)
+        return NULL;
+    return s_big_malloc ((n ? n : 1) * sizeof (tl_agg_entry_t));
+}
+
 /*  Sorting the table's own groups needs no memory but out's: out's n entries are the 2n
     records and scratch, then the order, then the sorted entries (as in tl_agg_sort_entries).
     At 6 M groups that is 190 MB of fresh pages fewer than filling out and sorting it. */

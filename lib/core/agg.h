@@ -54,6 +54,9 @@ uint64_t tl_agg_total (const tl_agg_t *self);
     The sort works inside out and allocates nothing: at millions of groups, the cheapest way to
     the output order. */
 void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
+/*  An array for n entries (uninitialised; free() it), in huge pages when it is big (agg.c):
+    for the output of a table of millions of groups. NULL if there is no memory. */
+tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);
