@@ -912,11 +912,13 @@ s_sort_keys (s_sorter_t *s, s_rec_t *r, size_t n, size_t d)
 }
 
 /*  Sort r [0..n) (count key set, i and len filled) into the output order, then write the order
-    as indices into the buffer's last 4n bytes (the scratch half, free by then) and return
-    them. The callers gather entries into the buffer's start in order, prefetching ahead
-    (random reads, in-order writes): entry j ends at byte 32 (j + 1) and index j sits at
-    28 n + 4 j, so every index is read before an entry's write reaches it. */
-static uint32_t *
+    as (len << 32 | index) into the buffer's last 8n bytes (the scratch half, free by then) and
+    return it. The callers gather entries into the buffer's start in order, prefetching ahead
+    (random reads, in-order writes): entry j ends at byte 32 (j + 1) and order j sits at
+    24 n + 8 j, so every order word is read before an entry's write reaches it. The length
+    travels with the index so that the gather does not touch the key (one cache miss fewer per
+    group: the renderer reads it anyway). */
+static uint64_t *
 s_sort_recs (s_sorter_t *s, s_rec_t *r, size_t n)
 {
     s_radix (r, s->tmp, n);
@@ -927,9 +929,9 @@ s_sort_recs (s_sorter_t *s, s_rec_t *r, size_t n)
         s_sort_keys (s, r + a, b - a, 0);
         a = b;
     }
-    uint32_t *perm = (uint32_t *) (void *) ((char *) r + 2 * n * sizeof *r) - n;
+    uint64_t *perm = (uint64_t *) (void *) ((char *) r + 2 * n * sizeof *r) - n;
     for (size_t j = 0; j < n; j++)
-        perm [j] = r [j].i;
+        perm [j] = (uint64_t) r [j].len << 32 | r [j].i;
     return perm;
 }
 
@@ -953,12 +955,12 @@ tl_agg_sort_entries (tl_agg_entry_t *v, size_t n)
     for (size_t i = 0; i < n; i++)
         r [i] = (s_rec_t) { ~v [i].count, (uint32_t) i, v [i].len };
     s_sorter_t s = { v, NULL, tmp };
-    uint32_t *perm = s_sort_recs (&s, r, n);
+    uint64_t *perm = s_sort_recs (&s, r, n);
     tl_agg_entry_t *out = (tl_agg_entry_t *) (void *) r;
     for (size_t j = 0; j < n; j++) {
         if (j + 16 < n)
-            __builtin_prefetch (&v [perm [j + 16]]);
-        tl_agg_entry_t x = v [perm [j]];
+            __builtin_prefetch (&v [(uint32_t) perm [j + 16]]);
+        tl_agg_entry_t x = v [(uint32_t) perm [j]];
         memcpy (&out [j], &x, sizeof x);
     }
     memcpy (v, out, n * sizeof *v);
@@ -994,12 +996,14 @@ tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out)
         memcpy (&r [i], &rec, sizeof rec);
     }
     s_sorter_t s = { NULL, self, r + n };
-    uint32_t *perm = s_sort_recs (&s, r, n);
+    uint64_t *perm = s_sort_recs (&s, r, n);
     for (size_t j = 0; j < n; j++) {
         if (j + 16 < n)
-            __builtin_prefetch (s_ent (self, perm [j + 16]));
-        tl_agg_entry_t e;
-        s_entry (self, perm [j], &e);
+            __builtin_prefetch (s_ent (self, (uint32_t) perm [j + 16]));
+        uint32_t i = (uint32_t) perm [j];
+        const s_ent_t *x = s_ent (self, i);
+        tl_agg_entry_t e = { .key = x->key, .len = (uint32_t) (perm [j] >> 32), .count = x->count,
+                             .cells = self->ncells ? s_cells (self, i) : NULL };
         memcpy (&out [j], &e, sizeof e);
     }
 }
