@@ -130,6 +130,33 @@ s_room (s_out_t *o, size_t want)
 /*  Byte classes for a csv key part: 1 needs quoting (RFC 4180), 2 separates key parts. */
 static unsigned char s_cls [256] = { [','] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1, [TL_QUERY_KEY_SEP] = 2 };
 
+/*  Bytes of w equal to c, as 0x80 bits (exact for the lowest one: a borrow only flags bytes
+    above a true match). */
+static inline uint64_t
+s_eq8 (uint64_t w, unsigned char c)
+{
+    uint64_t v = w ^ (0x0101010101010101ULL * c);
+    return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+}
+
+/*  The first byte at or after a in k [0, len) of a class (s_cls), or len: 8 bytes a step,
+    since keys are mostly long and clean (timestamps). */
+static inline size_t
+s_next_special (const unsigned char *k, size_t a, size_t len)
+{
+    for (; a + 8 <= len; a += 8) {
+        uint64_t w;
+        memcpy (&w, k + a, 8);
+        uint64_t m = s_eq8 (w, ',') | s_eq8 (w, '"') | s_eq8 (w, '\n') | s_eq8 (w, '\r')
+                     | s_eq8 (w, (unsigned char) TL_QUERY_KEY_SEP);
+        if (m)
+            return a + ((unsigned) __builtin_ctzll (m) >> 3);
+    }
+    while (a < len && !s_cls [k [a]])
+        a++;
+    return a;
+}
+
 /*  One group's key parts (as s_part cuts them) and count, csv-escaped; no newline. */
 static int
 s_csv_key_count (s_out_t *o, const tl_agg_entry_t *g, int nby)
@@ -144,16 +171,16 @@ s_csv_key_count (s_out_t *o, const tl_agg_entry_t *g, int nby)
             *w++ = ',';
         if (pos > len)
             continue;   /* fewer parts than keys: empty */
-        size_t a = pos, z = pos;
-        unsigned any = 0;
-        while (z < len && s_cls [k [z]] != 2)
-            any |= s_cls [k [z++]];
-        pos = z < len ? z + 1 : len + 1;
-        if (!any) {
+        size_t a = pos, z = s_next_special (k, pos, len);
+        if (z == len || s_cls [k [z]] == 2) {     /* nothing to quote */
+            pos = z < len ? z + 1 : len + 1;
             memcpy (w, k + a, z - a);
             w += z - a;
             continue;
         }
+        while (z < len && s_cls [k [z]] != 2)
+            z++;
+        pos = z < len ? z + 1 : len + 1;
         *w++ = '"';
         for (size_t i = a; i < z; i++) {
             if (k [i] == '"')
