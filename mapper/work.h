@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     int rc;                 /* 0, or the error code */
     tl_err_t err;
-    char *partial;          /* encoded PARTIAL, caller frees (NULL when the work counted into w->into) */
+    char *partial;          /* encoded PARTIAL, caller frees */
     size_t partial_len;
     uint64_t rows, bad, blank, bytes, filtered;
     uint64_t covered;       /* bytes of the range this partial covers (less than length after a cut) */
