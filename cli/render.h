@@ -16,8 +16,12 @@ typedef enum { TL_SORT_COUNT, TL_SORT_KEY, TL_SORT_KEY_DESC } tl_sort_t;
 /*  Parse "count", "key" or "-key". Returns 0 or TL_EINVAL. */
 int tl_sort_parse (const char *s, tl_sort_t *sort);
 void tl_render_set_sort (tl_sort_t sort);
-/*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). */
-void tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
+/*  Print an UPDATE's result. Sorts its groups in place (count desc, then key). Returns 0, or
+    TL_ENOMEM when the result could not be written whole (a line on stderr says so). */
+int tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
+/*  tl_render for groups already in the default order (count desc, then key: tl_agg_sorted's),
+    which it does not sort again; under --sort key it sorts as tl_render does. */
+int tl_render_ordered (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
     groups, then a line that says how many more of the n_total the job has (update may hold only
     the top groups). No line is wider than width - 1 columns. Keys are not changed. */

@@ -264,7 +264,10 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     int qok = q && tl_query_parse (w->col, q, &qe) == 0;
     unsigned ncells = qok ? (unsigned) q->nvals : 0;
     free (q);
-    tl_agg_t *agg = qok ? tl_agg_new_cells (ncells) : NULL;
+    if (qok && w->into && tl_agg_ncells (w->into) != ncells)
+        qok = 0;
+    tl_agg_t *own = qok && !w->into ? tl_agg_new_cells (ncells) : NULL;
+    tl_agg_t *agg = qok && w->into ? w->into : own;
     tl_csv_t *csv = agg ? tl_csv_new (w->col, agg) : NULL;
     char *cached = NULL;
     s_head_t head = { 0 };
@@ -353,7 +356,10 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     out->covered = scan.end - w->offset;
     out->bytes = out->covered;
     out->fetched += scan.read;
-    rc = s_encode (w, mapper_name, &agg, ncells, st.filtered, out);
+    if (w->into)
+        out->filtered = st.filtered;
+    else
+        rc = s_encode (w, mapper_name, &own, ncells, st.filtered, out);     /* may take the table */
 done:
     out->rc = rc;
     if (rc && !out->err.code)
@@ -361,7 +367,7 @@ done:
     free (cached);
     free (head.buf);
     tl_csv_destroy (&csv);
-    tl_agg_destroy (&agg);
+    tl_agg_destroy (&own);
 }
 
 /* ---------------------------------------------------------------- Parquet */
@@ -577,7 +583,7 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
 {
     const tl_pq_meta_t *m = NULL;
     tl_pqquery_t *pq = malloc (sizeof *pq);
-    tl_agg_t *agg = NULL;
+    tl_agg_t *agg = NULL, *own = NULL;
     tl_pqcount_t *count = NULL;
     s_win_t wins [TL_PQ_MAX_NEEDED] = { { 0 } };
     size_t window = s_window ();
@@ -593,7 +599,13 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
         s_name_object (out, w->uri, rc);
         goto done;
     }
-    agg = tl_agg_new_cells ((unsigned) pq->q.nvals);
+    if (w->into && tl_agg_ncells (w->into) != (unsigned) pq->q.nvals) {
+        rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s: the table counted into has %u cells, the query %d", w->uri,
+                         tl_agg_ncells (w->into), pq->q.nvals);
+        goto done;
+    }
+    own = w->into ? NULL : tl_agg_new_cells ((unsigned) pq->q.nvals);
+    agg = w->into ? w->into : own;
     count = agg ? tl_pqcount_new (pq, m, agg, s_page_cap ()) : NULL;
     starts = calloc (m->nrgs + 1, sizeof *starts);
     needs = calloc (m->nrgs + 1, sizeof *needs);
@@ -656,7 +668,10 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
     out->bad = st.bad;
     out->covered = w->length;
     out->bytes = w->length;
-    rc = s_encode (w, mapper_name, &agg, (unsigned) pq->q.nvals, st.filtered, out);
+    if (w->into)
+        out->filtered = st.filtered;
+    else
+        rc = s_encode (w, mapper_name, &own, (unsigned) pq->q.nvals, st.filtered, out);     /* may take it */
 done:
     out->rc = rc;
     if (rc && !out->err.code)
@@ -666,7 +681,7 @@ done:
     free (starts);
     free (needs);
     tl_pqcount_destroy (&count);
-    tl_agg_destroy (&agg);
+    tl_agg_destroy (&own);
     free (pq);
     tl_pqcache_release (tl_pqcache_shared (), m);
 }

@@ -9,6 +9,7 @@
 #include "lib/core/agg.h"
 #include "lib/store/store.h"
 #include "mapper/colcache.h"
+#include "lib/core/agg.h"
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -29,6 +30,10 @@ typedef struct {
                                probe the object */
     bool parts;             /* the caller sends a table of more than one part's groups as several
                                PARTIALs (tl_work_next_part); false: always one whole PARTIAL */
+    tl_agg_t *into;         /* borrowed, may be NULL: count into this table (its cells must be the
+                               query's) and encode no PARTIAL: `tally scan` keeps one table for
+                               all its objects instead of a table, an encode, a decode and a merge
+                               per object. On failure it holds part of the task's counts. */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.

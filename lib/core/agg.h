@@ -50,8 +50,13 @@ uint64_t tl_agg_get (const tl_agg_t *self, const char *key, size_t len);
 size_t tl_agg_size (const tl_agg_t *self);
 /*  Sum of all counts. */
 uint64_t tl_agg_total (const tl_agg_t *self);
-/*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key. */
+/*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key.
+    The sort works inside out and allocates nothing: at millions of groups, the cheapest way to
+    the output order. */
 void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
+/*  An array for n entries (uninitialised; free() it), in huge pages when it is big (agg.c):
+    for the output of a table of millions of groups. NULL if there is no memory. */
+tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);

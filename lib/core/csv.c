@@ -34,7 +34,7 @@ tl_csv_new (const char *spec, tl_agg_t *agg)
         self->q = malloc (sizeof *self->q);
         self->name = strdup ("(query)");
         self->unq = malloc (TL_CSV_LINE_MAX + 1);
-        self->impl = TL_CSV_SCALAR;
+        self->impl = tl_csv_best_impl ();  /* the query hop (csv_bulk.c), or scalar */
         self->hdr_at = UINT64_MAX;
         for (int k = 0; k < 64; k++)
             self->pre [k].len = 0xffffffffu;

@@ -241,6 +241,93 @@ s_nlq_sse2 (const char *p, const char *lim)
     /* The last lines (under 64 bytes): line by line. */                                            \
     return ls < lim ? tl_csv_bulk_scalar (self, buf, ls, lim, base, how) : lim;
 
+/*  The query hop: a query needs fields 0..maxcol, so the line's 64-byte blocks are looked at
+    one after another, each giving its commas as bits, until maxcol+1 commas (every needed field
+    has its end) or the newline; the rest of the line is jumped as in the hop. Each field is
+    [previous comma + 1, its comma), trimmed as tl_csv_line would. A line with a quote before
+    its newline, over TL_CSV_LINE_MAX, or whose needed blocks run past lim goes to the record
+    path; a blank line ("" or "\r") to tl_csv_line. Whatever the fields, tl_query_row decides
+    (too few of them is a bad row there). */
+#define S_QUERY_BODY(MASKS, NLQ)                                                                    \
+    const int need = self->q->maxcol + 1;                                                           \
+    const uint64_t end = self->end;                                                                 \
+    tl_field_t *const fl = self->fields;                                                            \
+    tl_err_t e_;                                                                                    \
+    size_t ls = i;                                                                                  \
+    while (ls + 64 <= lim) {                                                                        \
+        if (base + ls >= end) {                                                                     \
+            *how = TL_CSV_BULK_END;                                                                 \
+            return ls;                                                                              \
+        }                                                                                           \
+        const char *p = buf + ls, *nl = NULL;                                                       \
+        size_t off = 0, prev = 0;                                                                   \
+        int nc = 0, slow = 0;                                                                       \
+        for (;;) {                                                                                  \
+            if (ls + off + 64 > lim) {                                                              \
+                slow = 1;                                                                           \
+                break;                                                                              \
+            }                                                                                       \
+            s_masks_t m = MASKS (p + off);                                                          \
+            unsigned stop = m.nl ? (unsigned) __builtin_ctzll (m.nl) : 64;                          \
+            uint64_t below = stop >= 64 ? ~0ULL : ((1ULL << stop) - 1);                             \
+            if (m.qt & below) {                                                                     \
+                slow = 1;                                                                           \
+                break;                                                                              \
+            }                                                                                       \
+            for (uint64_t c = m.cm & below; c && nc < need; c &= c - 1) {                           \
+                size_t at = off + (unsigned) __builtin_ctzll (c);                                   \
+                fl [nc++] = (tl_field_t) { p + prev, at - prev };                                   \
+                prev = at + 1;                                                                      \
+            }                                                                                       \
+            if (stop < 64) {                                                                        \
+                nl = p + off + stop;                                                                \
+                break;                                                                              \
+            }                                                                                       \
+            off += 64;                                                                              \
+            if (nc == need) {                                                                       \
+                nl = NLQ (p + off, buf + lim);                                                      \
+                slow = !nl;                                                                         \
+                break;                                                                              \
+            }                                                                                       \
+        }                                                                                           \
+        if (slow || (size_t) (nl - p) > TL_CSV_LINE_MAX) {                                          \
+            size_t next_ = tl_csv_slow_record (self, buf, ls, lim, base);                           \
+            if (next_ == SIZE_MAX) {                                                                \
+                *how = TL_CSV_BULK_OPEN;                                                            \
+                return ls;                                                                          \
+            }                                                                                       \
+            ls = next_;                                                                             \
+            continue;                                                                               \
+        }                                                                                           \
+        size_t len = (size_t) (nl - p);                                                             \
+        if (len == 0 || (len == 1 && p [0] == '\r'))                                                \
+            tl_csv_line (self, p, len, &e_);    /* a blank line */                                  \
+        else {                                                                                      \
+            if (nc < need)      /* the last field ends at the newline */                            \
+                fl [nc++] = (tl_field_t) { p + prev, len - prev };                                  \
+            for (int k = 0; k < nc; k++) {                                                          \
+                const char *f = fl [k].p, *fe = f + fl [k].n;                                       \
+                s_trim (&f, &fe);                                                                   \
+                fl [k] = (tl_field_t) { f, (size_t) (fe - f) };                                     \
+            }                                                                                       \
+            tl_query_row (self->q, fl, nc, self->agg, &self->qst);                                  \
+        }                                                                                           \
+        ls = (size_t) (nl - buf) + 1;                                                               \
+    }                                                                                               \
+    return ls < lim ? tl_csv_bulk_scalar (self, buf, ls, lim, base, how) : lim;
+
+__attribute__ ((target ("avx2"))) static size_t
+s_query_avx2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
+{
+    S_QUERY_BODY (s_masks_avx2, s_nlq_avx2)
+}
+
+static size_t
+s_query_sse2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
+{
+    S_QUERY_BODY (s_masks_sse2, s_nlq_sse2)
+}
+
 __attribute__ ((target ("avx2"))) static size_t
 s_bulk_avx2 (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t base, int *how)
 {
@@ -307,6 +394,10 @@ tl_csv_bulk (tl_csv_t *self, const char *buf, size_t i, size_t lim, uint64_t bas
         return i;
     }
 #ifdef TL_HAVE_X86
+    if (self->q && self->fields && self->impl == TL_CSV_AVX2)
+        return s_query_avx2 (self, buf, i, lim, base, how);
+    if (self->q && self->fields && self->impl == TL_CSV_SSE2)
+        return s_query_sse2 (self, buf, i, lim, base, how);
     if (self->q)
         return tl_csv_bulk_scalar (self, buf, i, lim, base, how);
     if (self->impl == TL_CSV_AVX2)

@@ -1,8 +1,9 @@
 /*  libFuzzer, differential: the three row scanners must agree on any bytes, fed in chunks of
     any size, and a byte range split at any point must sum to the whole unless a range reports a
     multi-line record (and one must, if the whole has one: exact or loud).
-    Input: [spec byte][chunk byte][cut byte...] then the CSV text. A spec byte with its top bit
-    set makes the text dense in quotes, newlines, commas and CRs (each byte under 0x40 becomes
+    Input: [spec byte][chunk byte][cut byte...] then the CSV text. The spec byte's low 7 bits
+    pick a column or a query (the query hop against the scalar field walk); its top bit set
+    makes the text dense in quotes, newlines, commas and CRs (each byte under 0x40 becomes
     one of them), so that quoted newlines across chunk and range boundaries are common. */
 #include <stdint.h>
 #include "lib/core/csv.h"
@@ -58,6 +59,7 @@ static void
 s_same (const s_out_t *a, const s_out_t *b)
 {
     if (a->rc != b->rc || a->st.rows != b->st.rows || a->st.bad != b->st.bad || a->st.blank != b->st.blank
+        || a->st.filtered != b->st.filtered
         || a->st.multiline != b->st.multiline || a->ml != b->ml || a->ml_at != b->ml_at || a->ml_line != b->ml_line
         || tl_agg_size (a->agg) != tl_agg_size (b->agg))
         abort ();
@@ -73,8 +75,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 3)
         return 0;
-    static const char *specs [] = { "a", "b", "c", "1", "2", "4", " B ", "passenger_count" };
-    const char *spec = specs [data [0] % 8];
+    /* Plain specs (the line hop) and queries (the query hop: several fields, slices, where). */
+    static const char *specs [] = { "a", "b", "c", "1", "2", "4", " B ", "passenger_count",
+                                    "by a\nby c\n", "by c\nby 1\nwhere b != 1\n", "by 4\nby a[0:2]\n",
+                                    "by b\nagg sum:c\nwhere a > 0\n" };
+    const char *spec = specs [(data [0] & 0x7f) % 12];
     size_t chunk = 1 + (size_t) data [1] * 7;
     size_t n = size - 3;
     uint8_t *t = malloc (n ? n : 1);

@@ -156,7 +156,7 @@ static void
 test_sort_matches_qsort (void **state)
 {
     (void) state;
-    const size_t n = 40000;
+    const size_t n = 70000;     /* past 2 MiB of sort buffer: the huge-page allocation too */
     char *keys = calloc (n, 48);
     tl_agg_entry_t *v = calloc (n, sizeof *v), *w = calloc (n, sizeof *w);
     uint64_t r = 88172645463325252ULL;
@@ -190,6 +190,54 @@ test_sort_matches_qsort (void **state)
     free (keys);
     free (v);
     free (w);
+}
+
+/*  tl_agg_sorted sorts inside the caller's array: the same order as qsort over the groups, each
+    entry whole (count, key and its own cells), for tables with and without cells, big enough
+    for every path of the radix sort. */
+static void
+test_sorted_in_place (void **state)
+{
+    (void) state;
+    for (unsigned ncells = 0; ncells <= 2; ncells += 2) {
+        tl_agg_t *a = tl_agg_new_cells (ncells);
+        uint64_t r = 0x9E3779B97F4A7C15ULL;
+        char k [64];
+        for (int i = 0; i < 120000; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            int len = (r % 3) ? snprintf (k, sizeof k, "2009-01-%02d %02d:%02d:%02d\x1f" "2009", (int) (r >> 8) % 31,
+                                          (int) (r >> 16) % 24, (int) (r >> 24) % 60, (int) (r >> 32) % 60)
+                              : snprintf (k, sizeof k, "%u", (unsigned) (r >> 40) % 3000);
+            tl_cell_t cells [2];
+            tl_cell_init (&cells [0]);
+            tl_cell_init (&cells [1]);
+            uint64_t add = 1 + (r >> 60) % 2;
+            cells [0].n = add;                  /* so a group's cell n is its count */
+            cells [0].sum = (double) len;
+            assert_int_equal (tl_agg_merge (a, k, (size_t) len, add, ncells ? cells : NULL), 0);
+        }
+        size_t n = tl_agg_size (a);
+        tl_agg_entry_t *got = calloc (n + 1, sizeof *got), *ref = calloc (n + 1, sizeof *ref);
+        size_t pos = 0, m = 0;
+        while (tl_agg_next (a, &pos, &ref [m]))
+            m++;
+        assert_int_equal (m, n);
+        qsort (ref, n, sizeof *ref, s_ref_cmp);
+        tl_agg_sorted (a, got);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal (got [i].count, ref [i].count);
+            assert_int_equal (got [i].len, ref [i].len);
+            assert_memory_equal (got [i].key, ref [i].key, got [i].len);
+            tl_agg_entry_t e;
+            assert_true (tl_agg_find (a, got [i].key, got [i].len, &e));
+            assert_ptr_equal (got [i].cells, e.cells);
+            if (ncells)
+                assert_true (got [i].cells [0].n == got [i].count);
+        }
+        free (got);
+        free (ref);
+        tl_agg_destroy (&a);
+    }
 }
 
 static void
@@ -382,7 +430,8 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_agg_many),       cmocka_unit_test (test_sort_ties),
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
-        cmocka_unit_test (test_sort_matches_qsort), cmocka_unit_test (test_ledger_once),
+        cmocka_unit_test (test_sort_matches_qsort),
+        cmocka_unit_test (test_sorted_in_place), cmocka_unit_test (test_ledger_once),
         cmocka_unit_test (test_agg_track),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
