@@ -12,6 +12,7 @@
 #include "lib/core/query.h"
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 static int s_sort;     /* 0 count, 1 key ascending, -1 key descending */
 
@@ -485,13 +486,12 @@ s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a,
     if (!g->cells || q->cell < 0 || (size_t) q->cell >= u->ncells)
         return 0;
     const tl_cell_t *c = &g->cells [q->cell];
-    if (q->kind == TL_Q_SUM) {
-        snprintf (out, outlen, "%.12g", c->sum);
-        return 1;
-    }
-    if (c->n == 0)
+    if (q->kind != TL_Q_SUM && c->n == 0)
         return 0;
-    double v = q->kind == TL_Q_MIN ? c->min : q->kind == TL_Q_MAX ? c->max : c->sum / (double) c->n;
+    double v = q->kind == TL_Q_SUM ? c->sum : q->kind == TL_Q_MIN ? c->min : q->kind == TL_Q_MAX ? c->max
+             : c->sum / (double) c->n;
+    if (!isfinite (v))
+        return 0;   /* a sum out of a double's range: no number (JSON null), and the job failed */
     snprintf (out, outlen, "%.12g", v);
     return 1;
 }

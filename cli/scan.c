@@ -96,7 +96,6 @@ tl_scan_main (int argc, char **argv)
         return 1;
     }
     unsigned ncells = (unsigned) q->nvals;
-    free (q);
     tl_store_cfg_from_env (&cfg);
     tl_objlist_t objs = { 0 };
     tl_err_t e = { 0 };
@@ -105,6 +104,7 @@ tl_scan_main (int argc, char **argv)
             fprintf (stderr, "tally scan: %s\n", e.msg);
             tl_objlist_free (&objs);
             free (col);
+            free (q);
             return 1;
         }
     tl_agg_t *totals = tl_agg_new_cells (ncells);
@@ -112,6 +112,7 @@ tl_scan_main (int argc, char **argv)
         fprintf (stderr, "tally scan: out of memory\n");
         tl_objlist_free (&objs);
         free (col);
+        free (q);
         return 1;
     }
     uint64_t rows = 0, bad = 0, blank = 0, bytes = 0, filtered = 0, fetched = 0, skipped = 0;
@@ -137,6 +138,9 @@ tl_scan_main (int argc, char **argv)
         }
         tl_work_result_clear (&res);
     }
+    char overflow [TL_STR_MAX] = "";
+    if (!rc && tl_query_overflow (q, totals, overflow, sizeof overflow))
+        fprintf (stderr, "tally scan: the job failed: %s\n", overflow);
     if (!rc) {
         size_t ng = tl_agg_size (totals);
         tl_agg_entry_t *groups = tl_agg_entries_alloc (ng);
@@ -146,7 +150,7 @@ tl_scan_main (int argc, char **argv)
         else
             while (groups && tl_agg_next (totals, &pos, &groups [k]))
                 k++;
-        tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "",
+        tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = !*overflow, .error = overflow,
                        .tasks_done = objs.n, .tasks_total = objs.n, .rows = rows, .bytes = bytes, .bytes_total = bytes,
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
                        .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
@@ -157,7 +161,10 @@ tl_scan_main (int argc, char **argv)
             rc = 1;
         }
         free (groups);
+        if (*overflow)
+            rc = 1;
     }
+    free (q);
     tl_agg_destroy (&totals);
     tl_objlist_free (&objs);
     free (col);

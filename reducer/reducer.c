@@ -744,6 +744,18 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
                       (unsigned long long) ntasks, digest, m->digest ? m->digest : "-");
         tl_error ("job %s: %s", r->job, r->error);
     }
+    /* Exact or loud: a sum out of a double's range is no total (the broker cannot see it). */
+    tl_query_t *q = r->ok ? malloc (sizeof *q) : NULL;
+    tl_err_t qe = { 0 };
+    if (q && tl_query_parse (r->col, q, &qe) == 0) {
+        char why [TL_STR_MAX - 64];
+        if (tl_query_overflow (q, tl_ledger_totals (r->ledger), why, sizeof why)) {
+            r->ok = false;
+            snprintf (r->error, sizeof r->error, "%s: the totals cannot be trusted", why);
+            tl_error ("job %s: %s", r->job, r->error);
+        }
+    }
+    free (q);
     if (r->ckpt)
         tl_ckptfile_put_end (r->ckpt, r->ok, r->error);
     s_checkpoint (r, now);

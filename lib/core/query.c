@@ -653,3 +653,33 @@ tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen)
     s_col_label (&a->col, col, sizeof col);
     snprintf (out, outlen, "%s(%s)", names [a->kind], col);
 }
+
+size_t
+tl_query_overflow (const tl_query_t *q, const tl_agg_t *agg, char *why, size_t whylen)
+{
+    size_t bad = 0, pos = 0;
+    tl_agg_entry_t e;
+    if (whylen)
+        *why = 0;
+    while (q->nvals && tl_agg_next (agg, &pos, &e)) {
+        int which = -1;
+        for (int i = 0; i < q->naggs && which < 0; i++)
+            if (q->aggs [i].cell >= 0 && e.cells && !isfinite (e.cells [q->aggs [i].cell].sum))
+                which = i;
+        if (which < 0 || bad++)
+            continue;
+        char label [160], key [80];
+        tl_query_agg_label (q, which, label, sizeof label);
+        size_t n = e.len < sizeof key - 4 ? e.len : sizeof key - 4;
+        for (size_t i = 0; i < n; i++)
+            key [i] = e.key [i] == TL_QUERY_KEY_SEP ? ',' : (unsigned char) e.key [i] < 0x20 ? '?' : e.key [i];
+        snprintf (key + n, sizeof key - n, "%s", n < e.len ? "..." : "");
+        if (whylen)
+            snprintf (why, whylen, "overflow: %s of group '%s' left the range of a double", label, key);
+    }
+    if (bad > 1 && whylen) {
+        size_t used = strlen (why);
+        snprintf (why + used, whylen - used, " (and %zu more group(s))", bad - 1);
+    }
+    return bad;
+}

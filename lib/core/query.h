@@ -120,4 +120,9 @@ int tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d);
 /*  Labels for output: the header of group key part i, and of aggregate i ("count", "sum(trip_distance)"). */
 void tl_query_by_label (const tl_query_t *q, int i, char *out, size_t outlen);
 void tl_query_agg_label (const tl_query_t *q, int i, char *out, size_t outlen);
+/*  Exact or loud: a sum that left a double's range (two values near 1.8e308 in one group) is
+    not a total. Returns how many groups hold a sum that is not finite, and names the first
+    (aggregate and group) in why. Values are parsed finite, so only sums can get there (an avg
+    is a sum divided). O(groups): for the end of a job. */
+size_t tl_query_overflow (const tl_query_t *q, const tl_agg_t *agg, char *why, size_t whylen);
 #endif
