@@ -76,7 +76,9 @@ read -r -a BY <<< "${BY:---group-by tpep_pickup_datetime --group-by tpep_dropoff
     2> "$R/broker.log" &
 BPID=$!
 RL=(); [ -n "${RATE:-}" ] && RL=(--rate-limit "$RATE")
-"$TALLY" mapper --broker "$BE" --slots 1 "${RL[@]}" 2> "$R/mapper.log" &
+/usr/bin/time -f "%U %S %M" -o "$R/mapper.time" "$TALLY" mapper --broker "$BE" --slots 1 "${RL[@]}" \
+    2> "$R/mapper.log" &
+MPID=$!
 wait $BPID
 wait $WPID
 t1=$(date +%s.%N)
@@ -89,10 +91,12 @@ pkill -INT -P $RPID; wait $RPID || true     # the reducer, under /usr/bin/time (
 read -r n bytes biggest secs < "$R/count.txt"
 read -r ru rs rmax < "$R/reducer.time"
 read -r wu ws wmax < "$R/watch.time"
+wait $MPID || true
+read -r mu ms mmax < "$R/mapper.time"
 groups=$(( $(wc -l < "$R/result.csv") - 1 ))
-python3 - "$TALLY" "$ROWS" "$groups" "$n" "$bytes" "$biggest" "$secs" "$ru" "$rs" "$rmax" "$wu" "$ws" "$wmax" "$t0" "$t1" "$STATE" "$wb" <<'PY'
+python3 - "$TALLY" "$ROWS" "$groups" "$n" "$bytes" "$biggest" "$secs" "$ru" "$rs" "$rmax" "$wu" "$ws" "$wmax" "$t0" "$t1" "$STATE" "$wb" "$mu" "$ms" "$mmax" <<'PY'
 import sys
-(tally, rows, groups, n, b, big, secs, ru, rs, rmax, wu, ws, wmax, t0, t1, st, wb) = sys.argv[1:]
+(tally, rows, groups, n, b, big, secs, ru, rs, rmax, wu, ws, wmax, t0, t1, st, wb, mu, ms, mmax) = sys.argv[1:]
 rows, groups, n, b, big = int(rows), int(groups), int(n), int(b), int(big)
 secs, ru, rs, wu, ws, t0, t1 = map(float, (secs, ru, rs, wu, ws, t0, t1))
 print(f"{tally} {st or ''}: {rows:,} rows, {groups:,} groups; job + final table {t1 - t0:.1f} s "
@@ -102,4 +106,33 @@ print(f"  published: {n} messages, {b / 1e6:.1f} MB in {secs:.1f} s = {b / 1e6 /
 print(f"  reducer: {ru + rs:.1f} s CPU (user {ru:.1f}, sys {rs:.1f}), peak RSS {int(rmax) / 1024:.0f} MB, "
       f"wrote {int(wb) / 1e6:.1f} MB to disk (checkpoints)")
 print(f"  watcher: {wu + ws:.1f} s CPU (user {wu:.1f}, sys {ws:.1f}), peak RSS {int(wmax) / 1024:.0f} MB")
+print(f"  mapper: {float(mu) + float(ms):.1f} s CPU, peak RSS {int(mmax) / 1024:.0f} MB")
 PY
+# CHECK=1: the watcher's table against Python's csv module over the same files (independent).
+if [ -n "${CHECK:-}" ]; then
+    /usr/bin/python3 - "$D" "$R/result.csv" "${BY[@]}" <<'PY'
+import collections, csv, glob, os, sys
+d, result, by = sys.argv[1], sys.argv[2], [a for a in sys.argv[3:] if a != "--group-by"]
+if any("[" in b for b in by):
+    sys.exit("CHECK=1 knows plain columns only")
+want = collections.Counter()
+for f in sorted(glob.glob(os.path.join(d, "*.csv"))):
+    with open(f, newline="") as fh:
+        r = csv.reader(fh)
+        h = [x.strip().lower() for x in next(r)]
+        idx = [h.index(b.lower()) for b in by]
+        for row in r:
+            if len(row) > max(idx):
+                want[tuple(row[i] for i in idx)] += 1
+got = {}
+with open(result, newline="") as fh:
+    r = csv.reader(fh)
+    next(r)
+    for row in r:
+        got[tuple(row[:len(by)])] = int(row[len(by)])
+bad = sum(1 for k, v in want.items() if got.get(k) != v) + sum(1 for k in got if k not in want)
+print(f"  check: {len(got):,} groups in the watcher's table, {len(want):,} in Python's csv count, "
+      f"{bad} differ" + (" -- EXACT" if not bad else " -- WRONG"))
+sys.exit(1 if bad else 0)
+PY
+fi
