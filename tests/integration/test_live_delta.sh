@@ -33,11 +33,9 @@ sleep 0.5
 bg broker "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$T/data" --group-by tpep_pickup_datetime \
     --split-size 256K
 BROKER=$LAST_PID
-# About 41 MB at 2 x 800 KB/s: some 25 s of partials, so 100+ deltas while the stopped watcher
+# About 41 MB at 2 x 1 MB/s: some 20 s of partials, so ~100 deltas while the stopped watcher
 # sleeps, well past its queue (64 messages and what the kernel's socket buffers hold, ~190 KB).
-# At 2 x 1.5 MB/s (before) a job on a quiet machine published only ~65 messages in that time,
-# and the queue sometimes held them all: no loss to see, and the test failed 1 run in 3.
-bg mapper "$TALLY" mapper --broker "$BE" --slots 2 --rate-limit 800K
+bg mapper "$TALLY" mapper --broker "$BE" --slots 2 --rate-limit 1000K
 i=0
 until [ "$(metric tally_tasks_applied)" != "" ] && [ "$(metric tally_tasks_applied)" -ge 3 ] 2>/dev/null; do
     i=$((i + 1)); [ $i -gt 300 ] && fail "no task applied in 30 s"; sleep 0.1
@@ -51,6 +49,10 @@ done
 bg late "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
 LATE=$LAST_PID
 wait "$BROKER" || fail "broker exit code"
+# Resume it only once the final snapshot is out (and dropped from its full queue): resumed
+# earlier, it may take that snapshot whole and end exact without ever seeing its gap.
+wait_for "$T/reducer.log" "the final snapshot:" 60
+sleep 0.3
 kill -CONT "$STOPPED"
 for p in "$W1" "$W2" "$LATE" "$STOPPED"; do wait "$p" || fail "a watcher failed (pid $p)"; done
 wait "$STREAM" || { cat "$T/stream.log"; fail "the update stream broke the protocol"; }
