@@ -639,7 +639,7 @@ tl_broker_run (tl_broker_opts_t *o)
             break;
         }
         now = tl_now_ms ();
-        int64_t round_us = tl_clock_us ();
+        int64_t round_us = tl_now_us ();
         int nmsg = 0;
         for (int k = 0; k < 1000; k++) {     /* both sockets, whichever woke us */
             char ident [256];

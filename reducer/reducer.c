@@ -879,7 +879,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     zpoller_t *poller = zpoller_new (r.router, r.xpub, NULL);
     while (!zsys_interrupted) {
         zsock_t *which = zpoller_wait (poller, 50);
-        int64_t now = tl_now_ms (), round_us = tl_clock_us ();
+        int64_t now = tl_now_ms (), round_us = tl_now_us ();
         if (zpoller_terminated (poller))
             break;
         /* Drain what is ready, a bounded batch per round so that publishing keeps its pace:

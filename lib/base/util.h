@@ -3,7 +3,8 @@
 #define TL_UTIL_H
 #include <stdint.h>
 
-/*  Milliseconds on a monotonic clock. */
+/*  Microseconds and milliseconds on a monotonic clock. */
+int64_t tl_now_us (void);
 int64_t tl_now_ms (void);
 /*  A random 16-hex-digit id into out[17]. */
 void tl_random_id (char out [17]);

@@ -5,7 +5,6 @@
 #include "lib/base/log.h"
 #include "lib/base/util.h"
 #include <stdlib.h>
-#include <time.h>
 
 zsock_t *
 tl_sock_new (int type, int64_t maxmsg)
@@ -142,18 +141,10 @@ tl_recv_nowait (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_er
     return s_recv (sock, ident, identlen, m, e, ZMQ_DONTWAIT);
 }
 
-int64_t
-tl_clock_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void
 tl_pace (int64_t started_us, int64_t min_us)
 {
-    int64_t left = started_us + min_us - tl_clock_us ();
+    int64_t left = started_us + min_us - tl_now_us ();
     if (left > 0 && left <= min_us)
         usleep ((useconds_t) left);
 }

@@ -31,11 +31,10 @@ int tl_recv (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t
     poll per message (zsock_events would). */
 int tl_recv_nowait (zsock_t *sock, void *ident, size_t *identlen, tl_msg_t *m, tl_err_t *e);
 /*  Coalescing for a busy loop: the microsecond clock, and a sleep for the rest of `min_us`
-    since `started_us` (tl_clock_us at the round's start). A round that found messages calls
+    since `started_us` (tl_now_us at the round's start). A round that found messages calls
     it at its end, so that the next one finds many where it found one: tasks of a few KiB end
     every 50 us, and each message then woke the broker and the reducer on its own (strace: 8
     and 5 polls per task). Taken only after work, so an idle process still wakes at once. */
-int64_t tl_clock_us (void);
 void tl_pace (int64_t started_us, int64_t min_us);
 /*  Log a dropped message at most once a second (with how many were dropped meanwhile). */
 void tl_badmsg (const char *from, const tl_err_t *e);
