@@ -14,25 +14,8 @@
 #   bench/pipeline.sh [RUNS]   (default 3)  TALLY=path/to/tally  SPLIT=64M (the broker's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench/deps > /dev/null
 RUNS=${1:-3}
-TALLY=${TALLY:-$PWD/build-rel/tally}
-[ -x "$TALLY" ] || { cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build-rel -j; }
-W=${BENCH_DIR:-/tmp/tally-bench-groups}
-mkdir -p "$W"
-F="$W/data/yellow_tripdata_2009-01.csv"
-[ -f "$F" ] || "$TALLY" gen --out "$W/data" --files 1 --rows 6080000 --eras 2009 --seed 1 > /dev/null
-cat "$F" > /dev/null   # page cache
-BY=(--group-by Trip_Pickup_DateTime --group-by Trip_Dropoff_DateTime)
-DUCK="$PWD/bench/duckdb"
-JS='import { DuckDBInstance } from "@duckdb/node-api";
-const [file, threads, out] = process.argv.slice(1);
-const db = await DuckDBInstance.create(":memory:", { threads: String(threads) });
-const con = await db.connect();
-await con.run(`COPY (SELECT Trip_Pickup_DateTime, Trip_Dropoff_DateTime, count(*) AS count
-  FROM read_csv(${JSON.stringify(file)}, header=true, all_varchar=true, null_padding=true, ignore_errors=true)
-  GROUP BY 1, 2) TO ${JSON.stringify(out)} (FORMAT csv, HEADER)`);'
-duck () { (cd "$DUCK" && node --input-type=module -e "$JS" "$@"); }
+. bench/groups_lib.sh
 now () { date +%s.%N; }
 
 "$TALLY" scan --input "$F" "${BY[@]}" --format csv | tail -n +2 | sort > "$W/scan.sorted"
@@ -76,7 +59,7 @@ for run in $(seq "$RUNS"); do
         T[pipe$s]+="$secs "
         echo "run $run, pipeline $s slot(s): $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB; state dir $((state / 1000000)) MB" >&2
     done
-    for th in 1 2; do t0=$(now); duck "$F" $th /dev/null; T[duck$th]+="$(echo "$(now) - $t0" | bc) "; done
+    for th in 1 2; do t0=$(now); duck "$F" $th plain /dev/null; T[duck$th]+="$(echo "$(now) - $t0" | bc) "; done
 done
 python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" <<'PY'
 import statistics, sys
