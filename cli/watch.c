@@ -10,6 +10,7 @@
     for, rarely: a monitor on the socket tells a reducer that does not answer at all from one
     that is there but has no job yet. ZeroMQ keeps reconnecting meanwhile. */
 #include "cli/watch.h"
+#include "lib/wire/final.h"
 #include "lib/wire/clone.h"
 #include "lib/wire/security.h"
 #include "lib/base/log.h"
@@ -197,14 +198,89 @@ s_draw_live (const tl_watch_opts_t *o, tl_clone_t *clone, FILE *out, FILE *live_
     free (buf);
 }
 
-/*  The whole table, as fmt says. */
+/*  The whole table, as fmt says: from the replica, or (fin set) from the final snapshot,
+    whose groups are in output order already. */
 static void
-s_render_all (FILE *f, tl_clone_t *clone, tl_fmt_t fmt)
+s_render_all (FILE *f, tl_clone_t *clone, tl_final_t *fin, tl_fmt_t fmt)
 {
+    if (fin) {
+        tl_msg_t v = *tl_final_last (fin);
+        v.arena_ = NULL;        /* a shallow copy: never cleared */
+        v.kind = NULL;
+        v.groups = tl_final_groups (fin, &v.n_groups);
+        tl_render_ordered (f, &v, fmt);
+        return;
+    }
     tl_agg_entry_t *buf = NULL;
     tl_msg_t v = s_view (clone, 0, &buf);
     tl_render (f, &v, fmt);
     free (buf);
+}
+
+/*  The job's end: the result to --output (through a temporary name: a reader never sees half
+    of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed). */
+static int
+s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *clone, tl_final_t *fin,
+               bool printed_final, const tl_msg_t *last)
+{
+    if (o->output && !printed_final) {
+        size_t n = strlen (o->output);
+        tl_fmt_t ff = n > 5 && strcmp (o->output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
+        char tmp [4096];
+        snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
+        FILE *f = fopen (tmp, "w");
+        bool ok = f != NULL;
+        if (f) {
+            s_render_all (f, clone, fin, ff);
+            ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
+        }
+        if (!ok)
+            fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
+    }
+    if (o->until_done || ((o->live || o->web) && !printed_final)) {
+        /* The final result, whole and exact (the live view shows the top only). */
+        if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
+            s_render_all (out, clone, fin, o->fmt);
+        fflush (out);
+    }
+    if (!last->ok && o->error && o->error_len)
+        snprintf (o->error, o->error_len, "%s", last->error ? last->error : "");
+    return last->ok ? 0 : 1;
+}
+
+/*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).
+    Returns -1 to go on, or the exit code. */
+static int
+s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin, tl_msg_t *m, int64_t *asked)
+{
+    uint64_t seq = m->seq;
+    bool done_before = tl_final_seen_done (fin);
+    tl_final_rc_t fr = tl_final_apply (fin, m);
+    int64_t now = tl_now_ms ();
+    if (!done_before && tl_final_seen_done (fin))
+        *asked = now;   /* the final table follows the end at once: from now on it is awaited */
+    if (fr == TL_FINAL_BAD) {
+        fprintf (stderr, "tally watch: %s: no result can be printed\n", tl_final_error (fin));
+        return 1;
+    }
+    if (fr == TL_FINAL_GAP || (fr != TL_FINAL_WHOLE && fr != TL_FINAL_PART && tl_final_seen_done (fin)
+                               && now - *asked >= TL_WATCH_RESYNC_MS)) {
+        /* The final table is cut short (our queue at the reducer was full), or it did not come
+           after the job's end: ask for the whole of it again. */
+        tl_info ("%s (update %llu): asking the reducer for a snapshot",
+                 fr == TL_FINAL_GAP ? "updates were lost" : "still no final table", (unsigned long long) seq);
+        s_resync (sub);
+        *asked = now;
+        return -1;
+    }
+    if (fr == TL_FINAL_PART)
+        *asked = now;
+    if (fr != TL_FINAL_WHOLE)
+        return -1;
+    size_t n;
+    (void) tl_final_groups (fin, &n);
+    tl_info ("the final table: %zu groups", n);
+    return s_print_final (o, out, NULL, NULL, fin, false, tl_final_last (fin));
 }
 
 int
@@ -217,9 +293,12 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     bool printed_final = false;     /* of last_job: the final state comes again (heartbeats) */
     int64_t asked = start;          /* when we last asked for a snapshot (subscribing asks) */
     tl_clone_t *clone = tl_clone_new ();
+    /* Nothing shown before the end: no replica, only the final table (lib/wire/final.h). */
+    bool final_only = o->until_done && !o->live && !o->web && !o->once && o->fmt != TL_FMT_JSONL;
+    tl_final_t *fin = final_only ? tl_final_new () : NULL;
     zpoller_t *poller = zpoller_new (sub, NULL);
     int rc = 4;
-    while (clone && !zsys_interrupted) {
+    while (clone && (fin || !final_only) && !zsys_interrupted) {
         if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
             rc = 3;
             break;
@@ -253,6 +332,14 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (!heard && wait.said)
             fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
         heard = true;
+        if (fin) {
+            int frc = s_final_step (o, out, sub, fin, &m, &asked);
+            if (frc >= 0) {
+                rc = frc;
+                break;
+            }
+            continue;
+        }
         uint64_t seq = m.seq;
         tl_clone_rc_t cr = tl_clone_apply (clone, &m);
         int64_t now = tl_now_ms ();
@@ -278,7 +365,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             printed_final = false;
         snprintf (last_job, sizeof last_job, "%s", last->job);
         if (o->once) {
-            s_render_all (out, clone, o->fmt);
+            s_render_all (out, clone, NULL, o->fmt);
             fflush (out);
             if (o->web)
                 s_feed_web (o, clone, false);
@@ -299,35 +386,13 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         }
         if (!last->done)
             continue;
-        if (o->output && !printed_final) {
-            /* Write to a temporary name, then rename: a reader never sees half a result. */
-            size_t n = strlen (o->output);
-            tl_fmt_t ff = n > 5 && strcmp (o->output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
-            char tmp [4096];
-            snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
-            FILE *f = fopen (tmp, "w");
-            bool ok = f != NULL;
-            if (f) {
-                s_render_all (f, clone, ff);
-                ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
-            }
-            if (!ok)
-                fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
-        }
-        if (o->until_done || ((o->live || o->web) && !printed_final)) {
-            /* The final result, whole and exact (the live view shows the top only). */
-            if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
-                s_render_all (out, clone, o->fmt);
-            fflush (out);
-        }
+        rc = s_print_final (o, out, live_out, clone, NULL, printed_final, last);
         printed_final = true;
-        rc = last->ok ? 0 : 1;
-        if (!last->ok && o->error && o->error_len)
-            snprintf (o->error, o->error_len, "%s", last->error ? last->error : "");
         if (o->until_done)
             break;
     }
-    if (clone) {
+    tl_final_destroy (&fin);
+    if (clone && !final_only) {
         tl_clone_stats_t st = tl_clone_stats (clone);
         tl_info ("%llu snapshot(s) and %llu delta(s) applied, %llu skipped, %llu loss(es) repaired by a snapshot",
                  (unsigned long long) st.snapshots, (unsigned long long) st.deltas, (unsigned long long) st.skipped,

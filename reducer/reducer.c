@@ -180,8 +180,9 @@ s_send_update (s_reducer_t *r, const tl_msg_t *m)
 /*  One update: the whole table (snapshot) or the groups changed since the last update (delta),
     in parts that share seq: at most PART_GROUPS groups each, or a PARTS_MAXth of the table
     when that is more, so that an update is never more parts than the XPUB queues. Totals, progress and mappers go in
-    every part; the dashboard's activity only in the last. Groups are not sorted: the receiver
-    ranks them (lib/wire/clone.h). */
+    every part; the dashboard's activity only in the last. Groups are not sorted (the receiver
+    ranks them: lib/wire/clone.h), but for a done job's snapshot, the final table, which lists
+    them in output order. */
 static void
 s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint64_t base)
 {
@@ -194,6 +195,13 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     if (per < PART_GROUPS)
         per = PART_GROUPS;
     size_t parts = ng ? (ng + per - 1) / per : 1;
+    /* The final table goes out in output order (docs/PROTOCOL.md): sorted once here, a watcher
+       that only prints the result needs no replica and no sort of its own (lib/wire/final.h). */
+    tl_agg_entry_t *sorted = NULL;
+    if (snapshot && r->done && size > 1 && !(sorted = tl_agg_entries_alloc (size)))
+        tl_warn ("the final snapshot goes out unsorted: out of memory");
+    if (sorted)
+        tl_agg_sorted (totals, sorted);
     tl_agg_entry_t *groups = malloc ((ng < per ? ng : per) * sizeof *groups + 1);
     tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
     tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
@@ -222,9 +230,16 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     uint64_t bytes0 = r->pub_bytes;
     for (size_t part = 1; part <= parts; part++) {
         size_t n = 0;
-        while (n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
-                                            : tl_ledger_changed_next (r->ledger, &pos, &groups [n])))
-            n++;
+        m.groups = groups;
+        if (sorted) {
+            n = size - pos < per ? size - pos : per;
+            m.groups = sorted + pos;
+            pos += n;
+        }
+        else
+            while (n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
+                                                : tl_ledger_changed_next (r->ledger, &pos, &groups [n])))
+                n++;
         m.part = part;
         m.n_groups = n;
         if (part == parts && r->act_wanted && r->activity.type == TL_MSG_ACTIVITY
@@ -242,6 +257,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
         r->snap_parts = parts;
     }
 done:
+    free (sorted);
     free (groups);
     free (ments);
     free (ms);

@@ -19,12 +19,16 @@ RE="ipc://$T/reducer"; PE="ipc://$T/publish"; BE="ipc://$T/broker"
 metric () { curl -s "http://127.0.0.1:$MP/metrics" | awk -v m="$1" 'index($1, m "{") == 1 { print $2 }'; }
 bg reducer "$TALLY" reducer --listen "$RE" --publish "$PE" --state-dir "$T/state" --metrics-listen "127.0.0.1:$MP"
 wait_for "$T/reducer.log" "publishing on"
-for w in early1 early2; do
-    bg "$w" "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
-done
+# early1 only prints the final table; early2 keeps a replica for its live lines.
+bg early1 "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
+bg early2 "$TALLY" watch --subscribe "$PE" --until-done --format jsonl --top 5 --timeout 300 -v
 W1=${PIDS[-2]}; W2=${PIDS[-1]}
-bg stopped "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
+# Two are stopped: one that keeps a replica for its live lines (jsonl, the top 5 each update,
+# then the whole table) and one that only prints the final table (lib/wire/final.h).
+bg stopped "$TALLY" watch --subscribe "$PE" --until-done --format jsonl --top 5 --timeout 300 -v
 STOPPED=$LAST_PID
+bg stopped_final "$TALLY" watch --subscribe "$PE" --until-done --format json --timeout 300 -v
+STOPPED2=$LAST_PID
 # An independent follower that checks every update against the protocol (and loses nothing).
 bg stream /usr/bin/python3 "$TALLY_SRC/tests/tools/update_stream.py" "$PE" "$T/stream.json"
 STREAM=$LAST_PID
@@ -40,7 +44,7 @@ i=0
 until [ "$(metric tally_tasks_applied)" != "" ] && [ "$(metric tally_tasks_applied)" -ge 3 ] 2>/dev/null; do
     i=$((i + 1)); [ $i -gt 300 ] && fail "no task applied in 30 s"; sleep 0.1
 done
-kill -STOP "$STOPPED"
+kill -STOP "$STOPPED" "$STOPPED2"
 total=$(metric tally_tasks)
 until [ "$(metric tally_tasks_applied)" -ge $((total / 2)) ]; do
     i=$((i + 1)); [ $i -gt 1800 ] && fail "the job did not get half-way"; sleep 0.1
@@ -53,17 +57,18 @@ wait "$BROKER" || fail "broker exit code"
 # earlier, it may take that snapshot whole and end exact without ever seeing its gap.
 wait_for "$T/reducer.log" "the final snapshot:" 60
 sleep 0.3
-kill -CONT "$STOPPED"
-for p in "$W1" "$W2" "$LATE" "$STOPPED"; do wait "$p" || fail "a watcher failed (pid $p)"; done
+kill -CONT "$STOPPED" "$STOPPED2"
+for p in "$W1" "$W2" "$LATE" "$STOPPED" "$STOPPED2"; do wait "$p" || fail "a watcher failed (pid $p)"; done
 wait "$STREAM" || { cat "$T/stream.log"; fail "the update stream broke the protocol"; }
 cat "$T/stream.log"
 python3 "$TALLY_SRC/tests/tools/ref_query.py" "$T/stream.json" "$T/data" --group-by tpep_pickup_datetime \
     || fail "the independent follower's final table is not the independent count"
 pass "every update follows the protocol: parts in order, deltas on their base, one state per seq, each table sums to its rows"
 
-for w in early1 early2 late stopped; do
-    # The result is the log's one JSON line (stderr's lines are tally watch's -v notes).
-    grep '^{' "$T/$w.log" > "$T/$w.json" || fail "$w: no result"
+for w in early1 early2 late stopped stopped_final; do
+    # The result is the log's last JSON line (stderr's lines are tally watch's -v notes; jsonl
+    # prints a line per update before it).
+    grep '^{' "$T/$w.log" | tail -n 1 > "$T/$w.json"; [ -s "$T/$w.json" ] || fail "$w: no result"
     python3 "$TALLY_SRC/tests/tools/ref_query.py" "$T/$w.json" "$T/data" --group-by tpep_pickup_datetime \
         > "$T/$w.ref" 2>&1 || { cat "$T/$w.ref"; fail "$w: the final table is not the independent count"; }
 done
@@ -71,8 +76,11 @@ groups=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["gr
 [ "$groups" -ge 100000 ] || fail "only $groups groups: not a many-group job"
 grep -q "updates were lost" "$T/stopped.log" || fail "the stopped watcher saw no gap: its queue never overflowed"
 grep -Eq "[1-9][0-9]* loss\(es\) repaired" "$T/stopped.log" || fail "the stopped watcher did not repair its loss"
+grep -q "asking the reducer for a snapshot" "$T/stopped_final.log" \
+    || fail "the stopped final-table watcher never asked for the final table it lost"
+grep -q "the final table: $groups groups" "$T/stopped_final.log" || fail "the stopped final-table watcher: no final table"
 grep -q "updates were lost" "$T/early1.log" "$T/early2.log" && echo "note: an early watcher lost updates too"
-pass "$groups groups: two early watchers, a late one and one stopped mid-job (it lost updates, asked for a snapshot) all end equal to Python's count"
+pass "$groups groups: two early watchers, a late one and two stopped mid-job (both lost updates and asked for a snapshot) all end equal to Python's count"
 
 # What was published, as the reducer counted it.
 bytes=$(metric tally_published_bytes_total); snaps=$(metric tally_published_snapshots_total)
