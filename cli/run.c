@@ -450,6 +450,7 @@ tl_run_main (int argc, char **argv)
     tl_render_set_sort (wa.sort);
 
     tl_log_init ("run", getenv ("TALLY_DEBUG_RUN") ? TL_LOG_DEBUG : verbose ? TL_LOG_INFO : TL_LOG_WARN);
+    tl_malloc_keep ();
     s_child_t kids [MAX_MAPPERS + 2];
     int nkids = 0, broker = 0, rc = 1, wrc = -1;
     zsock_t *sub = NULL;

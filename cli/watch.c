@@ -494,6 +494,7 @@ tl_watch_main (int argc, char **argv)
     tl_err_t we = { 0 };
     tl_render_set_sort (a.sort);
     tl_log_init ("watch", a.level ? a.level : TL_LOG_WARN);
+    tl_malloc_keep ();
     o.live = !o.once && isatty (STDOUT_FILENO) && o.fmt == TL_FMT_TABLE;
     if (!o.live && !o.once && !wc.listen)
         o.until_done = true;    /* not a terminal: the result once, at the end */

@@ -547,6 +547,7 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     if (o->max_page)
         tl_work_set_max_page (o->max_page);
     tl_log_init ("mapper", o->level);
+    tl_malloc_keep ();
     int rc = 1;
     tl_err_t se;
     mp.sec = tl_security_new (keys, false, &se);

@@ -803,6 +803,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     const char *listen = o->listen, *publish = o->publish, *state_dir = o->state_dir, *keys = o->keys,
                *metrics = o->metrics;
     tl_log_init ("reducer", o->level);
+    tl_malloc_keep ();
     static s_reducer_t r;   /* large (held partials): static rather than on the stack; one per process */
     memset (&r, 0, sizeof r);
     tl_security_t *sec = NULL;

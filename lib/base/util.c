@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,6 +26,17 @@ int64_t
 tl_now_ms (void)
 {
     return tl_now_us () / 1000;
+}
+
+void
+tl_malloc_keep (void)
+{
+#ifdef M_MMAP_THRESHOLD
+    /* Up to glibc's ceiling for a fixed threshold (32 MiB on 64-bit): bigger blocks still come
+       from mmap, and go back at once when freed. Never trim the heap's top. */
+    (void) mallopt (M_MMAP_THRESHOLD, 32 << 20);
+    (void) mallopt (M_TRIM_THRESHOLD, INT_MAX);
+#endif
 }
 
 void
