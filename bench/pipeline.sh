@@ -9,6 +9,9 @@
 #   DuckDB, 1 and 2 threads             (GROUP BY, the full result written as CSV)
 # A pipeline run is timed from the broker's start until the first watcher has written the
 # whole table. Every pipeline result is compared with the scan's (sorted, byte for byte).
+# Both watchers print only the final table, so neither keeps a replica (lib/wire/final.h); the
+# row "1 slot, live 2nd watcher" makes the second one `--format jsonl --top 20` (a line per
+# update: it keeps a replica, as a live view or the dashboard does).
 # Reports the median and range of RUNS runs, each tool's ratio to the scan, the peak RSS of
 # the mapper, reducer and watcher (GNU time), and the state dir's size at the end.
 #   bench/pipeline.sh [RUNS]   (default 3)  TALLY=path/to/tally  SPLIT=64M (the broker's default)
@@ -22,7 +25,9 @@ now () { date +%s.%N; }
 
 # One pipeline run with SLOTS slots: prints "seconds mapper_kb reducer_kb watcher_kb state_bytes".
 pipeline () {
-    local slots=$1 R="$W/pipe" t0 t1
+    local slots=$1 live=${2:-} R="$W/pipe" t0 t1
+    local second=(--format csv)
+    [ -z "$live" ] || second=(--format jsonl --top 20)
     rm -rf "$R"; mkdir -p "$R"
     local RE="ipc://$R/reducer" PE="ipc://$R/publish" BE="ipc://$R/broker"
     /usr/bin/time -f "%M" -o "$R/reducer.rss" "$TALLY" reducer --listen "$RE" --publish "$PE" \
@@ -32,7 +37,8 @@ pipeline () {
     /usr/bin/time -f "%M" -o "$R/watch.rss" "$TALLY" watch --subscribe "$PE" --until-done --format csv \
         > "$R/result.csv" 2> "$R/watch.log" &
     local wpid=$!
-    "$TALLY" watch --subscribe "$PE" --until-done --format csv > /dev/null 2> "$R/watch2.log" &
+    /usr/bin/time -f "%M" -o "$R/watch2.rss" "$TALLY" watch --subscribe "$PE" --until-done "${second[@]}" \
+        > /dev/null 2> "$R/watch2.log" &
     local w2pid=$!
     sleep 0.3
     t0=$(now)
@@ -47,26 +53,27 @@ pipeline () {
     pkill -INT -P $rpid || true; wait $rpid || true
     tail -n +2 "$R/result.csv" | sort | cmp -s - "$W/scan.sorted" || {
         echo "pipeline.sh: the pipeline's table ($slots slots) differs from tally scan's" >&2; exit 1; }
-    echo "$(echo "$t1 - $t0" | bc) $(cat "$R/mapper.rss") $(cat "$R/reducer.rss") $(cat "$R/watch.rss") $(du -sb "$R/state" | cut -f1)"
+    echo "$(echo "$t1 - $t0" | bc) $(cat "$R/mapper.rss") $(cat "$R/reducer.rss") $(cat "$R/watch.rss") $(du -sb "$R/state" | cut -f1) $(cat "$R/watch2.rss")"
 }
 
 declare -A T
 for run in $(seq "$RUNS"); do
     t0=$(now); "$TALLY" scan --input "$F" "${BY[@]}" --format csv > /dev/null; T[scan]+="$(echo "$(now) - $t0" | bc) "
-    for s in 1 2; do
-        read -r secs mrss rrss wrss state < <(pipeline $s) || true
-        [ -n "${state:-}" ] || { echo "pipeline.sh: the pipeline with $s slot(s) failed: see $W/pipe/*.log" >&2; exit 1; }
+    for s in 1 2 1live; do
+        live=; [ "$s" != 1live ] || live=1
+        read -r secs mrss rrss wrss state w2rss < <(pipeline "${s%live}" $live) || true
+        [ -n "${w2rss:-}" ] || { echo "pipeline.sh: the pipeline ($s) failed: see $W/pipe/*.log" >&2; exit 1; }
         T[pipe$s]+="$secs "
-        echo "run $run, pipeline $s slot(s): $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB; state dir $((state / 1000000)) MB" >&2
+        echo "run $run, pipeline $s: $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB, 2nd watcher $((w2rss / 1024)) MB; state dir $((state / 1000000)) MB" >&2
     done
     for th in 1 2; do t0=$(now); duck "$F" $th plain /dev/null; T[duck$th]+="$(echo "$(now) - $t0" | bc) "; done
 done
-python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" <<'PY'
+python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "${T[pipe1live]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" <<'PY'
 import statistics, sys
 names = ["tally scan", "pipeline, 1 slot (+2nd watcher, --state-dir)", "pipeline, 2 slots (+2nd watcher, --state-dir)",
-         "DuckDB 1 thread", "DuckDB 2 threads"]
-runs = [[float(x) for x in a.split()] for a in sys.argv[1:6]]
-size, groups = int(sys.argv[6]), int(sys.argv[7])
+         "DuckDB 1 thread", "DuckDB 2 threads", "pipeline, 1 slot, live 2nd watcher (jsonl --top 20)"]
+runs = [[float(x) for x in a.split()] for a in sys.argv[1:7]]
+size, groups = int(sys.argv[7]), int(sys.argv[8])
 print(f"{size / 1e6:.0f} MB, {groups:,} groups, the full table written as CSV; median (min-max) of {len(runs[0])} runs\n")
 print("| what | wall (s) | vs tally scan | vs DuckDB 1 thread |\n|---|---|---|---|")
 scan, d1 = statistics.median(runs[0]), statistics.median(runs[3])
