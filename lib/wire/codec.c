@@ -961,6 +961,8 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
         const char *k = NULL;
         size_t kn = 0;
         s_str (&kv [i].key, &k, &kn);
+        if (kn < 2)
+            continue;       /* "v" and "t" (read above): no field's key is shorter than 2 */
         for (int tries = 0; tries < nlist; tries++) {
             int li = cursor + tries < nlist ? cursor + tries : cursor + tries - nlist;
             int f = list [li];
