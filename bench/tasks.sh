@@ -7,7 +7,8 @@
 #              and compared with the generator's ground truth.
 # Each prints the total rate and the rate of each tenth of the job, and the CPU time (user+sys)
 # of the processes (ctl_net: the broker, the reducer and the fake mapper, each with its peak
-# RSS). TALLY=<binary> CTL_NET=<binary> pick other builds (before/after); SINGLE=1 makes the fake mapper send one TASK and one DONE per task, as a mapper from before batches.
+# RSS). TALLY=<binary> CTL_NET=<binary> pick other builds (before/after); SINGLE=1 makes
+# the fake mapper send one TASK and one DONE per task, as a mapper from before batches.
 #   bench/tasks.sh [RUNS] [NCTL] [NRUN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
