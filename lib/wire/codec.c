@@ -441,29 +441,45 @@ tl_msgpack_check (const unsigned char *p, size_t len)
 
 /* ---------------------------------------------------------------- tree */
 
-/*  The object tree of a message that passed s_check, built the way msgpack_unpack_next builds
-    it (the same types: a signed encoding of a value >= 0 is a positive integer, a float32 is
-    FLOAT32 with its value in f64; strings, bins and exts point into the message), but with
-    every node from one array of the size s_check counted: msgpack's unpacker (its zone, its
-    generic state machine) and the bounds pass before it were a third of the reducer's CPU
-    per 4 KiB task. No bounds are checked here: s_check checked every one, with the same
-    reading of every header. Recursion is as deep as the message, at most 17 (s_check). */
-static size_t
-s_build (const unsigned char *p, size_t pos, msgpack_object *o, msgpack_object **pool)
+/*  The object tree of a message, built the way msgpack_unpack_next builds it (the same types:
+    a signed encoding of a value >= 0 is a positive integer, a float32 is FLOAT32 with its value
+    in f64; strings, bins and exts point into the message), with every node from one array:
+    msgpack's unpacker (its zone, its generic state machine) and the bounds pass before it were
+    a third of the reducer's CPU per 4 KiB task. It checks what s_check checks, the same way
+    (each header read within the bytes, no 0xc1, a container's items at most the bytes left,
+    at most 16 levels of containers below the root that hold items), so that a small message
+    takes one pass: tl_msg_decode tries a pool on its stack and, when that is too small, counts
+    the nodes with s_check first. Recursion is as deep as the message, at most 17. */
+typedef struct {
+    const unsigned char *p;
+    size_t len;
+    msgpack_object *pool, *end;     /* nodes still free */
+} s_tree_t;
+
+enum { S_BAD = -1, S_FULL = -2 };
+
+static int
+s_build (s_tree_t *tr, size_t *at, msgpack_object *o, int depth)
 {
+    const unsigned char *p = tr->p;
+    size_t len = tr->len, pos = *at;
+    if (!s_need (pos, 1, len))
+        return S_BAD;
     unsigned b = p [pos++];
     uint64_t n = 0;
-    int kind = 0;       /* 1 str, 2 bin, 3 ext, 4 array, 5 map */
+    int kind = 0, h = 0;        /* kind: 1 str, 2 bin, 3 ext, 4 array, 5 map; h: bytes of its length */
     memset (o, 0, sizeof *o);
-    if (b <= 0x7f) {
-        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        o->via.u64 = b;
-        return pos;
-    }
-    if (b >= 0xe0) {
-        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-        o->via.i64 = (int8_t) b;
-        return pos;
+    if (b <= 0x7f || b >= 0xe0) {
+        if (b <= 0x7f) {
+            o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            o->via.u64 = b;
+        }
+        else {
+            o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+            o->via.i64 = (int8_t) b;
+        }
+        *at = pos;
+        return 0;
     }
     if ((b & 0xf0) == 0x80)
         n = b & 0x0f, kind = 5;
@@ -472,102 +488,117 @@ s_build (const unsigned char *p, size_t pos, msgpack_object *o, msgpack_object *
     else if ((b & 0xe0) == 0xa0)
         n = b & 0x1f, kind = 1;
     else {
-        int64_t i = 0;
+        int w = 0;          /* a number of w bytes follows */
         switch (b) {
-            case 0xc0: o->type = MSGPACK_OBJECT_NIL; return pos;
-            case 0xc2: case 0xc3: o->type = MSGPACK_OBJECT_BOOLEAN; o->via.boolean = b == 0xc3; return pos;
-            case 0xc4: case 0xc5: case 0xc6: {
-                int h = b == 0xc4 ? 1 : b == 0xc5 ? 2 : 4;
-                n = s_be (p + pos, h), pos += (size_t) h, kind = 2;
-                break;
-            }
-            case 0xd9: case 0xda: case 0xdb: {
-                int h = b == 0xd9 ? 1 : b == 0xda ? 2 : 4;
-                n = s_be (p + pos, h), pos += (size_t) h, kind = 1;
-                break;
-            }
-            case 0xc7: case 0xc8: case 0xc9: {
-                int h = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-                n = s_be (p + pos, h), pos += (size_t) h, kind = 3;
-                break;
-            }
+            case 0xc0: o->type = MSGPACK_OBJECT_NIL; *at = pos; return 0;
+            case 0xc2: case 0xc3: o->type = MSGPACK_OBJECT_BOOLEAN; o->via.boolean = b == 0xc3; *at = pos; return 0;
+            case 0xc4: h = 1, kind = 2; break;
+            case 0xc5: h = 2, kind = 2; break;
+            case 0xc6: h = 4, kind = 2; break;
+            case 0xd9: h = 1, kind = 1; break;
+            case 0xda: h = 2, kind = 1; break;
+            case 0xdb: h = 4, kind = 1; break;
+            case 0xc7: h = 1, kind = 3; break;
+            case 0xc8: h = 2, kind = 3; break;
+            case 0xc9: h = 4, kind = 3; break;
             case 0xd4: n = 1, kind = 3; break;
             case 0xd5: n = 2, kind = 3; break;
             case 0xd6: n = 4, kind = 3; break;
             case 0xd7: n = 8, kind = 3; break;
             case 0xd8: n = 16, kind = 3; break;
-            case 0xca: {
-                uint32_t u = (uint32_t) s_be (p + pos, 4);
+            case 0xdc: h = 2, kind = 4; break;
+            case 0xdd: h = 4, kind = 4; break;
+            case 0xde: h = 2, kind = 5; break;
+            case 0xdf: h = 4, kind = 5; break;
+            case 0xca: w = 4; break;
+            case 0xcb: w = 8; break;
+            case 0xcc: case 0xd0: w = 1; break;
+            case 0xcd: case 0xd1: w = 2; break;
+            case 0xce: case 0xd2: w = 4; break;
+            case 0xcf: case 0xd3: w = 8; break;
+            default: return S_BAD;      /* 0xc1 is never used */
+        }
+        if (w) {
+            if (!s_need (pos, (size_t) w, len))
+                return S_BAD;
+            uint64_t u = s_be (p + pos, w);
+            *at = pos + (size_t) w;
+            if (b == 0xca) {
+                uint32_t u32 = (uint32_t) u;
                 float f;
-                memcpy (&f, &u, sizeof f);
+                memcpy (&f, &u32, sizeof f);
                 o->type = MSGPACK_OBJECT_FLOAT32;
                 o->via.f64 = f;
-                return pos + 4;
             }
-            case 0xcb: {
-                uint64_t u = s_be (p + pos, 8);
+            else if (b == 0xcb) {
                 double d;
                 memcpy (&d, &u, sizeof d);
                 o->type = MSGPACK_OBJECT_FLOAT64;
                 o->via.f64 = d;
-                return pos + 8;
             }
-            case 0xcc: case 0xcd: case 0xce: case 0xcf: {
-                int h = 1 << (b - 0xcc);
+            else if (b <= 0xcf) {
                 o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-                o->via.u64 = s_be (p + pos, h);
-                return pos + (size_t) h;
+                o->via.u64 = u;
             }
-            case 0xd0: i = (int8_t) p [pos]; pos += 1; goto sint;
-            case 0xd1: i = (int16_t) s_be (p + pos, 2); pos += 2; goto sint;
-            case 0xd2: i = (int32_t) s_be (p + pos, 4); pos += 4; goto sint;
-            case 0xd3: i = (int64_t) s_be (p + pos, 8); pos += 8; goto sint;
-            case 0xdc: n = s_be (p + pos, 2), pos += 2, kind = 4; break;
-            case 0xdd: n = s_be (p + pos, 4), pos += 4, kind = 4; break;
-            case 0xde: n = s_be (p + pos, 2), pos += 2, kind = 5; break;
-            case 0xdf: n = s_be (p + pos, 4), pos += 4, kind = 5; break;
-            default: return pos;     /* 0xc1: s_check refused it */
-            sint:
-                if (i >= 0) {
-                    o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            else {
+                int64_t i = w == 1 ? (int8_t) u : w == 2 ? (int16_t) u : w == 4 ? (int32_t) u : (int64_t) u;
+                o->type = i >= 0 ? MSGPACK_OBJECT_POSITIVE_INTEGER : MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                if (i >= 0)
                     o->via.u64 = (uint64_t) i;
-                }
-                else {
-                    o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                else
                     o->via.i64 = i;
-                }
-                return pos;
+            }
+            return 0;
         }
     }
-    if (kind == 1 || kind == 2) {
-        o->type = kind == 1 ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
-        o->via.str.size = (uint32_t) n;     /* str and bin share a layout */
-        o->via.str.ptr = (const char *) p + pos;
-        return pos + (size_t) n;
+    if (h) {
+        if (!s_need (pos, (size_t) h, len))
+            return S_BAD;
+        n = s_be (p + pos, h);
+        pos += (size_t) h;
     }
-    if (kind == 3) {
-        o->type = MSGPACK_OBJECT_EXT;
-        o->via.ext.type = (int8_t) p [pos];
-        o->via.ext.size = (uint32_t) n;
-        o->via.ext.ptr = (const char *) p + pos + 1;
-        return pos + 1 + (size_t) n;
+    if (kind <= 3) {
+        size_t body = (size_t) n + (kind == 3);     /* an ext's type byte, then its data */
+        if (!s_need (pos, body, len))
+            return S_BAD;
+        if (kind == 3) {
+            o->type = MSGPACK_OBJECT_EXT;
+            o->via.ext.type = (int8_t) p [pos];
+            o->via.ext.size = (uint32_t) n;
+            o->via.ext.ptr = (const char *) p + pos + 1;
+        }
+        else {
+            o->type = kind == 1 ? MSGPACK_OBJECT_STR : MSGPACK_OBJECT_BIN;
+            o->via.str.size = (uint32_t) n;     /* str and bin share a layout */
+            o->via.str.ptr = (const char *) p + pos;
+        }
+        *at = pos + body;
+        return 0;
     }
-    msgpack_object *v = *pool;
     size_t items = kind == 5 ? 2 * (size_t) n : (size_t) n;
-    *pool += items;
+    if (items && (items > len - pos || depth >= 16))
+        return S_BAD;       /* every item takes a byte at least */
+    if ((size_t) (tr->end - tr->pool) < items)
+        return S_FULL;
+    msgpack_object *v = tr->pool;
+    tr->pool += items;
     if (kind == 4) {
         o->type = MSGPACK_OBJECT_ARRAY;
         o->via.array.size = (uint32_t) n;
-        o->via.array.ptr = n ? v : NULL;
+        o->via.array.ptr = items ? v : NULL;
     }
     else {
         o->type = MSGPACK_OBJECT_MAP;
         o->via.map.size = (uint32_t) n;
-        o->via.map.ptr = n ? (msgpack_object_kv *) (void *) v : NULL;
+        o->via.map.ptr = items ? (msgpack_object_kv *) (void *) v : NULL;
     }
-    for (size_t k = 0; k < items; k++)
-        pos = s_build (p, pos, &v [k], pool);
-    return pos;
+    for (size_t k = 0; k < items; k++) {
+        int rc = s_build (tr, &pos, &v [k], depth + 1);
+        if (rc)
+            return rc;
+    }
+    *at = pos;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- decode */
@@ -892,16 +923,27 @@ int
 tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
 {
     memset (m, 0, sizeof *m);
-    size_t nobj = 0;
-    if (s_check (data, len, &nobj) != 0)
+    /* The tree's nodes: on the stack for a small message (a partial of 10 groups is ~60), in
+       one allocation of the size s_check counts for a bigger one. */
+    msgpack_object local [256], *nodes = local, root_obj;
+    s_tree_t tr = { data, len, local, local + sizeof local / sizeof local [0] };
+    size_t end = 0;
+    int rc = s_build (&tr, &end, &root_obj, 0);
+    if (rc == S_FULL) {
+        size_t nobj = 0;
+        if (s_check (data, len, &nobj) != 0)
+            return tl_err_set (e, TL_EPROTO, 0, "malformed msgpack (%zu bytes)", len);
+        if (!(nodes = malloc (nobj * sizeof *nodes)))
+            return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+        tr = (s_tree_t) { data, len, nodes, nodes + nobj };
+        end = 0;
+        rc = s_build (&tr, &end, &root_obj, 0);
+    }
+    if (rc != 0 || end != len) {
+        if (nodes != local)
+            free (nodes);
         return tl_err_set (e, TL_EPROTO, 0, "malformed msgpack (%zu bytes)", len);
-    /* The tree's nodes: on the stack for a small message (a partial of 10 groups is ~60). */
-    msgpack_object local [256], *nodes = local, *pool, root_obj;
-    int rc = 0;
-    if (nobj > sizeof local / sizeof local [0] && !(nodes = malloc (nobj * sizeof *nodes)))
-        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
-    pool = nodes;
-    s_build (data, 0, &root_obj, &pool);
+    }
     const msgpack_object *root = &root_obj;
     if (root->type != MSGPACK_OBJECT_MAP) {
         rc = tl_err_set (e, TL_EPROTO, 0, "message is not a map");
