@@ -593,6 +593,21 @@ s_build (s_tree_t *tr, size_t *at, msgpack_object *o, int depth)
         o->via.map.ptr = items ? (msgpack_object_kv *) (void *) v : NULL;
     }
     for (size_t k = 0; k < items; k++) {
+        /* Most items are small integers and short strings (keys, counts): read here, without a
+           call (the calls were a third of the tree's time). The same reading as s_build's. */
+        unsigned c = pos < len ? p [pos] : 0xc1;
+        if (c <= 0x7f) {
+            v [k] = (msgpack_object) { .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = c };
+            pos++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xa0 && s_need (pos + 1, c & 0x1f, len)) {
+            v [k] = (msgpack_object) { .type = MSGPACK_OBJECT_STR };
+            v [k].via.str.size = c & 0x1f;
+            v [k].via.str.ptr = (const char *) p + pos + 1;
+            pos += 1 + (c & 0x1f);
+            continue;
+        }
         int rc = s_build (tr, &pos, &v [k], depth + 1);
         if (rc)
             return rc;
