@@ -1,8 +1,10 @@
 /*  codec.c — message encoding and bounded decoding.
 
     The field table maps each wire key to a struct offset and a kind. Encoding writes the fields
-    that the message type lists. Decoding walks the top-level map once and checks every value's
-    kind. Per-type `required` lists say what must be present. */
+    that the message type lists. Decoding builds the message's msgpack object tree itself
+    (s_build: bounds checked, nodes from one array, on the stack for a small message), then
+    walks the top-level map once and checks every value's kind. Per-type `required` lists say
+    what must be present. */
 #include "lib/wire/codec.h"
 #include <msgpack.h>
 #include <stddef.h>
