@@ -8,7 +8,8 @@
                                   named in WELCOME and a DONE to the broker, until END. Prints
                                   the total rate and the rate of each tenth of the job (by tasks
                                   received; the last tenth ends at END, so it holds the wait for
-                                  the last acks), to show whether the rate stays flat. It takes
+                                  the last acks, also shown apart), to show whether the rate
+                                  stays flat. It takes
                                   TASKS and sends one DONES per batch of tasks received, as
                                   `tally mapper` does; `single`: one TASK and one DONE per task
                                   (a mapper from before batches). */
@@ -159,7 +160,10 @@ s_mappers (const char *ep, uint64_t slots, bool batch)
                 double span = (z < tasks ? at [z] : t_end) - at [a];
                 printf (" %.0fk", span > 0 ? (double) (z - a) / span / 1000 : 0);
             }
-            printf (" | %s |\n", m.ok ? "ok" : "FAILED");
+            /* The last tenth holds the job's tail: from the last task's arrival to END (its
+               partial applied, acked, and the broker's END), shown apart. */
+            printf (" | last task to END %.0f ms | %s |\n", tasks ? (t_end - at [tasks - 1]) * 1000 : 0.0,
+                    m.ok ? "ok" : "FAILED");
             tl_msg_clear (&m);
             goto end;
         }

@@ -6,8 +6,9 @@
 #   tally run: `tally gen` data cut at --split-size 4K into >= NRUN tasks, counted by `tally run`
 #              and compared with the generator's ground truth.
 # Each prints the total rate and the rate of each tenth of the job, and the CPU time (user+sys)
-# of the processes. TALLY=<binary> CTL_NET=<binary> pick other builds (before/after); SINGLE=1
-# makes the fake mapper send one TASK and one DONE per task, as a mapper from before batches.
+# of the processes (ctl_net: the broker, the reducer and the fake mapper, each with its peak
+# RSS). TALLY=<binary> CTL_NET=<binary> pick other builds (before/after); SINGLE=1 makes
+# the fake mapper send one TASK and one DONE per task, as a mapper from before batches.
 #   bench/tasks.sh [RUNS] [NCTL] [NRUN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,13 +23,13 @@ F=$W/sparse-$NCTL.csv
 [ -f "$F" ] || truncate -s $((4096 * NCTL)) "$F"
 for _ in $(seq 1 "$RUNS"); do
     d=$(mktemp -d -p "$W")
-    /usr/bin/time -f "reducer cpu %U+%S s" -o "$d/rt" "$T" reducer -q --listen "ipc://$d/r" --publish "ipc://$d/p" 2>/dev/null & red=$!
-    /usr/bin/time -f "broker cpu %U+%S s" -o "$d/bt" "$T" broker -q --listen "ipc://$d/b" --reducer "ipc://$d/r" \
+    /usr/bin/time -f "reducer cpu %U+%S s, %M KB" -o "$d/rt" "$T" reducer -q --listen "ipc://$d/r" --publish "ipc://$d/p" 2>/dev/null & red=$!
+    /usr/bin/time -f "broker cpu %U+%S s, %M KB" -o "$d/bt" "$T" broker -q --listen "ipc://$d/b" --reducer "ipc://$d/r" \
         --group-by k --split-size 4K --input "$F" 2>/dev/null & bro=$!
-    "$C" mappers "ipc://$d/b" 1000 ${SINGLE:+single}
+    /usr/bin/time -f "ctl_net cpu %U+%S s, %M KB" -o "$d/ct" "$C" mappers "ipc://$d/b" 1000 ${SINGLE:+single}
     wait $bro 2>/dev/null || true
     kill -INT "$(pgrep -P $red)"; wait $red 2>/dev/null || true      # the reducer under time(1)
-    echo "    $(cat "$d/bt"); $(cat "$d/rt"); load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "    $(cat "$d/bt"); $(cat "$d/rt"); $(cat "$d/ct"); load $(cut -d' ' -f1-3 /proc/loadavg)"
     rm -rf "$d"
 done
 # The real pipeline: generated TLC rows (~122 bytes) cut into NRUN tasks of 4 KiB. `--format

@@ -97,7 +97,14 @@ s_assign (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t 
     const tl_object_t *obj = &b->objs.v [t->object];
     tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
                                .offset = t->offset, .verify = verify };
-    tl_token_make (b->jr.key, &claim, token);
+    if (!tl_token_mac_is (b->mac, b->jr.key)) {
+        tl_token_mac_destroy (&b->mac);
+        b->mac = tl_token_mac_new (b->jr.key);
+    }
+    if (b->mac)
+        tl_token_mac_make (b->mac, &claim, token);
+    else
+        tl_token_make (b->jr.key, &claim, token);
     *a = (tl_assign_t) {
         .task = t->id, .attempt = attempt, .uri = obj->uri, .offset = t->offset, .length = t->length,
         .size = obj->size, .token = token, .etag = obj->etag ? obj->etag : "", .mtime = (uint64_t) obj->mtime_ns,
@@ -914,5 +921,6 @@ done:
     free (b.verify);
     free (b.batch);
     free (b.pend);
+    tl_token_mac_destroy (&b.mac);
     return rc;
 }

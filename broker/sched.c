@@ -55,11 +55,33 @@ tl_sched_new (const tl_sched_cfg_t *cfg)
     return self;
 }
 
+static const char s_no_error [] = "";
+static const char s_error_nomem [] = "(out of memory recording its error)";
+
+static void
+s_error_free (tl_task_t *t)
+{
+    if (t->error != s_no_error && t->error != s_error_nomem)
+        free ((char *) t->error);
+    t->error = s_no_error;
+}
+
+/*  A task's last failure: a copy of at most 255 bytes, as the array it replaced held. */
+static void
+s_set_error (tl_task_t *t, const char *error)
+{
+    s_error_free (t);
+    char *copy = strndup (error, 255);
+    t->error = copy ? copy : s_error_nomem;
+}
+
 void
 tl_sched_destroy (tl_sched_t **self_p)
 {
     if (self_p && *self_p) {
         tl_sched_t *self = *self_p;
+        for (size_t i = 0; i < self->ntasks; i++)
+            s_error_free (&self->tasks [i]);
         free (self->tasks);
         free (self->mappers);
         free (self->ring);
@@ -110,6 +132,7 @@ tl_sched_add (tl_sched_t *self, uint32_t object, uint64_t offset, uint64_t lengt
     t->state = TL_TASK_QUEUED;
     t->splittable = splittable;
     t->run [0].mapper = t->run [1].mapper = -1;
+    t->error = s_no_error;
     self->mgen [t->id] = 0;
     tl_sched_push_back (self, t->id);
     return t->id;
@@ -321,7 +344,7 @@ tl_sched_fail (tl_sched_t *self, int m, uint64_t task, uint32_t attempt, bool re
     int r = t && t->state == TL_TASK_RUNNING ? s_runner (t, m, attempt) : -1;
     if (r < 0)
         return;
-    snprintf (t->error, sizeof t->error, "%s", error ? error : "unknown error");
+    s_set_error (t, error ? error : "unknown error");
     if (s_nrun (t) == 2) {          /* the other copy is still going */
         tl_sched_drop_runner (self, t, r, false);
         return;
@@ -466,9 +489,11 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
            take) would be re-run for ever: after UNAPPLIED_PER_ATTEMPT x max_attempts it fails,
            and the job with it, loudly. A reducer that is merely away loses far fewer rounds. */
         if (++t->unapplied >= UNAPPLIED_PER_ATTEMPT * self->cfg.max_attempts) {
-            snprintf (t->error, sizeof t->error, "finished %u times by mappers but never applied by the reducer "
+            char why [256];
+            snprintf (why, sizeof why, "finished %u times by mappers but never applied by the reducer "
                       "(each time within %lld ms): its partial is one the reducer cannot take; see the reducer's log",
                       t->unapplied, (long long) self->cfg.apply_timeout_ms);
+            s_set_error (t, why);
             t->failures = t->unapplied;
             t->state = TL_TASK_FAILED;
             t->since = now;

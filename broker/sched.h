@@ -38,6 +38,7 @@ typedef struct {
     uint32_t attempt;
     uint64_t bytes_done;    /* progress from heartbeats */
     int64_t since;          /* when it was assigned */
+    uint32_t held_pos;      /* where the task's id is in its mapper's list (sched_index.c) */
 } tl_runner_t;
 
 typedef struct {
@@ -54,7 +55,8 @@ typedef struct {
     bool zombie;            /* a runner was lost to a lapsed lease: it may still deliver */
     bool steal_pending;
     int64_t no_steal_until;
-    char error [256];       /* last failure */
+    const char *error;      /* last failure, "" for none: its own copy (tl_sched_set_error) or a
+                               literal; a pointer, not 256 bytes, in each of a million tasks */
 } tl_task_t;
 
 typedef struct {

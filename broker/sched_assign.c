@@ -17,7 +17,7 @@ tl_sched_drop_runner (tl_sched_t *self, tl_task_t *t, int r, bool requeue)
     if (m < 0)
         return false;
     self->mappers [m].held--;
-    tl_sched_held_del (self, m, t->id);
+    tl_sched_held_del (self, m, t->id, t->run [r].held_pos);
     tl_sched_mapper_sync (self, m);
     t->run [r].mapper = -1;
     t->steal_pending = false;
@@ -44,9 +44,9 @@ tl_sched_assign (tl_sched_t *self, tl_task_t *t, int r, int m, int64_t now)
     if (s_nrun (t) == 0)
         tl_sched_runset_add (self, t->id);
     t->attempt++;
-    t->run [r] = (tl_runner_t) { m, t->attempt, 0, now };
+    t->run [r] = (tl_runner_t) { m, t->attempt, 0, now, 0 };
     self->mappers [m].held++;
-    tl_sched_held_add (self, m, t->id);
+    t->run [r].held_pos = tl_sched_held_add (self, m, t->id);
     tl_sched_mapper_sync (self, m);
     self->mappers [m].assigned++;
 }

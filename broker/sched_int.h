@@ -52,8 +52,8 @@ struct tl_sched {
     mapper bitsets and the apply-timeout heap. */
 void tl_sched_push_back (tl_sched_t *self, uint64_t id);
 void tl_sched_push_front (tl_sched_t *self, uint64_t id);
-void tl_sched_held_add (tl_sched_t *self, int m, uint64_t id);
-void tl_sched_held_del (tl_sched_t *self, int m, uint64_t id);
+uint32_t tl_sched_held_add (tl_sched_t *self, int m, uint64_t id);
+void tl_sched_held_del (tl_sched_t *self, int m, uint64_t id, uint32_t pos);
 void tl_sched_runset_add (tl_sched_t *self, uint64_t id);
 void tl_sched_runset_del (tl_sched_t *self, uint64_t id);
 void tl_sched_mapper_sync (tl_sched_t *self, int m);

@@ -13,6 +13,7 @@
 #include "lib/core/format.h"
 #include "lib/store/store.h"
 #include "lib/wire/codec.h"
+#include "lib/wire/token.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,6 +40,7 @@ typedef struct {
     uint64_t bytes_total;
     tl_journal_t *journal;
     tl_jobrec_t jr;         /* the job's identity: fingerprint, token key (journalled) */
+    tl_token_mac_t *mac;    /* jr.key made ready for tokens (s_assign), remade when the key changes */
     char reducer_instance [TL_STR_MAX + 1];
     tl_appview_t view;          /* how much of that reducer's ack log we hold (lib/wire/applied.h) */
     bool resumed;

@@ -22,6 +22,7 @@ struct tl_ledger {
     uint32_t *producer;     /* per task: index into names of the mapper that sent it */
     char **names;           /* mapper names seen, for verification reports */
     size_t nnames;
+    size_t last_name;       /* the index s_name_index found last: partials come in runs per mapper */
     tl_ledger_stats_t st;
     char *meta_job, *meta_col, *meta_err, *meta_fp, *meta_key;
 };
@@ -194,15 +195,20 @@ tl_ledger_partial_digest (const tl_msg_t *p)
 static uint32_t
 s_name_index (tl_ledger_t *self, const char *name)
 {
+    /* Once per applied task: the mapper of the partial before first, then a scan of the names
+       (which was one strcmp per mapper of the fleet, per task). */
+    if (self->last_name < self->nnames && strcmp (self->names [self->last_name], name) == 0)
+        return (uint32_t) self->last_name;
     for (size_t i = 0; i < self->nnames; i++)
         if (strcmp (self->names [i], name) == 0)
-            return (uint32_t) i;
+            return (uint32_t) (self->last_name = i);
     char **v = realloc (self->names, (self->nnames + 1) * sizeof *v);
     if (!v)
         return UINT32_MAX;
     self->names = v;
     if (!(v [self->nnames] = strdup (name)))
         return UINT32_MAX;
+    self->last_name = self->nnames;
     return (uint32_t) self->nnames++;
 }
 

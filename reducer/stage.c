@@ -193,6 +193,10 @@ tl_stage_clear (tl_stage_t *self)
 void
 tl_stage_release_task (tl_stage_t *self, uint64_t task)
 {
+    /* Called for every task applied, most of which never came in parts: with nothing staged
+       there is nothing to scan (the scan was 3% of the reducer at 4 KiB tasks). */
+    if (!self->st.tasks)
+        return;
     for (size_t i = 0; i < self->max_tasks; i++) {
         tl_staged_t *s = self->v [i].s;
         if (s && s->msg.task == task && s->merged) {

@@ -31,6 +31,17 @@ void tl_token_make (const uint8_t key [TL_TOKEN_KEY_LEN], const tl_token_claim_t
                     char out [TL_TOKEN_HEX + 1]);
 /*  True if token is the one for claim (compared in constant time). */
 bool tl_token_check (const uint8_t key [TL_TOKEN_KEY_LEN], const tl_token_claim_t *claim, const char *token);
+/*  A key made ready once for many tokens: tl_token_make and tl_token_check set HMAC up from the
+    key for every token (OpenSSL's one-shot HMAC fetches the digest and hashes the key pads each
+    time: ~1.5 us, a fifth of the reducer's CPU per 4 KiB task). The same tokens, ~5x cheaper.
+    new returns NULL when out of memory (then use the plain calls). Not for concurrent use. */
+typedef struct tl_token_mac tl_token_mac_t;
+tl_token_mac_t *tl_token_mac_new (const uint8_t key [TL_TOKEN_KEY_LEN]);
+void tl_token_mac_destroy (tl_token_mac_t **self_p);
+/*  True if self was made from key (so a caller can tell when its key changed). */
+bool tl_token_mac_is (const tl_token_mac_t *self, const uint8_t key [TL_TOKEN_KEY_LEN]);
+void tl_token_mac_make (tl_token_mac_t *self, const tl_token_claim_t *claim, char out [TL_TOKEN_HEX + 1]);
+bool tl_token_mac_check (tl_token_mac_t *self, const tl_token_claim_t *claim, const char *token);
 /*  Key <-> hex (2 * TL_TOKEN_KEY_LEN digits). from_hex returns 0, or -1 if hex is malformed. */
 void tl_token_key_hex (const uint8_t key [TL_TOKEN_KEY_LEN], char out [2 * TL_TOKEN_KEY_LEN + 1]);
 int tl_token_key_from_hex (const char *hex, uint8_t key [TL_TOKEN_KEY_LEN]);

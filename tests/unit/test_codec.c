@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/wire/codec.h"
+#include "lib/wire/token.h"
 
 static void
 test_roundtrip_partial (void **state)
@@ -381,6 +382,45 @@ test_fuzz_mutations (void **state)
     free (data);
 }
 
+/*  A key made ready once gives exactly the tokens of the one-shot HMAC, for any claim, and
+    checks them the same way; a changed key is seen as one. */
+static void
+test_token_mac (void **state)
+{
+    (void) state;
+    uint8_t key [TL_TOKEN_KEY_LEN], other [TL_TOKEN_KEY_LEN];
+    for (int i = 0; i < TL_TOKEN_KEY_LEN; i++)
+        key [i] = (uint8_t) (i * 7 + 1), other [i] = (uint8_t) (i * 7 + 2);
+    tl_token_mac_t *mac = tl_token_mac_new (key);
+    assert_non_null (mac);
+    assert_true (tl_token_mac_is (mac, key));
+    assert_false (tl_token_mac_is (mac, other));
+    assert_false (tl_token_mac_is (NULL, key));
+    static char big [5000];
+    memset (big, 'm', sizeof big - 1);
+    const char *names [] = { "bench", "", "ip-10-0-0-1:4", big, NULL };
+    for (int i = 0; i < 2000; i++) {
+        tl_token_claim_t c = { .job = i % 7 ? "benchjob00000000" : NULL, .task = (uint64_t) i * 977, .attempt = 1 + i % 3,
+                               .mapper = names [i % 5], .offset = (uint64_t) i << 12, .verify = i % 11 ? 0 : (uint64_t) i + 1 };
+        char a [TL_TOKEN_HEX + 1], b [TL_TOKEN_HEX + 1];
+        tl_token_make (key, &c, a);
+        tl_token_mac_make (mac, &c, b);
+        assert_string_equal (a, b);
+        assert_true (tl_token_mac_check (mac, &c, a));
+        assert_true (tl_token_check (key, &c, b));
+        b [i % TL_TOKEN_HEX] = b [i % TL_TOKEN_HEX] == '0' ? '1' : '0';
+        assert_false (tl_token_mac_check (mac, &c, b));
+        b [TL_TOKEN_HEX - 1] = 0;
+        assert_false (tl_token_mac_check (mac, &c, b));
+        assert_false (tl_token_mac_check (mac, &c, NULL));
+        tl_token_make (other, &c, b);
+        assert_false (tl_token_mac_check (mac, &c, b));
+    }
+    tl_token_mac_destroy (&mac);
+    assert_null (mac);
+    tl_token_mac_destroy (&mac);
+}
+
 int
 main (void)
 {
@@ -388,7 +428,7 @@ main (void)
         cmocka_unit_test (test_roundtrip_partial), cmocka_unit_test (test_roundtrip_all),
         cmocka_unit_test (test_hostile),           cmocka_unit_test (test_fuzz_mutations),
         cmocka_unit_test (test_partial_parts),     cmocka_unit_test (test_group_bound),
-        cmocka_unit_test (test_batches),
+        cmocka_unit_test (test_batches),          cmocka_unit_test (test_token_mac),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

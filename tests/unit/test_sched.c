@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "broker/sched.h"
+#include "broker/sched_int.h"
 
 static tl_sched_t *
 s_new (int tasks)
@@ -242,6 +243,27 @@ test_leave_requeues_first (void **state)
 }
 
 /*  1,000 mappers; each step some finish, some die, some rejoin, some partials are lost. */
+/*  Every id in a mapper's list is held by a runner on that mapper that knows its position, and
+    every runner knows where its id is (sched_index.c: O(1) removal). */
+static void
+s_check_held (tl_sched_t *s)
+{
+    for (size_t m = 0; m < s->nmappers; m++)
+        for (uint32_t p = 0; p < s->held [m].n; p++) {
+            const tl_task_t *t = &s->tasks [s->held [m].ids [p]];
+            assert_true ((t->run [0].mapper == (int) m && t->run [0].held_pos == p)
+                         || (t->run [1].mapper == (int) m && t->run [1].held_pos == p));
+        }
+    for (size_t i = 0; i < s->ntasks; i++)
+        for (int r = 0; r < 2; r++) {
+            const tl_runner_t *x = &s->tasks [i].run [r];
+            if (x->mapper >= 0) {
+                assert_true (x->held_pos < s->held [x->mapper].n);
+                assert_true (s->held [x->mapper].ids [x->held_pos] == i);
+            }
+        }
+}
+
 static void
 test_simulation_1000 (void **state)
 {
@@ -325,7 +347,10 @@ test_simulation_1000 (void **state)
         for (int id = 0; id < NT; id++)
             if (running [id] && tl_sched_task (s, (uint64_t) id)->state != TL_TASK_RUNNING)
                 running [id] = 0;       /* taken back (lease): the old run is stale */
+        if (steps % 50 == 0)
+            s_check_held (s);
     }
+    s_check_held (s);
     assert_true (tl_sched_finished (s));
     tl_sched_stats_t st = tl_sched_stats (s);
     assert_int_equal (st.applied, NT);
@@ -414,6 +439,7 @@ test_backup_for_unsplittable (void **state)
     tl_sched_progress (s, a, 0, 1, 1000);       /* slow: 1,000 bytes in 5 s */
     assert_false (tl_sched_steal (s, 5000, &v, &t, &at, &keep));
     assert_true (tl_sched_next (s, 5000, &m, &t, &at));
+    s_check_held (s);
     assert_int_equal (m, b);
     assert_int_equal (t->id, 0);
     assert_int_equal (at, 2);
@@ -428,6 +454,7 @@ test_backup_for_unsplittable (void **state)
     assert_int_equal (tl_sched_mapper (s, b)->held, 0);
     tl_sched_applied (s, 0, 1000000, 6100);
     assert_true (tl_sched_finished (s));
+    s_check_held (s);
     tl_sched_destroy (&s);
 }
 
@@ -454,6 +481,7 @@ test_no_steal_of_fresh_task (void **state)
     assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_QUEUED);
     assert_int_equal (tl_sched_stats (s).steals_returned, 1);
     assert_int_equal (tl_sched_stats (s).reissued, 0);     /* returned, not lost */
+    s_check_held (s);
     tl_sched_destroy (&s);
 }
 
@@ -500,6 +528,7 @@ test_end_game (void **state)
     tl_sched_progress (s, 1, 1, at_b, (8u << 20) - 1000);   /* B's task 1 is nearly done */
     assert_true (tl_sched_steal (s, 1500, &v, &t, &at, &keep));
     assert_int_equal (t->id, 2);
+    s_check_held (s);
     tl_sched_destroy (&s);
 }
 
@@ -555,6 +584,7 @@ test_requeue_order (void **state)
     assert_true ((req [0] == got [3] && req [1] == got [5]) || (req [0] == got [5] && req [1] == got [3]));
     /* The reducer restarted: nothing is MAPPED now, so nothing to re-queue. */
     assert_int_equal (tl_sched_requeue_mapped (s), 0);
+    s_check_held (s);
     tl_sched_destroy (&s);
 }
 
