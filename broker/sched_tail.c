@@ -20,7 +20,10 @@ tl_sched_backup (tl_sched_t *self, int64_t now, int *m, const tl_task_t **task, 
         double best_eta = 0;
         for (size_t j = 0; j < self->nrunset; j++) {
             tl_task_t *t = &self->tasks [self->runset [j]];
-            if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || t->run [0].mapper == (int) i)
+            /* Not while a steal is pending: the cut that comes back would shorten a task two
+               copies run in full, and the tail would be counted twice (found by a red-team
+               run; the reducer's digest at END caught it, loud but lost). */
+            if (t->state != TL_TASK_RUNNING || s_nrun (t) != 1 || t->run [0].mapper == (int) i || t->steal_pending)
                 continue;
             bool stealable = t->splittable && !t->zombie && s_left (t, 0) >= self->cfg.min_steal;
             if (stealable || now - t->run [0].since < self->cfg.backup_after_ms)

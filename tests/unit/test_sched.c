@@ -458,6 +458,38 @@ test_backup_for_unsplittable (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  Regression (red team, session 7): no backup of a task while a steal of it is pending. The
+    victim's cut would shorten a task whose backup reads it whole, and the tail would be counted
+    twice (the reducer's digest failed the job). */
+static void
+test_no_backup_while_steal_pending (void **state)
+{
+    (void) state;
+    tl_sched_cfg_t cfg = { .lease_ms = 10000000, .apply_timeout_ms = 10000000, .max_attempts = 3, .min_steal = 1000,
+                           .backup_after_ms = 2000 };
+    tl_sched_t *s = tl_sched_new (&cfg);
+    tl_sched_add (s, 0, 0, 100000, true);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int m, v;
+    uint32_t at, keep;
+    const tl_task_t *t;
+    assert_true (tl_sched_next (s, 0, &m, &t, &at));
+    tl_sched_join (s, "B", 1, "b", 1, 100);
+    tl_sched_progress (s, a, 0, 1, 20000);
+    assert_true (tl_sched_steal (s, 1000, &v, &t, &at, &keep));
+    assert_int_equal (v, a);
+    /* The victim reads on: too little is left to steal, and the task is slow enough to back up. */
+    tl_sched_progress (s, a, 0, 1, 99500);      /* 166 bytes/s: 3 s left */
+    assert_false (tl_sched_next (s, 600000, &m, &t, &at));
+    assert_int_equal (tl_sched_stats (s).backups, 0);
+    /* The cut comes back: the tail goes to the thief, and nothing runs twice. */
+    uint64_t tail = tl_sched_cut (s, a, 0, 1, 99600, false, 600100);
+    assert_int_equal (tail, 1);
+    assert_true (tl_sched_next (s, 600100, &m, &t, &at));
+    assert_int_equal (t->id, 1);
+    tl_sched_destroy (&s);
+}
+
 /*  Regression: a task just handed out must not be taken back at once by a steal (it bounced
     between idle mappers for ever in the simulator). */
 static void
@@ -597,7 +629,8 @@ main (void)
         cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
-        cmocka_unit_test (test_backup_for_unsplittable), cmocka_unit_test (test_no_steal_of_fresh_task),
+        cmocka_unit_test (test_backup_for_unsplittable),
+        cmocka_unit_test (test_no_backup_while_steal_pending), cmocka_unit_test (test_no_steal_of_fresh_task),
         cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
         cmocka_unit_test (test_prefetch),
     };
