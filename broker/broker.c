@@ -142,6 +142,7 @@ tl_broker_send_task (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt
     hands out nothing new (below). The reducer acks once per loop round of up to 1,000
     partials, so this leaves it several rounds of work in hand. */
 #define LAG_MAX 4096
+#define VERDICT_WAIT_MS 10000   /* after END, how long the reducer's verdict is awaited */
 
 /*  An assignment of this round, for a mapper that takes TASKS. */
 struct tl_pending {
@@ -255,6 +256,41 @@ s_pong (tl_broker_t *b, const char *ident, size_t identlen, const char *fleet)
 }
 
 /*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
+/*  Wait for the reducer's verdict on the job (an END from it, docs/PROTOCOL.md), reading and
+    dropping anything else it sends. Returns 1 (ok), 0 (failed: its error in why), or -1 when
+    none came within VERDICT_WAIT_MS. */
+static int
+s_await_verdict (tl_broker_t *b, char *why, size_t whylen)
+{
+    int64_t until = tl_now_ms () + VERDICT_WAIT_MS;
+    zpoller_t *p = zpoller_new (b->reducer, NULL);
+    int rc = -1;
+    while (p && rc < 0 && !zsys_interrupted) {
+        int64_t left = until - tl_now_ms ();
+        if (left <= 0 || !zpoller_wait (p, (int) (left < 200 ? left : 200))) {
+            if (left <= 0 || zpoller_terminated (p))
+                break;
+            continue;
+        }
+        tl_msg_t m;
+        tl_err_t e;
+        int got = tl_recv (b->reducer, NULL, NULL, &m, &e);
+        if (got <= -2)
+            break;
+        if (got == -1) {
+            tl_badmsg ("the reducer", &e);
+            continue;
+        }
+        if (m.type == TL_MSG_END && strcmp (m.job, b->job) == 0) {
+            rc = m.ok ? 1 : 0;
+            snprintf (why, whylen, "%s", m.error && *m.error ? m.error : "no reason given");
+        }
+        tl_msg_clear (&m);
+    }
+    zpoller_destroy (&p);
+    return rc;
+}
+
 static void
 s_on_stalled (tl_broker_t *b, const char *why, int64_t now)
 {
@@ -886,6 +922,19 @@ tl_broker_run (tl_broker_opts_t *o)
         }
         tl_info ("mapper %s: %llu task(s) assigned, %llu done", mp->name, (unsigned long long) mp->assigned,
                  (unsigned long long) mp->done);
+    }
+    /* The reducer's word on the totals: it checks the applied set against our task list and the
+       sums' range, which we cannot see. A failed check fails the job here too. */
+    if (!st.failed) {
+        char verdict [TL_STR_MAX] = "";
+        int v = s_await_verdict (&b, verdict, sizeof verdict);
+        if (v == 0) {
+            snprintf (error, sizeof error, "the reducer failed the job: %s", verdict);
+            st.failed = 1;
+        }
+        if (v < 0)
+            tl_warn ("the reducer did not confirm the job's totals within %d s (an older reducer, or it is down): "
+                     "its verdict is in its log and in what `tally watch` prints", VERDICT_WAIT_MS / 1000);
     }
     tl_info ("job %s %s in %.2f s: %llu/%llu task(s) applied, %llu re-issued, %llu mapper(s) lost, "
              "%llu steal(s) asked (%llu declined, %llu returned unstarted), %llu backup(s), %llu remainder(s)", b.job,

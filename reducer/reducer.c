@@ -742,10 +742,26 @@ s_on_partial (s_reducer_t *r, tl_msg_t *m)
     return false;
 }
 
+/*  The job's verdict to the broker, as an END of its own (docs/PROTOCOL.md): the broker exits
+    with it, so that a job whose totals the reducer cannot vouch for (tasks missing, a digest
+    that differs, a sum out of range) fails there too, not only in what watchers show. */
+static void
+s_send_verdict (s_reducer_t *r)
+{
+    if (!r->brokerlen)
+        return;
+    tl_msg_t v = { .type = TL_MSG_END, .job = r->job, .ok = r->ok, .error = r->ok ? NULL : r->error };
+    tl_send (r->router, r->broker, r->brokerlen, &v, true);
+}
+
 static void
 s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
 {
-    if (!r->have_job || strcmp (r->job, m->job) != 0 || r->done)
+    if (r->have_job && strcmp (r->job, m->job) == 0 && r->done) {
+        s_send_verdict (r);     /* the broker asks again: the same answer */
+        return;
+    }
+    if (!r->have_job || strcmp (r->job, m->job) != 0)
         return;
     r->done = true;
     r->ok = m->ok;
@@ -788,6 +804,7 @@ s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
     if (r->ckpt)
         tl_ckptfile_put_end (r->ckpt, r->ok, r->error);
     s_checkpoint (r, now);
+    s_send_verdict (r);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     tl_info ("job %s %s: %llu/%llu tasks, %llu rows, %llu bad rows, %llu duplicates ignored", r->job,
              r->ok ? "done" : "FAILED", (unsigned long long) st.tasks_applied, (unsigned long long) st.tasks_total,
