@@ -187,7 +187,7 @@ tl_ckptfile_log_full (const tl_ckptfile_t *self)
 {
     uint64_t bound = self->compact;
     if (bound == TL_CKPTFILE_COMPACT_AUTO)
-        bound = self->base_size > TL_CKPTFILE_COMPACT_DEFAULT ? self->base_size : TL_CKPTFILE_COMPACT_DEFAULT;
+        bound = 2 * self->base_size > TL_CKPTFILE_COMPACT_DEFAULT ? 2 * self->base_size : TL_CKPTFILE_COMPACT_DEFAULT;
     uint64_t records = self->log_size + self->wlen;
     records = records > TL_CKPTLOG_MAGIC_LEN ? records - TL_CKPTLOG_MAGIC_LEN : 0;
     return records > bound;

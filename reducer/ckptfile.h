@@ -7,7 +7,7 @@
     the records of ckptlog.h, each stamped with the generation it follows. A checkpoint round
     appends the records of the tasks applied since the last one and fsyncs the log: O(changes),
     not O(groups). A new base is written when a job starts (its identity, empty), when the log
-    outgrows a bound (max(64 MiB, the base's size), or --compact-bytes) (a compaction), and
+    outgrows a bound (max(64 MiB, twice the base's size), or --compact-bytes) (a compaction), and
     after any failed write to the log. The job's end is a log record like the rest.
 
     Writing a base, in this order: the new base is renamed into place (and the dir fsynced),
@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define TL_CKPTFILE_COMPACT_DEFAULT (64ULL << 20)
-#define TL_CKPTFILE_COMPACT_AUTO UINT64_MAX     /* max(64 MiB, the base's size) */
+#define TL_CKPTFILE_COMPACT_AUTO UINT64_MAX     /* max(64 MiB, twice the base's size) */
 
 typedef struct tl_ckptfile tl_ckptfile_t;
 
@@ -43,8 +43,9 @@ typedef struct {
 
 /*  The state in dir (which must exist). A base is written when the log's records outgrow
     compact_bytes (0: at every sync, as before the log), or with TL_CKPTFILE_COMPACT_AUTO
-    max(64 MiB, the base's size), so that a compaction's O(groups) is paid once per as many
-    bytes of log at least. */
+    max(64 MiB, twice the base's size), so that a compaction's O(groups) is paid once per twice
+    as many bytes of log at least: while a table grows (every row a new group) bases are written
+    as it triples, not as it doubles, and the dir holds at most 3 bases' worth. */
 tl_ckptfile_t *tl_ckptfile_new (const char *dir, uint64_t compact_bytes);
 void tl_ckptfile_destroy (tl_ckptfile_t **self_p);
 /*  Load the base into ledger and meta and replay the log over both (meta's strings are owned

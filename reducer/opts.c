@@ -23,7 +23,7 @@ s_usage (FILE *f)
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
              "  --compact-bytes SIZE  write a new base of the checkpoint when its log outgrows\n"
-             "                  SIZE (default: max(64M, the base's size); 0: a whole base at\n"
+             "                  SIZE (default: max(64M, twice the base's size); 0: a whole base at\n"
              "                  every checkpoint)\n"
              "  -v, --verbose   more logging\n"
              "  -q, --quiet     warnings and errors only\n"

@@ -18,7 +18,7 @@
     fsynced; acks wait for the fsync that holds them. So a checkpoint costs O(changes), and
     whatever the broker counts as applied survives a kill -9; a partial applied but not yet
     synced is simply re-done. A new base is written when a job starts, when the log outgrows
-    max(64 MiB, the base) or --compact-bytes, and after a failed append; the job's end is a
+    max(64 MiB, twice the base) or --compact-bytes, and after a failed append; the job's end is a
     log record.
     Each run has a random instance id in its acks, so the broker can tell that we restarted
     and re-issue what we may have lost.
