@@ -34,6 +34,7 @@
     (s_big_malloc), and nothing big is allocated that the work can do without. */
 #include "lib/core/agg.h"
 #include "lib/base/err.h"
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -271,6 +272,7 @@ tl_agg_destroy (tl_agg_t **self_p)
 static inline s_slot_t *
 s_find (const tl_agg_t *self, const char *key, size_t len, uint64_t h)
 {
+    assert (self->index);   /* not after tl_agg_order */
     size_t mask = self->cap - 1;
     uint32_t tag = (uint32_t) (h >> 32);
     for (size_t i = (size_t) h & mask;; i = (i + 1) & mask) {
@@ -736,18 +738,23 @@ tl_agg_top_offer (tl_agg_entry_t *h, size_t cap, size_t *n, const tl_agg_entry_t
     }
 }
 
+/*  The output sort's record: a group (index i) with the sort key of the current pass. */
 typedef struct {
     uint64_t k;                 /* the sort key of this pass */
     uint32_t i;                 /* index into the entries */
-    uint32_t len;
+    uint32_t len;               /* key length, and S_START */
 } s_rec_t;
 
+#define S_START 0x80000000u     /* in s_rec_t.len: the record starts a group not yet told apart */
+#define S_CDIRECT 1024          /* counts below this are bucketed directly, the rest sorted */
+
 /*  What is sorted: an array of entries (tl_agg_sort_entries), or the table's own groups
-    (tl_agg_sorted, v NULL). */
+    (v NULL). pos lists the key byte positions where keys differ (s_positions). */
 typedef struct {
     const tl_agg_entry_t *v;
     const tl_agg_t *agg;
-    s_rec_t *tmp;
+    uint16_t pos [TL_AGG_KEY_MAX];
+    size_t npos;
 } s_sorter_t;
 
 static inline const char *
@@ -756,96 +763,94 @@ s_key_of (const s_sorter_t *s, uint32_t i)
     return s->v ? s->v [i].key : s_ent (s->agg, i)->key;
 }
 
-/*  Where the key pointer of record i lives (to prefetch it). */
+static inline uint32_t
+s_len_of (const s_sorter_t *s, uint32_t i, const char *key)
+{
+    return s->v ? s->v [i].len : s_klen (key);
+}
+
+static inline uint64_t
+s_count_of (const s_sorter_t *s, uint32_t i)
+{
+    return s->v ? s->v [i].count : s_ent (s->agg, i)->count;
+}
+
+/*  Where the key pointer of group i lives (to prefetch it). */
 static inline const void *
 s_holder_of (const s_sorter_t *s, uint32_t i)
 {
     return s->v ? (const void *) &s->v [i] : (const void *) s_ent (s->agg, i);
 }
 
-/*  Key bytes [d, d+8) as a big-endian number, zero-padded past the end. */
+/*  Count bucket: counts of S_CDIRECT and more first (bucket 0, sorted afterwards), then the
+    smaller counts descending. */
+static inline size_t
+s_bucket (uint64_t count)
+{
+    return count >= S_CDIRECT ? 0 : S_CDIRECT - (size_t) count;
+}
+
+/*  Key bytes [8w, 8w+8) as a little-endian word, zero past len. */
 static inline uint64_t
-s_chunk_at (const char *key, uint32_t len, size_t d)
+s_word (const char *key, uint32_t len, size_t w)
 {
-    if (len >= d + 8) {
-        uint64_t v;
-        memcpy (&v, key + d, 8);
-        return __builtin_bswap64 (v);
+    uint64_t v = 0;
+    if (8 * w + 8 <= len)
+        memcpy (&v, key + 8 * w, 8);
+    else if (len >= 8) {
+        memcpy (&v, key + len - 8, 8);
+        v >>= 8 * (8 * w + 8 - len);
     }
-    unsigned char b [8] = { 0 };
-    if (len > d)
-        memcpy (b, key + d, len - d >= 8 ? 8 : len - d);
-    uint64_t v;
-    memcpy (&v, b, 8);
-    return __builtin_bswap64 (v);
+    else
+        memcpy (&v, key + 8 * w, len - 8 * w);
+    return v;
 }
 
-/*  LSD radix sort of r[0..n) by k, skipping bytes on which all records agree. */
-static void
-s_radix (s_rec_t *r, s_rec_t *tmp, size_t n)
+/*  Pack the key bytes at positions pos [8 lev, 8 lev + 8) into a number, most significant
+    first, zero past the key's end or the list's. */
+static inline uint64_t
+s_gather (const s_sorter_t *s, const char *key, uint32_t len, size_t lev)
 {
-    size_t (*hist)[256] = calloc (8, sizeof *hist);
-    if (!hist)
-        abort ();   /* 16 KB: cannot happen in practice, and the sort has no error path */
+    const unsigned char *k = (const unsigned char *) key;
+    uint64_t v = 0;
+    for (size_t j = 8 * lev; j < 8 * lev + 8; j++) {
+        unsigned p = j < s->npos ? s->pos [j] : UINT32_MAX >> 1;
+        v = v << 8 | (p < len ? k [p] : 0);
+    }
+    return v;
+}
+
+/*  First pass, in insertion order (sequential reads): the count buckets' sizes, and which key
+    byte positions differ between keys (zero-padded), so that the key sort looks at those only:
+    keys with a common prefix or common middle parts ("2009-01-", the separators) sort on their
+    few varying bytes, 8 per pass. A position past the shortest key counts as varying. */
+static void
+s_positions (s_sorter_t *s, size_t n, size_t *hist)
+{
+    uint64_t ref [TL_AGG_KEY_MAX / 8 + 1] = { 0 }, acc [TL_AGG_KEY_MAX / 8 + 1] = { 0 };
+    uint32_t minlen = UINT32_MAX, maxlen = 0;
+    const char *k0 = s_key_of (s, 0);
+    uint32_t l0 = s_len_of (s, 0, k0);
+    for (size_t w = 0; w * 8 < l0; w++)
+        ref [w] = s_word (k0, l0, w);
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = r [i].k;
-        for (int d = 0; d < 8; d++)
-            hist [d][(k >> (8 * d)) & 0xff]++;
+        const char *k = s_key_of (s, (uint32_t) i);
+        uint32_t len = s_len_of (s, (uint32_t) i, k);
+        hist [s_bucket (s_count_of (s, (uint32_t) i))]++;
+        minlen = len < minlen ? len : minlen;
+        maxlen = len > maxlen ? len : maxlen;
+        for (size_t w = 0; w * 8 < len; w++)
+            acc [w] |= s_word (k, len, w) ^ ref [w];
     }
-    s_rec_t *from = r, *to = tmp;
-    for (int d = 0; d < 8; d++) {
-        if (hist [d][(r [0].k >> (8 * d)) & 0xff] == n)
-            continue;   /* every record has the same byte here */
-        size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = hist [d][b];
-            hist [d][b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            to [hist [d][(from [i].k >> (8 * d)) & 0xff]++] = from [i];
-        s_rec_t *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != r)
-        memcpy (r, from, n * sizeof *r);
-    free (hist);
+    s->npos = 0;
+    for (uint32_t p = 0; p < maxlen; p++)
+        if (p >= minlen || (acc [p / 8] >> (8 * (p % 8)) & 0xff))
+            s->pos [s->npos++] = (uint16_t) p;
 }
 
-/*  Quick sort by k for middling ranges (radix's histograms do not pay off there). */
 static void
-s_qsort_k (s_rec_t *r, size_t n)
+s_isort_k (s_rec_t *r, size_t n)
 {
-    while (n > 16) {
-        uint64_t a = r [0].k, b = r [n / 2].k, c = r [n - 1].k;
-        uint64_t p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (r [i].k < p)
-                i++;
-            while (r [j].k > p)
-                j--;
-            if (i >= j)
-                break;
-            s_rec_t t = r [i];
-            r [i] = r [j];
-            r [j] = t;
-            i++;
-            j--;
-        }
-        /* [0, j] <= p <= [j+1, n): recurse into the smaller side */
-        size_t left = j + 1;
-        if (left < n - left) {
-            s_qsort_k (r, left);
-            r += left;
-            n -= left;
-        }
-        else {
-            s_qsort_k (r + left, n - left);
-            n = left;
-        }
-    }
     for (size_t i = 1; i < n; i++) {
         s_rec_t x = r [i];
         size_t j = i;
@@ -857,94 +862,170 @@ s_qsort_k (s_rec_t *r, size_t n)
     }
 }
 
-static int
-s_rec_cmp (const s_sorter_t *s, const s_rec_t *x, const s_rec_t *y, size_t d)
+/*  In-place MSD radix sort of r [0..n) by k from the byte at shift down (American flag sort:
+    each pass counts a byte, then cycles every record into its bucket), skipping bytes on which
+    all agree. In place, so the sort needs no scratch the size of its input; after the first
+    pass the buckets are small enough for the cache. */
+static void
+s_afsort (s_rec_t *r, size_t n, int shift)
 {
-    /* 8 bytes at a time as big-endian numbers, both cut at the shorter length (so zero padding
-       compares equal): the runs here are short and their keys a few chunks long, where a call
-       of memcmp cost more than the compare. */
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    const char *kx = s_key_of (s, x->i), *ky = s_key_of (s, y->i);
-    for (; d < n; d += 8) {
-        uint64_t a = s_chunk_at (kx, n, d), b = s_chunk_at (ky, n, d);
-        if (a != b)
-            return a < b ? -1 : 1;
+    size_t cnt [256], head [256], end [256];
+    for (;;) {
+        if (n <= 32) {
+            s_isort_k (r, n);
+            return;
+        }
+        memset (cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt [(r [i].k >> shift) & 0xff]++;
+        if (cnt [(r [0].k >> shift) & 0xff] == n) {
+            if (shift == 0)
+                return;
+            shift -= 8;
+            continue;
+        }
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            head [b] = sum;
+            sum += cnt [b];
+            end [b] = sum;
+        }
+        for (int b = 0; b < 256; b++)
+            while (head [b] < end [b]) {
+                s_rec_t x = r [head [b]];
+                unsigned d = (unsigned) (x.k >> shift) & 0xff;
+                while (d != (unsigned) b) {
+                    s_rec_t t = r [head [d]];
+                    r [head [d]++] = x;
+                    x = t;
+                    d = (unsigned) (x.k >> shift) & 0xff;
+                }
+                r [head [b]++] = x;
+            }
+        if (shift == 0)
+            return;
+        for (int b = 0; b < 256; b++)
+            if (cnt [b] > 1)
+                s_afsort (r + end [b] - cnt [b], cnt [b], shift - 8);
+        return;
     }
-    return (x->len > y->len) - (x->len < y->len);
 }
 
-/*  Sort r[0..n), whose keys agree on their first d bytes (zero-padded), by key from byte d. */
+/*  Sort r [0..n) by k, then mark where k changes (S_START), the first record included. */
 static void
-s_sort_keys (s_sorter_t *s, s_rec_t *r, size_t n, size_t d)
+s_sort_group (s_rec_t *r, size_t n)
 {
-    if (n < 2)
-        return;
-    if (n <= 24) {
-        for (size_t i = 1; i < n; i++) {
-            s_rec_t x = r [i];
-            size_t j = i;
-            while (j && s_rec_cmp (s, &r [j - 1], &x, d) > 0) {
-                r [j] = r [j - 1];
-                j--;
-            }
-            r [j] = x;
-        }
-        return;
+    uint64_t diff = 0;
+    for (size_t i = 1; i < n; i++)
+        diff |= r [i].k ^ r [0].k;
+    if (diff) {
+        if (n <= 32)
+            s_isort_k (r, n);
+        else
+            s_afsort (r, n, (63 - __builtin_clzll (diff)) & ~7);
     }
-    bool more = false;          /* does any key go on past byte d? */
-    for (size_t i = 0; i < n; i++) {
-        /* Two steps ahead: the entry (for its key pointer), then the key bytes. Past the first
-           chunk the records are in no order of the table's, so every key is a cache miss. */
-        if (i + 32 < n)
-            __builtin_prefetch (s_holder_of (s, r [i + 32].i));
-        if (i + 16 < n)
-            __builtin_prefetch (s_key_of (s, r [i + 16].i) + d);
-        r [i].k = s_chunk_at (s_key_of (s, r [i].i), r [i].len, d);
-        more |= r [i].len > d + 8;
+    r [0].len |= S_START;
+    for (size_t i = 1; i < n; i++)
+        r [i].len = (r [i].len & ~S_START) | (r [i].k != r [i - 1].k ? S_START : 0);
+}
+
+/*  Is record j alone in its group? */
+static inline bool
+s_alone (const s_rec_t *r, size_t n, size_t j)
+{
+    return (r [j].len & S_START) && (j + 1 == n || (r [j + 1].len & S_START));
+}
+
+/*  Set k of every record that shares its group to the sort key of level lev: key bytes
+    pos [8 lev ..] for lev < the levels, the key length after them. The records are in output
+    order, not the table's, so every key is a cache miss: fetched two steps ahead (the entry
+    for its key pointer, then the key). Returns whether any group has more than one record. */
+static bool
+s_next_keys (const s_sorter_t *s, s_rec_t *r, size_t n, size_t lev, size_t nlev)
+{
+    bool any = false;
+    for (size_t j = 0; j < n; j++) {
+        if (j + 32 < n && !s_alone (r, n, j + 32))
+            __builtin_prefetch (s_holder_of (s, r [j + 32].i));
+        if (j + 16 < n && !s_alone (r, n, j + 16) && lev < nlev)
+            __builtin_prefetch (s_key_of (s, r [j + 16].i) + s->pos [8 * lev]);
+        if (s_alone (r, n, j))
+            continue;
+        any = true;
+        uint32_t len = r [j].len & ~S_START;
+        r [j].k = lev < nlev ? s_gather (s, s_key_of (s, r [j].i), len, lev) : len;
     }
-    if (n > 2048)
-        s_radix (r, s->tmp, n);
-    else
-        s_qsort_k (r, n);
+    return any;
+}
+
+/*  Sort every group of more than one record by k, splitting it where k differs. */
+static void
+s_refine (s_rec_t *r, size_t n)
+{
     for (size_t a = 0; a < n;) {
         size_t b = a + 1;
-        while (b < n && r [b].k == r [a].k)
+        while (b < n && !(r [b].len & S_START))
             b++;
-        if (b - a > 1) {
-            if (more)
-                s_sort_keys (s, r + a, b - a, d + 8);
-            else {
-                /* Every key ends within this chunk and they agree: the shorter ones first. */
-                for (size_t i = a; i < b; i++)
-                    r [i].k = r [i].len;
-                s_qsort_k (r + a, b - a);
-            }
-        }
+        if (b - a > 1)
+            s_sort_group (r + a, b - a);
         a = b;
     }
 }
 
-/*  Sort r [0..n) (count key set, i and len filled) into the output order, then write the order
-    as (len << 32 | index) into the buffer's last 8n bytes (the scratch half, free by then) and
-    return it. The callers gather entries into the buffer's start in order, prefetching ahead
-    (random reads, in-order writes): entry j ends at byte 32 (j + 1) and order j sits at
-    24 n + 8 j, so every order word is read before an entry's write reaches it. The length
-    travels with the index so that the gather does not touch the key (one cache miss fewer per
-    group: the renderer reads it anyway). */
+/*  Fill r [0..n) with the groups in the output order: count descending, then key bytes
+    ascending, a key before its extensions (zero padding, then the length, decides that).
+    Counts below S_CDIRECT are bucketed in one pass in the table's order, reading each key once
+    in sequence for its first 8 varying bytes; the bigger counts are sorted. Then level by level
+    each group of records still equal is sorted by its next 8 varying key bytes, the last level
+    by length, each level one pass with its key reads prefetched. No memory but r's is used. */
+static void
+s_order_recs (s_sorter_t *s, s_rec_t *r, size_t n)
+{
+    size_t hist [S_CDIRECT + 1] = { 0 }, at [S_CDIRECT + 1];
+    s_positions (s, n, hist);
+    size_t nlev = (s->npos + 7) / 8, sum = 0;
+    for (size_t b = 0; b <= S_CDIRECT; b++) {
+        at [b] = sum;
+        sum += hist [b];
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *k = s_key_of (s, (uint32_t) i);
+        uint32_t len = s_len_of (s, (uint32_t) i, k);
+        uint64_t c = s_count_of (s, (uint32_t) i);
+        size_t b = s_bucket (c);
+        s_rec_t x = { b ? s_gather (s, k, len, 0) : ~c, (uint32_t) i, len };
+        memcpy (&r [at [b]++], &x, sizeof x);
+    }
+    /* Every bucket starts a group; the big counts are sorted into groups of one count. */
+    for (size_t b = 0, a = 0; b <= S_CDIRECT; a += hist [b], b++)
+        if (hist [b])
+            r [a].len |= S_START;
+    if (hist [0] > 1) {
+        s_sort_group (r, hist [0]);
+        for (size_t j = 0; j < hist [0]; j++)
+            if (!s_alone (r, n, j))
+                r [j].k = s_gather (s, s_key_of (s, r [j].i), r [j].len & ~S_START, 0);
+    }
+    for (size_t lev = 0;; lev++) {
+        s_refine (r, n);
+        if (lev == nlev || !s_next_keys (s, r, n, lev + 1, nlev))
+            break;
+    }
+}
+
+/*  Sort r [0..n) (filled in by s_order_recs), then write the order as (len << 32 | index) into
+    the buffer's last 8n bytes of 32n and return it. The callers gather entries into the
+    buffer's start in order, prefetching ahead (random reads, in-order writes): entry j ends at
+    byte 32 (j + 1) and order j sits at 24 n + 8 j, so every order word is read before an
+    entry's write reaches it. The length travels with the index so that the gather does not
+    touch the key (one cache miss fewer per group: the renderer reads it anyway). */
 static uint64_t *
 s_sort_recs (s_sorter_t *s, s_rec_t *r, size_t n)
 {
-    s_radix (r, s->tmp, n);
-    for (size_t a = 0; a < n;) {
-        size_t b = a + 1;
-        while (b < n && r [b].k == r [a].k)
-            b++;
-        s_sort_keys (s, r + a, b - a, 0);
-        a = b;
-    }
+    s_order_recs (s, r, n);
     uint64_t *perm = (uint64_t *) (void *) ((char *) r + 2 * n * sizeof *r) - n;
     for (size_t j = 0; j < n; j++)
-        perm [j] = (uint64_t) r [j].len << 32 | r [j].i;
+        perm [j] = (uint64_t) (r [j].len & ~S_START) << 32 | r [j].i;
     return perm;
 }
 
@@ -953,22 +1034,22 @@ tl_agg_sort_entries (tl_agg_entry_t *v, size_t n)
 {
     if (n < 2)
         return;
-    /* One buffer of 2n records: the records and the radix sort's scratch, and afterwards the
-       sorted entries themselves (2 records are 32 bytes, an entry's size on LP64), so that
-       sorting touches 32 fresh bytes per group, not 64: fresh pages cost a fault and zeroing
-       each, which at millions of groups was a fifth of the sort. */
+    /* One buffer of 2n records: the records, the order, and afterwards the sorted entries
+       themselves (2 records are 32 bytes, an entry's size on LP64). */
     _Static_assert (2 * sizeof (s_rec_t) >= sizeof (tl_agg_entry_t), "an entry fits in two records");
-    s_rec_t *r = n <= UINT32_MAX / 2 ? s_big_malloc (2 * n * sizeof *r) : NULL;
-    s_rec_t *tmp = r ? r + n : NULL;
-    if (!r) {
-        /* No room for the radix sort's records: sort in place, slower. */
+    bool fits = n <= UINT32_MAX / 2;
+    for (size_t i = 0; i < n && fits; i++)
+        fits = v [i].len <= TL_AGG_KEY_MAX;     /* the sorter's position list covers that much */
+    s_rec_t *r = fits ? s_big_malloc (2 * n * sizeof *r) : NULL;
+    s_sorter_t *s = r ? malloc (sizeof *s) : NULL;
+    if (!s) {
+        /* No room for the radix sort's records (or keys too long for it): sort in place, slower. */
+        free (r);
         qsort (v, n, sizeof *v, s_cmp);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        r [i] = (s_rec_t) { ~v [i].count, (uint32_t) i, v [i].len };
-    s_sorter_t s = { v, NULL, tmp };
-    uint64_t *perm = s_sort_recs (&s, r, n);
+    *s = (s_sorter_t) { .v = v };
+    uint64_t *perm = s_sort_recs (s, r, n);
     tl_agg_entry_t *out = (tl_agg_entry_t *) (void *) r;
     for (size_t j = 0; j < n; j++) {
         if (j + 16 < n)
@@ -977,6 +1058,7 @@ tl_agg_sort_entries (tl_agg_entry_t *v, size_t n)
         memcpy (&out [j], &x, sizeof x);
     }
     memcpy (v, out, n * sizeof *v);
+    free (s);
     free (r);
 }
 
@@ -988,28 +1070,25 @@ tl_agg_entries_alloc (size_t n)
     return s_big_malloc ((n ? n : 1) * sizeof (tl_agg_entry_t));
 }
 
-/*  Sorting the table's own groups needs no memory but out's: out's n entries are the 2n
-    records and scratch, then the order, then the sorted entries (as in tl_agg_sort_entries).
-    At 6 M groups that is 190 MB of fresh pages fewer than filling out and sorting it. */
+/*  Sorting the table's own groups needs no memory but out's: out's n entries are the n
+    records, then the order, then the sorted entries (as in tl_agg_sort_entries). */
 void
 tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out)
 {
     s_flush (self);
     size_t n = self->size;
-    if (sizeof (tl_agg_entry_t) < 2 * sizeof (s_rec_t) || n < 2 || n > UINT32_MAX / 2) {
+    s_sorter_t *s = NULL;
+    if (sizeof (tl_agg_entry_t) < 2 * sizeof (s_rec_t) || n < 2 || n > UINT32_MAX / 2
+        || !(s = malloc (sizeof *s))) {
         for (size_t i = 0; i < n; i++)
             s_entry (self, i, &out [i]);
         tl_agg_sort_entries (out, n);
         return;
     }
+    *s = (s_sorter_t) { .agg = self };
     s_rec_t *r = (s_rec_t *) (void *) out;
-    for (size_t i = 0; i < n; i++) {
-        const s_ent_t *x = s_ent (self, i);
-        s_rec_t rec = { ~x->count, (uint32_t) i, s_klen (x->key) };
-        memcpy (&r [i], &rec, sizeof rec);
-    }
-    s_sorter_t s = { NULL, self, r + n };
-    uint64_t *perm = s_sort_recs (&s, r, n);
+    uint64_t *perm = s_sort_recs (s, r, n);
+    free (s);
     for (size_t j = 0; j < n; j++) {
         if (j + 16 < n)
             __builtin_prefetch (s_ent (self, (uint32_t) perm [j + 16]));
@@ -1018,5 +1097,68 @@ tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out)
         tl_agg_entry_t e = { .key = x->key, .len = (uint32_t) (perm [j] >> 32), .count = x->count,
                              .cells = self->ncells ? s_cells (self, i) : NULL };
         memcpy (&out [j], &e, sizeof e);
+    }
+}
+
+/*  The order is sorted in the index's memory: after the adds the index is only needed for
+    lookups, and its pages are resident already, where fresh ones cost a fault and zeroing
+    each. The index holds at least 4/3 slots of 8 bytes per group; the records need 16, so it
+    grows (realloc: a big block is remapped, not copied) by at most 5.3 bytes per group. The
+    records then shrink to the order, 4 bytes per group, in place. */
+int
+tl_agg_order (tl_agg_t *self, uint32_t **order_p)
+{
+    s_flush (self);
+    size_t n = self->size;
+    s_sorter_t *s = malloc (sizeof *s);
+    size_t need = (n ? n : 1) * sizeof (s_rec_t);
+    void *mem = self->index;
+    if (s && self->cap * sizeof (s_slot_t) < need) {
+        mem = realloc (self->index, need);
+#ifdef MADV_HUGEPAGE
+        if (mem && need >= S_HUGE)
+            (void) madvise ((void *) (((uintptr_t) mem + S_HUGE - 1) & ~(uintptr_t) (S_HUGE - 1)),
+                            need - S_HUGE, MADV_HUGEPAGE);
+#endif
+    }
+    if (!s || !mem) {
+        free (s);
+        return TL_ENOMEM;   /* the table is as it was */
+    }
+    self->index = NULL;     /* sealed: no more adds or lookups */
+    self->cap = 0;
+    s_rec_t *r = mem;
+    if (n) {
+        *s = (s_sorter_t) { .agg = self };
+        if (n > 1)
+            s_order_recs (s, r, n);
+        else
+            r [0].i = 0;
+    }
+    free (s);
+    uint32_t *order = mem;
+    for (size_t j = 0; j < n; j++)
+        order [j] = r [j].i;
+    uint32_t *shrunk = realloc (mem, (n ? n : 1) * sizeof *order);
+    *order_p = shrunk ? shrunk : order;
+    return 0;
+}
+
+void
+tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e)
+{
+    s_entry (self, i, e);
+}
+
+void
+tl_agg_prefetch (const tl_agg_t *self, size_t i, bool key)
+{
+    const s_ent_t *x = s_ent (self, i);
+    if (!key)
+        __builtin_prefetch (x);
+    else {
+        /* The key behind its length; how long it is would take the miss this avoids. */
+        __builtin_prefetch (x->key - 2);
+        __builtin_prefetch (x->key + 61);
     }
 }

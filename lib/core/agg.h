@@ -8,6 +8,7 @@
     once. Cells returned by tl_agg_upsert stay where they are as the table grows. */
 #ifndef TL_AGG_H
 #define TL_AGG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,19 @@ void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
 /*  An array for n entries (uninitialised; free() it), in huge pages when it is big (agg.c):
     for the output of a table of millions of groups. NULL if there is no memory. */
 tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
+/*  The output order (count descending, then key) as group numbers for tl_agg_at: *order_p gets
+    tl_agg_size of them (the caller frees it). Sorts in the memory of the table's hash index,
+    which it takes: afterwards the table can be read (tl_agg_at, tl_agg_next, size, total) and
+    destroyed, but no longer added to or searched. For a result written once at millions of
+    groups: 4 bytes per group of output and the index's resident pages as the sort's room, where
+    tl_agg_sorted needs 32 fresh bytes per group. Returns 0, or TL_ENOMEM with the table as it
+    was. */
+int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
+/*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
+void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
+/*  Hint that group i will be read soon: its entry (key false: where its key is), or its key
+    (key true: reads the entry, so hint that first, a few groups ahead). */
+void tl_agg_prefetch (const tl_agg_t *self, size_t i, bool key);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);
