@@ -240,6 +240,65 @@ test_sorted_in_place (void **state)
     }
 }
 
+/*  tl_agg_order gives qsort's order as group numbers, for tables with and without cells:
+    counts past the directly bucketed ones (1024 and up, equal big counts among them), keys
+    that are prefixes of others or equal but for trailing zero bytes, keys longer than 8
+    varying bytes and keys that vary in one byte only; the table stays readable after it. */
+static void
+test_order (void **state)
+{
+    (void) state;
+    for (unsigned ncells = 0; ncells <= 1; ncells++)
+        for (int shape = 0; shape < 3; shape++) {
+            tl_agg_t *a = tl_agg_new_cells (ncells);
+            uint64_t r = 0x2545F4914F6CDD1DULL + (uint64_t) shape;
+            char k [80];
+            int adds = shape == 2 ? 3 : 90000;
+            for (int i = 0; i < adds; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                int len;
+                switch (shape ? (shape == 1 ? 0 : 4) : (int) (r % 5)) {
+                    case 0: len = snprintf (k, sizeof k, "2009-01-%02d %02d:%02d:%02d\x1f" "2009-01-%02d %02d:%02d",
+                                            (int) (r >> 8) % 31, (int) (r >> 16) % 24, (int) (r >> 24) % 60,
+                                            (int) (r >> 32) % 60, (int) (r >> 40) % 31, (int) (r >> 44) % 24,
+                                            (int) (r >> 50) % 60); break;
+                    case 1: len = (int) ((r >> 8) % 6); memset (k, 0, (size_t) len); if (len) k [0] = (char) ('a' + (r >> 16) % 2); break;
+                    case 2: len = (int) ((r >> 8) % 70); for (int j = 0; j < len; j++) k [j] = (char) ('x' + ((r >> (j % 60)) & 1)); break;
+                    case 3: len = snprintf (k, sizeof k, "%u", (unsigned) (r >> 40) % 5000); break;
+                    default: len = snprintf (k, sizeof k, "key-%u", (unsigned) (r >> 40) % 7); break;
+                }
+                uint64_t add = (r >> 58) == 0 ? 1ULL << 40 : (r >> 58) < 3 ? 1000 + (r >> 30) % 30 : 1;
+                tl_cell_t c;
+                tl_cell_init (&c);
+                c.n = add;
+                assert_int_equal (tl_agg_merge (a, k, (size_t) len, add, ncells ? &c : NULL), 0);
+            }
+            size_t n = tl_agg_size (a), pos = 0, m = 0;
+            tl_agg_entry_t *ref = calloc (n + 1, sizeof *ref);
+            while (tl_agg_next (a, &pos, &ref [m]))
+                m++;
+            assert_int_equal (m, n);
+            qsort (ref, n, sizeof *ref, s_ref_cmp);
+            uint32_t *order = NULL;
+            assert_int_equal (tl_agg_order (a, &order), 0);
+            assert_non_null (order);
+            assert_int_equal (tl_agg_size (a), n);
+            for (size_t i = 0; i < n; i++) {
+                tl_agg_entry_t e;
+                tl_agg_at (a, order [i], &e);
+                assert_int_equal (e.count, ref [i].count);
+                assert_int_equal (e.len, ref [i].len);
+                assert_memory_equal (e.key, ref [i].key, e.len);
+                assert_ptr_equal (e.cells, ref [i].cells);
+                if (ncells)
+                    assert_true (e.cells [0].n == e.count);
+            }
+            free (order);
+            free (ref);
+            tl_agg_destroy (&a);
+        }
+}
+
 static void
 test_ledger_once (void **state)
 {
@@ -432,7 +491,7 @@ main (void)
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
         cmocka_unit_test (test_sort_matches_qsort),
         cmocka_unit_test (test_sorted_in_place), cmocka_unit_test (test_ledger_once),
-        cmocka_unit_test (test_agg_track),
+        cmocka_unit_test (test_agg_track),        cmocka_unit_test (test_order),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
