@@ -748,13 +748,22 @@ typedef struct {
 #define S_START 0x80000000u     /* in s_rec_t.len: the record starts a group not yet told apart */
 #define S_CDIRECT 1024          /* counts below this are bucketed directly, the rest sorted */
 
+/*  A key byte position where keys differ, as a field of a sort key: the byte minus min, in
+    width bits. */
+typedef struct {
+    uint16_t pos;
+    uint8_t min, width;
+} s_field_t;
+
 /*  What is sorted: an array of entries (tl_agg_sort_entries), or the table's own groups
-    (v NULL). pos lists the key byte positions where keys differ (s_positions). */
+    (v NULL). The fields (s_fields) in key order; level l packs fields [lev [l], lev [l + 1])
+    into one 64-bit sort key. */
 typedef struct {
     const tl_agg_entry_t *v;
     const tl_agg_t *agg;
-    uint16_t pos [TL_AGG_KEY_MAX];
-    size_t npos;
+    s_field_t f [TL_AGG_KEY_MAX];
+    uint16_t lev [TL_AGG_KEY_MAX + 1];
+    size_t nlev;
 } s_sorter_t;
 
 static inline const char *
@@ -790,62 +799,91 @@ s_bucket (uint64_t count)
     return count >= S_CDIRECT ? 0 : S_CDIRECT - (size_t) count;
 }
 
-/*  Key bytes [8w, 8w+8) as a little-endian word, zero past len. */
-static inline uint64_t
-s_word (const char *key, uint32_t len, size_t w)
-{
-    uint64_t v = 0;
-    if (8 * w + 8 <= len)
-        memcpy (&v, key + 8 * w, 8);
-    else if (len >= 8) {
-        memcpy (&v, key + len - 8, 8);
-        v >>= 8 * (8 * w + 8 - len);
-    }
-    else
-        memcpy (&v, key + 8 * w, len - 8 * w);
-    return v;
-}
-
-/*  Pack the key bytes at positions pos [8 lev, 8 lev + 8) into a number, most significant
-    first, zero past the key's end or the list's. */
+/*  Pack the fields of level lev of a key into a number, the first field most significant; a
+    byte past the key's end is 0 (such a field has min 0). Keys sort as these numbers do. */
 static inline uint64_t
 s_gather (const s_sorter_t *s, const char *key, uint32_t len, size_t lev)
 {
     const unsigned char *k = (const unsigned char *) key;
     uint64_t v = 0;
-    for (size_t j = 8 * lev; j < 8 * lev + 8; j++) {
-        unsigned p = j < s->npos ? s->pos [j] : UINT32_MAX >> 1;
-        v = v << 8 | (p < len ? k [p] : 0);
+    for (size_t j = s->lev [lev]; j < s->lev [lev + 1]; j++) {
+        const s_field_t *f = &s->f [j];
+        v = v << f->width | (f->pos < len ? (uint64_t) (k [f->pos] - f->min) : 0);
     }
     return v;
 }
 
-/*  First pass, in insertion order (sequential reads): the count buckets' sizes, and which key
-    byte positions differ between keys (zero-padded), so that the key sort looks at those only:
-    keys with a common prefix or common middle parts ("2009-01-", the separators) sort on their
-    few varying bytes, 8 per pass. A position past the shortest key counts as varying. */
-static void
-s_positions (s_sorter_t *s, size_t n, size_t *hist)
+__extension__ typedef unsigned char s_v16 __attribute__ ((vector_size (16)));
+
+/*  Bytes [at, at+16) of lo and hi widened to take v's. */
+static inline void
+s_minmax16 (unsigned char *lo, unsigned char *hi, const char *v, size_t at)
 {
-    uint64_t ref [TL_AGG_KEY_MAX / 8 + 1] = { 0 }, acc [TL_AGG_KEY_MAX / 8 + 1] = { 0 };
+    s_v16 x, a, b;
+    memcpy (&x, v, 16);
+    memcpy (&a, lo + at, 16);
+    memcpy (&b, hi + at, 16);
+    s_v16 m = (s_v16) (x < a);
+    a = (x & m) | (a & ~m);
+    m = (s_v16) (x > b);
+    b = (x & m) | (b & ~m);
+    memcpy (lo + at, &a, 16);
+    memcpy (hi + at, &b, 16);
+}
+
+/*  First pass, in insertion order (sequential reads): the count buckets' sizes, and the
+    smallest and largest byte at each key position, so that the key sort looks only at the
+    positions where keys differ, and at each in as few bits as its range needs: keys with a
+    common prefix and common middle parts ("2009-01-", the separators, digits) pack many
+    positions into one 64-bit number (two timestamps, 16 digits, take 52 bits), and most groups
+    are told apart by one radix sort with no key read again. A position past the shortest key
+    takes 8 bits (zero padding, then the length, orders a key before its extensions). */
+static void
+s_fields (s_sorter_t *s, size_t n, size_t *hist)
+{
+    unsigned char lo [TL_AGG_KEY_MAX + 16], hi [TL_AGG_KEY_MAX + 16];
+    memset (lo, 0xff, sizeof lo);
+    memset (hi, 0, sizeof hi);
     uint32_t minlen = UINT32_MAX, maxlen = 0;
-    const char *k0 = s_key_of (s, 0);
-    uint32_t l0 = s_len_of (s, 0, k0);
-    for (size_t w = 0; w * 8 < l0; w++)
-        ref [w] = s_word (k0, l0, w);
     for (size_t i = 0; i < n; i++) {
         const char *k = s_key_of (s, (uint32_t) i);
         uint32_t len = s_len_of (s, (uint32_t) i, k);
         hist [s_bucket (s_count_of (s, (uint32_t) i))]++;
         minlen = len < minlen ? len : minlen;
         maxlen = len > maxlen ? len : maxlen;
-        for (size_t w = 0; w * 8 < len; w++)
-            acc [w] |= s_word (k, len, w) ^ ref [w];
+        if (len >= 16) {
+            /* 16 bytes a step, the last step ending at the key's end (min and max do not mind
+               a byte taken twice); nothing is read past the key. */
+            size_t at = 0;
+            for (; at + 16 <= len; at += 16)
+                s_minmax16 (lo, hi, k + at, at);
+            if (at < len)
+                s_minmax16 (lo, hi, k + len - 16, len - 16);
+        }
+        else
+            for (uint32_t p = 0; p < len; p++) {
+                unsigned char c = (unsigned char) k [p];
+                lo [p] = c < lo [p] ? c : lo [p];
+                hi [p] = c > hi [p] ? c : hi [p];
+            }
     }
-    s->npos = 0;
-    for (uint32_t p = 0; p < maxlen; p++)
-        if (p >= minlen || (acc [p / 8] >> (8 * (p % 8)) & 0xff))
-            s->pos [s->npos++] = (uint16_t) p;
+    size_t nf = 0, bits = 0;
+    s->nlev = 0;
+    s->lev [0] = s->lev [1] = 0;     /* no fields (one key): level 0 is empty */
+    for (uint32_t p = 0; p < maxlen; p++) {
+        unsigned min = p < minlen ? lo [p] : 0u, range = p < minlen ? (unsigned) (hi [p] - lo [p]) : 255u;
+        if (!range)
+            continue;
+        unsigned width = 32 - (unsigned) __builtin_clz (range);
+        if (bits + width > 64) {
+            s->lev [++s->nlev] = (uint16_t) nf;
+            bits = 0;
+        }
+        s->f [nf++] = (s_field_t) { (uint16_t) p, (uint8_t) min, (uint8_t) width };
+        bits += width;
+    }
+    if (nf)
+        s->lev [++s->nlev] = (uint16_t) nf;
 }
 
 static void
@@ -948,7 +986,7 @@ s_next_keys (const s_sorter_t *s, s_rec_t *r, size_t n, size_t lev, size_t nlev)
         if (j + 32 < n && !s_alone (r, n, j + 32))
             __builtin_prefetch (s_holder_of (s, r [j + 32].i));
         if (j + 16 < n && !s_alone (r, n, j + 16) && lev < nlev)
-            __builtin_prefetch (s_key_of (s, r [j + 16].i) + s->pos [8 * lev]);
+            __builtin_prefetch (s_key_of (s, r [j + 16].i) + s->f [s->lev [lev]].pos);
         if (s_alone (r, n, j))
             continue;
         any = true;
@@ -982,8 +1020,8 @@ static void
 s_order_recs (s_sorter_t *s, s_rec_t *r, size_t n)
 {
     size_t hist [S_CDIRECT + 1] = { 0 }, at [S_CDIRECT + 1];
-    s_positions (s, n, hist);
-    size_t nlev = (s->npos + 7) / 8, sum = 0;
+    s_fields (s, n, hist);
+    size_t nlev = s->nlev, sum = 0;
     for (size_t b = 0; b <= S_CDIRECT; b++) {
         at [b] = sum;
         sum += hist [b];
