@@ -1138,11 +1138,12 @@ tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out)
     }
 }
 
-/*  The order is sorted in the index's memory: after the adds the index is only needed for
-    lookups, and its pages are resident already, where fresh ones cost a fault and zeroing
-    each. The index holds at least 4/3 slots of 8 bytes per group; the records need 16, so it
-    grows (realloc: a big block is remapped, not copied) by at most 5.3 bytes per group. The
-    records then shrink to the order, 4 bytes per group, in place. */
+/*  The order takes the index's place: after the adds the index is only needed for lookups.
+    It holds 4/3 to 8/3 slots of 8 bytes per group; the records need 16. When they fit, they
+    are sorted in its pages (resident already, where fresh ones cost a fault and zeroing each);
+    when not, the index is freed before the records are allocated, so that the peak is the
+    table without its index plus 16 bytes per group (at 6 M groups 40 MB under the table plus
+    32-byte entries). The records then shrink to the order, 4 bytes per group, in place. */
 int
 tl_agg_order (tl_agg_t *self, uint32_t **order_p)
 {
@@ -1150,21 +1151,22 @@ tl_agg_order (tl_agg_t *self, uint32_t **order_p)
     size_t n = self->size;
     s_sorter_t *s = malloc (sizeof *s);
     size_t need = (n ? n : 1) * sizeof (s_rec_t);
-    void *mem = self->index;
-    if (s && self->cap * sizeof (s_slot_t) < need) {
-        mem = realloc (self->index, need);
-#ifdef MADV_HUGEPAGE
-        if (mem && need >= S_HUGE)
-            (void) madvise ((void *) (((uintptr_t) mem + S_HUGE - 1) & ~(uintptr_t) (S_HUGE - 1)),
-                            need - S_HUGE, MADV_HUGEPAGE);
-#endif
-    }
-    if (!s || !mem) {
-        free (s);
+    if (!s)
         return TL_ENOMEM;   /* the table is as it was */
+    void *mem = self->index;
+    if (self->cap * sizeof (s_slot_t) < need) {
+        /* Too small: give it back first, so that the peak is the table and the records, not
+           the index too. (realloc would keep its pages, but moving a block of huge pages
+           copied it whole, twice the memory for a moment.) */
+        free (self->index);
+        mem = s_big_malloc (need);
     }
     self->index = NULL;     /* sealed: no more adds or lookups */
     self->cap = 0;
+    if (!mem) {
+        free (s);
+        return TL_ENOMEM;
+    }
     s_rec_t *r = mem;
     if (n) {
         *s = (s_sorter_t) { .agg = self };

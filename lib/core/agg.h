@@ -63,8 +63,8 @@ tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
     which it takes: afterwards the table can be read (tl_agg_at, tl_agg_next, size, total) and
     destroyed, but no longer added to or searched. For a result written once at millions of
     groups: 4 bytes per group of output and the index's resident pages as the sort's room, where
-    tl_agg_sorted needs 32 fresh bytes per group. Returns 0, or TL_ENOMEM with the table as it
-    was. */
+    tl_agg_sorted needs 32 fresh bytes per group. Returns 0, or TL_ENOMEM (the table may have
+    lost its index then too: read it with tl_agg_next). */
 int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
 /*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
