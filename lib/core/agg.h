@@ -52,8 +52,9 @@ size_t tl_agg_size (const tl_agg_t *self);
 /*  Sum of all counts. */
 uint64_t tl_agg_total (const tl_agg_t *self);
 /*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key.
-    The sort works inside out and allocates nothing: at millions of groups, the cheapest way to
-    the output order. */
+    The sort works inside out and allocates only a few KB: at millions of groups, the cheapest
+    way to an array of entries in the output order (tl_agg_order is cheaper still when the
+    table is not needed for lookups after it). */
 void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
 /*  An array for n entries (uninitialised; free() it), in huge pages when it is big (agg.c):
     for the output of a table of millions of groups. NULL if there is no memory. */
