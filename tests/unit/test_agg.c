@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/core/agg.h"
+#include "lib/core/query.h"
+#include "cli/render.h"
 #include "reducer/ledger.h"
 
 static void
@@ -299,6 +301,79 @@ test_order (void **state)
         }
 }
 
+/*  One result through tl_render (an array of entries, sorted by it) and through
+    tl_render_table (tl_agg_order's group numbers): the same bytes in every format and order.
+    Keys with two parts, some that need quoting, some empty parts; a sum and an avg. */
+static void
+test_render_table (void **state)
+{
+    (void) state;
+    const char *by [] = { "a", "b" }, *aggs [] = { "count", "sum:c", "avg:c" };
+    char *col = NULL;
+    tl_err_t e;
+    assert_int_equal (tl_query_build (by, 2, aggs, 3, NULL, 0, NULL, 0, &col, &e), 0);
+    tl_query_t q;
+    assert_int_equal (tl_query_parse (col, &q, &e), 0);
+    const tl_fmt_t fmts [] = { TL_FMT_CSV, TL_FMT_JSON, TL_FMT_TABLE };
+    const tl_sort_t sorts [] = { TL_SORT_COUNT, TL_SORT_KEY, TL_SORT_KEY_DESC };
+    for (int fi = 0; fi < 3; fi++)
+        for (int si = 0; si < 3; si++) {
+            tl_agg_t *a = tl_agg_new_cells ((unsigned) q.nvals);
+            uint64_t r = 0x9E3779B97F4A7C15ULL;
+            char k [64];
+            for (int i = 0; i < 5000; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                int len;
+                switch (r % 4) {
+                    case 0: len = snprintf (k, sizeof k, "2009-01-%02d %02d:%02d%c%u", (int) (r >> 8) % 3,
+                                            (int) (r >> 16) % 24, (int) (r >> 24) % 60, TL_QUERY_KEY_SEP,
+                                            (unsigned) (r >> 40) % 9); break;
+                    case 1: len = snprintf (k, sizeof k, "x,\"%u\"%c", (unsigned) (r >> 40) % 50, TL_QUERY_KEY_SEP); break;
+                    case 2: len = snprintf (k, sizeof k, "%c%u", TL_QUERY_KEY_SEP, (unsigned) (r >> 40) % 300); break;
+                    default: len = snprintf (k, sizeof k, "%u.5%c-%u", (unsigned) (r >> 40) % 200, TL_QUERY_KEY_SEP,
+                                             (unsigned) (r >> 50) % 3); break;
+                }
+                tl_cell_t c [2];
+                for (int j = 0; j < 2; j++) {
+                    tl_cell_init (&c [j]);
+                    c [j].n = 1;
+                    c [j].sum = c [j].min = c [j].max = (double) (r >> 44) / 7.0;
+                }
+                uint64_t add = (r >> 60) == 0 ? 2000 : 1 + (r >> 58) % 2;
+                assert_int_equal (tl_agg_merge (a, k, (size_t) len, add, c), 0);
+            }
+            size_t n = tl_agg_size (a), pos = 0, m = 0;
+            tl_agg_entry_t *g = calloc (n + 1, sizeof *g);
+            while (tl_agg_next (a, &pos, &g [m]))
+                m++;
+            tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "", .tasks_done = 1,
+                           .tasks_total = 1, .rows = 5000, .bytes = 1, .bytes_total = 1, .elapsed_ms = 1234,
+                           .groups = g, .n_groups = n, .ncells = (unsigned) q.nvals };
+            char *want = NULL, *got = NULL;
+            size_t wn = 0, gn = 0;
+            FILE *f = open_memstream (&want, &wn);
+            tl_render_set_sort (sorts [si]);
+            assert_int_equal (tl_render (f, &u, fmts [fi]), 0);
+            fclose (f);
+            uint32_t *order = NULL;
+            assert_int_equal (tl_agg_order (a, &order), 0);
+            u.groups = NULL;
+            f = open_memstream (&got, &gn);
+            assert_int_equal (tl_render_table (f, &u, a, order, fmts [fi]), 0);
+            fclose (f);
+            assert_true (wn > 100);
+            assert_int_equal (gn, wn);
+            assert_memory_equal (got, want, wn);
+            free (want);
+            free (got);
+            free (order);
+            free (g);
+            tl_agg_destroy (&a);
+        }
+    tl_render_set_sort (TL_SORT_COUNT);
+    free (col);
+}
+
 static void
 test_ledger_once (void **state)
 {
@@ -491,7 +566,7 @@ main (void)
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
         cmocka_unit_test (test_sort_matches_qsort),
         cmocka_unit_test (test_sorted_in_place), cmocka_unit_test (test_ledger_once),
-        cmocka_unit_test (test_agg_track),        cmocka_unit_test (test_order),
+        cmocka_unit_test (test_agg_track),        cmocka_unit_test (test_order), cmocka_unit_test (test_render_table),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
