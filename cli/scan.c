@@ -143,9 +143,9 @@ tl_scan_main (int argc, char **argv)
         fprintf (stderr, "tally scan: the job failed: %s\n", overflow);
     if (!rc) {
         size_t ng = tl_agg_size (totals);
-        /* By count (the default): the table sorts its group numbers in its own index's memory
-           (the table takes no more adds after that) and the renderer reads the groups from it,
-           so the result costs 4 bytes per group, not an array of 32-byte entries. */
+        /* By count (the default): the table sorts its group numbers in its hash index's place
+           (it takes no more adds after that) and the renderer reads the groups from it, so the
+           result costs no array of 32-byte entries on top of the table. */
         uint32_t *order = NULL;
         tl_agg_entry_t *groups = NULL;
         size_t pos = 0, k = 0;

@@ -60,12 +60,13 @@ void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
     for the output of a table of millions of groups. NULL if there is no memory. */
 tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
 /*  The output order (count descending, then key) as group numbers for tl_agg_at: *order_p gets
-    tl_agg_size of them (the caller frees it). Sorts in the memory of the table's hash index,
+    tl_agg_size of them (the caller frees it). Sorts in the place of the table's hash index,
     which it takes: afterwards the table can be read (tl_agg_at, tl_agg_next, size, total) and
-    destroyed, but no longer added to or searched. For a result written once at millions of
-    groups: 4 bytes per group of output and the index's resident pages as the sort's room, where
-    tl_agg_sorted needs 32 fresh bytes per group. Returns 0, or TL_ENOMEM (the table may have
-    lost its index then too: read it with tl_agg_next). */
+    destroyed, but no longer added to, searched or cleared. For a result written once at
+    millions of groups: 16 bytes per group while sorting (in the index's own pages when they
+    fit), 4 after, where tl_agg_sorted needs a 32-byte entry per group on top of the index.
+    Returns 0, or TL_ENOMEM (the table may have lost its index then too: read it with
+    tl_agg_next). */
 int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
 /*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
