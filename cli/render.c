@@ -496,21 +496,21 @@ s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a,
     return 1;
 }
 
-/*  Where the groups come from: the update's array, or a table read in an order (its group
-    numbers, tl_agg_order). */
+/*  Where the groups come from: the update's array, or a sorted table (tl_agg_view_t). */
 typedef struct {
     const tl_msg_t *u;
-    const tl_agg_t *agg;
-    const uint32_t *order;
+    tl_agg_view_t *view;
+    char *buf;                  /* TL_AGG_KEY_MAX bytes for a view's key */
 } s_src_t;
 
-/*  Group i of the output (borrowed; tmp holds it when it is not in an array). */
+/*  Group i of the output (borrowed; tmp holds it when it is not in an array, and its key may
+    be in src's buffer: one such group at a time). */
 static inline const tl_agg_entry_t *
 s_at (const s_src_t *src, size_t i, tl_agg_entry_t *tmp)
 {
-    if (!src->order)
+    if (!src->view)
         return &src->u->groups [i];
-    tl_agg_at (src->agg, src->order [i], tmp);
+    tl_agg_view_at (src->view, i, tmp, src->buf);
     return tmp;
 }
 
@@ -557,18 +557,21 @@ tl_render_ordered (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 }
 
 int
-tl_render_table (FILE *f, tl_msg_t *u, const tl_agg_t *agg, const uint32_t *order, tl_fmt_t fmt)
+tl_render_view (FILE *f, tl_msg_t *u, tl_agg_view_t *view, tl_fmt_t fmt)
 {
-    if (s_sort == 0)
-        return s_render (f, u, fmt, &(s_src_t) { .u = u, .agg = agg, .order = order });
+    if (s_sort == 0) {
+        char buf [TL_AGG_KEY_MAX];
+        return s_render (f, u, fmt, &(s_src_t) { .u = u, .view = view, .buf = buf });
+    }
     /* --sort key: the groups as an array, sorted as tl_render sorts them */
     tl_agg_entry_t *g = tl_agg_entries_alloc (u->n_groups);
     if (!g) {
         fputs ("tally: out of memory while writing the result\n", stderr);
         return TL_ENOMEM;
     }
+    size_t pos = 0;
     for (size_t i = 0; i < u->n_groups; i++)
-        tl_agg_at (agg, order [i], &g [i]);
+        tl_agg_next (tl_agg_view_table (view), &pos, &g [i]);
     tl_msg_t v = *u;
     v.groups = g;
     s_order (&v);
@@ -609,11 +612,11 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
             /* In the output order the keys are scattered over the table's arena: fetch ahead,
                or every row waits for a cache (and TLB) miss; from a table, its entry (where
                the key is) first. */
-            if (src->order) {
+            if (src->view) {
                 if (i + 40 < u->n_groups)
-                    tl_agg_prefetch (src->agg, src->order [i + 40], false);
+                    tl_agg_view_prefetch (src->view, i + 40, false);
                 if (i + 20 < u->n_groups)
-                    tl_agg_prefetch (src->agg, src->order [i + 20], true);
+                    tl_agg_view_prefetch (src->view, i + 20, true);
             }
             else if (i + 20 < u->n_groups) {
                 const tl_agg_entry_t *ahead = &u->groups [i + 20];

@@ -146,10 +146,10 @@ tl_scan_main (int argc, char **argv)
         /* By count (the default): the table sorts its group numbers in its hash index's place
            (it takes no more adds after that) and the renderer reads the groups from it, so the
            result costs no array of 32-byte entries on top of the table. */
-        uint32_t *order = NULL;
+        tl_agg_view_t *view = NULL;
         tl_agg_entry_t *groups = NULL;
         size_t pos = 0, k = 0;
-        if (sort != TL_SORT_COUNT || tl_agg_order (totals, &order) != 0) {
+        if (sort != TL_SORT_COUNT || tl_agg_view_new (totals, &view) != 0) {
             groups = tl_agg_entries_alloc (ng);
             while (groups && tl_agg_next (totals, &pos, &groups [k]))
                 k++;
@@ -159,15 +159,15 @@ tl_scan_main (int argc, char **argv)
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
                        .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
                        .skipped = skipped };
-        if (order)
-            rc = tl_render_table (stdout, &u, totals, order, fmt) != 0;
+        if (view)
+            rc = tl_render_view (stdout, &u, view, fmt) != 0;
         else if (!groups) {
             fprintf (stderr, "tally scan: out of memory for the result's %zu groups\n", ng);
             rc = 1;
         }
         else
             rc = tl_render (stdout, &u, fmt) != 0;
-        free (order);
+        tl_agg_view_destroy (&view);
         free (groups);
         if (*overflow)
             rc = 1;

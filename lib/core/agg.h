@@ -68,11 +68,25 @@ tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
     Returns 0, or TL_ENOMEM (the table may have lost its index then too: read it with
     tl_agg_next). */
 int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
+/*  The groups in the output order, to be read once in that order (tally scan's result): like
+    tl_agg_order, it sorts in the table's index's place and seals the table, but it keeps the
+    sort's records (16 bytes per group) and reads each group from them where it can, without
+    touching the table (agg.c). Returns 0, or TL_ENOMEM as tl_agg_order. */
+typedef struct tl_agg_view tl_agg_view_t;
+int tl_agg_view_new (tl_agg_t *self, tl_agg_view_t **view_p);
+void tl_agg_view_destroy (tl_agg_view_t **view_p);
+size_t tl_agg_view_size (const tl_agg_view_t *view);
+const tl_agg_t *tl_agg_view_table (const tl_agg_view_t *view);
+/*  Group j of the output into e: its key borrowed from the table or written into buf
+    (TL_AGG_KEY_MAX bytes, the caller's), so e is valid until the next call with that buf.
+    Cheapest with j in order (not const: it remembers where it is). */
+void tl_agg_view_at (tl_agg_view_t *view, size_t j, tl_agg_entry_t *e, char *buf);
+/*  Hint that group j will be read soon: its entry in the table (key false), or its key (key
+    true: reads the entry, so hint that first, some groups ahead). Nothing when j needs no
+    table read. */
+void tl_agg_view_prefetch (const tl_agg_view_t *view, size_t j, bool key);
 /*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
-/*  Hint that group i will be read soon: its entry (key false: where its key is), or its key
-    (key true: reads the entry, so hint that first, a few groups ahead). */
-void tl_agg_prefetch (const tl_agg_t *self, size_t i, bool key);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);
