@@ -761,6 +761,7 @@ typedef struct {
 typedef struct {
     uint16_t pos;
     uint8_t min, width;
+    uint8_t shift;              /* where it sits in its level's number */
 } s_field_t;
 
 /*  What is sorted: an array of entries (tl_agg_sort_entries), or the table's own groups
@@ -817,8 +818,8 @@ s_gather (const s_sorter_t *s, const char *key, uint32_t len, size_t lev)
     const unsigned char *k = (const unsigned char *) key;
     uint64_t v = 0;
     for (size_t j = s->lev [lev]; j < s->lev [lev + 1]; j++) {
-        const s_field_t *f = &s->f [j];
-        v = v << f->width | (f->pos < len ? (uint64_t) (k [f->pos] - f->min) : 0);
+        const s_field_t *f = &s->f [j];     /* independent terms, not a chain of shifts */
+        v |= (f->pos < len ? (uint64_t) (k [f->pos] - f->min) : 0) << f->shift;
     }
     return v;
 }
@@ -889,11 +890,14 @@ s_fields (s_sorter_t *s, size_t n, size_t *hist)
             s->lev [++s->nlev] = (uint16_t) nf;
             bits = 0;
         }
-        s->f [nf++] = (s_field_t) { (uint16_t) p, (uint8_t) min, (uint8_t) width };
+        s->f [nf++] = (s_field_t) { (uint16_t) p, (uint8_t) min, (uint8_t) width, 0 };
         bits += width;
     }
     if (nf)
         s->lev [++s->nlev] = (uint16_t) nf;
+    for (size_t l = 0; l < s->nlev; l++)
+        for (size_t j = s->lev [l + 1], at = 0; j-- > s->lev [l]; at += s->f [j].width)
+            s->f [j].shift = (uint8_t) at;
     s->minlen = minlen;
     s->maxlen = maxlen;
 }
@@ -912,9 +916,9 @@ s_isort_k (s_rec_t *r, size_t n)
     }
 }
 
-/*  In-place MSD radix sort of r [0..n) by k from the byte at shift down (American flag sort:
-    each pass counts a byte, then cycles every record into its bucket), skipping bytes on which
-    all agree. In place, so the sort needs no scratch the size of its input; after the first
+/*  In-place MSD radix sort of r [0..n) by k from the 8 bits at shift down (American flag
+    sort: each pass counts a digit, then cycles every record into its bucket), skipping digits
+    on which all agree. In place, so the sort needs no scratch the size of its input; after the first
     pass the buckets are small enough for the cache. */
 static void
 s_afsort (s_rec_t *r, size_t n, int shift)
@@ -931,7 +935,7 @@ s_afsort (s_rec_t *r, size_t n, int shift)
         if (cnt [(r [0].k >> shift) & 0xff] == n) {
             if (shift == 0)
                 return;
-            shift -= 8;
+            shift = shift > 8 ? shift - 8 : 0;
             continue;
         }
         size_t sum = 0;
@@ -956,7 +960,7 @@ s_afsort (s_rec_t *r, size_t n, int shift)
             return;
         for (int b = 0; b < 256; b++)
             if (cnt [b] > 1)
-                s_afsort (r + end [b] - cnt [b], cnt [b], shift - 8);
+                s_afsort (r + end [b] - cnt [b], cnt [b], shift > 8 ? shift - 8 : 0);
         return;
     }
 }
@@ -971,8 +975,13 @@ s_sort_group (s_rec_t *r, size_t n)
     if (diff) {
         if (n <= 32)
             s_isort_k (r, n);
-        else
-            s_afsort (r, n, (63 - __builtin_clzll (diff)) & ~7);
+        else {
+            /* The first digit is the top 8 bits that differ, not a byte boundary: 256 buckets
+               from the first pass, so that the next passes work in cache. (Digits below may
+               overlap the last one: bits already equal in a bucket sort as equal.) */
+            int top = 63 - __builtin_clzll (diff);
+            s_afsort (r, n, top >= 7 ? top - 7 : 0);
+        }
     }
     r [0].len |= S_START;
     for (size_t i = 1; i < n; i++)
@@ -1312,10 +1321,9 @@ tl_agg_view_at (tl_agg_view_t *v, size_t j, tl_agg_entry_t *e, char *buf)
     }
     memcpy (buf, v->tmpl, v->klen);
     uint64_t k = v->r [j].k;
-    for (size_t x = v->nf; x-- > 0;) {
+    for (size_t x = 0; x < v->nf; x++) {
         const s_field_t *f = &v->f [x];
-        buf [f->pos] = (char) ((k & ((1u << f->width) - 1)) + f->min);
-        k >>= f->width;
+        buf [f->pos] = (char) (((k >> f->shift) & ((1u << f->width) - 1)) + f->min);
     }
     e->key = buf;
     e->len = v->klen;
