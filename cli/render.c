@@ -496,17 +496,39 @@ s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a,
     return 1;
 }
 
+/*  Where the groups come from: the update's array, or a sorted table (tl_agg_view_t). */
+typedef struct {
+    const tl_msg_t *u;
+    tl_agg_view_t *view;
+    char *buf;                  /* TL_AGG_KEY_MAX bytes for a view's key */
+} s_src_t;
+
+/*  Group i of the output (borrowed; tmp holds it when it is not in an array, and its key may
+    be in src's buffer: one such group at a time). */
+static inline const tl_agg_entry_t *
+s_at (const s_src_t *src, size_t i, tl_agg_entry_t *tmp)
+{
+    if (!src->view)
+        return &src->u->groups [i];
+    tl_agg_view_at (src->view, i, tmp, src->buf);
+    return tmp;
+}
+
 /*  Non-number values met by each aggregate, over all groups. */
 static uint64_t
-s_bad_values (const s_labels_t *l, const tl_msg_t *u, int a)
+s_bad_values (const s_labels_t *l, const s_src_t *src, int a)
 {
+    const tl_msg_t *u = src->u;
     const tl_qagg_t *q = &l->q.aggs [a];
     uint64_t n = 0;
+    tl_agg_entry_t tmp;
     if (q->cell < 0 || (size_t) q->cell >= u->ncells)
         return 0;
-    for (size_t i = 0; i < u->n_groups; i++)
-        if (u->groups [i].cells)
-            n += u->groups [i].cells [q->cell].bad;
+    for (size_t i = 0; i < u->n_groups; i++) {
+        const tl_agg_entry_t *g = s_at (src, i, &tmp);
+        if (g->cells)
+            n += g->cells [q->cell].bad;
+    }
     return n;
 }
 
@@ -517,13 +539,13 @@ s_is_extra (const s_labels_t *l, int a)
     return l->q.aggs [a].kind != TL_Q_COUNT;
 }
 
-static int s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt);
+static int s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src);
 
 int
 tl_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
     s_order (u);
-    return s_render (f, u, fmt);
+    return s_render (f, u, fmt, &(s_src_t) { .u = u });
 }
 
 int
@@ -531,12 +553,37 @@ tl_render_ordered (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
 {
     if (s_sort != 0)
         s_order (u);
-    return s_render (f, u, fmt);
+    return s_render (f, u, fmt, &(s_src_t) { .u = u });
+}
+
+int
+tl_render_view (FILE *f, tl_msg_t *u, tl_agg_view_t *view, tl_fmt_t fmt)
+{
+    if (s_sort == 0) {
+        char buf [TL_AGG_KEY_MAX];
+        return s_render (f, u, fmt, &(s_src_t) { .u = u, .view = view, .buf = buf });
+    }
+    /* --sort key: the groups as an array, sorted as tl_render sorts them */
+    tl_agg_entry_t *g = tl_agg_entries_alloc (u->n_groups);
+    if (!g) {
+        fputs ("tally: out of memory while writing the result\n", stderr);
+        return TL_ENOMEM;
+    }
+    size_t pos = 0;
+    for (size_t i = 0; i < u->n_groups; i++)
+        tl_agg_next (tl_agg_view_table (view), &pos, &g [i]);
+    tl_msg_t v = *u;
+    v.groups = g;
+    s_order (&v);
+    int rc = s_render (f, &v, fmt, &(s_src_t) { .u = &v });
+    free (g);
+    return rc;
 }
 
 static int
-s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
+s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
 {
+    tl_agg_entry_t tmp;
     s_labels_t *l = calloc (1, sizeof *l);
     if (!l) {
         fputs ("tally: out of memory while writing the result\n", stderr);
@@ -563,19 +610,27 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         bool fail = !o.b && u->n_groups;
         for (size_t i = 0; i < u->n_groups && !fail; i++) {
             /* In the output order the keys are scattered over the table's arena: fetch ahead,
-               or every row waits for a cache (and TLB) miss. */
-            if (i + 20 < u->n_groups) {
-                const char *pk = u->groups [i + 20].key;
-                __builtin_prefetch (pk);
-                __builtin_prefetch (pk + u->groups [i + 20].len - 1);
+               or every row waits for a cache (and TLB) miss; from a table, its entry (where
+               the key is) first. */
+            if (src->view) {
+                if (i + 40 < u->n_groups)
+                    tl_agg_view_prefetch (src->view, i + 40, false);
+                if (i + 20 < u->n_groups)
+                    tl_agg_view_prefetch (src->view, i + 20, true);
             }
-            if (s_csv_key_count (&o, &u->groups [i], l->q.nby) != 0) {
+            else if (i + 20 < u->n_groups) {
+                const tl_agg_entry_t *ahead = &u->groups [i + 20];
+                __builtin_prefetch (ahead->key);
+                __builtin_prefetch (ahead->key + ahead->len - 1);
+            }
+            const tl_agg_entry_t *g = s_at (src, i, &tmp);
+            if (s_csv_key_count (&o, g, l->q.nby) != 0) {
                 fail = true;
                 break;
             }
             for (int a = 0; a < l->q.naggs; a++)
                 if (s_is_extra (l, a)) {
-                    int vn = s_value (l, u, &u->groups [i], a, v, sizeof v) ? (int) strlen (v) : 0;
+                    int vn = s_value (l, u, g, a, v, sizeof v) ? (int) strlen (v) : 0;
                     if (s_room (&o, (size_t) vn + 1) != 0) {
                         fail = true;
                         break;
@@ -609,7 +664,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         }
         fputs ("],\"groups\":[", f);
         for (size_t i = 0; i < u->n_groups; i++) {
-            const tl_agg_entry_t *g = &u->groups [i];
+            const tl_agg_entry_t *g = s_at (src, i, &tmp);
             fputs (i ? ",{\"key\":" : "{\"key\":", f);
             if (l->q.nby == 1)
                 s_json_str (f, g->key, g->len);
@@ -649,7 +704,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
                 if (any++)
                     fputc (',', f);
                 s_json_str (f, l->agg [a], strlen (l->agg [a]));
-                fprintf (f, ":%llu", (unsigned long long) s_bad_values (l, u, a));
+                fprintf (f, ":%llu", (unsigned long long) s_bad_values (l, src, a));
             }
         fputs ("},\"error\":", f);
         s_json_str (f, u->error ? u->error : "", u->error ? strlen (u->error) : 0);
@@ -670,7 +725,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         for (size_t i = 0; i < u->n_groups; i++) {
             const char *p;
             size_t n;
-            s_part (&u->groups [i], k, &p, &n);
+            s_part (s_at (src, i, &tmp), k, &p, &n);
             if (n > kw [k])
                 kw [k] = n > 40 ? 40 : n;
         }
@@ -685,22 +740,23 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
             fprintf (f, "  %18s", l->agg [a]);
     fputc ('\n', f);
     for (size_t i = 0; i < u->n_groups; i++) {
+        const tl_agg_entry_t *g = s_at (src, i, &tmp);
         for (int k = 0; k < l->q.nby; k++) {
             const char *p;
             size_t n;
-            s_part (&u->groups [i], k, &p, &n);
+            s_part (g, k, &p, &n);
             if (n)
                 fprintf (f, "%-*.*s  ", (int) kw [k], (int) (n > 40 ? 40 : n), p);
             else
                 fprintf (f, "%-*s  ", (int) kw [k], "(empty)");
         }
         char n [32];
-        s_thousands (n, sizeof n, u->groups [i].count);
-        double share = u->rows ? 100.0 * (double) u->groups [i].count / (double) u->rows : 0;
+        s_thousands (n, sizeof n, g->count);
+        double share = u->rows ? 100.0 * (double) g->count / (double) u->rows : 0;
         fprintf (f, "%15s  %6.2f%%", n, share);
         for (int a = 0; a < l->q.naggs; a++)
             if (s_is_extra (l, a))
-                fprintf (f, "  %18s", s_value (l, u, &u->groups [i], a, v, sizeof v) ? v : "-");
+                fprintf (f, "  %18s", s_value (l, u, g, a, v, sizeof v) ? v : "-");
         fputc ('\n', f);
     }
     char rows [32], bad [32], by [64], extra [256] = "";
@@ -720,7 +776,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt)
         o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu row group(s) skipped by statistics",
                                 (unsigned long long) u->skipped);
     for (int a = 0; a < l->q.naggs && o < sizeof extra; a++) {
-        uint64_t nb = s_is_extra (l, a) ? s_bad_values (l, u, a) : 0;
+        uint64_t nb = s_is_extra (l, a) ? s_bad_values (l, src, a) : 0;
         if (nb)
             o += (size_t) snprintf (extra + o, sizeof extra - o, ", %llu non-numbers in %s", (unsigned long long) nb,
                                     l->agg [a]);

@@ -22,6 +22,10 @@ int tl_render (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
 /*  tl_render for groups already in the default order (count desc, then key: tl_agg_sorted's),
     which it does not sort again; under --sort key it sorts as tl_render does. */
 int tl_render_ordered (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
+/*  tl_render_ordered for the groups of a sorted table (update->n_groups of them;
+    update->groups is not read): the groups are read from the view as they are written, so the
+    result needs no array of entries. Under --sort key it sorts as tl_render does. */
+int tl_render_view (FILE *f, tl_msg_t *update, tl_agg_view_t *view, tl_fmt_t fmt);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
     groups, then a line that says how many more of the n_total the job has (update may hold only
     the top groups). No line is wider than width - 1 columns. Keys are not changed. */

@@ -143,23 +143,31 @@ tl_scan_main (int argc, char **argv)
         fprintf (stderr, "tally scan: the job failed: %s\n", overflow);
     if (!rc) {
         size_t ng = tl_agg_size (totals);
-        tl_agg_entry_t *groups = tl_agg_entries_alloc (ng);
+        /* By count (the default): the table sorts its group numbers in its hash index's place
+           (it takes no more adds after that) and the renderer reads the groups from it, so the
+           result costs no array of 32-byte entries on top of the table. */
+        tl_agg_view_t *view = NULL;
+        tl_agg_entry_t *groups = NULL;
         size_t pos = 0, k = 0;
-        if (groups && sort == TL_SORT_COUNT)
-            tl_agg_sorted (totals, groups);     /* sorts in groups' own memory */
-        else
+        if (sort != TL_SORT_COUNT || tl_agg_view_new (totals, &view) != 0) {
+            groups = tl_agg_entries_alloc (ng);
             while (groups && tl_agg_next (totals, &pos, &groups [k]))
                 k++;
+        }
         tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = !*overflow, .error = overflow,
                        .tasks_done = objs.n, .tasks_total = objs.n, .rows = rows, .bytes = bytes, .bytes_total = bytes,
                        .bad = bad, .blank = blank, .elapsed_ms = (uint64_t) (tl_now_ms () - t0), .groups = groups,
                        .n_groups = ng, .ncells = ncells, .filtered = filtered, .fetched = fetched,
                        .skipped = skipped };
-        if (!groups || tl_render_ordered (stdout, &u, fmt) != 0) {
-            if (!groups)
-                fprintf (stderr, "tally scan: out of memory for the result's %zu groups\n", ng);
+        if (view)
+            rc = tl_render_view (stdout, &u, view, fmt) != 0;
+        else if (!groups) {
+            fprintf (stderr, "tally scan: out of memory for the result's %zu groups\n", ng);
             rc = 1;
         }
+        else
+            rc = tl_render (stdout, &u, fmt) != 0;
+        tl_agg_view_destroy (&view);
         free (groups);
         if (*overflow)
             rc = 1;

@@ -8,6 +8,7 @@
     once. Cells returned by tl_agg_upsert stay where they are as the table grows. */
 #ifndef TL_AGG_H
 #define TL_AGG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,12 +52,41 @@ size_t tl_agg_size (const tl_agg_t *self);
 /*  Sum of all counts. */
 uint64_t tl_agg_total (const tl_agg_t *self);
 /*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key.
-    The sort works inside out and allocates nothing: at millions of groups, the cheapest way to
-    the output order. */
+    The sort works inside out and allocates only a few KB: at millions of groups, the cheapest
+    way to an array of entries in the output order (tl_agg_order is cheaper still when the
+    table is not needed for lookups after it). */
 void tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out);
 /*  An array for n entries (uninitialised; free() it), in huge pages when it is big (agg.c):
     for the output of a table of millions of groups. NULL if there is no memory. */
 tl_agg_entry_t *tl_agg_entries_alloc (size_t n);
+/*  The output order (count descending, then key) as group numbers for tl_agg_at: *order_p gets
+    tl_agg_size of them (the caller frees it). Sorts in the place of the table's hash index,
+    which it takes: afterwards the table can be read (tl_agg_at, tl_agg_next, size, total) and
+    destroyed, but no longer added to, searched or cleared. For a result written once at
+    millions of groups: 16 bytes per group while sorting (in the index's own pages when they
+    fit), 4 after, where tl_agg_sorted needs a 32-byte entry per group on top of the index.
+    Returns 0, or TL_ENOMEM (the table may have lost its index then too: read it with
+    tl_agg_next). */
+int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
+/*  The groups in the output order, to be read once in that order (tally scan's result): like
+    tl_agg_order, it sorts in the table's index's place and seals the table, but it keeps the
+    sort's records (16 bytes per group) and reads each group from them where it can, without
+    touching the table (agg.c). Returns 0, or TL_ENOMEM as tl_agg_order. */
+typedef struct tl_agg_view tl_agg_view_t;
+int tl_agg_view_new (tl_agg_t *self, tl_agg_view_t **view_p);
+void tl_agg_view_destroy (tl_agg_view_t **view_p);
+size_t tl_agg_view_size (const tl_agg_view_t *view);
+const tl_agg_t *tl_agg_view_table (const tl_agg_view_t *view);
+/*  Group j of the output into e: its key borrowed from the table or written into buf
+    (TL_AGG_KEY_MAX bytes, the caller's), so e is valid until the next call with that buf.
+    Cheapest with j in order (not const: it remembers where it is). */
+void tl_agg_view_at (tl_agg_view_t *view, size_t j, tl_agg_entry_t *e, char *buf);
+/*  Hint that group j will be read soon: its entry in the table (key false), or its key (key
+    true: reads the entry, so hint that first, some groups ahead). Nothing when j needs no
+    table read. */
+void tl_agg_view_prefetch (const tl_agg_view_t *view, size_t j, bool key);
+/*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
+void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
 void tl_agg_clear (tl_agg_t *self);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/core/agg.h"
+#include "lib/core/query.h"
+#include "cli/render.h"
 #include "reducer/ledger.h"
 
 static void
@@ -240,6 +242,145 @@ test_sorted_in_place (void **state)
     }
 }
 
+/*  tl_agg_order gives qsort's order as group numbers, for tables with and without cells:
+    counts past the directly bucketed ones (1024 and up, equal big counts among them), keys
+    that are prefixes of others or equal but for trailing zero bytes, keys longer than 8
+    varying bytes and keys that vary in one byte only; the table stays readable after it. */
+static void
+test_order (void **state)
+{
+    (void) state;
+    for (unsigned ncells = 0; ncells <= 1; ncells++)
+        for (int shape = 0; shape < 3; shape++) {
+            tl_agg_t *a = tl_agg_new_cells (ncells);
+            uint64_t r = 0x2545F4914F6CDD1DULL + (uint64_t) shape;
+            char k [80];
+            int adds = shape == 2 ? 3 : 90000;
+            for (int i = 0; i < adds; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                int len;
+                switch (shape ? (shape == 1 ? 0 : 4) : (int) (r % 5)) {
+                    case 0: len = snprintf (k, sizeof k, "2009-01-%02d %02d:%02d:%02d\x1f" "2009-01-%02d %02d:%02d",
+                                            (int) (r >> 8) % 31, (int) (r >> 16) % 24, (int) (r >> 24) % 60,
+                                            (int) (r >> 32) % 60, (int) (r >> 40) % 31, (int) (r >> 44) % 24,
+                                            (int) (r >> 50) % 60); break;
+                    case 1: len = (int) ((r >> 8) % 6); memset (k, 0, (size_t) len); if (len) k [0] = (char) ('a' + (r >> 16) % 2); break;
+                    case 2: len = (int) ((r >> 8) % 70); for (int j = 0; j < len; j++) k [j] = (char) ('x' + ((r >> (j % 60)) & 1)); break;
+                    case 3: len = snprintf (k, sizeof k, "%u", (unsigned) (r >> 40) % 5000); break;
+                    default: len = snprintf (k, sizeof k, "key-%u", (unsigned) (r >> 40) % 7); break;
+                }
+                uint64_t add = (r >> 58) == 0 ? 1ULL << 40 : (r >> 58) < 3 ? 1000 + (r >> 30) % 30 : 1;
+                tl_cell_t c;
+                tl_cell_init (&c);
+                c.n = add;
+                assert_int_equal (tl_agg_merge (a, k, (size_t) len, add, ncells ? &c : NULL), 0);
+            }
+            size_t n = tl_agg_size (a), pos = 0, m = 0;
+            tl_agg_entry_t *ref = calloc (n + 1, sizeof *ref);
+            while (tl_agg_next (a, &pos, &ref [m]))
+                m++;
+            assert_int_equal (m, n);
+            qsort (ref, n, sizeof *ref, s_ref_cmp);
+            uint32_t *order = NULL;
+            assert_int_equal (tl_agg_order (a, &order), 0);
+            assert_non_null (order);
+            assert_int_equal (tl_agg_size (a), n);
+            for (size_t i = 0; i < n; i++) {
+                tl_agg_entry_t e;
+                tl_agg_at (a, order [i], &e);
+                assert_int_equal (e.count, ref [i].count);
+                assert_int_equal (e.len, ref [i].len);
+                assert_memory_equal (e.key, ref [i].key, e.len);
+                assert_ptr_equal (e.cells, ref [i].cells);
+                if (ncells)
+                    assert_true (e.cells [0].n == e.count);
+            }
+            free (order);
+            free (ref);
+            tl_agg_destroy (&a);
+        }
+}
+
+/*  One result through tl_render (an array of entries, sorted by it) and through
+    tl_render_view (the table sorted in place): the same bytes in every format and order.
+    Keys with two parts, some that need quoting, some empty parts; a sum and an avg. Shape 1
+    has keys of one length that differ in few bytes, which the view rebuilds from the sort's
+    records instead of reading them (but for counts of 1024 and more); shape 2 keys of one
+    length that differ in more than 64 bits, which it must read. */
+static void
+test_render_table (void **state)
+{
+    (void) state;
+    const char *by [] = { "a", "b" }, *aggs [] = { "count", "sum:c", "avg:c" };
+    char *col = NULL;
+    tl_err_t e;
+    assert_int_equal (tl_query_build (by, 2, aggs, 3, NULL, 0, NULL, 0, &col, &e), 0);
+    tl_query_t q;
+    assert_int_equal (tl_query_parse (col, &q, &e), 0);
+    const tl_fmt_t fmts [] = { TL_FMT_CSV, TL_FMT_JSON, TL_FMT_TABLE };
+    const tl_sort_t sorts [] = { TL_SORT_COUNT, TL_SORT_KEY, TL_SORT_KEY_DESC };
+    for (int shape = 0; shape < 3; shape++)
+    for (int fi = 0; fi < 3; fi++)
+        for (int si = 0; si < 3; si++) {
+            tl_agg_t *a = tl_agg_new_cells ((unsigned) q.nvals);
+            uint64_t r = 0x9E3779B97F4A7C15ULL;
+            char k [64];
+            for (int i = 0; i < 5000; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                int len;
+                switch (shape ? 3 + shape : (int) (r % 4)) {
+                    case 1: len = snprintf (k, sizeof k, "x,\"%u\"%c", (unsigned) (r >> 40) % 50, TL_QUERY_KEY_SEP); break;
+                    case 2: len = snprintf (k, sizeof k, "%c%u", TL_QUERY_KEY_SEP, (unsigned) (r >> 40) % 300); break;
+                    case 5: len = 24; for (int j = 0; j < len; j++) k [j] = (char) ('a' + (r >> (j * 2 % 60)) % 16); break;
+                    case 4:
+                    case 0: len = snprintf (k, sizeof k, "2009-01-%02u %02u:%02u%c%u", (unsigned) (r >> 8) % 3,
+                                            (unsigned) (r >> 16) % 24, (unsigned) (r >> 24) % 60, TL_QUERY_KEY_SEP,
+                                            (unsigned) (r >> 40) % 9); break;
+                    default: len = snprintf (k, sizeof k, "%u.5%c-%u", (unsigned) (r >> 40) % 200, TL_QUERY_KEY_SEP,
+                                             (unsigned) (r >> 50) % 3); break;
+                }
+                tl_cell_t c [2];
+                for (int j = 0; j < 2; j++) {
+                    tl_cell_init (&c [j]);
+                    c [j].n = 1;
+                    c [j].sum = c [j].min = c [j].max = (double) (r >> 44) / 7.0;
+                }
+                uint64_t add = (r >> 60) == 0 ? 2000 : 1 + (r >> 58) % 2;
+                assert_int_equal (tl_agg_merge (a, k, (size_t) len, add, c), 0);
+            }
+            size_t n = tl_agg_size (a), pos = 0, m = 0;
+            tl_agg_entry_t *g = calloc (n + 1, sizeof *g);
+            while (tl_agg_next (a, &pos, &g [m]))
+                m++;
+            tl_msg_t u = { .type = TL_MSG_UPDATE, .col = col, .done = true, .ok = true, .error = "", .tasks_done = 1,
+                           .tasks_total = 1, .rows = 5000, .bytes = 1, .bytes_total = 1, .elapsed_ms = 1234,
+                           .groups = g, .n_groups = n, .ncells = (unsigned) q.nvals };
+            char *want = NULL, *got = NULL;
+            size_t wn = 0, gn = 0;
+            FILE *f = open_memstream (&want, &wn);
+            tl_render_set_sort (sorts [si]);
+            assert_int_equal (tl_render (f, &u, fmts [fi]), 0);
+            fclose (f);
+            tl_agg_view_t *view = NULL;
+            assert_int_equal (tl_agg_view_new (a, &view), 0);
+            assert_int_equal (tl_agg_view_size (view), n);
+            u.groups = NULL;
+            f = open_memstream (&got, &gn);
+            assert_int_equal (tl_render_view (f, &u, view, fmts [fi]), 0);
+            fclose (f);
+            assert_true (wn > 100);
+            assert_int_equal (gn, wn);
+            assert_memory_equal (got, want, wn);
+            free (want);
+            free (got);
+            tl_agg_view_destroy (&view);
+            free (g);
+            tl_agg_destroy (&a);
+        }
+    tl_render_set_sort (TL_SORT_COUNT);
+    free (col);
+}
+
 static void
 test_ledger_once (void **state)
 {
@@ -432,7 +573,7 @@ main (void)
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
         cmocka_unit_test (test_sort_matches_qsort),
         cmocka_unit_test (test_sorted_in_place), cmocka_unit_test (test_ledger_once),
-        cmocka_unit_test (test_agg_track),
+        cmocka_unit_test (test_agg_track),        cmocka_unit_test (test_order), cmocka_unit_test (test_render_table),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
