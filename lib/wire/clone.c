@@ -262,9 +262,8 @@ tl_clone_apply (tl_clone_t *self, tl_msg_t *m)
 {
     tl_clone_rc_t rc = TL_CLONE_SKIPPED;
     if (m->type == TL_MSG_UPDATE) {
-        /* Without a kind, an UPDATE is a whole state in one message (a reducer before deltas). */
-        bool delta = m->kind && strcmp (m->kind, TL_UPDATE_DELTA) == 0;
-        uint64_t part = m->kind ? m->part : 1, parts = m->kind ? m->parts : 1;
+        uint64_t part, parts;
+        bool delta = tl_update_where (m, &part, &parts);
         rc = delta ? s_delta (self, m, part, parts) : s_snapshot (self, m, part, parts);
     }
     tl_msg_clear (m);   /* kept (moved out) if it made the table whole */

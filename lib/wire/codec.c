@@ -1084,3 +1084,11 @@ done:
         tl_msg_clear (m);
     return rc;
 }
+
+bool
+tl_update_where (const tl_msg_t *m, uint64_t *part, uint64_t *parts)
+{
+    *part = m->kind ? m->part : 1;
+    *parts = m->kind ? m->parts : 1;
+    return m->kind && strcmp (m->kind, TL_UPDATE_DELTA) == 0;
+}

@@ -154,6 +154,10 @@ typedef struct {
     void *arena_;   /* private: memory of a decoded message */
 } tl_msg_t;
 
+/*  Where an UPDATE stands in its update: part `*part` of `*parts`, and whether it is a delta.
+    Without a kind it is a whole state in one message (a reducer before deltas). */
+bool tl_update_where (const tl_msg_t *m, uint64_t *part, uint64_t *parts);
+
 /*  Type name as on the wire ("hello", ...), or "?" */
 const char *tl_msg_type_name (tl_msg_type_t type);
 /*  Encode m into a new buffer (*data, caller frees with free()). */

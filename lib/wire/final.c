@@ -168,8 +168,8 @@ tl_final_apply (tl_final_t *self, tl_msg_t *m)
 {
     tl_final_rc_t rc = TL_FINAL_IGNORED;
     if (m->type == TL_MSG_UPDATE) {
-        bool delta = m->kind && strcmp (m->kind, TL_UPDATE_DELTA) == 0;
-        uint64_t part = m->kind ? m->part : 1, parts = m->kind ? m->parts : 1;
+        uint64_t part, parts;
+        bool delta = tl_update_where (m, &part, &parts);
         if (m->done)
             self->seen_done = true;
         if (self->gathering && (delta || m->seq != self->seq || part != self->next || parts != self->parts
