@@ -97,11 +97,7 @@ s_assign (tl_broker_t *b, int m, const tl_task_t *t, uint32_t attempt, uint64_t 
     const tl_object_t *obj = &b->objs.v [t->object];
     tl_token_claim_t claim = { .job = b->job, .task = t->id, .attempt = attempt, .mapper = mp->name,
                                .offset = t->offset, .verify = verify };
-    if (!tl_token_mac_is (b->mac, b->jr.key)) {
-        tl_token_mac_destroy (&b->mac);
-        b->mac = tl_token_mac_new (b->jr.key);
-    }
-    if (b->mac)
+    if (tl_token_mac_ready (&b->mac, b->jr.key))
         tl_token_mac_make (b->mac, &claim, token);
     else
         tl_token_make (b->jr.key, &claim, token);
@@ -255,7 +251,6 @@ s_pong (tl_broker_t *b, const char *ident, size_t identlen, const char *fleet)
     free (ms);
 }
 
-/*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
 /*  Wait for the reducer's verdict on the job (an END from it, docs/PROTOCOL.md), reading and
     dropping anything else it sends. Returns 1 (ok), 0 (failed: its error in why), or -1 when
     none came within VERDICT_WAIT_MS. */
@@ -291,6 +286,7 @@ s_await_verdict (tl_broker_t *b, char *why, size_t whylen)
     return rc;
 }
 
+/*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
 static void
 s_on_stalled (tl_broker_t *b, const char *why, int64_t now)
 {

@@ -204,7 +204,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
         tl_warn ("the final snapshot goes out unsorted: out of memory");
     if (sorted)
         tl_agg_sorted (totals, sorted);
-    tl_agg_entry_t *groups = malloc ((ng < per ? ng : per) * sizeof *groups + 1);
+    tl_agg_entry_t *groups = malloc ((sorted ? 0 : ng < per ? ng : per) * sizeof *groups + 1);
     tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
     tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
     char *names = calloc (nm + 1, TL_AGG_KEY_MAX + 1);
@@ -700,11 +700,8 @@ s_on_part (s_reducer_t *r, const tl_msg_t *m)
 static bool
 s_token_ok (s_reducer_t *r, const tl_token_claim_t *claim, const char *token)
 {
-    if (!tl_token_mac_is (r->mac, r->key)) {
-        tl_token_mac_destroy (&r->mac);
-        r->mac = tl_token_mac_new (r->key);
-    }
-    return r->mac ? tl_token_mac_check (r->mac, claim, token) : tl_token_check (r->key, claim, token);
+    return tl_token_mac_ready (&r->mac, r->key) ? tl_token_mac_check (r->mac, claim, token)
+                                                 : tl_token_check (r->key, claim, token);
 }
 
 /*  Returns true if the message was kept (held for later): the caller must not clear it. */

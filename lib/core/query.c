@@ -683,3 +683,13 @@ tl_query_overflow (const tl_query_t *q, const tl_agg_t *agg, char *why, size_t w
     }
     return bad;
 }
+
+unsigned
+tl_query_ncells (const char *text)
+{
+    tl_query_t *q = malloc (sizeof *q);
+    tl_err_t e;
+    unsigned n = q && text && tl_query_parse (text, q, &e) == 0 ? (unsigned) q->nvals : 0;
+    free (q);
+    return n;
+}

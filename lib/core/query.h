@@ -97,6 +97,9 @@ int tl_query_build (const char *const *by, int nby, const char *const *aggs, int
                     int nwheres, const char *const *aliases, int naliases, char **text, tl_err_t *e);
 /*  Parse query text (either form). */
 int tl_query_parse (const char *text, tl_query_t *q, tl_err_t *e);
+/*  The value cells per group of query text (its aggregates other than count); 0 if it does not
+    parse (counts only). */
+unsigned tl_query_ncells (const char *text);
 /*  True if text is the plain form (one column, count, nothing else). */
 bool tl_query_is_plain (const char *text);
 /*  Resolve every column against a header line. TL_ECOLUMN names the first one missing. */

@@ -83,17 +83,6 @@ s_same (const char *a, const char *b)
     return a && b && strcmp (a, b) == 0;
 }
 
-/*  The value cells per group of a job's query (0 if its text does not parse: counts only). */
-static unsigned
-s_ncells (const char *col)
-{
-    tl_query_t *q = malloc (sizeof *q);
-    tl_err_t e;
-    unsigned n = q && col && tl_query_parse (col, q, &e) == 0 ? (unsigned) q->nvals : 0;
-    free (q);
-    return n;
-}
-
 static void
 s_keep_last (tl_clone_t *self, tl_msg_t *m)
 {
@@ -199,7 +188,7 @@ s_snapshot (tl_clone_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
     if (part == 1) {
         tl_agg_destroy (&self->next);
         free (self->pjob);
-        self->next = tl_agg_new_cells (m->n_groups ? (unsigned) m->ncells : s_ncells (m->col));
+        self->next = tl_agg_new_cells (m->n_groups ? (unsigned) m->ncells : tl_query_ncells (m->col));
         self->pjob = s_strdup (m->job);
         if (!self->next || !self->pjob)
             return s_gap (self);

@@ -68,8 +68,6 @@ s_room (tl_final_t *self, size_t n, size_t hint)
     if (self->n + n <= self->cap)
         return 0;
     size_t cap = self->cap ? self->cap * 2 : 1024;
-    if (cap < self->n + n)
-        cap = self->n + n;
     if (!self->cap && hint > cap)
         cap = hint < S_HINT_MAX ? hint : S_HINT_MAX;
     if (cap < self->n + n)
@@ -152,12 +150,8 @@ s_take (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
     }
     /* An empty table's parts decode without cells: its shape is the query's. */
     tl_msg_t *last = &self->msgs [self->nmsgs - 1];
-    if (!self->n) {
-        tl_query_t *q = malloc (sizeof *q);
-        tl_err_t e;
-        self->ncells = q && last->col && tl_query_parse (last->col, q, &e) == 0 ? (uint64_t) q->nvals : 0;
-        free (q);
-    }
+    if (!self->n)
+        self->ncells = tl_query_ncells (last->col);
     last->ncells = (size_t) self->ncells;
     self->whole = true;
     return TL_FINAL_WHOLE;

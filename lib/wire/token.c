@@ -123,6 +123,16 @@ tl_token_mac_is (const tl_token_mac_t *self, const uint8_t key [TL_TOKEN_KEY_LEN
     return self && CRYPTO_memcmp (self->key, key, TL_TOKEN_KEY_LEN) == 0;
 }
 
+tl_token_mac_t *
+tl_token_mac_ready (tl_token_mac_t **self_p, const uint8_t key [TL_TOKEN_KEY_LEN])
+{
+    if (!tl_token_mac_is (*self_p, key)) {
+        tl_token_mac_destroy (self_p);
+        *self_p = tl_token_mac_new (key);
+    }
+    return *self_p;
+}
+
 void
 tl_token_mac_make (tl_token_mac_t *self, const tl_token_claim_t *c, char out [TL_TOKEN_HEX + 1])
 {

@@ -40,6 +40,9 @@ tl_token_mac_t *tl_token_mac_new (const uint8_t key [TL_TOKEN_KEY_LEN]);
 void tl_token_mac_destroy (tl_token_mac_t **self_p);
 /*  True if self was made from key (so a caller can tell when its key changed). */
 bool tl_token_mac_is (const tl_token_mac_t *self, const uint8_t key [TL_TOKEN_KEY_LEN]);
+/*  *self_p made ready for key: kept if it was made from key, else made again. Returns it, or
+    NULL when out of memory (then use the plain calls). */
+tl_token_mac_t *tl_token_mac_ready (tl_token_mac_t **self_p, const uint8_t key [TL_TOKEN_KEY_LEN]);
 void tl_token_mac_make (tl_token_mac_t *self, const tl_token_claim_t *claim, char out [TL_TOKEN_HEX + 1]);
 bool tl_token_mac_check (tl_token_mac_t *self, const tl_token_claim_t *claim, const char *token);
 /*  Key <-> hex (2 * TL_TOKEN_KEY_LEN digits). from_hex returns 0, or -1 if hex is malformed. */

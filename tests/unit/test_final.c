@@ -18,6 +18,20 @@ typedef struct {
     uint64_t count;
 } s_group_t;
 
+/*  m through the codec, as over the wire. */
+static tl_msg_t
+s_roundtrip (const tl_msg_t *m)
+{
+    char *buf;
+    size_t len;
+    assert_int_equal (tl_msg_encode (m, &buf, &len), 0);
+    tl_msg_t d;
+    tl_err_t err;
+    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
+    free (buf);
+    return d;
+}
+
 static tl_msg_t
 s_update (const char *kind, uint64_t seq, uint64_t part, uint64_t parts, const s_group_t *g, size_t n, bool done)
 {
@@ -26,13 +40,7 @@ s_update (const char *kind, uint64_t seq, uint64_t part, uint64_t parts, const s
         e [i] = (tl_agg_entry_t) { g [i].key, (uint32_t) strlen (g [i].key), g [i].count, NULL };
     tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = seq, .job = "j", .col = "c", .done = done, .ok = done,
                    .groups = e, .n_groups = n, .kind = kind, .base = seq - 1, .part = part, .parts = parts };
-    char *buf;
-    size_t len;
-    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
-    tl_msg_t d;
-    tl_err_t err;
-    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
-    free (buf);
+    tl_msg_t d = s_roundtrip (&m);
     free (e);
     return d;
 }
@@ -141,13 +149,7 @@ test_empty_with_cells (void **state)
     tl_final_t *f = tl_final_new ();
     tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = 2, .job = "j", .col = "by a\nagg sum:b\n", .done = true,
                    .ok = true, .kind = TL_UPDATE_SNAPSHOT, .part = 1, .parts = 1 };
-    char *buf;
-    size_t len;
-    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
-    tl_msg_t d;
-    tl_err_t err;
-    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
-    free (buf);
+    tl_msg_t d = s_roundtrip (&m);
     assert_int_equal (tl_final_apply (f, &d), TL_FINAL_WHOLE);
     assert_int_equal (tl_final_last (f)->ncells, 1);
     size_t n = 9;
