@@ -76,11 +76,13 @@ groups=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["gr
 [ "$groups" -ge 100000 ] || fail "only $groups groups: not a many-group job"
 grep -q "updates were lost" "$T/stopped.log" || fail "the stopped watcher saw no gap: its queue never overflowed"
 grep -Eq "[1-9][0-9]* loss\(es\) repaired" "$T/stopped.log" || fail "the stopped watcher did not repair its loss"
+# Whether it lost the final table depends on what its queue held when it was resumed (a
+# snapshot another watcher asked for may reach it whole): exact either way, asked or not.
 grep -q "asking the reducer for a snapshot" "$T/stopped_final.log" \
-    || fail "the stopped final-table watcher never asked for the final table it lost"
+    && echo "note: the stopped final-table watcher lost the final table and asked for it again"
 grep -q "the final table: $groups groups" "$T/stopped_final.log" || fail "the stopped final-table watcher: no final table"
 grep -q "updates were lost" "$T/early1.log" "$T/early2.log" && echo "note: an early watcher lost updates too"
-pass "$groups groups: two early watchers, a late one and two stopped mid-job (both lost updates and asked for a snapshot) all end equal to Python's count"
+pass "$groups groups: two early watchers, a late one and two stopped mid-job (the replica one lost updates and asked for a snapshot) all end equal to Python's count"
 
 # What was published, as the reducer counted it.
 bytes=$(metric tally_published_bytes_total); snaps=$(metric tally_published_snapshots_total)
