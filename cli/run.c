@@ -498,9 +498,6 @@ tl_run_main (int argc, char **argv)
         tl_security_client (sec, sub, &se);
     if (!sub || tl_sock_connect (sub, pep) < 0)
         goto done;
-    zsock_set_subscribe (sub, "");
-    if (webd)           /* the dashboard wants the task spans and events too */
-        zsock_set_subscribe (sub, TL_ACT_TOPIC);
     s_watchdog_t wd = { kids, nkids, broker, false, false, 0, 0 };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";

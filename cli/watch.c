@@ -296,6 +296,13 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     /* Nothing shown before the end: no replica, only the final table (lib/wire/final.h). */
     bool final_only = o->until_done && !o->live && !o->web && !o->once && o->fmt != TL_FMT_JSONL;
     tl_final_t *fin = final_only ? tl_final_new () : NULL;
+    /* A replica asks for the deltas' groups first (else they go out bare), then for
+       everything, which asks for a snapshot; a dashboard also for the activity. */
+    if (!final_only)
+        zsock_set_subscribe (sub, TL_GROUPS_TOPIC);
+    zsock_set_subscribe (sub, "");
+    if (o->web)
+        zsock_set_subscribe (sub, TL_ACT_TOPIC);
     zpoller_t *poller = zpoller_new (sub, NULL);
     int rc = 4;
     while (clone && (fin || !final_only) && !zsys_interrupted) {
@@ -523,9 +530,6 @@ tl_watch_main (int argc, char **argv)
         tl_security_destroy (&sec);
         return 1;
     }
-    zsock_set_subscribe (sub, "");
-    if (wc.listen)      /* the dashboard wants the task spans and events too */
-        zsock_set_subscribe (sub, TL_ACT_TOPIC);
     o.endpoint = ep;
     o.monitor = mon;
     if (wc.listen && !(o.web = tl_web_new (&wc, &we))) {

@@ -30,9 +30,10 @@ typedef struct {
     uint64_t *updates;      /* if set: counts the UPDATEs received (for `alive`, see cli/run.c) */
 } tl_watch_opts_t;
 
-/*  Read updates from a SUB socket (already connected and subscribed to "") into a replica of
-    the reducer's table (lib/wire/clone.h) and render it to out as opts ask; when updates were
-    lost it subscribes to "" again, which asks the reducer for a snapshot. `alive` (optional) is called between updates and may return false to stop.
+/*  Subscribe a connected SUB socket as opts need (a replica, or only the final table; the
+    dashboard's activity when opts->web), read updates into a replica of the reducer's table
+    (lib/wire/clone.h) or the final table alone (lib/wire/final.h) and render it to out as opts
+    ask; when updates were lost it subscribes to "" again, which asks the reducer for a snapshot. `alive` (optional) is called between updates and may return false to stop.
     Returns 0 if the job ended ok (or --once printed), 1 if it failed, 3 on timeout, 4 if stopped. */
 int tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *opts, FILE *out, FILE *live_out,
                    bool (*alive) (void *arg), void *arg);

@@ -149,6 +149,7 @@ typedef struct {
     int64_t compact_failed;     /* when a compaction last failed: the next waits STALL_WARN_MS */
     tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
     bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
+    bool groups_wanted;     /* a replica subscribes to TL_GROUPS_TOPIC: deltas carry their groups */
 } s_reducer_t;
 
 static void
@@ -156,6 +157,14 @@ s_free_data (void *data, void *hint)
 {
     (void) hint;
     free (data);
+}
+
+/*  Is f an XPUB (un)subscription of topic? */
+static bool
+s_topic_is (zframe_t *f, const char *topic)
+{
+    size_t tn = strlen (topic);
+    return f && zframe_size (f) == 1 + tn && memcmp (zframe_data (f) + 1, topic, tn) == 0;
 }
 
 /*  Encode and send one UPDATE (zero-copy), and count it. */
@@ -192,7 +201,10 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     const tl_agg_t *mappers = tl_ledger_mappers (r->ledger);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
     size_t size = tl_agg_size (totals), nm = tl_agg_size (mappers);
-    size_t ng = snapshot ? size : tl_ledger_changed_count (r->ledger);
+    /* Nobody keeps a replica (every watcher prints only the final table): a delta is progress
+       only. A replica that subscribes later starts from a snapshot anyway. */
+    bool bare = !snapshot && !r->groups_wanted;
+    size_t ng = snapshot ? size : bare ? 0 : tl_ledger_changed_count (r->ledger);
     size_t per = (size + PARTS_MAX - 1) / PARTS_MAX;
     if (per < PART_GROUPS)
         per = PART_GROUPS;
@@ -226,7 +238,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
         .elapsed_ms = (uint64_t) ((r->done ? r->finished : now) - r->started),
         .groups = groups, .mappers = ms, .n_mappers = nm,
         .ncells = tl_agg_ncells (totals), .filtered = st.filtered, .fetched = st.fetched, .skipped = st.skipped,
-        .kind = snapshot ? TL_UPDATE_SNAPSHOT : TL_UPDATE_DELTA, .base = base, .parts = parts,
+        .kind = snapshot ? TL_UPDATE_SNAPSHOT : TL_UPDATE_DELTA, .base = base, .parts = parts, .bare = bare,
     };
     size_t pos = 0;
     uint64_t bytes0 = r->pub_bytes;
@@ -239,7 +251,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
             pos += n;
         }
         else
-            while (n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
+            while (!bare && n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
                                                 : tl_ledger_changed_next (r->ledger, &pos, &groups [n])))
                 n++;
         m.part = part;
@@ -971,11 +983,13 @@ tl_reducer_run (const tl_reducer_opts_t *o)
         if (which == r.xpub) {
             zframe_t *f = zframe_recv (r.xpub);
             /* A subscription (first byte 1) asks for a snapshot: a new watcher, or one that lost
-               updates and subscribed again. The dashboard's topic turns the activity on; its
-               unsubscription (the last one gone, XPUB_VERBOSE) turns it off. */
-            size_t tn = sizeof TL_ACT_TOPIC - 1;
-            if (f && zframe_size (f) == 1 + tn && memcmp (zframe_data (f) + 1, TL_ACT_TOPIC, tn) == 0)
+               updates and subscribed again. The dashboard's topic turns the activity on, and a
+               replica's topic the deltas' groups; the unsubscription (the last one gone,
+               XPUB_VERBOSE) turns it off. */
+            if (s_topic_is (f, TL_ACT_TOPIC))
                 r.act_wanted = zframe_data (f) [0] == 1;
+            if (s_topic_is (f, TL_GROUPS_TOPIC))
+                r.groups_wanted = zframe_data (f) [0] == 1;
             if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1) {
                 r.want_snapshot = true;
                 r.snap_requests++;

@@ -234,6 +234,8 @@ s_delta (tl_clone_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
         return TL_CLONE_WAITING;    /* deltas mean nothing until the snapshot is here */
     else
         return s_gap (self);        /* another job's delta, a snapshot cut short, a lost part */
+    if (m->bare)
+        return s_gap (self);        /* its groups were left out: the reducer did not know of us */
     if (s_apply_groups (self, self->table, m, true) != 0)
         return s_gap (self);
     self->pnext++;

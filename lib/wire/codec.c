@@ -30,7 +30,7 @@ enum {
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS,
     F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT,
     F_FORMAT, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS, F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS,
-    F_BATCH, F_ASSIGNS, F_DONES, F_COUNT_
+    F_BATCH, F_ASSIGNS, F_DONES, F_BARE, F_COUNT_
 };
 /*  The fields a decoded message holds are a set of 128 bits (two words): 64 were full. */
 _Static_assert (F_COUNT_ <= 128, "field sets are 128-bit masks");
@@ -73,6 +73,7 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_PART] = F ("part", K_UINT, part),        [F_PARTS] = F ("parts", K_UINT, parts),
     [F_BATCH] = F ("batch", K_UINT, batch),     [F_ASSIGNS] = F ("list", K_ASSIGNS, assigns),
     [F_DONES] = F ("done", K_DONES, dones),
+    [F_BARE] = F ("bare", K_BOOL, bare),
 };
 
 #define MAXF 24
@@ -110,7 +111,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_UPDATE] = { "update", { F_SEQ, F_JOB, F_COL, F_DONE, F_OK, F_TASKS_DONE, F_TASKS_TOTAL, F_ROWS,
                                     F_BYTES, F_BYTES_TOTAL, F_BAD, F_ELAPSED, F_GROUPS, -1 },
                         { F_ERROR, F_BLANK, F_DUPS, F_MAPPERS, F_FILTERED, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS,
-                          F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS, -1 } },
+                          F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS, F_BARE, -1 } },
     [TL_MSG_ACTIVITY] = { "activity", { F_JOB, F_CLOCK, F_SPANS, F_EVENTS, F_WORKERS, -1 }, { -1 } },
     [TL_MSG_PING] = { "ping", { -1 }, { F_FLEET, -1 } },
     [TL_MSG_PONG] = { "pong", { F_JOB, F_TASKS_DONE, F_TASKS_TOTAL, F_MAPPERS, -1 }, { -1 } },
@@ -169,6 +170,10 @@ s_pack_field (msgpack_packer *pk, const tl_msg_t *m, int f)
         case K_GROUPS:
             msgpack_pack_array (pk, m->n_groups);
             for (size_t i = 0; i < m->n_groups; i++) {
+                /* Keys of a sorted table lie all over memory (the final table: a cache miss per
+                   group, a fifth of the reducer's time at 6 M groups): ask for them early. */
+                if (i + 16 < m->n_groups)
+                    __builtin_prefetch (m->groups [i + 16].key);
                 bool cells = m->ncells && m->groups [i].cells;
                 msgpack_pack_array (pk, cells ? 3 : 2);
                 msgpack_pack_bin (pk, m->groups [i].len);
@@ -289,6 +294,8 @@ s_skip (const tl_msg_t *m, int f)
         return !m->kind;
     if (f == F_BASE)
         return !m->kind || strcmp (m->kind, TL_UPDATE_DELTA) != 0;
+    if (f == F_BARE)
+        return !m->bare;        /* only a delta that left its groups out says so */
     return false;
 }
 

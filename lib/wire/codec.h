@@ -97,6 +97,11 @@ typedef struct {
 #define TL_ACT_TOPIC "tally-activity"
 #define TL_UPDATE_SNAPSHOT "snapshot"
 #define TL_UPDATE_DELTA "delta"
+/*  The XPUB topic a receiver that keeps a replica subscribes to, before "": while nobody holds
+    it, deltas go out bare (no groups, `bare` set: progress only), so a reducer whose watchers
+    only print the final table encodes and sends no groups until the end. No message starts
+    with it, so it only tells the reducer. */
+#define TL_GROUPS_TOPIC "tally-groups"
 
 typedef struct {
     tl_msg_type_t type;
@@ -147,6 +152,8 @@ typedef struct {
                                groups changed since update `base`); NULL: a whole state in one
                                message, as before kind existed (lib/wire/clone.h) */
     uint64_t base;          /* UPDATE delta: the seq of the update it follows */
+    bool bare;              /* UPDATE delta: its groups were left out (no subscriber held
+                               TL_GROUPS_TOPIC); a replica that holds its base has lost them */
     uint64_t part, parts;   /* UPDATE with a kind: part `part` (from 1) of `parts` messages that
                                share one seq and make one update. PARTIAL: part `part` of a
                                task's partial sent in `parts` messages (parts 0: one whole

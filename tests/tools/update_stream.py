@@ -30,6 +30,7 @@ def main():
     ep, out = sys.argv[1], sys.argv[2]
     s = zmq.Context().socket(zmq.SUB)
     s.setsockopt(zmq.RCVHWM, 0)     # unbounded here, so the reducer's queue for us never fills
+    s.setsockopt(zmq.SUBSCRIBE, b"tally-groups")   # we keep a replica: deltas with their groups
     s.setsockopt(zmq.SUBSCRIBE, b"")
     s.connect(ep)
     print("subscribed", flush=True)
@@ -78,6 +79,8 @@ def main():
         else:
             if m["base"] != held or seq != held + 1:
                 fail(f"delta {seq} has base {m['base']}; the update before was {held}: a loss")
+            if m.get("bare"):
+                fail(f"delta {seq} left its groups out, though we hold the topic tally-groups")
             table.update(groups)
             held = seq
             seen["deltas"] += 1
