@@ -14,6 +14,9 @@
 
 struct tl_ledger {
     tl_agg_t *totals;
+    tl_agg_view_t *view;    /* the totals sorted, once the job is over (tl_ledger_sorted): the
+                               table is sealed then, and nothing more is applied */
+    bool sealed;
     tl_agg_t *mappers;
     uint64_t *bits;
     size_t words;
@@ -40,10 +43,20 @@ tl_ledger_new (void)
     return self;
 }
 
+/*  The totals may change again (a new job, a load): the sorted view goes, and the table takes
+    adds again (tl_agg_clear gives a sealed table a new index). */
+static void
+s_unseal (tl_ledger_t *self)
+{
+    tl_agg_view_destroy (&self->view);
+    self->sealed = false;
+}
+
 void
 tl_ledger_destroy (tl_ledger_t **self_p)
 {
     if (self_p && *self_p) {
+        s_unseal (*self_p);
         tl_agg_destroy (&(*self_p)->totals);
         tl_agg_destroy (&(*self_p)->mappers);
         free ((*self_p)->bits);
@@ -66,6 +79,7 @@ tl_ledger_destroy (tl_ledger_t **self_p)
 int
 tl_ledger_set_cells (tl_ledger_t *self, unsigned ncells)
 {
+    s_unseal (self);
     if (tl_agg_ncells (self->totals) == ncells) {
         tl_agg_clear (self->totals);
         return 0;
@@ -83,6 +97,7 @@ tl_ledger_set_cells (tl_ledger_t *self, unsigned ncells)
 void
 tl_ledger_reset (tl_ledger_t *self)
 {
+    s_unseal (self);
     tl_agg_clear (self->totals);
     tl_agg_clear (self->mappers);
     if (self->bits)
@@ -248,6 +263,10 @@ s_admit (tl_ledger_t *self, const tl_msg_t *p, size_t ngroups, size_t ncells)
     if (tl_ledger_applied (self, p->task)) {
         self->st.dups++;
         return 0;
+    }
+    if (self->sealed) {
+        self->st.rejected++;    /* the job is over and its table sorted: nothing more goes in */
+        return TL_EINVAL;
     }
     return 1;
 }
@@ -589,6 +608,17 @@ done:
         tl_err_set (e, rc, 0, "checkpoint is malformed");
     }
     return rc;
+}
+
+tl_agg_view_t *
+tl_ledger_sorted (tl_ledger_t *self)
+{
+    if (!self->sealed) {
+        self->sealed = true;
+        if (tl_agg_view_new (self->totals, &self->view) != 0)
+            self->view = NULL;
+    }
+    return self->view;
 }
 
 const tl_agg_t *

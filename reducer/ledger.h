@@ -75,6 +75,13 @@ int tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char 
 /*  Replace the ledger's contents with a saved buffer. Validates as strictly as the codec does. */
 int tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e);
 const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
+/*  The totals in the output order (count descending, then key), for a job that is over: the
+    first call sorts them once (tl_agg_view_new: 16 bytes per group, in the hash index's place)
+    and seals the table, so every later partial is rejected (counted) until a reset, a new query
+    shape or a load, which unseal it. The totals can still be read (tl_agg_next, the changed
+    groups). NULL if there was no memory to sort: the table is sealed all the same, and is read
+    unsorted. */
+tl_agg_view_t *tl_ledger_sorted (tl_ledger_t *self);
 /*  The groups whose totals changed since the last tl_ledger_changes_clear (a reset, a new
     query shape or a load starts afresh: everything loaded counts as changed). Iterate like
     tl_agg_next; each entry holds the group's totals now. O(changed groups), not O(groups). */

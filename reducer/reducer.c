@@ -119,6 +119,7 @@ typedef struct {
     bool want_snapshot;     /* a subscriber arrived: a snapshot once snap_after is reached */
     int64_t snap_after;
     uint64_t pub_msgs, pub_bytes, pub_snapshots, pub_deltas, snap_requests;
+    uint64_t pub_bare, pub_delta_groups; /* deltas sent bare; groups sent in deltas */
     uint64_t snap_bytes, snap_groups, snap_parts;   /* of the last snapshot */
     char broker [256];
     size_t brokerlen;
@@ -209,18 +210,22 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     if (per < PART_GROUPS)
         per = PART_GROUPS;
     size_t parts = ng ? (ng + per - 1) / per : 1;
-    /* The final table goes out in output order (docs/PROTOCOL.md): sorted once here, a watcher
-       that only prints the result needs no replica and no sort of its own (lib/wire/final.h). */
-    tl_agg_entry_t *sorted = NULL;
-    if (snapshot && r->done && size > 1 && !(sorted = tl_agg_entries_alloc (size)))
+    /* The final table goes out in output order (docs/PROTOCOL.md): sorted once for the job (the
+       ledger keeps the order; later snapshots of it re-use it), so a watcher that only prints
+       the result needs no replica and no sort of its own (lib/wire/final.h). A failed job's
+       table is not sealed: it is read as it is. */
+    tl_agg_view_t *view = snapshot && r->done && r->ok && size > 1 ? tl_ledger_sorted (r->ledger) : NULL;
+    if (snapshot && r->done && r->ok && size > 1 && !view)
         tl_warn ("the final snapshot goes out unsorted: out of memory");
-    if (sorted)
-        tl_agg_sorted (totals, sorted);
-    tl_agg_entry_t *groups = malloc ((sorted ? 0 : ng < per ? ng : per) * sizeof *groups + 1);
+    size_t room = ng < per ? ng : per;
+    tl_agg_entry_t *groups = malloc (room * sizeof *groups + 1);
+    /* The keys the view rebuilds from its records (the same length each), a part's worth. */
+    size_t klen = view ? tl_agg_view_keylen (view) : 0;
+    char *keys = malloc (room * klen + 1);
     tl_agg_entry_t *ments = calloc (nm + 1, sizeof *ments);
     tl_mapper_stat_t *ms = calloc (nm + 1, sizeof *ms);
     char *names = calloc (nm + 1, TL_AGG_KEY_MAX + 1);
-    if (!groups || !ments || !ms || !names) {
+    if (!groups || !keys || !ments || !ms || !names) {
         tl_warn ("publish failed: out of memory");
         goto done;
     }
@@ -245,10 +250,16 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
     for (size_t part = 1; part <= parts; part++) {
         size_t n = 0;
         m.groups = groups;
-        if (sorted) {
+        if (view) {
             n = size - pos < per ? size - pos : per;
-            m.groups = sorted + pos;
-            pos += n;
+            for (size_t i = 0; i < n; i++, pos++) {
+                /* Keys are read in output order, all over the table: ask for them early. */
+                if (pos + 40 < size)
+                    tl_agg_view_prefetch (view, pos + 40, false);
+                if (pos + 20 < size)
+                    tl_agg_view_prefetch (view, pos + 20, true);
+                tl_agg_view_at (view, pos, &groups [i], keys + i * klen);
+            }
         }
         else
             while (!bare && n < per && (snapshot ? tl_agg_next (totals, &pos, &groups [n])
@@ -264,15 +275,18 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
             m.clock = r->activity.clock;
         }
         s_send_update (r, &m);
+        if (!snapshot)
+            r->pub_delta_groups += n;
     }
+    r->pub_bare += bare;
     if (snapshot) {
         r->snap_bytes = r->pub_bytes - bytes0;
         r->snap_groups = ng;
         r->snap_parts = parts;
     }
 done:
-    free (sorted);
     free (groups);
+    free (keys);
     free (ments);
     free (ms);
     free (names);
@@ -1082,6 +1096,10 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                             (double) r.pub_snapshots);
             tl_metrics_set (met, "tally_published_deltas_total", "counter",
                             "deltas published (the groups changed since the update before)", (double) r.pub_deltas);
+            tl_metrics_set (met, "tally_published_bare_deltas_total", "counter",
+                            "deltas published bare (no subscriber kept a replica)", (double) r.pub_bare);
+            tl_metrics_set (met, "tally_published_delta_groups_total", "counter", "groups published in deltas",
+                            (double) r.pub_delta_groups);
             tl_metrics_set (met, "tally_snapshot_requests_total", "counter",
                             "subscriptions, each a request for a snapshot", (double) r.snap_requests);
             tl_metrics_set (met, "tally_snapshot_bytes", "gauge", "bytes of the last snapshot, all parts",

@@ -455,8 +455,8 @@ s_flush (const tl_agg_t *cself)
 static int64_t
 s_upsert (tl_agg_t *self, const char *key, size_t len, uint64_t n)
 {
-    if (len > TL_AGG_KEY_MAX)
-        return TL_EINVAL;
+    if (len > TL_AGG_KEY_MAX || !self->index)
+        return TL_EINVAL;   /* too long, or sealed */
     s_flush (self);
     uint64_t h = s_hash (key, len);
     s_slot_t *s = s_find (self, key, len, h);
@@ -477,8 +477,8 @@ s_upsert (tl_agg_t *self, const char *key, size_t len, uint64_t n)
 static int
 s_add (tl_agg_t *self, const char *key, size_t len, uint64_t n)
 {
-    if (len > TL_AGG_KEY_MAX)
-        return TL_EINVAL;
+    if (len > TL_AGG_KEY_MAX || !self->index)
+        return TL_EINVAL;   /* too long, or sealed (tl_agg_order, tl_agg_view_new) */
     if (self->cap < S_PIPE_MIN || self->ncells
         || (!self->pkeys && !(self->pkeys = malloc ((size_t) S_PEND * TL_AGG_KEY_MAX)))) {
         int64_t i = s_upsert (self, key, len, n);
@@ -560,7 +560,7 @@ tl_agg_add (tl_agg_t *self, const char *key, size_t len, uint64_t n)
 uint64_t
 tl_agg_get (const tl_agg_t *self, const char *key, size_t len)
 {
-    if (len > TL_AGG_KEY_MAX)
+    if (len > TL_AGG_KEY_MAX || !self->index)
         return 0;
     s_flush (self);
     s_slot_t *s = s_find (self, key, len, s_hash (key, len));
@@ -599,7 +599,12 @@ tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e)
 void
 tl_agg_clear (tl_agg_t *self)
 {
-    memset (self->index, 0, self->cap * sizeof (s_slot_t));
+    /* Sealed (tl_agg_order, tl_agg_view_new): a new, small index; without memory for it the
+       table stays sealed, and every add says so. */
+    if (!self->index && (self->index = calloc (64, sizeof (s_slot_t))))
+        self->cap = 64;
+    if (self->index)
+        memset (self->index, 0, self->cap * sizeof (s_slot_t));
     self->size = 0;
     self->npend = 0;        /* pending adds are dropped with the rest */
     self->kres = 0;
@@ -625,7 +630,7 @@ s_entry (const tl_agg_t *self, size_t i, tl_agg_entry_t *e)
 int
 tl_agg_find (const tl_agg_t *self, const char *key, size_t len, tl_agg_entry_t *e)
 {
-    if (len > TL_AGG_KEY_MAX)
+    if (len > TL_AGG_KEY_MAX || !self->index)
         return 0;
     s_flush (self);
     s_slot_t *s = s_find (self, key, len, s_hash (key, len));
@@ -1332,6 +1337,12 @@ tl_agg_view_at (tl_agg_view_t *v, size_t j, tl_agg_entry_t *e, char *buf)
     e->len = v->klen;
     e->count = S_CDIRECT - b;
     e->cells = v->agg->ncells ? s_cells (v->agg, i) : NULL;
+}
+
+size_t
+tl_agg_view_keylen (const tl_agg_view_t *v)
+{
+    return v->rebuild ? v->klen : 0;
 }
 
 void

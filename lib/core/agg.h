@@ -81,6 +81,9 @@ const tl_agg_t *tl_agg_view_table (const tl_agg_view_t *view);
     (TL_AGG_KEY_MAX bytes, the caller's), so e is valid until the next call with that buf.
     Cheapest with j in order (not const: it remembers where it is). */
 void tl_agg_view_at (tl_agg_view_t *view, size_t j, tl_agg_entry_t *e, char *buf);
+/*  The length of the keys tl_agg_view_at writes into buf (all of them the same), or 0 when
+    it writes none (every key is borrowed from the table). */
+size_t tl_agg_view_keylen (const tl_agg_view_t *view);
 /*  Hint that group j will be read soon: its entry in the table (key false), or its key (key
     true: reads the entry, so hint that first, some groups ahead). Nothing when j needs no
     table read. */
@@ -89,6 +92,8 @@ void tl_agg_view_prefetch (const tl_agg_view_t *view, size_t j, bool key);
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
+/*  Empty the table. A sealed one (tl_agg_order, tl_agg_view_new; their view or order must be
+    gone by then) gets a new index and can be added to again. */
 void tl_agg_clear (tl_agg_t *self);
 /*  Sort entries by count descending, then key bytes ascending (the output order). */
 void tl_agg_sort_entries (tl_agg_entry_t *v, size_t n);

@@ -1,4 +1,4 @@
-/*  codec.h — every tally message (docs/PROTOCOL.md, version 3), encoded with msgpack-c.
+/*  codec.h — every tally message (docs/PROTOCOL.md, version 4), encoded with msgpack-c.
 
     A tl_msg_t is a flat struct holding the fields of all message types; `type` says which are
     meaningful. tl_msg_decode validates the whole frame before it trusts anything: a bounds pass
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TL_PROTO_VERSION 3
+#define TL_PROTO_VERSION 4
 #define TL_STR_MAX 4096
 
 /*  A PARTIAL holds at most this many groups, and its groups at most this many encoded bytes

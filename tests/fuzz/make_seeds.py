@@ -52,7 +52,7 @@ put("ledger", "ckpt", p(["tally-ledger", 1, "job", "passenger_count", 100, [4, 1
 
 
 def update(kind, seq, part, parts, groups, base=None, done=False):
-    m = {"v": 3, "t": "update", "seq": seq, "job": "j", "col": "c", "done": done, "ok": done, "tasks_done": 1,
+    m = {"v": 4, "t": "update", "seq": seq, "job": "j", "col": "c", "done": done, "ok": done, "tasks_done": 1,
          "tasks_total": 2, "rows": sum(g[1] for g in groups), "bytes": 1, "bytes_total": 2, "bad": 0,
          "elapsed_ms": 5, "groups": groups, "kind": kind, "part": part, "parts": parts}
     if base is not None:

@@ -26,7 +26,7 @@ import time
 import msgpack
 import zmq
 
-V = 3
+V = 4
 
 
 def le8(n):

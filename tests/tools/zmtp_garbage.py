@@ -24,7 +24,7 @@ def messages(rng):
     yield b"\xdf\x7f\xff\xff\xff\xa1v"                   # map of 2 billion
     yield b"\x81\xa1t\xdb\x7f\xff\xff\xffxx"              # str claiming 2 GB
     yield b"\x91" * 200 + b"\x01"                        # nested 200 deep
-    yield p({"v": 3, "t": "hello", "name": "x", "slots": 1})
+    yield p({"v": 4, "t": "hello", "name": "x", "slots": 1})
     yield p({"v": 1, "t": "no-such-type"})
     yield p({"v": 1, "t": "hello", "name": "x", "slots": "many"})
     yield p({"v": 1, "t": "hello", "name": "x", "slots": 0})

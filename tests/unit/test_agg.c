@@ -479,6 +479,74 @@ test_ledger_once (void **state)
 /*  Change tracking: each touched group once, in the order first touched, through the
     pipelined path of a big table, cells, sets and clears; and the ledger's changed groups are
     those of the partials applied since the last clear. */
+/*  A job that is over: its totals sorted once (the final table) and sealed. Partials not yet
+    applied are refused then (counted), duplicates are still duplicates; the sorted view lists
+    the totals in output order, with fixed-length keys rebuilt from the records; a reset unseals
+    the table, which takes adds again. */
+static void
+test_ledger_sorted (void **state)
+{
+    (void) state;
+    tl_ledger_t *l = tl_ledger_new ();
+    assert_int_equal (tl_ledger_set_tasks (l, 3), 0);
+    tl_agg_entry_t g0 [] = { { "2009-01-01 00:00:01", 19, 1, NULL }, { "2009-01-01 00:00:02", 19, 4, NULL },
+                             { "2009-01-01 00:00:03", 19, 1, NULL } };
+    tl_agg_entry_t g1 [] = { { "2009-01-01 00:00:01", 19, 2, NULL }, { "2009-01-02 13:00:00", 19, 1, NULL } };
+    tl_msg_t p = { .type = TL_MSG_PARTIAL, .job = "j", .task = 0, .mapper = "m", .rows = 6, .length = 10,
+                   .groups = g0, .n_groups = 3 };
+    assert_int_equal (tl_ledger_apply (l, &p), 1);
+    p.task = 1, p.groups = g1, p.n_groups = 2, p.rows = 3;
+    assert_int_equal (tl_ledger_apply (l, &p), 1);
+    tl_agg_view_t *v = tl_ledger_sorted (l);
+    assert_non_null (v);
+    assert_ptr_equal (tl_ledger_sorted (l), v);        /* sorted once */
+    assert_int_equal (tl_agg_view_size (v), 4);
+    const char *want [] = { "2009-01-01 00:00:02", "2009-01-01 00:00:01", "2009-01-01 00:00:03",
+                            "2009-01-02 13:00:00" };
+    uint64_t counts [] = { 4, 3, 1, 1 };
+    char buf [4] [32];
+    size_t klen = tl_agg_view_keylen (v);
+    assert_true (klen == 0 || klen == 19);
+    for (size_t j = 0; j < 4; j++) {
+        tl_agg_entry_t e;
+        tl_agg_view_at (v, j, &e, buf [j]);
+        assert_int_equal (e.len, 19);
+        assert_memory_equal (e.key, want [j], 19);
+        assert_int_equal (e.count, counts [j]);
+    }
+    /* Sealed: task 2 (never applied) is refused, task 0 is a duplicate; the totals are intact. */
+    p.task = 2;
+    assert_int_equal (tl_ledger_apply (l, &p), TL_EINVAL);
+    p.task = 0;
+    assert_int_equal (tl_ledger_apply (l, &p), 0);
+    tl_ledger_stats_t st = tl_ledger_stats (l);
+    assert_int_equal (st.rejected, 1);
+    assert_int_equal (st.tasks_applied, 2);
+    assert_int_equal (tl_agg_total (tl_ledger_totals (l)), 9);
+    assert_int_equal (tl_agg_size (tl_ledger_totals (l)), 4);
+    /* A new job: unsealed, empty, and counting again. */
+    tl_ledger_reset (l);
+    assert_int_equal (tl_ledger_set_tasks (l, 3), 0);
+    p.task = 2;
+    assert_int_equal (tl_ledger_apply (l, &p), 1);
+    assert_int_equal (tl_agg_get (tl_ledger_totals (l), "2009-01-02 13:00:00", 19), 1);
+    assert_int_equal (tl_agg_size (tl_ledger_totals (l)), 2);
+    tl_ledger_destroy (&l);
+
+    /* A bare table: adds to a sealed one fail, a cleared one takes them. */
+    tl_agg_t *a = tl_agg_new ();
+    assert_int_equal (tl_agg_add (a, "x", 1, 2), 0);
+    uint32_t *order;
+    assert_int_equal (tl_agg_order (a, &order), 0);
+    free (order);
+    assert_int_equal (tl_agg_add (a, "y", 1, 1), TL_EINVAL);
+    assert_int_equal (tl_agg_get (a, "x", 1), 0);
+    tl_agg_clear (a);
+    assert_int_equal (tl_agg_add (a, "y", 1, 1), 0);
+    assert_int_equal (tl_agg_get (a, "y", 1), 1);
+    tl_agg_destroy (&a);
+}
+
 static void
 test_agg_track (void **state)
 {
@@ -573,6 +641,7 @@ main (void)
         cmocka_unit_test (test_agg_pipeline),   cmocka_unit_test (test_agg_cells_grow),
         cmocka_unit_test (test_sort_matches_qsort),
         cmocka_unit_test (test_sorted_in_place), cmocka_unit_test (test_ledger_once),
+        cmocka_unit_test (test_ledger_sorted),
         cmocka_unit_test (test_agg_track),        cmocka_unit_test (test_order), cmocka_unit_test (test_render_table),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

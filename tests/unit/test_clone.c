@@ -141,6 +141,46 @@ test_dropped_delta (void **state)
     tl_clone_destroy (&c);
 }
 
+/*  A bare delta (no subscriber held tally-groups when it was sent: progress only), through
+    the codec. Before our first snapshot it means nothing, as any delta; a repeat changes
+    nothing; over the seq we hold it is a loss of its groups, so a gap. */
+static tl_clone_rc_t
+s_feed_bare (tl_clone_t *c, uint64_t seq, uint64_t base)
+{
+    tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = seq, .job = "j", .col = "c", .kind = TL_UPDATE_DELTA,
+                   .base = base, .part = 1, .parts = 1, .bare = true };
+    char *buf;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
+    tl_msg_t d;
+    tl_err_t err;
+    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
+    free (buf);
+    assert_true (d.bare);
+    assert_int_equal (d.n_groups, 0);
+    return tl_clone_apply (c, &d);
+}
+
+static void
+test_bare_delta (void **state)
+{
+    (void) state;
+    tl_clone_t *c = tl_clone_new ();
+    assert_int_equal (s_feed_bare (c, 5, 4), TL_CLONE_WAITING);
+    s_group_t s [] = { { "a", 1 } };
+    assert_int_equal (SNAP (c, 6, 1, 1, s), TL_CLONE_APPLIED);
+    assert_int_equal (s_feed_bare (c, 6, 5), TL_CLONE_SKIPPED);
+    assert_int_equal (s_feed_bare (c, 7, 6), TL_CLONE_GAP);
+    assert_false (tl_clone_whole (c));
+    assert_int_equal (tl_clone_stats (c).gaps, 1);
+    /* An ordinary delta is not bare on the wire: the key is left out. */
+    s_group_t d [] = { { "a", 2 } };
+    tl_msg_t m = s_update ("j", TL_UPDATE_DELTA, 8, 7, 1, 1, d, 1, false);
+    assert_false (m.bare);
+    tl_msg_clear (&m);
+    tl_clone_destroy (&c);
+}
+
 /*  Deltas while a snapshot is assembled mean the rest of the snapshot was lost; parts seen
     before any beginning (we joined in the middle of one) are waited out, not a loss. */
 static void
@@ -388,7 +428,7 @@ main (void)
         cmocka_unit_test (test_snapshot_and_deltas), cmocka_unit_test (test_dropped_delta),
         cmocka_unit_test (test_deltas_during_snapshot), cmocka_unit_test (test_snapshot_replaces),
         cmocka_unit_test (test_final_state),      cmocka_unit_test (test_top),
-        cmocka_unit_test (test_cells_and_codec),
+        cmocka_unit_test (test_cells_and_codec),  cmocka_unit_test (test_bare_delta),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -319,12 +319,14 @@ test_hostile (void **state)
     msgpack_sbuffer sb;
     msgpack_packer pk;
     struct { int v; const char *t; const char *field; int as_str; } cases [] = {
-        { 2, "hello", "slots", 0 },     /* wrong version (this is protocol 3: a v2 reducer would take a
-                                           partial's first part for the whole task) */
-        { 4, "hello", "slots", 0 },     /* wrong version */
-        { 3, "nosuch", "slots", 0 },    /* unknown type */
-        { 3, "hello", "slots", 1 },     /* slots is a string */
-        { 3, "hello", "other", 0 },     /* lacks slots */
+        { 3, "hello", "slots", 0 },     /* wrong version (this is protocol 4: a v3 replica would take a
+                                           bare delta for "nothing changed") */
+        { 2, "hello", "slots", 0 },     /* wrong version (a v2 reducer would take a partial's first
+                                           part for the whole task) */
+        { 5, "hello", "slots", 0 },     /* wrong version */
+        { 4, "nosuch", "slots", 0 },    /* unknown type */
+        { 4, "hello", "slots", 1 },     /* slots is a string */
+        { 4, "hello", "other", 0 },     /* lacks slots */
     };
     /* APPLIED whose ids and lengths disagree in number. */
     uint64_t two [] = { 1, 2 };
