@@ -322,8 +322,8 @@ s_take (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
         self->gathering = true;
         self->resumed = self->begun;
         if (self->begun && strcmp (self->job, self->out_job) != 0)
-            return s_bad (self, "the final table was cut short at group %llu and the next one is job '%.64s''s, not "
-                                "'%.64s''s", (unsigned long long) self->out, self->job, self->out_job);
+            return s_bad (self, "the final table was cut short at group %llu and the next one is another job's "
+                                "('%.64s', not '%.64s')", (unsigned long long) self->out, self->job, self->out_job);
         /* Streamed if its first part is in order; else gathered and sorted (an older
            reducer), which an output begun cannot be. */
         self->streaming = self->stream && s_disorder (self, m) == m->n_groups;
