@@ -388,9 +388,11 @@ s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin
         }
         if (fr == TL_FINAL_STREAM)
             return -1;
+        /* Said once the table is out: on a log that holds stdout too, not inside it. */
+        int rc = s_stream_end (o, out, fin, st);
         tl_info ("the final table: %llu groups, written as its %llu parts came",
                  (unsigned long long) tl_final_written (fin), (unsigned long long) tl_final_last (fin)->parts);
-        return s_stream_end (o, out, fin, st);
+        return rc;
     }
     if (fr != TL_FINAL_WHOLE)
         return -1;
