@@ -28,7 +28,9 @@ s_groups (size_t n, char (*keys) [32], tl_cell_t *cells)
     return g;
 }
 
-static char *
+/*  (Not inlined: GCC's -Wdangling-pointer takes open_memstream's buffer for the local whose
+    address it was given.) */
+__attribute__ ((noinline)) static char *
 s_whole (tl_msg_t *u, tl_fmt_t fmt)
 {
     char *buf = NULL;
@@ -41,7 +43,7 @@ s_whole (tl_msg_t *u, tl_fmt_t fmt)
 
 /*  u's groups through begin/rows/end, cut at every step-th group (step 0: one empty piece
     first, then all). */
-static char *
+__attribute__ ((noinline)) static char *
 s_pieces (const tl_msg_t *u, tl_fmt_t fmt, size_t step, bool abandon)
 {
     char *buf = NULL;
@@ -87,10 +89,9 @@ s_same (tl_msg_t *u)
         if (fmts [k] == TL_FMT_CSV)
             assert_string_equal (p, whole);
         else {
-            const char *foot = strstr (whole, "],\"rows\":");
-            assert_non_null (foot);
-            assert_int_equal (strlen (p), (size_t) (foot - whole));
-            assert_memory_equal (p, whole, strlen (p));
+            size_t head = strlen (whole) - strlen (strstr (whole, "],\"rows\":"));
+            assert_int_equal (strlen (p), head);
+            assert_memory_equal (p, whole, head);
         }
         free (p);
         free (whole);
