@@ -580,18 +580,36 @@ tl_render_view (FILE *f, tl_msg_t *u, tl_agg_view_t *view, tl_fmt_t fmt)
     return rc;
 }
 
-static int
-s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
+/*  An output in progress, csv or json: the header, then groups as they come (all at once from
+    s_render, or a part at a time from the final snapshot), then the footer. */
+struct tl_render_stream {
+    FILE *f;
+    tl_fmt_t fmt;
+    s_labels_t l;
+    s_out_t o;                          /* csv: the rows, formatted by hand */
+    uint64_t n;                         /* groups written */
+    uint64_t bad [TL_QUERY_MAX_AGG];    /* json: non-numbers met by each aggregate so far */
+    bool fail;                          /* csv: rows were lost (no memory): said once */
+};
+
+bool
+tl_render_streams (tl_fmt_t fmt)
 {
-    tl_agg_entry_t tmp;
-    s_labels_t *l = calloc (1, sizeof *l);
-    if (!l) {
+    return s_sort == 0 && (fmt == TL_FMT_CSV || fmt == TL_FMT_JSON);
+}
+
+tl_render_stream_t *
+tl_render_begin (FILE *f, const tl_msg_t *u, tl_fmt_t fmt)
+{
+    tl_render_stream_t *s = calloc (1, sizeof *s);
+    if (!s) {
         fputs ("tally: out of memory while writing the result\n", stderr);
-        return TL_ENOMEM;
+        return NULL;
     }
-    s_labels (u, l);
-    const char *col = u->col ? u->col : "key";
-    char v [64];
+    s->f = f;
+    s->fmt = fmt;
+    s_labels (u, &s->l);
+    const s_labels_t *l = &s->l;
     if (fmt == TL_FMT_CSV) {
         for (int k = 0; k < l->q.nby; k++) {
             if (k)
@@ -605,88 +623,142 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
                 s_csv_field (f, l->agg [a], strlen (l->agg [a]));
             }
         fputc ('\n', f);
-        s_out_t o = { .f = f, .cap = 1 << 20 };
-        o.b = malloc (o.cap);
-        bool fail = !o.b && u->n_groups;
-        for (size_t i = 0; i < u->n_groups && !fail; i++) {
-            /* In the output order the keys are scattered over the table's arena: fetch ahead,
-               or every row waits for a cache (and TLB) miss; from a table, its entry (where
-               the key is) first. */
-            if (src->view) {
-                if (i + 40 < u->n_groups)
-                    tl_agg_view_prefetch (src->view, i + 40, false);
-                if (i + 20 < u->n_groups)
-                    tl_agg_view_prefetch (src->view, i + 20, true);
-            }
-            else if (i + 20 < u->n_groups) {
-                const tl_agg_entry_t *ahead = &u->groups [i + 20];
-                __builtin_prefetch (ahead->key);
-                __builtin_prefetch (ahead->key + ahead->len - 1);
-            }
-            const tl_agg_entry_t *g = s_at (src, i, &tmp);
-            if (s_csv_key_count (&o, g, l->q.nby) != 0) {
-                fail = true;
-                break;
-            }
-            for (int a = 0; a < l->q.naggs; a++)
-                if (s_is_extra (l, a)) {
-                    int vn = s_value (l, u, g, a, v, sizeof v) ? (int) strlen (v) : 0;
-                    if (s_room (&o, (size_t) vn + 1) != 0) {
-                        fail = true;
-                        break;
-                    }
-                    o.b [o.n++] = ',';
-                    memcpy (o.b + o.n, v, (size_t) vn);
-                    o.n += (size_t) vn;
-                }
-            if (fail || s_room (&o, 1) != 0) {
-                fail = true;
-                break;
-            }
-            o.b [o.n++] = '\n';
-        }
-        if (o.b)
-            fwrite (o.b, 1, o.n, f);
-        if (fail)       /* loud, never a result cut short in silence */
-            fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
-        free (o.b);
-        free (l);
-        return fail ? TL_ENOMEM : 0;
+        s->o = (s_out_t) { .f = f, .cap = 1 << 20 };
+        s->o.b = malloc (s->o.cap);
+        return s;
     }
-    if (fmt == TL_FMT_JSON || fmt == TL_FMT_JSONL) {
-        fputs ("{\"column\":", f);
-        s_json_str (f, l->q.nby == 1 ? l->by [0] : col, strlen (l->q.nby == 1 ? l->by [0] : col));
-        fputs (",\"columns\":[", f);
-        for (int k = 0; k < l->q.nby; k++) {
-            if (k)
-                fputc (',', f);
-            s_json_str (f, l->by [k], strlen (l->by [k]));
+    const char *col = u->col ? u->col : "key";
+    fputs ("{\"column\":", f);
+    s_json_str (f, l->q.nby == 1 ? l->by [0] : col, strlen (l->q.nby == 1 ? l->by [0] : col));
+    fputs (",\"columns\":[", f);
+    for (int k = 0; k < l->q.nby; k++) {
+        if (k)
+            fputc (',', f);
+        s_json_str (f, l->by [k], strlen (l->by [k]));
+    }
+    fputs ("],\"groups\":[", f);
+    return s;
+}
+
+/*  The csv rows of u's groups, into s->o, then out to the file. */
+static int
+s_csv_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+{
+    const s_labels_t *l = &s->l;
+    s_out_t *o = &s->o;
+    tl_agg_entry_t tmp;
+    char v [64];
+    bool fail = s->fail || (!o->b && u->n_groups);
+    for (size_t i = 0; i < u->n_groups && !fail; i++) {
+        /* In the output order the keys are scattered over the table's arena: fetch ahead,
+           or every row waits for a cache (and TLB) miss; from a table, its entry (where
+           the key is) first. */
+        if (src->view) {
+            if (i + 40 < u->n_groups)
+                tl_agg_view_prefetch (src->view, i + 40, false);
+            if (i + 20 < u->n_groups)
+                tl_agg_view_prefetch (src->view, i + 20, true);
         }
-        fputs ("],\"groups\":[", f);
-        for (size_t i = 0; i < u->n_groups; i++) {
-            const tl_agg_entry_t *g = s_at (src, i, &tmp);
-            fputs (i ? ",{\"key\":" : "{\"key\":", f);
-            if (l->q.nby == 1)
-                s_json_str (f, g->key, g->len);
-            else {
-                /* Several keys: "key" joins them with commas; "keys" has them apart. */
-                fputc ('"', f);
-                s_json_parts (f, g, l->q.nby, false);
-                fputs ("\",\"keys\":[", f);
-                s_json_parts (f, g, l->q.nby, true);
-                fputc (']', f);
-            }
-            fprintf (f, ",\"count\":%llu", (unsigned long long) g->count);
-            int any = 0;
-            for (int a = 0; a < l->q.naggs; a++)
-                if (s_is_extra (l, a)) {
-                    fputs (any++ ? "," : ",\"values\":{", f);
-                    s_json_str (f, l->agg [a], strlen (l->agg [a]));
-                    fputc (':', f);
-                    fputs (s_value (l, u, g, a, v, sizeof v) ? v : "null", f);
+        else if (i + 20 < u->n_groups) {
+            const tl_agg_entry_t *ahead = &u->groups [i + 20];
+            __builtin_prefetch (ahead->key);
+            __builtin_prefetch (ahead->key + ahead->len - 1);
+        }
+        const tl_agg_entry_t *g = s_at (src, i, &tmp);
+        if (s_csv_key_count (o, g, l->q.nby) != 0) {
+            fail = true;
+            break;
+        }
+        for (int a = 0; a < l->q.naggs; a++)
+            if (s_is_extra (l, a)) {
+                int vn = s_value (l, u, g, a, v, sizeof v) ? (int) strlen (v) : 0;
+                if (s_room (o, (size_t) vn + 1) != 0) {
+                    fail = true;
+                    break;
                 }
-            fputs (any ? "}}" : "}", f);
+                o->b [o->n++] = ',';
+                memcpy (o->b + o->n, v, (size_t) vn);
+                o->n += (size_t) vn;
+            }
+        if (fail || s_room (o, 1) != 0) {
+            fail = true;
+            break;
         }
+        o->b [o->n++] = '\n';
+        s->n++;
+    }
+    if (o->b)
+        fwrite (o->b, 1, o->n, s->f);
+    o->n = 0;
+    if (fail && !s->fail)       /* loud, never a result cut short in silence */
+        fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
+    s->fail = fail;
+    return fail ? TL_ENOMEM : 0;
+}
+
+/*  The json objects of u's groups, after the s->n written before. */
+static void
+s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+{
+    const s_labels_t *l = &s->l;
+    FILE *f = s->f;
+    tl_agg_entry_t tmp;
+    char v [64];
+    for (size_t i = 0; i < u->n_groups; i++) {
+        const tl_agg_entry_t *g = s_at (src, i, &tmp);
+        fputs (s->n++ ? ",{\"key\":" : "{\"key\":", f);
+        if (l->q.nby == 1)
+            s_json_str (f, g->key, g->len);
+        else {
+            /* Several keys: "key" joins them with commas; "keys" has them apart. */
+            fputc ('"', f);
+            s_json_parts (f, g, l->q.nby, false);
+            fputs ("\",\"keys\":[", f);
+            s_json_parts (f, g, l->q.nby, true);
+            fputc (']', f);
+        }
+        fprintf (f, ",\"count\":%llu", (unsigned long long) g->count);
+        int any = 0;
+        for (int a = 0; a < l->q.naggs; a++)
+            if (s_is_extra (l, a)) {
+                fputs (any++ ? "," : ",\"values\":{", f);
+                s_json_str (f, l->agg [a], strlen (l->agg [a]));
+                fputc (':', f);
+                fputs (s_value (l, u, g, a, v, sizeof v) ? v : "null", f);
+                int c = l->q.aggs [a].cell;
+                if (g->cells && c >= 0 && (size_t) c < u->ncells)
+                    s->bad [a] += g->cells [c].bad;
+            }
+        fputs (any ? "}}" : "}", f);
+    }
+}
+
+static int
+s_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+{
+    if (s->fmt == TL_FMT_CSV)
+        return s_csv_rows (s, u, src);
+    s_json_rows (s, u, src);
+    return 0;
+}
+
+int
+tl_render_rows (tl_render_stream_t *s, const tl_msg_t *part)
+{
+    return s_rows (s, part, &(s_src_t) { .u = part });
+}
+
+int
+tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *u)
+{
+    tl_render_stream_t *s = *s_p;
+    if (!s)
+        return 0;
+    *s_p = NULL;
+    int rc = s->fail ? TL_ENOMEM : 0;
+    const s_labels_t *l = &s->l;
+    FILE *f = s->f;
+    if (s->fmt != TL_FMT_CSV && u) {
         fprintf (f,
                  "],\"rows\":%llu,\"bad_rows\":%llu,\"blank_lines\":%llu,\"filtered_rows\":%llu,\"bytes\":%llu,"
                  "\"bytes_total\":%llu,\"fetched\":%llu,\"skipped_row_groups\":%llu,\"tasks\":%llu,\"tasks_total\":%llu,"
@@ -704,7 +776,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
                 if (any++)
                     fputc (',', f);
                 s_json_str (f, l->agg [a], strlen (l->agg [a]));
-                fprintf (f, ":%llu", (unsigned long long) s_bad_values (l, src, a));
+                fprintf (f, ":%llu", (unsigned long long) s->bad [a]);
             }
         fputs ("},\"error\":", f);
         s_json_str (f, u->error ? u->error : "", u->error ? strlen (u->error) : 0);
@@ -715,9 +787,31 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
             fprintf (f, ",\"tasks\":%llu}", (unsigned long long) u->mappers [i].tasks);
         }
         fputs ("]}\n", f);
-        free (l);
-        return 0;
     }
+    free (s->o.b);
+    free (s);
+    return rc;
+}
+
+static int
+s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
+{
+    if (fmt == TL_FMT_CSV || fmt == TL_FMT_JSON || fmt == TL_FMT_JSONL) {
+        /* The whole table is the three pieces of a streamed output in a row. */
+        tl_render_stream_t *s = tl_render_begin (f, u, fmt);
+        if (!s)
+            return TL_ENOMEM;
+        int rc = s_rows (s, u, src), end = tl_render_end (&s, u);
+        return rc ? rc : end;
+    }
+    tl_agg_entry_t tmp;
+    s_labels_t *l = calloc (1, sizeof *l);
+    if (!l) {
+        fputs ("tally: out of memory while writing the result\n", stderr);
+        return TL_ENOMEM;
+    }
+    s_labels (u, l);
+    char v [64];
     /* table: key columns, count, share, then the other aggregates */
     size_t kw [TL_QUERY_MAX_BY];
     for (int k = 0; k < l->q.nby; k++) {

@@ -26,6 +26,22 @@ int tl_render_ordered (FILE *f, tl_msg_t *update, tl_fmt_t fmt);
     update->groups is not read): the groups are read from the view as they are written, so the
     result needs no array of entries. Under --sort key it sorts as tl_render does. */
 int tl_render_view (FILE *f, tl_msg_t *update, tl_agg_view_t *view, tl_fmt_t fmt);
+/*  An output written a piece at a time, as the groups come (the final snapshot's parts): csv
+    or json, groups in the default order. The whole-table renders above are these three in a
+    row, so the bytes are the same. */
+typedef struct tl_render_stream tl_render_stream_t;
+/*  Can fmt be written so under the sort set (csv or json, sorted by count)? */
+bool tl_render_streams (tl_fmt_t fmt);
+/*  Begin: the header, from first's query (`col`). NULL when out of memory (said on stderr). */
+tl_render_stream_t *tl_render_begin (FILE *f, const tl_msg_t *first, tl_fmt_t fmt);
+/*  The next groups: part->groups, n_groups of them, in output order (neither checked nor
+    sorted), whose cells have part->ncells. Returns 0, or TL_ENOMEM when rows were lost (said
+    on stderr once; no more rows are written). */
+int tl_render_rows (tl_render_stream_t *s, const tl_msg_t *part);
+/*  End: the footer from last's totals (json: rows, ..., ok, seq, error, mappers), then free *s_p
+    and set it NULL. last NULL: the output is abandoned, no footer. Returns 0, or TL_ENOMEM if
+    rows were lost. */
+int tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *last);
 /*  The table with a horizontal bar per group (the live view on a terminal); at most max_rows
     groups, then a line that says how many more of the n_total the job has (update may hold only
     the top groups). No line is wider than width - 1 columns. Keys are not changed. */

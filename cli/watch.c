@@ -217,6 +217,23 @@ s_render_all (FILE *f, tl_clone_t *clone, tl_final_t *fin, tl_fmt_t fmt)
     free (buf);
 }
 
+/*  --output's format: JSON if it ends in .json, else CSV. */
+static tl_fmt_t
+s_output_fmt (const char *output)
+{
+    size_t n = strlen (output);
+    return n > 5 && strcmp (output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
+}
+
+/*  The exit code for the job's end (0 ok, 1 the job failed), its error kept for the caller. */
+static int
+s_verdict (const tl_watch_opts_t *o, const tl_msg_t *last)
+{
+    if (!last->ok && o->error && o->error_len)
+        snprintf (o->error, o->error_len, "%s", last->error ? last->error : "");
+    return last->ok ? 0 : 1;
+}
+
 /*  The job's end: the result to --output (through a temporary name: a reader never sees half
     of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed). */
 static int
@@ -224,14 +241,12 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
                bool printed_final, const tl_msg_t *last)
 {
     if (o->output && !printed_final) {
-        size_t n = strlen (o->output);
-        tl_fmt_t ff = n > 5 && strcmp (o->output + n - 5, ".json") == 0 ? TL_FMT_JSON : TL_FMT_CSV;
         char tmp [4096];
         snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
         FILE *f = fopen (tmp, "w");
         bool ok = f != NULL;
         if (f) {
-            s_render_all (f, clone, fin, ff);
+            s_render_all (f, clone, fin, s_output_fmt (o->output));
             ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
         }
         if (!ok)
@@ -243,15 +258,101 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
             s_render_all (out, clone, fin, o->fmt);
         fflush (out);
     }
-    if (!last->ok && o->error && o->error_len)
-        snprintf (o->error, o->error_len, "%s", last->error ? last->error : "");
-    return last->ok ? 0 : 1;
+    return s_verdict (o, last);
+}
+
+/*  The final table written as its parts come (lib/wire/final.h, streaming): to out, and to
+    --output's temporary file, renamed when the table is whole (s_print_final's rules). */
+typedef struct {
+    bool begun;
+    tl_render_stream_t *out, *file;     /* file NULL: no --output, or it cannot be written */
+    FILE *tmpf;
+    char tmp [4096];
+    int file_errno;                     /* why --output cannot be written; 0: it can */
+} s_stream_t;
+
+/*  The output cut short (loud elsewhere): no footer, and no --output file (its temporary one
+    removed). */
+static void
+s_stream_abandon (FILE *out, s_stream_t *st)
+{
+    if (!st->begun)
+        return;
+    tl_render_end (&st->out, NULL);
+    fflush (out);
+    tl_render_end (&st->file, NULL);
+    if (st->tmpf) {
+        fclose (st->tmpf);
+        unlink (st->tmp);
+        st->tmpf = NULL;
+    }
+    st->begun = false;
+}
+
+/*  The part just handed out, to out and --output; the header first. Returns 0, or -1 when out
+    lost rows (said on stderr). */
+static int
+s_stream_part (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *st)
+{
+    const tl_agg_entry_t *g;
+    size_t n;
+    tl_msg_t v = *tl_final_part (fin, &g, &n);
+    v.arena_ = NULL;        /* a shallow copy: never cleared */
+    v.kind = NULL;
+    v.groups = (tl_agg_entry_t *) g;
+    v.n_groups = n;
+    if (!st->begun) {
+        st->begun = true;
+        if (o->output) {
+            snprintf (st->tmp, sizeof st->tmp, "%s.tmp", o->output);
+            errno = 0;
+            st->tmpf = fopen (st->tmp, "w");
+            st->file = st->tmpf ? tl_render_begin (st->tmpf, &v, s_output_fmt (o->output)) : NULL;
+            if (!st->file)
+                st->file_errno = st->tmpf || !errno ? ENOMEM : errno;
+        }
+        if (!(st->out = tl_render_begin (out, &v, o->fmt)))
+            return -1;
+    }
+    if (st->file && tl_render_rows (st->file, &v) != 0) {
+        tl_render_end (&st->file, NULL);
+        st->file_errno = ENOMEM;
+    }
+    int rc = tl_render_rows (st->out, &v);
+    fflush (out);   /* a reader of out gets the table as it comes */
+    return rc ? -1 : 0;
+}
+
+/*  The streamed table is whole: footers, --output renamed into place. Returns the exit code. */
+static int
+s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *st)
+{
+    const tl_msg_t *last = tl_final_last (fin);
+    if (o->output) {
+        int err = st->file_errno;
+        if (!err && tl_render_end (&st->file, last) != 0)
+            err = ENOMEM;
+        if (st->tmpf && fclose (st->tmpf) != 0 && !err)
+            err = errno;
+        if (!err && rename (st->tmp, o->output) != 0)
+            err = errno;
+        if (err && st->tmpf)
+            unlink (st->tmp);
+        st->tmpf = NULL;
+        if (err)
+            fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (err));
+    }
+    int rc = tl_render_end (&st->out, last);
+    fflush (out);
+    st->begun = false;
+    return rc ? 1 : s_verdict (o, last);
 }
 
 /*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).
     Returns -1 to go on, or the exit code. */
 static int
-s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin, tl_msg_t *m, int64_t *asked)
+s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin, tl_msg_t *m, int64_t *asked,
+              s_stream_t *st)
 {
     uint64_t seq = m->seq;
     bool done_before = tl_final_seen_done (fin);
@@ -260,21 +361,39 @@ s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin
     if (!done_before && tl_final_seen_done (fin))
         *asked = now;   /* the final table follows the end at once: from now on it is awaited */
     if (fr == TL_FINAL_BAD) {
-        fprintf (stderr, "tally watch: %s: no result can be printed\n", tl_final_error (fin));
+        /* Loud either way; once the table has begun to come out, what is out is a part of it. */
+        bool begun = st->begun;
+        s_stream_abandon (out, st);
+        fprintf (stderr, "tally watch: %s: %s\n", tl_final_error (fin),
+                 begun ? "the result printed is incomplete" : "no result can be printed");
         return 1;
     }
-    if (fr == TL_FINAL_GAP || (fr != TL_FINAL_WHOLE && fr != TL_FINAL_PART && tl_final_seen_done (fin)
-                               && now - *asked >= TL_WATCH_RESYNC_MS)) {
+    bool coming = fr == TL_FINAL_WHOLE || fr == TL_FINAL_PART || fr == TL_FINAL_STREAM || fr == TL_FINAL_END;
+    if (fr == TL_FINAL_GAP || (!coming && tl_final_seen_done (fin) && now - *asked >= TL_WATCH_RESYNC_MS)) {
         /* The final table is cut short (our queue at the reducer was full), or it did not come
-           after the job's end: ask for the whole of it again. */
+           after the job's end: ask for the whole of it again (a streamed one goes on where it
+           stopped: lib/wire/final.h). */
         tl_info ("%s (update %llu): asking the reducer for a snapshot",
                  fr == TL_FINAL_GAP ? "updates were lost" : "still no final table", (unsigned long long) seq);
         s_resync (sub);
         *asked = now;
         return -1;
     }
-    if (fr == TL_FINAL_PART)
+    if (fr == TL_FINAL_PART || fr == TL_FINAL_STREAM)
         *asked = now;
+    if (fr == TL_FINAL_STREAM || fr == TL_FINAL_END) {
+        if (s_stream_part (o, out, fin, st) != 0) {
+            s_stream_abandon (out, st);
+            return 1;
+        }
+        if (fr == TL_FINAL_STREAM)
+            return -1;
+        /* Said once the table is out: on a log that holds stdout too, not inside it. */
+        int rc = s_stream_end (o, out, fin, st);
+        tl_info ("the final table: %llu groups, written as its %llu parts came",
+                 (unsigned long long) tl_final_written (fin), (unsigned long long) tl_final_last (fin)->parts);
+        return rc;
+    }
     if (fr != TL_FINAL_WHOLE)
         return -1;
     size_t n;
@@ -296,6 +415,9 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     /* Nothing shown before the end: no replica, only the final table (lib/wire/final.h). */
     bool final_only = o->until_done && !o->live && !o->web && !o->once && o->fmt != TL_FMT_JSONL;
     tl_final_t *fin = final_only ? tl_final_new () : NULL;
+    s_stream_t stream = { 0 };
+    if (fin)    /* csv and json by count: written as the parts come, not when all are in */
+        tl_final_set_stream (fin, tl_render_streams (o->fmt));
     /* A replica asks for the deltas' groups first (else they go out bare), then for
        everything, which asks for a snapshot; a dashboard also for the activity. */
     if (!final_only)
@@ -340,7 +462,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
         heard = true;
         if (fin) {
-            int frc = s_final_step (o, out, sub, fin, &m, &asked);
+            int frc = s_final_step (o, out, sub, fin, &m, &asked, &stream);
             if (frc >= 0) {
                 rc = frc;
                 break;
@@ -398,6 +520,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (o->until_done)
             break;
     }
+    s_stream_abandon (out, &stream); /* cut short by the timeout or a signal: exit 3 or 130 says so */
     tl_final_destroy (&fin);
     if (clone && !final_only) {
         tl_clone_stats_t st = tl_clone_stats (clone);
