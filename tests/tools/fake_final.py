@@ -16,7 +16,7 @@ import zmq
 
 
 def update(job, seq, part, parts, groups, rows):
-    return msgpack.packb({"v": 3, "t": "update", "seq": seq, "job": job, "col": "k", "done": True, "ok": True,
+    return msgpack.packb({"v": 4, "t": "update", "seq": seq, "job": job, "col": "k", "done": True, "ok": True,
                           "error": "", "tasks_done": 2, "tasks_total": 2, "rows": rows, "bytes": 10,
                           "bytes_total": 10, "bad": 0, "elapsed_ms": 5, "groups": groups, "kind": "snapshot",
                           "part": part, "parts": parts})
