@@ -183,11 +183,17 @@ tl_ckptfile_base_due (const tl_ckptfile_t *self)
 }
 
 bool
-tl_ckptfile_log_full (const tl_ckptfile_t *self)
+tl_ckptfile_log_full (const tl_ckptfile_t *self, const tl_ledger_t *ledger)
 {
     uint64_t bound = self->compact;
-    if (bound == TL_CKPTFILE_COMPACT_AUTO)
-        bound = 2 * self->base_size > TL_CKPTFILE_COMPACT_DEFAULT ? 2 * self->base_size : TL_CKPTFILE_COMPACT_DEFAULT;
+    if (bound == TL_CKPTFILE_COMPACT_AUTO) {
+        /* Twice the state now, not only the base: while every task brings new groups the log
+           is about the state itself, and a compaction would rewrite it to save nothing. */
+        uint64_t state = tl_ledger_save_bound (ledger), base = self->base_size;
+        bound = 2 * (state > base ? state : base);
+        if (bound < TL_CKPTFILE_COMPACT_DEFAULT)
+            bound = TL_CKPTFILE_COMPACT_DEFAULT;
+    }
     uint64_t records = self->log_size + self->wlen;
     records = records > TL_CKPTLOG_MAGIC_LEN ? records - TL_CKPTLOG_MAGIC_LEN : 0;
     return records > bound;
@@ -221,7 +227,7 @@ s_log_reset (tl_ckptfile_t *self, tl_err_t *e)
 int
 tl_ckptfile_base (tl_ckptfile_t *self, const tl_ledger_t *ledger, tl_ledger_meta_t *meta, tl_err_t *e)
 {
-    bool compaction = !self->due && tl_ckptfile_log_full (self);
+    bool compaction = !self->due && tl_ckptfile_log_full (self, ledger);
     uint64_t log_was = self->log_size;
     char *buf = NULL;
     size_t len = 0;

@@ -43,9 +43,10 @@ typedef struct {
 
 /*  The state in dir (which must exist). A base is written when the log's records outgrow
     compact_bytes (0: at every sync, as before the log), or with TL_CKPTFILE_COMPACT_AUTO
-    max(64 MiB, twice the base's size), so that a compaction's O(groups) is paid once per twice
-    as many bytes of log at least: while a table grows (every row a new group) bases are written
-    as it triples, not as it doubles, and the dir holds at most 3 bases' worth. */
+    max(64 MiB, twice the base's size, twice the state's: tl_ledger_save_bound), so that a
+    compaction's O(groups) is paid once per twice as many bytes of log at least, and never while
+    the log is about the state itself (every task brings new groups: a compaction would save
+    nothing). The dir holds at most about 3 states' worth. */
 tl_ckptfile_t *tl_ckptfile_new (const char *dir, uint64_t compact_bytes);
 void tl_ckptfile_destroy (tl_ckptfile_t **self_p);
 /*  Load the base into ledger and meta and replay the log over both (meta's strings are owned
@@ -59,7 +60,9 @@ int tl_ckptfile_base (tl_ckptfile_t *self, const tl_ledger_t *ledger, tl_ledger_
 void tl_ckptfile_want_base (tl_ckptfile_t *self);
 /*  Is a base due (a new job, a failed append, no base yet), or has the log outgrown its bound? */
 bool tl_ckptfile_base_due (const tl_ckptfile_t *self);
-bool tl_ckptfile_log_full (const tl_ckptfile_t *self);
+/*  Has the log outgrown its bound: compact_bytes, or with TL_CKPTFILE_COMPACT_AUTO max(64 MiB,
+    twice the base, twice what a base of the ledger would be now)? */
+bool tl_ckptfile_log_full (const tl_ckptfile_t *self, const tl_ledger_t *ledger);
 /*  Append records (buffered; written in pieces of about a MiB). staged as in
     tl_ckptlog_put_task. A failed write makes a base due; the error comes from the next sync. */
 void tl_ckptfile_put_task (tl_ckptfile_t *self, const tl_msg_t *hdr, const tl_agg_t *staged);

@@ -610,6 +610,17 @@ done:
     return rc;
 }
 
+uint64_t
+tl_ledger_save_bound (const tl_ledger_t *self)
+{
+    const tl_agg_t *t = self->totals;
+    /* Per group: its key (and the arena's 2 bytes for the bin header), an array header and
+       a count of up to 9 bytes, and 5 numbers of up to 9 bytes per value cell; per task the
+       applied bit, length, digest and producer. */
+    return tl_agg_key_bytes (t) + tl_agg_size (t) * (12 + 45 * (uint64_t) tl_agg_ncells (t))
+           + self->words * 64 * 32 + 4096;
+}
+
 tl_agg_view_t *
 tl_ledger_sorted (tl_ledger_t *self)
 {

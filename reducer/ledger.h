@@ -75,6 +75,8 @@ int tl_ledger_save (const tl_ledger_t *self, const tl_ledger_meta_t *meta, char 
 /*  Replace the ledger's contents with a saved buffer. Validates as strictly as the codec does. */
 int tl_ledger_load (tl_ledger_t *self, tl_ledger_meta_t *meta, const char *buf, size_t len, tl_err_t *e);
 const tl_agg_t *tl_ledger_totals (const tl_ledger_t *self);
+/*  About what tl_ledger_save would write now (bytes, an upper estimate, O(1)). */
+uint64_t tl_ledger_save_bound (const tl_ledger_t *self);
 /*  The totals in the output order (count descending, then key), for a job that is over: the
     first call sorts them once (tl_agg_view_new: 16 bytes per group, in the hash index's place)
     and seals the table, so every later partial is rejected (counted) until a reset, a new query

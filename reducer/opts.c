@@ -23,8 +23,8 @@ s_usage (FILE *f)
              "  --state-dir DIR checkpoint totals and applied tasks here; restart with the same DIR\n"
              "                  after a crash to carry on\n"
              "  --compact-bytes SIZE  write a new base of the checkpoint when its log outgrows\n"
-             "                  SIZE (default: max(64M, twice the base's size); 0: a whole base at\n"
-             "                  every checkpoint)\n"
+             "                  SIZE (default: max(64M, twice the base's or the state's size); 0: a\n"
+             "                  whole base at every checkpoint)\n"
              "  -v, --verbose   more logging\n"
              "  -q, --quiet     warnings and errors only\n"
              "  -h, --help      this text\n");

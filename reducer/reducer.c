@@ -18,7 +18,7 @@
     fsynced; acks wait for the fsync that holds them. So a checkpoint costs O(changes), and
     whatever the broker counts as applied survives a kill -9; a partial applied but not yet
     synced is simply re-done. A new base is written when a job starts, when the log outgrows
-    max(64 MiB, twice the base) or --compact-bytes, and after a failed append; the job's end is a
+    max(64 MiB, twice the base or the state) or --compact-bytes, and after a failed append; the job's end is a
     log record.
     Each run has a random instance id in its acks, so the broker can tell that we restarted
     and re-issue what we may have lost.
@@ -430,7 +430,7 @@ s_checkpoint (s_reducer_t *r, int64_t now)
         return;
     tl_err_t e = { 0 };
     int rc = tl_ckptfile_base_due (r->ckpt) ? TL_EINVAL : tl_ckptfile_sync (r->ckpt, &e);
-    bool compact = tl_ckptfile_log_full (r->ckpt) && now - r->compact_failed >= STALL_WARN_MS;
+    bool compact = tl_ckptfile_log_full (r->ckpt, r->ledger) && now - r->compact_failed >= STALL_WARN_MS;
     if (rc != 0 || compact) {
         tl_err_t be = { 0 };
         if (s_write_base (r, &be) == 0)

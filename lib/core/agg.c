@@ -1339,6 +1339,15 @@ tl_agg_view_at (tl_agg_view_t *v, size_t j, tl_agg_entry_t *e, char *buf)
     e->cells = v->agg->ncells ? s_cells (v->agg, i) : NULL;
 }
 
+uint64_t
+tl_agg_key_bytes (const tl_agg_t *self)
+{
+    uint64_t n = 0;
+    for (unsigned c = 0; c < self->nchunk; c++)
+        n += self->chunk [c].len;
+    return n;
+}
+
 size_t
 tl_agg_view_keylen (const tl_agg_view_t *v)
 {

@@ -49,6 +49,8 @@ int tl_agg_add (tl_agg_t *self, const char *key, size_t len, uint64_t n);
 /*  Count for key, 0 if absent. */
 uint64_t tl_agg_get (const tl_agg_t *self, const char *key, size_t len);
 size_t tl_agg_size (const tl_agg_t *self);
+/*  Bytes the keys take in the table's arena (each key's bytes and a 2-byte length). */
+uint64_t tl_agg_key_bytes (const tl_agg_t *self);
 /*  Sum of all counts. */
 uint64_t tl_agg_total (const tl_agg_t *self);
 /*  Fill out (caller-owned array of tl_agg_size entries) sorted by count descending, then key.

@@ -382,6 +382,36 @@ s_load (const char *dir, uint64_t *rows, uint64_t *applied, tl_err_t *e)
 
 /*  A compaction cut short at each step loads to the state that was synced; a log newer than
     its base, or without one, is refused. */
+/*  The state's size as the automatic compaction bound reads it: never below what a base
+    really takes (else a log about the state itself would be compacted for nothing), nor far
+    above it (else a log of repeats would grow unchecked), with and without value cells, as
+    the ledger grows. */
+static void
+test_save_bound (void **state)
+{
+    (void) state;
+    for (unsigned cells = 0; cells <= 1; cells++) {
+        tl_ledger_t *l = tl_ledger_new ();
+        assert_int_equal (tl_ledger_set_cells (l, cells), 0);
+        assert_int_equal (tl_ledger_set_tasks (l, NTASKS), 0);
+        static s_partial_t p;
+        tl_ledger_meta_t meta = s_meta ();
+        for (uint64_t t = 0; t < NTASKS; t++) {
+            s_make (&p, t, SIZES [t]);
+            p.m.ncells = cells;
+            assert_int_equal (tl_ledger_apply (l, &p.m), 1);
+            char *buf;
+            size_t len;
+            assert_int_equal (tl_ledger_save (l, &meta, &buf, &len), 0);
+            free (buf);
+            uint64_t bound = tl_ledger_save_bound (l);
+            assert_true (bound >= len);
+            assert_true (bound <= 3 * (uint64_t) len + 8192);
+        }
+        tl_ledger_destroy (&l);
+    }
+}
+
 static void
 test_file_crash_points (void **state)
 {
@@ -405,7 +435,7 @@ test_file_crash_points (void **state)
         rows += p.m.rows;
     }
     assert_int_equal (tl_ckptfile_sync (f, &e), 0);
-    assert_true (tl_ckptfile_log_full (f));
+    assert_true (tl_ckptfile_log_full (f, l));
     s_sh ("rm -rf %s%s", saved, "");
     s_sh ("cp -r %s %s", dir, saved);        /* base 1 + a log of 3 tasks */
     s_sh ("cp %s/reducer.log %s", dir, old);
@@ -468,7 +498,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_round_trip),      cmocka_unit_test (test_staged),
+        cmocka_unit_test (test_round_trip),      cmocka_unit_test (test_staged), cmocka_unit_test (test_save_bound),
         cmocka_unit_test (test_torn_everywhere), cmocka_unit_test (test_flip_everywhere),
         cmocka_unit_test (test_generations),     cmocka_unit_test (test_structure),
         cmocka_unit_test (test_file_crash_points),
