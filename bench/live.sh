@@ -33,12 +33,17 @@ read -r -a EX <<< "${EXTRA:-}"
 RPID=$!
 for i in $(seq 100); do [ -S "$R/publish" ] && break; sleep 0.05; done
 # The counting subscriber: every message's size, until the first done=true (msgpack: "done" true).
-/usr/bin/python3 - "$PE" > "$R/count.txt" <<'PY' &
+# It asks for the deltas' groups as a live view does (the topic tally-groups), so it counts what
+# a replica receives; BARE=1 leaves that out, and it counts what a watcher that prints only the
+# final table receives (bare deltas, then the table once).
+/usr/bin/python3 - "$PE" "${BARE:-}" > "$R/count.txt" <<'PY' &
 import re, sys, time, zmq
 PART = re.compile(rb"\xa4part(\xcc.|\xcd..|[\x00-\x7f])\xa5parts(\xcc.|\xcd..|[\x00-\x7f])", re.S)
 num = lambda v: int.from_bytes(v[1:], "big") if len(v) > 1 else v[0]
 s = zmq.Context().socket(zmq.SUB)
 s.setsockopt(zmq.RCVHWM, 0)
+if not sys.argv[2]:
+    s.subscribe(b"tally-groups")
 s.subscribe(b"")
 s.connect(sys.argv[1])
 n = b = biggest = 0

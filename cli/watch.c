@@ -234,12 +234,37 @@ s_verdict (const tl_watch_opts_t *o, const tl_msg_t *last)
     return last->ok ? 0 : 1;
 }
 
+/*  The result could not be written (a full disk, a closed file, no such folder): loud, never
+    an exit 0 for a table that is not there. The cause goes on stderr, and to the caller's error
+    unless the job's own error is there already. Returns 1, the exit code. */
+static int
+s_unwritten (const tl_watch_opts_t *o, const char *what, int err)
+{
+    const char *why = err ? strerror (err) : "write error";
+    fprintf (stderr, "tally watch: cannot write %s: %s\n", what, why);
+    if (o->error && o->error_len && !o->error [0])
+        snprintf (o->error, o->error_len, "cannot write %s: %s", what, why);
+    return 1;
+}
+
+/*  Did out take everything written to it? */
+static bool
+s_out_ok (FILE *out, int *err)
+{
+    errno = 0;
+    bool ok = fflush (out) == 0 && !ferror (out);
+    *err = errno;
+    return ok;
+}
+
 /*  The job's end: the result to --output (through a temporary name: a reader never sees half
-    of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed). */
+    of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed or its result
+    could not be written). */
 static int
 s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *clone, tl_final_t *fin,
                bool printed_final, const tl_msg_t *last)
 {
+    int output_err = 0;
     if (o->output && !printed_final) {
         char tmp [4096];
         snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
@@ -250,15 +275,22 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
             ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
         }
         if (!ok)
-            fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (errno));
+            output_err = errno ? errno : EIO;
     }
+    int out_err = 0;
+    bool out_ok = true;
     if (o->until_done || ((o->live || o->web) && !printed_final)) {
         /* The final result, whole and exact (the live view shows the top only). */
         if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
             s_render_all (out, clone, fin, o->fmt);
-        fflush (out);
+        out_ok = s_out_ok (out, &out_err);
     }
-    return s_verdict (o, last);
+    int rc = s_verdict (o, last);
+    if (output_err)
+        rc = s_unwritten (o, o->output, output_err);
+    if (!out_ok)
+        rc = s_unwritten (o, "the result", out_err);
+    return rc;
 }
 
 /*  The final table written as its parts come (lib/wire/final.h, streaming): to out, and to
@@ -328,6 +360,7 @@ static int
 s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *st)
 {
     const tl_msg_t *last = tl_final_last (fin);
+    int output_err = 0;
     if (o->output) {
         int err = st->file_errno;
         if (!err && tl_render_end (&st->file, last) != 0)
@@ -339,13 +372,17 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
         if (err && st->tmpf)
             unlink (st->tmp);
         st->tmpf = NULL;
-        if (err)
-            fprintf (stderr, "tally: cannot write %s: %s\n", o->output, strerror (err));
+        output_err = err;
     }
-    int rc = tl_render_end (&st->out, last);
-    fflush (out);
+    int rc = tl_render_end (&st->out, last), out_err;
+    bool out_ok = s_out_ok (out, &out_err);
     st->begun = false;
-    return rc ? 1 : s_verdict (o, last);
+    rc = rc ? 1 : s_verdict (o, last);
+    if (output_err)
+        rc = s_unwritten (o, o->output, output_err);
+    if (!out_ok)
+        rc = s_unwritten (o, "the result", out_err);
+    return rc;
 }
 
 /*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).
@@ -520,7 +557,10 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (o->until_done)
             break;
     }
-    s_stream_abandon (out, &stream); /* cut short by the timeout or a signal: exit 3 or 130 says so */
+    /* Cut short by the timeout or a signal: exit 3 or 130 says so, and this says what is out. */
+    if (stream.begun)
+        fprintf (stderr, "tally watch: the final table was cut short: the result printed is incomplete\n");
+    s_stream_abandon (out, &stream);
     tl_final_destroy (&fin);
     if (clone && !final_only) {
         tl_clone_stats_t st = tl_clone_stats (clone);

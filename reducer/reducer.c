@@ -949,7 +949,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     tl_info ("listening on %s, publishing on %s", listen, publish);
     zpoller_t *poller = zpoller_new (r.router, r.xpub, NULL);
     while (!zsys_interrupted) {
-        zsock_t *which = zpoller_wait (poller, 50);
+        zpoller_wait (poller, 50);
         int64_t now = tl_now_ms (), round_us = tl_now_us ();
         if (zpoller_terminated (poller))
             break;
@@ -994,7 +994,9 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                     tl_msg_clear (&m);
             }
         }
-        if (which == r.xpub) {
+        /* Every subscription waiting, whichever socket woke us (a busy ROUTER would starve
+           the XPUB), before anything is published: a replica's two topics in one round. */
+        while (zsock_events (r.xpub) & ZMQ_POLLIN) {
             zframe_t *f = zframe_recv (r.xpub);
             /* A subscription (first byte 1) asks for a snapshot: a new watcher, or one that lost
                updates and subscribed again. The dashboard's topic turns the activity on, and a
@@ -1004,7 +1006,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
                 r.act_wanted = zframe_data (f) [0] == 1;
             if (s_topic_is (f, TL_GROUPS_TOPIC))
                 r.groups_wanted = zframe_data (f) [0] == 1;
-            if (f && zframe_size (f) >= 1 && zframe_data (f) [0] == 1) {
+            if (f && zframe_size (f) == 1 && zframe_data (f) [0] == 1) {     /* "": a snapshot, please */
                 r.want_snapshot = true;
                 r.snap_requests++;
             }

@@ -326,7 +326,7 @@ s_take (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
                                 "('%.64s', not '%.64s')", (unsigned long long) self->out, self->job, self->out_job);
         /* Streamed if its first part is in order; else gathered and sorted (an older
            reducer), which an output begun cannot be. */
-        self->streaming = self->stream && s_disorder (self, m) == m->n_groups;
+        self->streaming = self->stream && m->ok && s_disorder (self, m) == m->n_groups;
         if (self->stream && !self->streaming && self->begun)
             return s_bad_order (self, m, s_disorder (self, m));
     }

@@ -58,3 +58,18 @@ until [ "$(metric tally_published_bare_deltas_total)" -gt "$b0" ]; do
     i=$((i + 1)); [ $i -gt 100 ] && fail "no bare delta in 10 s after the replica left"; sleep 0.1
 done
 pass "after the replica left, deltas go out bare again"
+
+# One watcher joining costs one snapshot, whatever it subscribes to (review, session 8: a
+# replica's two topics were two requests, and two whole snapshots sent to everyone).
+for kind in final replica; do
+    s0=$(metric tally_published_snapshots_total)
+    if [ $kind = final ]; then
+        "$TALLY" watch --subscribe "$PE" --until-done --format csv --timeout 60 > "$T/join_$kind.out" 2>/dev/null
+    else
+        "$TALLY" watch --subscribe "$PE" --once --format csv --timeout 60 > "$T/join_$kind.out" 2>/dev/null
+    fi || fail "a $kind watcher joining after the end failed"
+    sleep 2.5   # a second request would be answered after the snapshot spacing (>= 200 ms)
+    s1=$(metric tally_published_snapshots_total)
+    [ $((s1 - s0)) = 1 ] || fail "a $kind watcher joining after the end cost $((s1 - s0)) snapshots"
+done
+pass "a watcher joining after the end costs one snapshot, a replica as a final-table watcher"

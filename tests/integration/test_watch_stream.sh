@@ -68,3 +68,16 @@ for got, want in (sys.argv[1:3], sys.argv[3:5]):
 PY
 diff <(sed '$d' "$T/table.out") <(sed '$d' "$T/scan.table") > /dev/null || fail "table differs from tally scan's"
 pass "csv, json, --output csv and json (streamed), table and --sort key (gathered): the bytes of tally scan"
+
+# A result that cannot be written is not a result (review, session 8): a full device under
+# stdout, or --output in a folder that does not exist, exit 1 with the cause, streamed (csv)
+# or gathered (table). The reducer still serves the done job's table to late watchers.
+for fmt in csv table; do
+    "$TALLY" watch --subscribe "$PE" --until-done --timeout 60 --format $fmt > /dev/full 2> "$T/full_$fmt.log" \
+        && fail "$fmt to /dev/full exited 0"
+    grep -q "cannot write the result" "$T/full_$fmt.log" || fail "$fmt to /dev/full: no cause: $(cat "$T/full_$fmt.log")"
+    "$TALLY" watch --subscribe "$PE" --until-done --timeout 60 --format $fmt --output "$T/no/such/dir/x.csv" \
+        > /dev/null 2> "$T/nodir_$fmt.log" && fail "$fmt --output into no folder exited 0"
+    grep -q "cannot write $T/no/such/dir/x.csv" "$T/nodir_$fmt.log" || fail "$fmt --output: no cause: $(cat "$T/nodir_$fmt.log")"
+done
+pass "a result that cannot be written (a full device, --output into no folder) exits 1 and says why"

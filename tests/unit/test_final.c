@@ -470,6 +470,29 @@ test_stream_random (void **state)
     free (want);
 }
 
+/*  A failed job's table goes out unsorted (the reducer sorts only a job that ended ok). When
+    its first part happens to be in order and a later one is not, a streaming watcher must not
+    have written the first (it would stop on "not in output order" and never show the job's
+    error): it gathers and sorts (review, session 8). */
+static void
+test_stream_failed_job (void **state)
+{
+    (void) state;
+    tl_final_t *f = tl_final_new ();
+    tl_final_set_stream (f, true);
+    s_group_t p1 [] = { { "a", 3 }, { "b", 2 } }, p2 [] = { { "c", 1 }, { "d", 5 } };
+    tl_msg_t m = s_update ("snapshot", 5, 1, 2, p1, 2, true);
+    m.ok = false;
+    assert_int_equal (tl_final_apply (f, &m), TL_FINAL_PART);     /* not STREAM: nothing written */
+    m = s_update ("snapshot", 5, 2, 2, p2, 2, true);
+    m.ok = false;
+    assert_int_equal (tl_final_apply (f, &m), TL_FINAL_WHOLE);
+    assert_false (tl_final_last (f)->ok);
+    s_group_t want [] = { { "d", 5 }, { "a", 3 }, { "b", 2 }, { "c", 1 } };
+    s_expect (f, want, 4);
+    tl_final_destroy (&f);
+}
+
 int
 main (void)
 {
@@ -482,7 +505,7 @@ main (void)
         cmocka_unit_test (test_stream_resume),
         cmocka_unit_test (test_stream_resume_refused),
         cmocka_unit_test (test_stream_order),
-        cmocka_unit_test (test_stream_random),
+        cmocka_unit_test (test_stream_random),  cmocka_unit_test (test_stream_failed_job),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
