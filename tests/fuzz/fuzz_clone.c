@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include "lib/wire/clone.h"
 #include "lib/wire/final.h"
+#include "tests/fuzz/frames.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -18,15 +19,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         tl_final_destroy (&f);
         return 0;
     }
-    size_t off = 0;
-    while (off + 2 <= size) {
-        size_t len = (size_t) data [off] << 8 | data [off + 1];
-        off += 2;
-        if (len > size - off)
-            len = size - off;
+    size_t off = 0, len;
+    const uint8_t *frame;
+    while (fz_next_frame (data, size, &off, &frame, &len)) {
         tl_msg_t m;
         tl_err_t e;
-        if (tl_msg_decode (data + off, len, &m, &e) == 0 && tl_final_apply (f, &m) == TL_FINAL_WHOLE) {
+        if (tl_msg_decode (frame, len, &m, &e) == 0 && tl_final_apply (f, &m) == TL_FINAL_WHOLE) {
             size_t n;
             const tl_agg_entry_t *g = tl_final_groups (f, &n);
             for (size_t i = 1; i < n; i++)
@@ -35,7 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (!tl_final_last (f))
                 abort ();
         }
-        if (tl_msg_decode (data + off, len, &m, &e) == 0) {
+        if (tl_msg_decode (frame, len, &m, &e) == 0) {
             if (tl_clone_apply (c, &m) == TL_CLONE_APPLIED) {
                 tl_agg_entry_t top [4];
                 size_t n = tl_clone_top (c, 1 + (len & 3), top), all = 0;
@@ -47,7 +45,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                     abort ();
             }
         }
-        off += len;
     }
     tl_clone_destroy (&c);
     tl_final_destroy (&f);

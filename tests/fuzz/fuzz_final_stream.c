@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/wire/final.h"
+#include "tests/fuzz/frames.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -18,15 +19,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     static char key [TL_AGG_KEY_MAX];
     tl_agg_entry_t last = { .key = key };
     uint64_t handed = 0;
-    size_t off = 0;
-    while (off + 2 <= size) {
-        size_t len = (size_t) data [off] << 8 | data [off + 1];
-        off += 2;
-        if (len > size - off)
-            len = size - off;
+    size_t off = 0, len;
+    const uint8_t *frame;
+    while (fz_next_frame (data, size, &off, &frame, &len)) {
         tl_msg_t m;
         tl_err_t e;
-        if (tl_msg_decode (data + off, len, &m, &e) == 0) {
+        if (tl_msg_decode (frame, len, &m, &e) == 0) {
             tl_final_rc_t rc = tl_final_apply (f, &m);
             if (rc == TL_FINAL_STREAM || rc == TL_FINAL_END) {
                 const tl_agg_entry_t *g;
@@ -52,7 +50,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 handed = 0;             /* a later final table is a new output */
             }
         }
-        off += len;
     }
     tl_final_destroy (&f);
     return 0;

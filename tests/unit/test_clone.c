@@ -16,6 +16,20 @@ typedef struct {
     uint64_t count;
 } s_group_t;
 
+/*  m through the codec, as over the wire. */
+static tl_msg_t
+s_roundtrip (const tl_msg_t *m)
+{
+    char *buf;
+    size_t len;
+    assert_int_equal (tl_msg_encode (m, &buf, &len), 0);
+    tl_msg_t d;
+    tl_err_t err;
+    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
+    free (buf);
+    return d;
+}
+
 /*  An UPDATE as the reducer sends it, encoded and decoded. kind NULL: one without a kind. */
 static tl_msg_t
 s_update (const char *job, const char *kind, uint64_t seq, uint64_t base, uint64_t part, uint64_t parts,
@@ -30,13 +44,7 @@ s_update (const char *job, const char *kind, uint64_t seq, uint64_t base, uint64
     tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = seq, .job = job, .col = "c", .done = done, .ok = done,
                    .rows = rows, .groups = e, .n_groups = n, .kind = kind, .base = base, .part = part,
                    .parts = parts };
-    char *buf;
-    size_t len;
-    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
-    tl_msg_t d;
-    tl_err_t err;
-    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
-    free (buf);
+    tl_msg_t d = s_roundtrip (&m);
     free (e);
     return d;
 }
@@ -149,13 +157,7 @@ s_feed_bare (tl_clone_t *c, uint64_t seq, uint64_t base)
 {
     tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = seq, .job = "j", .col = "c", .kind = TL_UPDATE_DELTA,
                    .base = base, .part = 1, .parts = 1, .bare = true };
-    char *buf;
-    size_t len;
-    assert_int_equal (tl_msg_encode (&m, &buf, &len), 0);
-    tl_msg_t d;
-    tl_err_t err;
-    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
-    free (buf);
+    tl_msg_t d = s_roundtrip (&m);
     assert_true (d.bare);
     assert_int_equal (d.n_groups, 0);
     return tl_clone_apply (c, &d);
