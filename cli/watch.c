@@ -18,6 +18,7 @@
 #include "lib/base/opt.h"
 #include "lib/base/util.h"
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -247,14 +248,21 @@ s_unwritten (const tl_watch_opts_t *o, const char *what, int err)
     return 1;
 }
 
-/*  Did out take everything written to it? */
+/*  Did out take everything written to it? A reader that went away (a broken pipe: `| head`)
+    is not a lost result but one nobody wants any more: quiet, as a pipe's writer is (`tally
+    run` exits 141 for it, as a shell reports SIGPIPE). */
 static bool
 s_out_ok (FILE *out, int *err)
 {
     errno = 0;
     bool ok = fflush (out) == 0 && !ferror (out);
     *err = errno;
-    return ok;
+    if (ok || *err == EPIPE)
+        return true;
+    /* The write that failed may be long past, its errno gone: ask the descriptor (a pipe or
+       socket whose reader has gone polls as an error). */
+    struct pollfd p = { .fd = fileno (out), .events = POLLOUT };
+    return p.fd >= 0 && poll (&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
 /*  The job's end: the result to --output (through a temporary name: a reader never sees half
