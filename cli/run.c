@@ -521,7 +521,9 @@ tl_run_main (int argc, char **argv)
         rc = 1;
         /* The summary for people, short (the broker's log above has every error in full). On a
            terminal the live view is followed by the table, whose footer says it already. */
-        if (!tty) {
+        if (strncmp (jerr, "cannot write ", 13) == 0)
+            fprintf (stderr, "tally run: %s\n", jerr);    /* the job went well; its result did not */
+        else if (!tty) {
             fputs ("tally run: the job failed: ", stderr);
             tl_render_error (stderr, jerr, "  ");
         }

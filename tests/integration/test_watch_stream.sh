@@ -81,3 +81,10 @@ for fmt in csv table; do
     grep -q "cannot write $T/no/such/dir/x.csv" "$T/nodir_$fmt.log" || fail "$fmt --output: no cause: $(cat "$T/nodir_$fmt.log")"
 done
 pass "a result that cannot be written (a full device, --output into no folder) exits 1 and says why"
+set +e
+"$TALLY" run --input "$T/data" --group-by passenger_count --format csv > /dev/full 2> "$T/run_full.log"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "tally run > /dev/full: exit $rc, want 1"
+grep -q "^tally run: cannot write the result" "$T/run_full.log" || fail "tally run > /dev/full: $(cat "$T/run_full.log")"
+pass "tally run to a full device: exit 1, 'cannot write the result', not 'the job failed'"
