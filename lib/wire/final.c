@@ -309,6 +309,7 @@ s_gather (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
 static tl_final_rc_t
 s_take (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
 {
+    size_t dis = 0;         /* part 1's first group out of order (streaming asked for) */
     if (part == 1) {
         s_reset (self);
         self->job = strdup (m->job ? m->job : "");
@@ -324,23 +325,27 @@ s_take (tl_final_t *self, tl_msg_t *m, uint64_t part, uint64_t parts)
         if (self->begun && strcmp (self->job, self->out_job) != 0)
             return s_bad (self, "the final table was cut short at group %llu and the next one is another job's "
                                 "('%.64s', not '%.64s')", (unsigned long long) self->out, self->job, self->out_job);
-        /* Streamed if its first part is in order; else gathered and sorted (an older
-           reducer), which an output begun cannot be. */
-        self->streaming = self->stream && m->ok && s_disorder (self, m) == m->n_groups;
-        if (self->stream && !self->streaming && self->begun)
-            return s_bad_order (self, m, s_disorder (self, m));
+        /* Streamed if its first part is in order and the job ended ok; else gathered and
+           sorted (an older reducer; a failed job's table goes out unsorted), which an output
+           begun cannot be. */
+        if (self->stream) {
+            dis = s_disorder (self, m);
+            self->streaming = m->ok && dis == m->n_groups;
+            if (self->begun && dis < m->n_groups)
+                return s_bad_order (self, m, dis);
+            if (self->begun && !m->ok)
+                return s_bad (self, "the final table was cut short at group %llu and the table sent again is "
+                                    "of a job that failed", (unsigned long long) self->out);
+        }
     }
-    if (m->n_groups && m->ncells != self->ncells) {
-        snprintf (self->error, sizeof self->error, "the final table's parts disagree on the value cells (%llu, %llu)",
-                  (unsigned long long) self->ncells, (unsigned long long) m->ncells);
-        s_reset (self);
-        return TL_FINAL_BAD;
-    }
+    if (m->n_groups && m->ncells != self->ncells)
+        return s_bad (self, "the final table's parts disagree on the value cells (%llu, %llu)",
+                      (unsigned long long) self->ncells, (unsigned long long) m->ncells);
     if (self->streaming) {
         for (size_t i = 0; i < m->n_groups; i++)
             if (m->groups [i].len > TL_AGG_KEY_MAX)     /* the codec refuses them: not kept */
                 return s_bad (self, "the final table has a key longer than %d bytes", TL_AGG_KEY_MAX);
-        size_t i = s_disorder (self, m);
+        size_t i = part == 1 ? dis : s_disorder (self, m);
         return i < m->n_groups ? s_bad_order (self, m, i) : s_hand (self, m, part, parts);
     }
     return s_gather (self, m, part, parts);

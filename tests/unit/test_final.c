@@ -493,6 +493,26 @@ test_stream_failed_job (void **state)
     tl_final_destroy (&f);
 }
 
+/*  The output began, a part was lost, and the table that comes again is the same job's, in
+    order, but says the job failed: it cannot go on (the output was of a table that ended ok),
+    and it must say so, not read past the part's groups (reading the session's diff again). */
+static void
+test_stream_resume_failed (void **state)
+{
+    (void) state;
+    tl_final_t *f = s_streaming ();
+    s_out_t *o = calloc (1, sizeof *o);
+    s_group_t p1 [] = { { "b", 9 }, { "a", 5 } };
+    assert_int_equal (SSNAP (f, o, "j", 6, 1, 3, p1), TL_FINAL_STREAM);
+    tl_msg_t m = s_update_of ("j", TL_UPDATE_SNAPSHOT, 7, 1, 2, p1, 2, true);
+    m.ok = false;
+    assert_int_equal (tl_final_apply (f, &m), TL_FINAL_BAD);
+    assert_non_null (strstr (tl_final_error (f), "cut short at group 2"));
+    assert_non_null (strstr (tl_final_error (f), "failed"));
+    free (o);
+    tl_final_destroy (&f);
+}
+
 int
 main (void)
 {
@@ -506,6 +526,7 @@ main (void)
         cmocka_unit_test (test_stream_resume_refused),
         cmocka_unit_test (test_stream_order),
         cmocka_unit_test (test_stream_random),  cmocka_unit_test (test_stream_failed_job),
+        cmocka_unit_test (test_stream_resume_failed),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
