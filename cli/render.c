@@ -515,20 +515,21 @@ s_at (const s_src_t *src, size_t i, tl_agg_entry_t *tmp)
 }
 
 /*  Non-number values met by each aggregate, over all groups. */
+/*  Group g's values that aggregate a could not read (not numbers), from u's cells. */
+static uint64_t
+s_cell_bad (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a)
+{
+    int c = l->q.aggs [a].cell;
+    return g->cells && c >= 0 && (size_t) c < u->ncells ? g->cells [c].bad : 0;
+}
+
 static uint64_t
 s_bad_values (const s_labels_t *l, const s_src_t *src, int a)
 {
-    const tl_msg_t *u = src->u;
-    const tl_qagg_t *q = &l->q.aggs [a];
     uint64_t n = 0;
     tl_agg_entry_t tmp;
-    if (q->cell < 0 || (size_t) q->cell >= u->ncells)
-        return 0;
-    for (size_t i = 0; i < u->n_groups; i++) {
-        const tl_agg_entry_t *g = s_at (src, i, &tmp);
-        if (g->cells)
-            n += g->cells [q->cell].bad;
-    }
+    for (size_t i = 0; i < src->u->n_groups; i++)
+        n += s_cell_bad (l, src->u, s_at (src, i, &tmp), a);
     return n;
 }
 
@@ -653,12 +654,8 @@ s_csv_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
         /* In the output order the keys are scattered over the table's arena: fetch ahead,
            or every row waits for a cache (and TLB) miss; from a table, its entry (where
            the key is) first. */
-        if (src->view) {
-            if (i + 40 < u->n_groups)
-                tl_agg_view_prefetch (src->view, i + 40, false);
-            if (i + 20 < u->n_groups)
-                tl_agg_view_prefetch (src->view, i + 20, true);
-        }
+        if (src->view)
+            tl_agg_view_prefetch_ahead (src->view, i);
         else if (i + 20 < u->n_groups) {
             const tl_agg_entry_t *ahead = &u->groups [i + 20];
             __builtin_prefetch (ahead->key);
@@ -725,9 +722,7 @@ s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
                 s_json_str (f, l->agg [a], strlen (l->agg [a]));
                 fputc (':', f);
                 fputs (s_value (l, u, g, a, v, sizeof v) ? v : "null", f);
-                int c = l->q.aggs [a].cell;
-                if (g->cells && c >= 0 && (size_t) c < u->ncells)
-                    s->bad [a] += g->cells [c].bad;
+                s->bad [a] += s_cell_bad (l, u, g, a);
             }
         fputs (any ? "}}" : "}", f);
     }

@@ -265,6 +265,19 @@ s_out_ok (FILE *out, int *err)
     return p.fd >= 0 && poll (&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/*  The exit code at the end: rc (the job's verdict), unless the result could not be written to
+    --output (output_err) or, when it was written there, to out. */
+static int
+s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int output_err)
+{
+    int err;
+    if (output_err)
+        rc = s_unwritten (o, o->output, output_err);
+    if (wrote_out && !s_out_ok (out, &err))
+        rc = s_unwritten (o, "the result", err);
+    return rc;
+}
+
 /*  The job's end: the result to --output (through a temporary name: a reader never sees half
     of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed or its result
     could not be written). */
@@ -285,20 +298,11 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
         if (!ok)
             output_err = errno ? errno : EIO;
     }
-    int out_err = 0;
-    bool out_ok = true;
-    if (o->until_done || ((o->live || o->web) && !printed_final)) {
-        /* The final result, whole and exact (the live view shows the top only). */
-        if (!(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
-            s_render_all (out, clone, fin, o->fmt);
-        out_ok = s_out_ok (out, &out_err);
-    }
-    int rc = s_verdict (o, last);
-    if (output_err)
-        rc = s_unwritten (o, o->output, output_err);
-    if (!out_ok)
-        rc = s_unwritten (o, "the result", out_err);
-    return rc;
+    bool wrote_out = o->until_done || ((o->live || o->web) && !printed_final);
+    /* The final result, whole and exact (the live view shows the top only). */
+    if (wrote_out && !(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
+        s_render_all (out, clone, fin, o->fmt);
+    return s_exit_code (o, out, wrote_out, s_verdict (o, last), output_err);
 }
 
 /*  The final table written as its parts come (lib/wire/final.h, streaming): to out, and to
@@ -382,15 +386,9 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
         st->tmpf = NULL;
         output_err = err;
     }
-    int rc = tl_render_end (&st->out, last), out_err;
-    bool out_ok = s_out_ok (out, &out_err);
+    int rc = tl_render_end (&st->out, last);
     st->begun = false;
-    rc = rc ? 1 : s_verdict (o, last);
-    if (output_err)
-        rc = s_unwritten (o, o->output, output_err);
-    if (!out_ok)
-        rc = s_unwritten (o, "the result", out_err);
-    return rc;
+    return s_exit_code (o, out, true, rc ? 1 : s_verdict (o, last), output_err);
 }
 
 /*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).

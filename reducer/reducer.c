@@ -214,8 +214,9 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
        ledger keeps the order; later snapshots of it re-use it), so a watcher that only prints
        the result needs no replica and no sort of its own (lib/wire/final.h). A failed job's
        table is not sealed: it is read as it is. */
-    tl_agg_view_t *view = snapshot && r->done && r->ok && size > 1 ? tl_ledger_sorted (r->ledger) : NULL;
-    if (snapshot && r->done && r->ok && size > 1 && !view)
+    bool final = snapshot && r->done && r->ok && size > 1;
+    tl_agg_view_t *view = final ? tl_ledger_sorted (r->ledger) : NULL;
+    if (final && !view)
         tl_warn ("the final snapshot goes out unsorted: out of memory");
     size_t room = ng < per ? ng : per;
     tl_agg_entry_t *groups = malloc (room * sizeof *groups + 1);
@@ -253,11 +254,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
         if (view) {
             n = size - pos < per ? size - pos : per;
             for (size_t i = 0; i < n; i++, pos++) {
-                /* Keys are read in output order, all over the table: ask for them early. */
-                if (pos + 40 < size)
-                    tl_agg_view_prefetch (view, pos + 40, false);
-                if (pos + 20 < size)
-                    tl_agg_view_prefetch (view, pos + 20, true);
+                tl_agg_view_prefetch_ahead (view, pos);
                 tl_agg_view_at (view, pos, &groups [i], keys + i * klen);
             }
         }

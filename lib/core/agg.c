@@ -1355,6 +1355,15 @@ tl_agg_view_keylen (const tl_agg_view_t *v)
 }
 
 void
+tl_agg_view_prefetch_ahead (const tl_agg_view_t *v, size_t j)
+{
+    if (j + 40 < v->n)
+        tl_agg_view_prefetch (v, j + 40, false);
+    if (j + 20 < v->n)
+        tl_agg_view_prefetch (v, j + 20, true);
+}
+
+void
 tl_agg_view_prefetch (const tl_agg_view_t *v, size_t j, bool key)
 {
     if (v->rebuild && j >= v->start [1])

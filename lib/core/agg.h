@@ -90,6 +90,9 @@ size_t tl_agg_view_keylen (const tl_agg_view_t *view);
     true: reads the entry, so hint that first, some groups ahead). Nothing when j needs no
     table read. */
 void tl_agg_view_prefetch (const tl_agg_view_t *view, size_t j, bool key);
+/*  Reading the groups in order at j: hint those read soon (an entry 40 ahead, a key 20 ahead:
+    in the output order they are all over the table, a cache miss each). */
+void tl_agg_view_prefetch_ahead (const tl_agg_view_t *view, size_t j);
 /*  Group i (0 <= i < tl_agg_size) in insertion order, borrowed. */
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
