@@ -11,6 +11,7 @@ cleanup () {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if [ -n "${ON_EXIT:-}" ]; then eval "$ON_EXIT" || true; fi
+    release_ports
     if [ $rc -ne 0 ]; then
         echo "--- FAILED (rc=$rc); logs in $T:" >&2
         for f in "$T"/*.log; do [ -f "$f" ] && { echo "=== $f" >&2; tail -25 "$f" >&2; }; done
@@ -23,8 +24,55 @@ trap cleanup EXIT
 fail () { echo "FAIL: $*" >&2; exit 1; }
 pass () { echo "ok - $*"; }
 
+# free_port: a loopback port no other test of this run holds. Ports come from below the
+# kernel's ephemeral range (so no outgoing connection of a parallel test takes one before
+# its server binds it), each is reserved by an atomic mkdir under /tmp/tally-ports until
+# this test exits, and it must bind. Two calls in one test, or in two parallel tests,
+# never return the same port (bind-to-0-and-close could: the kernel may hand it out again).
+TALLY_PORTS=/tmp/tally-ports
+mkdir -p "$TALLY_PORTS"
 free_port () {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 - "$TALLY_PORTS" "$$" <<'PY'
+import os, random, socket, sys, time
+root, owner = sys.argv[1], sys.argv[2]
+lo, hi = 20000, 32000
+try:
+    lo_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    hi = min(hi, lo_eph - 1)
+except OSError:
+    pass
+for name in os.listdir(root):                    # reservations of tests killed hours ago
+    try:
+        if time.time() - os.stat(os.path.join(root, name)).st_mtime > 3 * 3600:
+            os.rmdir(os.path.join(root, name))
+    except OSError:
+        pass
+for _ in range(2000):
+    port = random.randint(lo, hi)
+    try:
+        os.mkdir(os.path.join(root, str(port)))
+    except FileExistsError:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        os.rmdir(os.path.join(root, str(port)))
+        continue
+    finally:
+        s.close()
+    open(os.path.join(root, str(port), "owner"), "w").write(owner)
+    print(port)
+    sys.exit(0)
+sys.exit("free_port: no free loopback port found")
+PY
+}
+release_ports () {
+    local d
+    for d in "$TALLY_PORTS"/*/; do
+        [ "$(cat "$d/owner" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+    done
+    return 0
 }
 
 # bg NAME CMD...: start CMD in the background, logging to $T/NAME.log; sets $LAST_PID.
