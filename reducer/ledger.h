@@ -34,6 +34,15 @@ int tl_ledger_set_tasks (tl_ledger_t *self, uint64_t n);
 /*  Apply a PARTIAL. Returns 1 if applied, 0 if it was a duplicate, TL_EINVAL if the task id
     is out of range (counted in `rejected`). */
 int tl_ledger_apply (tl_ledger_t *self, const tl_msg_t *partial);
+/*  tl_ledger_apply in two steps, for a caller that merges a big partial's groups on another
+    thread: tl_ledger_admit books the task (applied id, length, digest, counters: everything
+    but the totals) and returns what tl_ledger_apply would; on 1 the caller must then call
+    tl_ledger_merge with the same partial, once, before anything reads or changes the totals
+    (tl_ledger_totals, save, sort, reset, another merge). Between the two, only the totals
+    may be touched by the merging thread, and the booking side (admit, applied, stats,
+    applied ids, verify) only by the caller's. */
+int tl_ledger_admit (tl_ledger_t *self, const tl_msg_t *partial);
+void tl_ledger_merge (tl_ledger_t *self, const tl_msg_t *partial);
 /*  A partial known by its header only (a task in parts whose groups were not kept because the
     task was applied already, reducer/stage.h): 0, a duplicate, if the task is applied; else
     TL_EINVAL (rejected), never applied without its groups. */

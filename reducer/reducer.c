@@ -67,6 +67,7 @@
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
 #include "lib/base/util.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,32 @@
 /*  Messages the ROUTER reads ahead per peer: with parts of up to ~4 MiB, 64 of them bound what
     a fast mapper can park in our memory while we merge; it waits on its send queue instead. */
 #define ROUTER_RCVHWM 64
+
+/*  A task that came in parts with at least this many groups is merged into the totals by the
+    merger thread (s_merger_t); smaller ones, and whole PARTIALs, here. */
+#define MERGE_ASIDE_MIN 16384
+/*  While a merge runs, what reads the totals (checkpoint, publishing) waits for it, at most
+    this long: then this thread waits for the merge instead. */
+#define MERGE_HOLD_MAX_MS 500
+
+/*  The merger: a second thread that adds a big task's groups to the totals (tl_ledger_merge)
+    while this one goes on reading, staging, digesting and logging the next task's parts. With
+    one slot at millions of groups the reducer was the bound, and half of its time was the
+    merge. One task at a time. The task is booked first, here (tl_ledger_admit: applied id,
+    length, digest, counters, the log record, the ack), so only the totals are the merger's
+    until s_settle: everything that reads or changes them settles first (s_apply, JOB, END,
+    the checkpoint, publishing, the end of the process). The merger touches nothing else. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running;           /* the thread was started */
+    bool busy;              /* a task was handed over and its merge has not finished */
+    bool quit;
+    tl_ledger_t *ledger;
+    tl_staged_t *task;      /* the task handed over, owned until s_settle frees it */
+    int pace_ms;            /* TALLY_MERGE_PACE_MS (tests): each merge waits this long first */
+} s_merger_t;
 
 /*  A partial held until JOB announces its task id: a whole PARTIAL, or the whole task of
     one that came in parts. */
@@ -151,7 +178,117 @@ typedef struct {
     tl_msg_t activity;      /* the broker's last ACTIVITY (bounded rings), owned */
     bool act_wanted;        /* a dashboard subscribes to TL_ACT_TOPIC: UPDATEs carry the activity */
     bool groups_wanted;     /* a replica subscribes to TL_GROUPS_TOPIC: deltas carry their groups */
+    s_merger_t merger;
+    int64_t hold_since;     /* rounds have waited for a merge since then (0: none is waiting) */
 } s_reducer_t;
+
+static void *
+s_merger_main (void *arg)
+{
+    s_merger_t *w = arg;
+    pthread_mutex_lock (&w->mu);
+    for (;;) {
+        while (!w->busy && !w->quit)
+            pthread_cond_wait (&w->cv, &w->mu);
+        if (!w->busy)
+            break;      /* quit, with nothing handed over */
+        tl_staged_t *t = w->task;
+        pthread_mutex_unlock (&w->mu);
+        if (w->pace_ms)
+            zclock_sleep (w->pace_ms);
+        tl_ledger_merge (w->ledger, &t->msg);
+        pthread_mutex_lock (&w->mu);
+        w->busy = false;
+        pthread_cond_broadcast (&w->cv);
+    }
+    pthread_mutex_unlock (&w->mu);
+    return NULL;
+}
+
+/*  Start the merger; without it (no thread to be had) every merge is done here. */
+static void
+s_merger_start (s_merger_t *w, tl_ledger_t *ledger)
+{
+    w->ledger = ledger;
+    const char *pace = getenv ("TALLY_MERGE_PACE_MS");
+    w->pace_ms = pace ? atoi (pace) : 0;
+    if (pthread_mutex_init (&w->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init (&w->cv, NULL) != 0) {
+        pthread_mutex_destroy (&w->mu);
+        return;
+    }
+    w->running = pthread_create (&w->thread, NULL, s_merger_main, w) == 0;
+    if (!w->running) {
+        pthread_cond_destroy (&w->cv);
+        pthread_mutex_destroy (&w->mu);
+        tl_warn ("cannot start the merger thread: big tasks are merged on the main thread");
+    }
+}
+
+/*  Is a merge under way? */
+static bool
+s_merging (s_reducer_t *r)
+{
+    s_merger_t *w = &r->merger;
+    if (!w->task)
+        return false;
+    pthread_mutex_lock (&w->mu);
+    bool busy = w->busy;
+    pthread_mutex_unlock (&w->mu);
+    return busy;
+}
+
+/*  Wait until the merge handed over (if any) is in the totals, and free its task. */
+static void
+s_settle (s_reducer_t *r)
+{
+    s_merger_t *w = &r->merger;
+    if (!w->task)
+        return;
+    pthread_mutex_lock (&w->mu);
+    while (w->busy)
+        pthread_cond_wait (&w->cv, &w->mu);
+    pthread_mutex_unlock (&w->mu);
+    tl_staged_destroy (&w->task);
+}
+
+/*  Merge an admitted task's groups: handed to the merger when it is big and the merger runs
+    (*own is then the merger's and set to NULL), else here. */
+static void
+s_merge (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
+{
+    s_merger_t *w = &r->merger;
+    if (!own || !*own || !w->running || m != &(*own)->msg || m->n_groups < MERGE_ASIDE_MIN) {
+        tl_ledger_merge (r->ledger, m);
+        return;
+    }
+    tl_debug ("task %llu: its %llu groups go to the merger", (unsigned long long) m->task,
+              (unsigned long long) m->n_groups);
+    pthread_mutex_lock (&w->mu);
+    w->task = *own;
+    *own = NULL;
+    w->busy = true;
+    pthread_cond_signal (&w->cv);
+    pthread_mutex_unlock (&w->mu);
+}
+
+static void
+s_merger_stop (s_reducer_t *r)
+{
+    s_merger_t *w = &r->merger;
+    if (!w->running)
+        return;
+    s_settle (r);
+    pthread_mutex_lock (&w->mu);
+    w->quit = true;
+    pthread_cond_signal (&w->cv);
+    pthread_mutex_unlock (&w->mu);
+    pthread_join (w->thread, NULL);
+    pthread_cond_destroy (&w->cv);
+    pthread_mutex_destroy (&w->mu);
+    w->running = false;
+}
 
 static void
 s_free_data (void *data, void *hint)
@@ -198,6 +335,7 @@ s_send_update (s_reducer_t *r, const tl_msg_t *m)
 static void
 s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint64_t base)
 {
+    s_settle (r);
     const tl_agg_t *totals = tl_ledger_totals (r->ledger);
     const tl_agg_t *mappers = tl_ledger_mappers (r->ledger);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
@@ -294,6 +432,7 @@ done:
 static void
 s_publish_delta (s_reducer_t *r, int64_t now)
 {
+    s_settle (r);
     uint64_t base = r->seq++;
     s_publish_update (r, now, false, r->seq, base);
     tl_ledger_changes_clear (r->ledger);
@@ -310,6 +449,7 @@ s_publish_delta (s_reducer_t *r, int64_t now)
 static void
 s_publish_snapshot (s_reducer_t *r, int64_t now)
 {
+    s_settle (r);
     /* When most groups changed, the delta would be about a snapshot itself: send only the
        snapshot, under a new seq (every watcher rebuilds, as it would have applied as much). */
     size_t changed = tl_ledger_changed_count (r->ledger);
@@ -419,6 +559,7 @@ s_write_base (s_reducer_t *r, tl_err_t *e)
 static void
 s_checkpoint (s_reducer_t *r, int64_t now)
 {
+    s_settle (r);   /* a base, and the log's bound, read the totals */
     if (!r->state_dir) {
         r->unsaved = false;     /* nothing to make durable: acks go out at once */
         return;
@@ -478,7 +619,7 @@ s_log_applied (s_reducer_t *r, const tl_msg_t *hdr, const tl_agg_t *staged)
 }
 
 static void
-s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged);
+s_apply (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own);
 
 static void
 s_held_clear (s_reducer_t *r, s_held_t *h)
@@ -498,7 +639,15 @@ s_retry_pending (s_reducer_t *r)
         s_held_t *h = &r->pending [i];
         const tl_msg_t *m = h->staged ? &h->staged->msg : &h->m;
         if (m->task < tl_ledger_stats (r->ledger).tasks_total) {
-            s_apply (r, m, h->staged);
+            if (h->staged) {
+                r->npending_staged--;
+                tl_staged_t *st = h->staged;
+                h->staged = NULL;
+                s_apply (r, m, &st);    /* may hand st to the merger */
+                tl_staged_destroy (&st);
+            }
+            else
+                s_apply (r, m, NULL);
             s_held_clear (r, h);
         }
         else
@@ -519,6 +668,7 @@ s_refuse (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
 static void
 s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m, int64_t now)
 {
+    s_settle (r);   /* a new job resets the totals */
     uint8_t key [TL_TOKEN_KEY_LEN];
     char why [TL_STR_MAX];
     if (tl_token_key_from_hex (m->key, key) != 0) {
@@ -608,13 +758,18 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
 }
 
 /*  Every task's apply goes through here, once per partial that reaches it: m is a whole
-    PARTIAL (staged NULL), or one that came in parts, put together by the stage (m is then
-    &staged->msg, with every group of every part, unless !staged->merged: a copy of a task
-    applied already, whose groups were not kept, which can only be a duplicate). */
+    PARTIAL (own NULL), or one that came in parts, put together by the stage (m is then
+    &(*own)->msg, with every group of every part, unless !(*own)->merged: a copy of a task
+    applied already, whose groups were not kept, which can only be a duplicate). A big task's
+    groups are merged by the merger thread, which then owns *own (set to NULL). */
 static void
-s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
+s_apply (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
 {
-    int rc = staged && !staged->merged ? tl_ledger_apply_dup (r->ledger, m) : tl_ledger_apply (r->ledger, m);
+    const tl_staged_t *staged = own ? *own : NULL;
+    s_settle (r);   /* one merge at a time; and admit reads the totals' shape */
+    int rc = staged && !staged->merged ? tl_ledger_apply_dup (r->ledger, m) : tl_ledger_admit (r->ledger, m);
+    if (rc == 1)
+        s_log_applied (r, m, NULL);     /* a staged task's m holds all its groups, like a whole partial */
     if (rc == TL_EINVAL) {
         tl_err_t e;
         tl_err_set (&e, TL_EPROTO, 0, "partial for unknown task %llu", (unsigned long long) m->task);
@@ -628,7 +783,8 @@ s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
         tl_info ("task %llu attempt %llu from %s: applied its partial of %llu parts (%zu groups)",
                  (unsigned long long) m->task, (unsigned long long) m->attempt, m->mapper,
                  (unsigned long long) m->parts, staged->groups);
-    /* Ack duplicates too (with the length that was applied): the broker may have missed the first. */
+    /* Ack duplicates too (with the length that was applied): the broker may have missed the first.
+       (Out of memory for the ack: none goes out now; the broker's next JOB gets it.) */
     if (r->nacks == r->acks_cap) {
         size_t cap = r->acks_cap ? r->acks_cap * 2 : 256;
         uint64_t *a = realloc (r->acks, cap * sizeof *a);
@@ -637,17 +793,18 @@ s_apply (s_reducer_t *r, const tl_msg_t *m, const tl_staged_t *staged)
         uint64_t *l = realloc (r->ack_lens, cap * sizeof *l);
         if (l)
             r->ack_lens = l;
-        if (!a || !l)
-            return;
-        r->acks_cap = cap;
+        if (a && l)
+            r->acks_cap = cap;
     }
-    r->acks [r->nacks] = m->task;
-    r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
+    if (r->nacks < r->acks_cap) {
+        r->acks [r->nacks] = m->task;
+        r->ack_lens [r->nacks++] = tl_ledger_applied_length (r->ledger, m->task);
+    }
     r->dirty = true;        /* a duplicate changes `dups`: a seq names one state, every field of it */
     if (rc == 1) {
-        s_log_applied (r, m, NULL);     /* a staged task's m holds all its groups, like a whole partial */
         r->unsaved = true;
         tl_stage_release_task (r->stage, m->task);     /* other copies' staged tables are dups now */
+        s_merge (r, m, own);    /* last: the merger may own the task from here */
     }
 }
 
@@ -714,7 +871,7 @@ s_on_part (s_reducer_t *r, const tl_msg_t *m)
         return;
     }
     else
-        s_apply (r, h, st);
+        s_apply (r, h, &st);    /* may hand st to the merger */
     tl_staged_destroy (&st);
 }
 
@@ -778,6 +935,7 @@ s_send_verdict (s_reducer_t *r)
 static void
 s_on_end (s_reducer_t *r, const tl_msg_t *m, int64_t now)
 {
+    s_settle (r);   /* the verdict and the final table read the totals whole */
     if (r->have_job && strcmp (r->job, m->job) == 0 && r->done) {
         s_send_verdict (r);     /* the broker asks again: the same answer */
         return;
@@ -931,6 +1089,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     /* Fixed before the bind: libzmq 4.3 applies a changed SNDHWM to the pipes it has, and then
        loses messages on them (a raise while a job ran stalled every watcher for good). */
     zsock_set_sndhwm (r.xpub, XPUB_HWM);
+    s_merger_start (&r.merger, r.ledger);
     if (zsock_bind (r.router, "%s", listen) < 0) {
         tl_error ("cannot listen on %s: %s", listen, zmq_strerror (zmq_errno ()));
         goto done;
@@ -1014,14 +1173,26 @@ tl_reducer_run (const tl_reducer_opts_t *o)
            that are ready have been applied. But not for ever: under a steady flood every
            round is cut short, and acks held that long make the broker re-issue work (red team,
            session 7), so a checkpoint goes in at least every CHECKPOINT_MAX_MS. */
-        if (r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS)
+        /* A merge under way holds back what reads the totals (the checkpoint and its acks,
+           publishing) for MERGE_HOLD_MAX_MS at most; then this round waits for it. */
+        bool hold = false;
+        if (s_merging (&r)) {
+            if (!r.hold_since)
+                r.hold_since = now;
+            hold = now - r.hold_since < MERGE_HOLD_MAX_MS;
+        }
+        if (!hold) {
+            r.hold_since = 0;
+            s_settle (&r);
+        }
+        if (!hold && r.unsaved && (!r.state_dir || now - r.last_ckpt >= CHECKPOINT_MIN_MS)
             && (!more || now - r.last_ckpt >= CHECKPOINT_MAX_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
             s_send_applied (&r, false, tl_acklog_size (r.acklog));
         if (r.unsaved)
             s_send_applied_stalled (&r, now);
-        if (r.have_job) {
+        if (r.have_job && !hold) {
             if (r.fresh || (r.want_snapshot && now >= r.snap_after))
                 s_publish_snapshot (&r, now);
             else if (r.dirty && now - r.last_pub >= PUBLISH_MIN_MS)
@@ -1114,6 +1285,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     tl_info ("stopped");
     rc = 0;
 done:
+    s_merger_stop (&r);
     zsock_destroy (&r.router);
     zsock_destroy (&r.xpub);
     tl_security_destroy (&sec);

@@ -86,3 +86,32 @@ applied=$(metric tally_tasks_applied); done_staged=$(metric tally_partial_staged
 [ "$applied" = 1 ] && [ "${done_staged:-0}" -ge 1 ] || fail "applied $applied task(s), $done_staged staged task(s) completed"
 grep -q "applied its partial of [0-9]* parts" "$T/reducer.log" || fail "the reducer log does not show the parts"
 pass "after the kill the task was re-run and applied whole once: totals equal Python's csv count"
+
+# 4. The reducer merges a big task's groups on a second thread (reducer/reducer.c, s_merger_t)
+#    while it reads on; publishing and the checkpoint wait for the merge. With each merge held
+#    300 ms (TALLY_MERGE_PACE_MS, inherited by tally run's reducer), the job ends exact.
+TALLY_MERGE_PACE_MS=300 "$TALLY" run --input "$T/data" "${BY[@]}" --split-size 16M --format csv -v \
+    > "$T/paced.csv" 2> "$T/paced.log" || fail "run with slow merges failed"
+compare "$T/paced.csv" || fail "totals with slow merges"
+aside=$(grep -c "groups go to the merger" "$T/paced.log" || true)
+[ "$aside" -ge 2 ] || fail "expected >= 2 tasks merged aside, $aside were"
+pass "$aside tasks merged on the reducer's second thread (each held 300 ms): totals equal Python's csv count"
+
+# 5. The reducer SIGKILLed while the merger holds a task it has booked (each merge held 30 s),
+#    then restarted on the same --state-dir without the hold: the job ends ok and exact.
+RP=$(free_port); PP=$(free_port); BP=$(free_port)
+S="$T/state5"
+bg reducer5 env TALLY_MERGE_PACE_MS=30000 "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" \
+    --publish "tcp://127.0.0.1:$PP" --state-dir "$S" -v
+RED=$LAST_PID
+bg broker5 "$TALLY" broker --listen "tcp://127.0.0.1:$BP" --reducer "tcp://127.0.0.1:$RP" --input "$T/data" \
+    "${BY[@]}" --split-size 16M --hb-ms 200 --lease-ms 2000
+bg mapper5 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 1
+wait_for "$T/reducer5.log" "groups go to the merger" 60
+sleep 1     # the main thread goes on, then waits for the merge
+kill -9 "$RED"
+bg reducer5b "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP" --state-dir "$S" -v
+"$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format csv --timeout 120 > "$T/kill5.csv" \
+    || fail "the job did not end ok after the reducer was killed mid-merge"
+compare "$T/kill5.csv" || fail "totals after the reducer was killed mid-merge"
+pass "reducer SIGKILLed with a task in its merger, restarted on its state dir: totals equal Python's csv count"
