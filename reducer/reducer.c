@@ -353,7 +353,10 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
        the result needs no replica and no sort of its own (lib/wire/final.h). A failed job's
        table is not sealed: it is read as it is. */
     bool final = snapshot && r->done && r->ok && size > 1;
+    int64_t sort0 = final ? tl_now_ms () : 0;
     tl_agg_view_t *view = final ? tl_ledger_sorted (r->ledger) : NULL;
+    if (final)
+        tl_debug ("the final table's order: %zu groups in %lld ms", size, (long long) (tl_now_ms () - sort0));
     if (final && !view)
         tl_warn ("the final snapshot goes out unsorted: out of memory");
     size_t room = ng < per ? ng : per;
