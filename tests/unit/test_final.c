@@ -17,38 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/wire/final.h"
-
-typedef struct {
-    const char *key;
-    uint64_t count;
-} s_group_t;
-
-/*  m through the codec, as over the wire. */
-static tl_msg_t
-s_roundtrip (const tl_msg_t *m)
-{
-    char *buf;
-    size_t len;
-    assert_int_equal (tl_msg_encode (m, &buf, &len), 0);
-    tl_msg_t d;
-    tl_err_t err;
-    assert_int_equal (tl_msg_decode (buf, len, &d, &err), 0);
-    free (buf);
-    return d;
-}
+#include "tests/unit/update_msg.h"
 
 static tl_msg_t
 s_update_of (const char *job, const char *kind, uint64_t seq, uint64_t part, uint64_t parts, const s_group_t *g,
              size_t n, bool done)
 {
-    tl_agg_entry_t *e = calloc (n + 1, sizeof *e);
-    for (size_t i = 0; i < n; i++)
-        e [i] = (tl_agg_entry_t) { g [i].key, (uint32_t) strlen (g [i].key), g [i].count, NULL };
-    tl_msg_t m = { .type = TL_MSG_UPDATE, .seq = seq, .job = job, .col = "c", .done = done, .ok = done,
-                   .groups = e, .n_groups = n, .kind = kind, .base = seq - 1, .part = part, .parts = parts };
-    tl_msg_t d = s_roundtrip (&m);
-    free (e);
-    return d;
+    return s_update_msg (job, kind, seq, seq - 1, part, parts, g, n, done);
 }
 
 static tl_msg_t
