@@ -27,6 +27,13 @@ s_s3_exact (const char *uri)
     return key && key [1] && uri [n - 1] != '/' && !strpbrk (key, "*?[");
 }
 
+static void
+s_same_file (void *arg, const char *gone, const char *kept)
+{
+    (void) arg;
+    tl_warn ("%s is the same file as %s (listed by more than one --input): counted once", gone, kept);
+}
+
 /*  One URI of an input: listed, or a not-found counted (--skip-missing). */
 static int
 s_list_one (tl_broker_t *b, const char *uri)
@@ -91,6 +98,11 @@ tl_broker_list_inputs (tl_broker_t *b)
         b->objs.v [w++] = b->objs.v [i];
     }
     b->objs.n = w;
+    /* ... nor a local file under two names (./x, x, /abs/x, a link). */
+    if (tl_objlist_dedup_files (&b->objs, s_same_file, NULL) != 0) {
+        tl_error ("out of memory while listing the inputs");
+        return -1;
+    }
     if (!b->objs.n) {
         tl_error ("no objects to count: the inputs are empty or match nothing");
         return -1;

@@ -28,6 +28,17 @@ s_usage (FILE *f)
              TL_QUERY_HELP);
 }
 
+static void
+s_same_object (void *arg, const char *gone, const char *kept)
+{
+    (void) arg;
+    if (strcmp (gone, kept) == 0)
+        fprintf (stderr, "tally scan: %s is listed by more than one --input: counted once\n", gone);
+    else
+        fprintf (stderr, "tally scan: %s is the same file as %s (listed by more than one --input): counted once\n",
+                 gone, kept);
+}
+
 int
 tl_scan_main (int argc, char **argv)
 {
@@ -107,6 +118,14 @@ tl_scan_main (int argc, char **argv)
             free (q);
             return 1;
         }
+    /* An object named twice (overlapping inputs, ./x and x, a link) is counted once, as run does. */
+    if (tl_objlist_dedup_files (&objs, s_same_object, NULL) != 0) {
+        fprintf (stderr, "tally scan: out of memory\n");
+        tl_objlist_free (&objs);
+        free (col);
+        free (q);
+        return 1;
+    }
     tl_agg_t *totals = tl_agg_new_cells (ncells);
     if (!totals) {
         fprintf (stderr, "tally scan: out of memory\n");
