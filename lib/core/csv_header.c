@@ -70,6 +70,13 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
 {
     if (len > TL_CSV_LINE_MAX)
         return tl_csv_header_too_long (e);
+    const char *cr = memchr (line, '\r', len);
+    if (cr && (size_t) (cr - line) + 1 < len) {
+        /* A file whose lines end in a lone CR (old Mac) is one long header line: every row
+           would vanish into it. */
+        return tl_err_set (e, TL_EPROTO, 0, "the header line holds a carriage return before its end: lines that end "
+                           "in a lone CR (old Mac files) are not supported (convert them to LF or CRLF)");
+    }
     if (tl_header_open_quote (line, len)) {
         /* Its next line would be counted as a row, and the columns after it lost. */
         size_t show = len > 300 ? 300 : len;

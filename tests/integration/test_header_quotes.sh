@@ -4,7 +4,8 @@
 # numbers; it used to split there, and --group-by a counted column b's values, exit 0. A
 # header whose quoted name holds a newline used to have its second line counted as a row
 # (by number) or fail with "column not found": now the object fails naming the cause. Counts
-# are checked against Python's csv module, in one task, in byte ranges, and with a query.
+# are checked against Python's csv module, in one task, in byte ranges, and with a query. A
+# file whose lines end in a lone CR (old Mac) was read as one header line (0 rows, exit 0): it fails.
 . "$(dirname "$0")/lib.sh"
 
 python3 - "$T" <<'PY'
@@ -63,3 +64,15 @@ for by in a 2; do
     [ "$rc" -ne 0 ] && grep -q "ends inside a quoted column name" "$T/nl2.log" || fail "scan: $(cat "$T/nl2.log")"
 done
 pass "a newline inside a quoted header name fails the object, by name or number, run and scan"
+
+# A file whose lines end in a lone CR (old Mac) was one long header line: 0 rows, exit 0.
+printf 'a,b\r1,x\r2,y\r' > "$T/cr.csv"
+for by in a 2; do
+    rc=0
+    "$TALLY" run -q --input "$T/cr.csv" --group-by "$by" --format json > "$T/cr.json" 2> /dev/null || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "lone CR (old Mac files) are not supported" "$T/cr.json" || fail "lone CR, --group-by $by: exit $rc, $(cat "$T/cr.json")"
+    rc=0
+    "$TALLY" scan --input "$T/cr.csv" --group-by "$by" > /dev/null 2> "$T/cr.log" || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "lone CR" "$T/cr.log" || fail "scan, lone CR: exit $rc, $(cat "$T/cr.log")"
+done
+pass "lines that end in a lone CR fail the object (they were one header line: 0 rows, exit 0)"

@@ -140,8 +140,18 @@ test_header_matching (void **state)
     assert_int_equal (tl_header_open_quote ("\"x,y\",a", 7), 0);
     assert_int_equal (tl_header_open_quote ("a,\"x", 4), 1);
     assert_int_equal (tl_header_open_quote ("a,b\"x", 5), 0);
+    /* Lines that end in a lone CR (old Mac): one long header line, every row lost in it. */
+    const char *cr = "a,b\r1,x\r2,y\r";
+    s_res_t r = s_scan ("a", cr, strlen (cr), 0);
+    assert_int_equal (r.rc, TL_EPROTO);
+    tl_agg_destroy (&r.agg);
+    const char *crlf = "a,b\r\n1,x\r\n";
+    r = s_scan ("b", crlf, strlen (crlf), 0);
+    assert_int_equal (r.rc, 0);
+    assert_int_equal (GET (r.agg, "x"), 1);
+    tl_agg_destroy (&r.agg);
     const char *t = "a,b\n1,2\n";
-    s_res_t r = s_scan ("passenger_count", t, strlen (t), 0);
+    r = s_scan ("passenger_count", t, strlen (t), 0);
     assert_int_equal (r.rc, TL_ECOLUMN);
     tl_agg_destroy (&r.agg);
     r = s_scan ("2", t, strlen (t), 0);
