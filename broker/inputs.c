@@ -44,6 +44,11 @@ s_list_one (tl_broker_t *b, const char *uri)
     if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties && s_s3_exact (uri))
         rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: not found (no object or prefix of that name; no objects to count)",
                          uri);
+    else if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties)
+        /* A glob, a prefix or a folder that matches nothing is as missing as a key: a typo in one
+           of several inputs must not leave its objects out without a word. */
+        rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob that "
+                         "matches nothing)", uri);
     if (rc == TL_ENOTFOUND && b->o.skip_missing) {
         tl_warn ("%s is missing: left out (--skip-missing): %s", uri, e.msg);
         b->missing++;
