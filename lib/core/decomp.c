@@ -1,5 +1,6 @@
 /*  decomp.c — gzip and zstd streams. The first bytes decide: 1f 8b is gzip, 28 b5 2f fd is
-    zstd, anything else is plain text and goes straight through. */
+    zstd, and so is 5? 2a 4d 18, a zstd skippable frame (pzstd starts every file with one),
+    anything else is plain text and goes straight through. */
 #include "lib/core/decomp.h"
 #include <stdbool.h>
 #include <stdlib.h>
@@ -117,7 +118,8 @@ s_start (tl_decomp_t *self)
             return tl_err_set (self->e, TL_ENOMEM, 0, "cannot start zlib");
         self->z_open = true;
     }
-    else if (self->nhead >= 4 && h [0] == 0x28 && h [1] == 0xb5 && h [2] == 0x2f && h [3] == 0xfd) {
+    else if (self->nhead >= 4 && ((h [0] == 0x28 && h [1] == 0xb5 && h [2] == 0x2f && h [3] == 0xfd)
+                                  || ((h [0] & 0xf0) == 0x50 && h [1] == 0x2a && h [2] == 0x4d && h [3] == 0x18))) {
         self->kind = TL_DECOMP_ZSTD;
         if (!(self->zs = ZSTD_createDStream ()))
             return tl_err_set (self->e, TL_ENOMEM, 0, "cannot start zstd");
