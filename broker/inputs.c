@@ -27,6 +27,13 @@ s_s3_exact (const char *uri)
     return key && key [1] && uri [n - 1] != '/' && !strpbrk (key, "*?[");
 }
 
+static void
+s_same_file (void *arg, const char *gone, const char *kept)
+{
+    (void) arg;
+    tl_warn ("%s is the same file as %s (listed by more than one --input): counted once", gone, kept);
+}
+
 /*  One URI of an input: listed, or a not-found counted (--skip-missing). */
 static int
 s_list_one (tl_broker_t *b, const char *uri)
@@ -37,6 +44,11 @@ s_list_one (tl_broker_t *b, const char *uri)
     if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties && s_s3_exact (uri))
         rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: not found (no object or prefix of that name; no objects to count)",
                          uri);
+    else if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties)
+        /* A glob, a prefix or a folder that matches nothing is as missing as a key: a typo in one
+           of several inputs must not leave its objects out without a word. */
+        rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob that "
+                         "matches nothing)", uri);
     if (rc == TL_ENOTFOUND && b->o.skip_missing) {
         tl_warn ("%s is missing: left out (--skip-missing): %s", uri, e.msg);
         b->missing++;
@@ -91,6 +103,11 @@ tl_broker_list_inputs (tl_broker_t *b)
         b->objs.v [w++] = b->objs.v [i];
     }
     b->objs.n = w;
+    /* ... nor a local file under two names (./x, x, /abs/x, a link). */
+    if (tl_objlist_dedup_files (&b->objs, s_same_file, NULL) != 0) {
+        tl_error ("out of memory while listing the inputs");
+        return -1;
+    }
     if (!b->objs.n) {
         tl_error ("no objects to count: the inputs are empty or match nothing");
         return -1;

@@ -173,13 +173,16 @@ s_csv_key_count (s_out_t *o, const tl_agg_entry_t *g, int nby)
         if (pos > len)
             continue;   /* fewer parts than keys: empty */
         size_t a = pos, z = s_next_special (k, pos, len);
+        if (nby == 1)   /* one key is whole: a separator byte in it is a byte like any other */
+            while (z < len && s_cls [k [z]] == 2)
+                z = s_next_special (k, z + 1, len);
         if (z == len || s_cls [k [z]] == 2) {     /* nothing to quote */
             pos = z < len ? z + 1 : len + 1;
             memcpy (w, k + a, z - a);
             w += z - a;
             continue;
         }
-        while (z < len && s_cls [k [z]] != 2)
+        while (z < len && (nby == 1 || s_cls [k [z]] != 2))
             z++;
         pos = z < len ? z + 1 : len + 1;
         *w++ = '"';
@@ -437,11 +440,17 @@ s_labels (const tl_msg_t *u, s_labels_t *l)
         tl_query_agg_label (&l->q, i, l->agg [i], sizeof l->agg [i]);
 }
 
-/*  Part i of a group key (parts are separated by TL_QUERY_KEY_SEP). */
+/*  Part i of a group key of nby parts (parts are separated by TL_QUERY_KEY_SEP; a key of one
+    part is whole, whatever bytes it holds). */
 static void
-s_part (const tl_agg_entry_t *g, int i, const char **p, size_t *n)
+s_part (const tl_agg_entry_t *g, int i, int nby, const char **p, size_t *n)
 {
     const char *k = g->key, *end = g->key + g->len;
+    if (nby == 1) {
+        *p = k;
+        *n = g->len;
+        return;
+    }
     for (int j = 0; j < i && k <= end; j++) {
         const char *sep = memchr (k, TL_QUERY_KEY_SEP, (size_t) (end - k));
         k = sep ? sep + 1 : end + 1;
@@ -464,7 +473,7 @@ s_json_parts (FILE *f, const tl_agg_entry_t *g, int nby, bool quoted)
     for (int k = 0; k < nby; k++) {
         const char *p;
         size_t n;
-        s_part (g, k, &p, &n);
+        s_part (g, k, nby, &p, &n);
         if (k)
             fputc (',', f);
         if (quoted)
@@ -814,7 +823,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
         for (size_t i = 0; i < u->n_groups; i++) {
             const char *p;
             size_t n;
-            s_part (s_at (src, i, &tmp), k, &p, &n);
+            s_part (s_at (src, i, &tmp), k, l->q.nby, &p, &n);
             if (n > kw [k])
                 kw [k] = n > 40 ? 40 : n;
         }
@@ -833,7 +842,7 @@ s_render (FILE *f, tl_msg_t *u, tl_fmt_t fmt, const s_src_t *src)
         for (int k = 0; k < l->q.nby; k++) {
             const char *p;
             size_t n;
-            s_part (g, k, &p, &n);
+            s_part (g, k, l->q.nby, &p, &n);
             if (n)
                 fprintf (f, "%-*.*s  ", (int) kw [k], (int) (n > 40 ? 40 : n), p);
             else

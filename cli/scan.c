@@ -28,6 +28,17 @@ s_usage (FILE *f)
              TL_QUERY_HELP);
 }
 
+static void
+s_same_object (void *arg, const char *gone, const char *kept)
+{
+    (void) arg;
+    if (strcmp (gone, kept) == 0)
+        fprintf (stderr, "tally scan: %s is listed by more than one --input: counted once\n", gone);
+    else
+        fprintf (stderr, "tally scan: %s is the same file as %s (listed by more than one --input): counted once\n",
+                 gone, kept);
+}
+
 int
 tl_scan_main (int argc, char **argv)
 {
@@ -99,14 +110,28 @@ tl_scan_main (int argc, char **argv)
     tl_store_cfg_from_env (&cfg);
     tl_objlist_t objs = { 0 };
     tl_err_t e = { 0 };
-    for (int i = 0; i < ninputs; i++)
-        if (tl_store_list (&cfg, inputs [i], &objs, &e) != 0) {
+    for (int i = 0; i < ninputs; i++) {
+        size_t before = objs.n, empties = objs.skipped_empty;
+        int lrc = tl_store_list (&cfg, inputs [i], &objs, &e);
+        if (lrc == 0 && objs.n == before && objs.skipped_empty == empties)   /* as the broker says it */
+            lrc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob "
+                              "that matches nothing)", inputs [i]);
+        if (lrc != 0) {
             fprintf (stderr, "tally scan: %s\n", e.msg);
             tl_objlist_free (&objs);
             free (col);
             free (q);
             return 1;
         }
+    }
+    /* An object named twice (overlapping inputs, ./x and x, a link) is counted once, as run does. */
+    if (tl_objlist_dedup_files (&objs, s_same_object, NULL) != 0) {
+        fprintf (stderr, "tally scan: out of memory\n");
+        tl_objlist_free (&objs);
+        free (col);
+        free (q);
+        return 1;
+    }
     tl_agg_t *totals = tl_agg_new_cells (ncells);
     if (!totals) {
         fprintf (stderr, "tally scan: out of memory\n");

@@ -10,6 +10,7 @@
 struct tl_colcache {
     pthread_mutex_t lock;
     char *uris [COLCACHE_MAX];
+    char *versions [COLCACHE_MAX];
     char *lines [COLCACHE_MAX];
     size_t lens [COLCACHE_MAX];
     uint64_t ats [COLCACHE_MAX];
@@ -31,6 +32,7 @@ tl_colcache_destroy (tl_colcache_t **self_p)
     if (self_p && *self_p) {
         for (size_t i = 0; i < COLCACHE_MAX; i++) {
             free ((*self_p)->uris [i]);
+            free ((*self_p)->versions [i]);
             free ((*self_p)->lines [i]);
         }
         pthread_mutex_destroy (&(*self_p)->lock);
@@ -40,14 +42,15 @@ tl_colcache_destroy (tl_colcache_t **self_p)
 }
 
 char *
-tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at)
+tl_colcache_get (tl_colcache_t *self, const char *uri, const char *version, size_t *len, uint64_t *at)
 {
     char *line = NULL;
     if (!self)
         return NULL;
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < COLCACHE_MAX && !line; i++)
-        if (self->uris [i] && strcmp (self->uris [i], uri) == 0 && (line = malloc (self->lens [i] + 1))) {
+        if (self->uris [i] && strcmp (self->uris [i], uri) == 0 && strcmp (self->versions [i], version) == 0
+            && (line = malloc (self->lens [i] + 1))) {
             memcpy (line, self->lines [i], self->lens [i]);
             line [self->lens [i]] = 0;
             *len = self->lens [i];
@@ -58,11 +61,13 @@ tl_colcache_get (tl_colcache_t *self, const char *uri, size_t *len, uint64_t *at
 }
 
 void
-tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t len, uint64_t at)
+tl_colcache_put (tl_colcache_t *self, const char *uri, const char *version, const char *line, size_t len,
+                 uint64_t at)
 {
-    char *u = self ? strdup (uri) : NULL, *l = self ? malloc (len + 1) : NULL;
-    if (!u || !l) {
+    char *u = self ? strdup (uri) : NULL, *v = self ? strdup (version) : NULL, *l = self ? malloc (len + 1) : NULL;
+    if (!u || !v || !l) {
         free (u);
+        free (v);
         free (l);
         return;
     }
@@ -70,8 +75,10 @@ tl_colcache_put (tl_colcache_t *self, const char *uri, const char *line, size_t 
     l [len] = 0;
     pthread_mutex_lock (&self->lock);
     free (self->uris [self->next]);
+    free (self->versions [self->next]);
     free (self->lines [self->next]);
     self->uris [self->next] = u;
+    self->versions [self->next] = v;
     self->lines [self->next] = l;
     self->lens [self->next] = len;
     self->ats [self->next] = at;

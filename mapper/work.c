@@ -255,6 +255,14 @@ s_name_object (tl_work_result_t *out, const char *uri, int rc)
     return rc;
 }
 
+/*  The object's version as listed, for the header cache: a header read from another version
+    (the object written since, between two jobs of a mapper that stays) must not be used. */
+static void
+s_version (const tl_work_t *w, char *buf, size_t n)
+{
+    snprintf (buf, n, "%llu %lld %s", (unsigned long long) w->size, (long long) w->mtime_ns, w->etag ? w->etag : "");
+}
+
 static void
 s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, const volatile int *cancel,
            _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache, tl_work_result_t *out)
@@ -280,7 +288,9 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     tl_csv_set_range (csv, w->offset, end >= w->size ? UINT64_MAX : end);
     uint64_t hdr_at = 0;
     size_t hdr_len = 0;
-    cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, &hdr_len, &hdr_at) : NULL;
+    char version [512];
+    s_version (w, version, sizeof version);
+    cached = w->offset > 0 ? tl_colcache_get (cache, w->uri, version, &hdr_len, &hdr_at) : NULL;
     if (cached && (rc = tl_csv_set_header_at (csv, cached, hdr_len, hdr_at, &out->err)) != 0) {
         char m [sizeof out->err.msg];
         snprintf (m, sizeof m, "%s", out->err.msg);
@@ -309,7 +319,7 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
             tl_err_set (&out->err, rc, 0, "%s: %s", w->uri, m);
             goto done;
         }
-        tl_colcache_put (cache, w->uri, head.buf + head.line, head.linelen, head.at);
+        tl_colcache_put (cache, w->uri, version, head.buf + head.line, head.linelen, head.at);
     }
     uint64_t from = tl_csv_stream_offset (csv);
     s_scan_t scan = { .csv = csv, .e = &out->err, .progress = progress, .steal = steal, .end = end };

@@ -8,6 +8,7 @@
     so that a range which holds it does not count it as a row. A header line over
     TL_CSV_LINE_MAX fails the object: the first data row must not become the header. */
 #include "lib/core/csv_int.h"
+#include "lib/core/header.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,19 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
 {
     if (len > TL_CSV_LINE_MAX)
         return tl_csv_header_too_long (e);
+    const char *cr = memchr (line, '\r', len);
+    if (cr && (size_t) (cr - line) + 1 < len) {
+        /* A file whose lines end in a lone CR (old Mac) is one long header line: every row
+           would vanish into it. */
+        return tl_err_set (e, TL_EPROTO, 0, "the header line holds a carriage return before its end: lines that end "
+                           "in a lone CR (old Mac files) are not supported (convert them to LF or CRLF)");
+    }
+    if (tl_header_open_quote (line, len)) {
+        /* Its next line would be counted as a row, and the columns after it lost. */
+        size_t show = len > 300 ? 300 : len;
+        return tl_err_set (e, TL_EPROTO, 0, "the header line ends inside a quoted column name (a newline in a "
+                           "column name is not supported): '%.*s%s'", (int) show, line, show < len ? "..." : "");
+    }
     if (self->q) {
         int rc = tl_query_resolve (self->q, line, len, e);
         if (rc)

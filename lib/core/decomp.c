@@ -1,5 +1,8 @@
 /*  decomp.c — gzip and zstd streams. The first bytes decide: 1f 8b is gzip, 28 b5 2f fd is
-    zstd, anything else is plain text and goes straight through. */
+    zstd, and so is 5? 2a 4d 18, a zstd skippable frame (pzstd starts every file with one).
+    The magic of a format tally does not read (bzip2, xz, lz4, zip) fails the object: read as
+    text, its bytes made a header line and no rows (ok, 0 rows) or rows of garbage. Anything
+    else is plain text and goes straight through. */
 #include "lib/core/decomp.h"
 #include <stdbool.h>
 #include <stdlib.h>
@@ -107,17 +110,40 @@ s_zstd (tl_decomp_t *self, const unsigned char *in, size_t len)
     return 0;
 }
 
+/*  The name of a compression tally does not read whose magic h [0..3] holds, or NULL. */
+static const char *
+s_unread (const unsigned char *h, size_t n)
+{
+    if (n < 4)
+        return NULL;
+    if (h [0] == 'B' && h [1] == 'Z' && h [2] == 'h' && h [3] >= '1' && h [3] <= '9')
+        return "bzip2";
+    if (h [0] == 0xfd && h [1] == 0x37 && h [2] == 0x7a && h [3] == 0x58)
+        return "xz";
+    if ((h [0] == 0x04 && h [1] == 0x22 && h [2] == 0x4d && h [3] == 0x18)
+        || (h [0] == 0x02 && h [1] == 0x21 && h [2] == 0x4c && h [3] == 0x18))
+        return "lz4";
+    if (h [0] == 'P' && h [1] == 'K' && h [2] == 0x03 && h [3] == 0x04)
+        return "zip";
+    return NULL;
+}
+
 static int
 s_start (tl_decomp_t *self)
 {
     const unsigned char *h = self->head;
+    const char *unread = s_unread (h, self->nhead);
+    if (unread)
+        return tl_err_set (self->e, TL_EPROTO, 0, "the object is compressed with %s, which tally does not read "
+                           "(gzip and zstd only): decompress it, or recompress it with gzip or zstd", unread);
     if (self->nhead >= 2 && h [0] == 0x1f && h [1] == 0x8b) {
         self->kind = TL_DECOMP_GZIP;
         if (inflateInit2 (&self->z, 15 + 16) != Z_OK)
             return tl_err_set (self->e, TL_ENOMEM, 0, "cannot start zlib");
         self->z_open = true;
     }
-    else if (self->nhead >= 4 && h [0] == 0x28 && h [1] == 0xb5 && h [2] == 0x2f && h [3] == 0xfd) {
+    else if (self->nhead >= 4 && ((h [0] == 0x28 && h [1] == 0xb5 && h [2] == 0x2f && h [3] == 0xfd)
+                                  || ((h [0] & 0xf0) == 0x50 && h [1] == 0x2a && h [2] == 0x4d && h [3] == 0x18))) {
         self->kind = TL_DECOMP_ZSTD;
         if (!(self->zs = ZSTD_createDStream ()))
             return tl_err_set (self->e, TL_ENOMEM, 0, "cannot start zstd");

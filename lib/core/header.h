@@ -2,7 +2,8 @@
 
     One pure helper that both the scanner (csv.c) and the query (query.c) need: a column name
     matches a header field case-insensitively, with spaces and tabs around the field ignored,
-    surrounding quotes removed, and a UTF-8 BOM before the first field skipped. It lives on its
+    surrounding quotes removed, and a UTF-8 BOM before the first field skipped. Fields are split
+    by the data rows' quote rules, so a quoted name holding a comma is one field. It lives on its
     own so that query.c need not call into csv.c while csv.c calls into query.c.
 
     Pure: no I/O. */
@@ -13,4 +14,7 @@
 /*  Find a column by name in a header line (without its newline). Returns its 0-based index, or
     -1 if no field matches. */
 int tl_header_find_column (const char *line, size_t len, const char *name);
+/*  Does a quoted field of the header line run past its end (a newline inside quotes in a
+    column name)? The header is one line, so its rest would be read as a row: callers fail. */
+int tl_header_open_quote (const char *line, size_t len);
 #endif

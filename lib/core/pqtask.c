@@ -10,7 +10,8 @@
 /* ---------------------------------------------------------------- columns */
 
 /*  Can a CSV header field carry this name exactly (header.c trims spaces, tabs and a CR, drops
-    surrounding quotes and a leading BOM, and splits at commas)? */
+    surrounding quotes and a leading BOM, splits at commas, and reads a field that starts with
+    a quote as a quoted one, which may hold commas)? */
 static bool
 s_header_safe (const char *n, bool first)
 {
@@ -19,7 +20,7 @@ s_header_safe (const char *n, bool first)
         return false;
     if (n [0] == ' ' || n [0] == '\t' || n [len - 1] == ' ' || n [len - 1] == '\t')
         return false;
-    if (len >= 2 && n [0] == '"' && n [len - 1] == '"')
+    if (n [0] == '"')
         return false;
     return !(first && len >= 3 && memcmp (n, "\xEF\xBB\xBF", 3) == 0);
 }

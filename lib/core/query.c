@@ -580,7 +580,9 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
     size_t len = 0;
     for (int i = 0; i < q->nby; i++) {
         tl_field_t v = tl_query_slice (&q->by [i], f [q->by [i].col]);
-        if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX) {
+        /* A part holding the separator would make two tuples one key: ("a\x1fb", "c") and
+           ("a", "b\x1fc"). It cannot be told apart, so it is a bad row. */
+        if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX || (q->nby > 1 && v.n && memchr (v.p, TL_QUERY_KEY_SEP, v.n))) {
             st->bad++;
             return;
         }

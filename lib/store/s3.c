@@ -165,7 +165,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
     if (slash && strlen (s->path) >= keylen)
         s->path [strlen (s->path) - keylen] = 0;
     char token [2048] = "";
-    size_t pages = 0;
+    size_t pages = 0, before = out->n;
     do {
         tl_kv_t q [3] = { { "list-type", "2" }, { "prefix", prefix }, { "continuation-token", token } };
         s->query = q;
@@ -222,6 +222,25 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         tl_s3xml_page_free (&page);
         pages++;
     } while (*token && !rc);
+    /* A key named in full that is an object is that object alone, not a prefix: s3://b/d/x.csv
+       must not count d/x.csv.gz and d/x.csv.bak too. A key that is no object stays a prefix. */
+    if (!rc && !*pattern && keylen && keep [keylen - 1] != '/') {
+        char full [2400];
+        snprintf (full, sizeof full, "s3://%s/%s", s->bucket, keep);
+        size_t hit = out->n;
+        for (size_t i = before; i < out->n && hit == out->n; i++)
+            if (strcmp (out->v [i].uri, full) == 0)
+                hit = i;
+        if (hit < out->n) {
+            for (size_t i = before; i < out->n; i++)
+                if (i != hit) {
+                    free (out->v [i].uri);
+                    free (out->v [i].etag);
+                }
+            out->v [before] = out->v [hit];
+            out->n = before + 1;
+        }
+    }
 done:
     free (s);
     return rc;

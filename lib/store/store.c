@@ -1,8 +1,10 @@
 /*  store.c — backend dispatch and the object list. */
 #include "lib/store/store.h"
 #include "lib/aws/creds.h"
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const tl_store_ops_t *
 tl_store_for (const char *uri)
@@ -94,4 +96,79 @@ tl_store_cfg_from_env (tl_store_cfg_t *cfg)
         cfg->region = config_region;
     if (!cfg->region)
         cfg->region = "us-east-1";
+}
+
+/*  A local file by identity: which object, and the file it names. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    size_t i;
+    const char *uri;            /* not a local file: known by its URI */
+} s_fileid_t;
+
+static int
+s_idcmp (const void *a, const void *b)
+{
+    const s_fileid_t *x = a, *y = b;
+    if (!x->uri != !y->uri)
+        return x->uri ? 1 : -1;
+    if (x->uri) {
+        int c = strcmp (x->uri, y->uri);
+        if (c)
+            return c;
+    }
+    else if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int
+tl_objlist_dedup_files (tl_objlist_t *l, void (*dup) (void *arg, const char *gone, const char *kept), void *arg)
+{
+    if (l->n < 2)
+        return 0;
+    s_fileid_t *ids = malloc (l->n * sizeof *ids);
+    bool *drop = calloc (l->n, sizeof *drop);
+    if (!ids || !drop) {
+        free (ids);
+        free (drop);
+        return TL_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct stat st;
+        const char *u = l->v [i].uri;
+        if (tl_store_for (u) != &tl_store_file)
+            ids [n++] = (s_fileid_t) { 0, 0, i, u };
+        else if (stat (strncmp (u, "file://", 7) == 0 ? u + 7 : u, &st) == 0)
+            ids [n++] = (s_fileid_t) { st.st_dev, st.st_ino, i, NULL };
+    }
+    if (n)
+        qsort (ids, n, sizeof *ids, s_idcmp);
+    for (size_t k = 1, first = 0; k < n; k++) {
+        const s_fileid_t *x = &ids [k], *y = &ids [first];
+        bool same = x->uri ? y->uri && strcmp (x->uri, y->uri) == 0 : !y->uri && x->dev == y->dev && x->ino == y->ino;
+        if (!same) {
+            first = k;      /* a run of one file, sorted by index: its first name stays */
+            continue;
+        }
+        drop [ids [k].i] = true;
+        if (dup)
+            dup (arg, l->v [ids [k].i].uri, l->v [ids [first].i].uri);
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (drop [i]) {
+            free (l->v [i].uri);
+            free (l->v [i].etag);
+            continue;
+        }
+        l->v [w++] = l->v [i];
+    }
+    l->n = w;
+    free (ids);
+    free (drop);
+    return 0;
 }

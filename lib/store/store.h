@@ -67,6 +67,11 @@ int tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, 
 int tl_objlist_push (tl_objlist_t *l, const char *uri, uint64_t size);
 /*  The same with what identifies this version of the object (etag copied; NULL for none). */
 int tl_objlist_push_version (tl_objlist_t *l, const char *uri, uint64_t size, const char *etag, int64_t mtime_ns);
+/*  Drop the objects that name one already in the list: the same URI, or a local file under
+    another name (./x and x, /abs/x, dd//x, a symlink or a hard link: the same device and inode).
+    The first name stays, the order is kept; dup (if set) hears of each one dropped. 0, or
+    TL_ENOMEM (the list unchanged). */
+int tl_objlist_dedup_files (tl_objlist_t *l, void (*dup) (void *arg, const char *gone, const char *kept), void *arg);
 /*  Free every uri and etag, and the list itself (left empty). */
 void tl_objlist_free (tl_objlist_t *l);
 /*  Apply S3 endpoint/region defaults from the environment (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,

@@ -130,8 +130,28 @@ test_header_matching (void **state)
     assert_int_equal (tl_header_find_column ("a,b,\"c\"", 7, "c"), 2);
     assert_int_equal (tl_header_find_column ("a,b,c", 5, "d"), -1);
     assert_int_equal (tl_header_find_column ("a,b,", 4, ""), 2);
+    /* Fields split by the rows' quote rules: a quoted name with a comma is one column. */
+    assert_int_equal (tl_header_find_column ("\"x,y\",a,b", 9, "a"), 1);
+    assert_int_equal (tl_header_find_column ("\"x,y\",a,b", 9, "x,y"), 0);
+    const char *esc = "k,\"b\"\"c\",d", *sp = "k, \"x,y\",a";
+    assert_int_equal (tl_header_find_column (esc, strlen (esc), "b\"c"), 1);
+    assert_int_equal (tl_header_find_column (esc, strlen (esc), "d"), 2);
+    assert_int_equal (tl_header_find_column (sp, strlen (sp), "a"), 3);    /* a space first: not quoted */
+    assert_int_equal (tl_header_open_quote ("\"x,y\",a", 7), 0);
+    assert_int_equal (tl_header_open_quote ("a,\"x", 4), 1);
+    assert_int_equal (tl_header_open_quote ("a,b\"x", 5), 0);
+    /* Lines that end in a lone CR (old Mac): one long header line, every row lost in it. */
+    const char *cr = "a,b\r1,x\r2,y\r";
+    s_res_t r = s_scan ("a", cr, strlen (cr), 0);
+    assert_int_equal (r.rc, TL_EPROTO);
+    tl_agg_destroy (&r.agg);
+    const char *crlf = "a,b\r\n1,x\r\n";
+    r = s_scan ("b", crlf, strlen (crlf), 0);
+    assert_int_equal (r.rc, 0);
+    assert_int_equal (GET (r.agg, "x"), 1);
+    tl_agg_destroy (&r.agg);
     const char *t = "a,b\n1,2\n";
-    s_res_t r = s_scan ("passenger_count", t, strlen (t), 0);
+    r = s_scan ("passenger_count", t, strlen (t), 0);
     assert_int_equal (r.rc, TL_ECOLUMN);
     tl_agg_destroy (&r.agg);
     r = s_scan ("2", t, strlen (t), 0);

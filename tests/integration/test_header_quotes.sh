@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Exact or loud, the CSV header (red team, session 9): a header field in quotes that holds a
+# comma ("x,y") is one column, as it is in every row, so the columns after it keep their
+# numbers; it used to split there, and --group-by a counted column b's values, exit 0. A
+# header whose quoted name holds a newline used to have its second line counted as a row
+# (by number) or fail with "column not found": now the object fails naming the cause. Counts
+# are checked against Python's csv module, in one task, in byte ranges, and with a query. A
+# file whose lines end in a lone CR (old Mac) was read as one header line (0 rows, exit 0): it fails.
+. "$(dirname "$0")/lib.sh"
+
+python3 - "$T" <<'PY'
+import random, sys
+random.seed(9)
+d = sys.argv[1]
+with open(f"{d}/small.csv", "w") as f:
+    f.write('"x,y",a,b\n1,A,p\n2,A,q\n3,B,r\n')
+with open(f"{d}/big.csv", "w") as f:
+    f.write('"x,y",a,"b""c",d\n')
+    for i in range(60000):
+        f.write(f'{i},{random.choice("ABC")},"q,{i % 3}",{i % 7}\n')
+with open(f"{d}/nl.csv", "w") as f:
+    f.write('"x\ny",a,b\n1,A,p\n2,A,q\n')
+PY
+expect () {   # expect FILE KEYCOLS [WHERE-COL WHERE-VAL]: key,count lines as Python's csv module counts them
+    python3 - "$@" <<'PY'
+import collections, csv, sys
+path, keys = sys.argv[1], sys.argv[2].split(",")
+r = csv.reader(open(path, newline=""))
+h = next(r)
+idx = [h.index(k) for k in keys]
+w = (h.index(sys.argv[3]), sys.argv[4]) if len(sys.argv) > 3 else None
+c = collections.Counter(tuple(x[i] for i in idx) for x in r if not w or x[w[0]] == w[1])
+for k, n in sorted(c.items()):
+    print(",".join(k) + f",{n}")
+PY
+}
+got () {      # got CSV-OUTPUT: its rows as key,count (csv module, quotes undone), sorted
+    python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))[1:]
+for r in sorted(rows): print(",".join(r))' "$1"
+}
+
+"$TALLY" scan --input "$T/small.csv" --group-by a --format csv > "$T/o1.csv"
+[ "$(got "$T/o1.csv")" = "$(expect "$T/small.csv" a)" ] || { cat "$T/o1.csv"; fail "scan: a quoted header name with a comma moved column a"; }
+pass "scan: '\"x,y\",a,b' groups by a, not b"
+
+"$TALLY" run -q --input "$T/big.csv" --group-by 'a,b"c' --split-size 64K --mappers 2 --format csv > "$T/o2.csv"
+[ "$(got "$T/o2.csv")" = "$(expect "$T/big.csv" 'a,b"c')" ] || { head "$T/o2.csv"; fail "run in byte ranges: wrong counts"; }
+pass "run in byte ranges: two keys after a quoted header name with a comma, one of them quoted with \"\""
+
+"$TALLY" run -q --input "$T/big.csv" --group-by d --where 'a=B' --split-size 64K --mappers 2 --format csv > "$T/o3.csv"
+[ "$(got "$T/o3.csv")" = "$(expect "$T/big.csv" d a B)" ] || { head "$T/o3.csv"; fail "run with --where: wrong counts"; }
+pass "run with --where on a column after the quoted name: exact"
+
+for by in a 2; do
+    rc=0
+    "$TALLY" run -q --input "$T/nl.csv" --group-by "$by" --format json > "$T/nl.json" 2> "$T/nl.log" || rc=$?
+    [ "$rc" -ne 0 ] || { cat "$T/nl.json"; fail "a header with a newline in a quoted name exited 0 (--group-by $by)"; }
+    grep -q '"ok":false' "$T/nl.json" || fail "newline in a header name: not ok:false"
+    grep -q "the header line ends inside a quoted column name" "$T/nl.json" || { cat "$T/nl.json"; fail "no cause named"; }
+    rc=0
+    "$TALLY" scan --input "$T/nl.csv" --group-by "$by" > /dev/null 2> "$T/nl2.log" || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "ends inside a quoted column name" "$T/nl2.log" || fail "scan: $(cat "$T/nl2.log")"
+done
+pass "a newline inside a quoted header name fails the object, by name or number, run and scan"
+
+# A file whose lines end in a lone CR (old Mac) was one long header line: 0 rows, exit 0.
+printf 'a,b\r1,x\r2,y\r' > "$T/cr.csv"
+for by in a 2; do
+    rc=0
+    "$TALLY" run -q --input "$T/cr.csv" --group-by "$by" --format json > "$T/cr.json" 2> /dev/null || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "lone CR (old Mac files) are not supported" "$T/cr.json" || fail "lone CR, --group-by $by: exit $rc, $(cat "$T/cr.json")"
+    rc=0
+    "$TALLY" scan --input "$T/cr.csv" --group-by "$by" > /dev/null 2> "$T/cr.log" || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "lone CR" "$T/cr.log" || fail "scan, lone CR: exit $rc, $(cat "$T/cr.log")"
+done
+pass "lines that end in a lone CR fail the object (they were one header line: 0 rows, exit 0)"
