@@ -67,6 +67,7 @@ typedef struct {
     bool stay;
     tl_store_cfg_t cfg;
     zsock_t *broker, *reducer;
+    uint64_t broker_gen;    /* bumped with each new broker socket (s_connect_broker) */
     char reducer_ep [TL_STR_MAX + 1];
     s_slot_t *slots;
     tl_work_t **queue;          /* received, not yet started */
@@ -177,6 +178,7 @@ s_connect_broker (s_mapper_t *mp)
         zsock_set_linger (mp->broker, 0);
     zsock_destroy (&mp->broker);
     mp->broker = tl_sock_new (ZMQ_DEALER, 1 << 20);
+    mp->broker_gen++;   /* the new socket may sit where the old one did: pointers cannot tell */
     if (!mp->broker)
         return -1;
     tl_err_t se;
@@ -563,7 +565,10 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     }
     int64_t last_metrics = 0;
     zpoller_t *poller = NULL;
-    zsock_t *polled = NULL;     /* the broker socket the poller holds: made again with the socket */
+    uint64_t polled = 0;        /* the broker socket the poller holds, by generation: made again with the
+                                   socket (by pointer, a new socket at the old one's address was missed,
+                                   the poller polled a closed socket, and the mapper stopped at its first
+                                   reconnect: test_papercuts_provision) */
     mp.seen = zhash_new ();
     const char *pace = getenv ("TALLY_PART_PACE_MS");
     mp.part_pace_ms = pace ? atoll (pace) : 0;
@@ -587,12 +592,12 @@ tl_mapper_run (const tl_mapper_opts_t *o)
     tl_info ("%s: %u slots, broker %s", mp.name, mp.nslots, mp.broker_ep);
     int64_t last_wait_log = 0;     /* when "no answer from the broker" was last said; 0: not in this wait */
     while (!zsys_interrupted && !mp.ended) {
-        if (polled != mp.broker) {
+        if (polled != mp.broker_gen) {
             zpoller_destroy (&poller);
             poller = zpoller_new (mp.broker, NULL);
             for (uint32_t i = 0; i < mp.nslots; i++)
                 zpoller_add (poller, mp.slots [i].actor);
-            polled = mp.broker;
+            polled = mp.broker_gen;
         }
         bool sending = false;
         for (uint32_t i = 0; i < mp.nslots; i++)
