@@ -16,11 +16,13 @@ REDUCER=$LAST_PID
 bg broker "${BROKER_CMD[@]}"
 BROKER=$LAST_PID
 MAPPERS=()
+LOGS=()     # the logs of the mappers in MAPPERS, in step
 n=0
 add_mapper () {
     n=$((n + 1))
     bg "mapper$n" "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 2 --name "m$n" --rate-limit 150K
     MAPPERS+=("$LAST_PID")
+    LOGS+=("$T/mapper$n.log")
 }
 for i in 1 2 3; do add_mapper; done
 
@@ -37,8 +39,9 @@ for round in 1 2 3; do
     victim=$((RANDOM % ${#MAPPERS[@]}))
     kill -9 "${MAPPERS[$victim]}"
     echo "killed mapper pid ${MAPPERS[$victim]} (round $round)"
-    unset "MAPPERS[$victim]"
+    unset "MAPPERS[$victim]" "LOGS[$victim]"
     MAPPERS=("${MAPPERS[@]}")
+    LOGS=("${LOGS[@]}")
     add_mapper
 done
 wait_for "$T/broker.log" "lost (silent past its lease)" 10
@@ -59,12 +62,17 @@ pass "SIGTERM'd mapper handed its tasks back"
 wait_tasks 16
 kill -9 "$BROKER"
 wait "$BROKER" 2>/dev/null || true
-sleep 0.5
+# Down longer than a mapper waits before it makes a new broker socket (5 heartbeats): the
+# mappers must keep trying, not stop (a new socket at the old one's address was never polled).
+for m in "${LOGS[@]}"; do wait_for "$m" "no word from the broker" 15; done
 bg broker2 "${BROKER_CMD[@]}"
 BROKER=$LAST_PID
 wait_for "$T/broker2.log" "resumed job" 10
 wait_for "$T/broker2.log" "reducer .* ready" 15
-pass "broker killed and resumed from its journal"
+wait_for "$T/broker2.log" "mapper m[0-9]* joined" 20
+! grep -l "stopping:" "${LOGS[@]}" || fail "a mapper stopped while the broker was down"
+for p in "${MAPPERS[@]}"; do kill -0 "$p" || fail "mapper pid $p exited while the broker was down"; done
+pass "broker killed, down past the mappers' reconnect, and resumed from its journal; the mappers rejoined"
 
 # The reducer: kill -9, then restart from its checkpoint.
 before=$(tasks_done)
