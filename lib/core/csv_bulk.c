@@ -250,6 +250,8 @@ s_nlq_sse2 (const char *p, const char *lim)
     (too few of them is a bad row there). */
 #define S_QUERY_BODY(MASKS, NLQ)                                                                    \
     const int need = self->q->maxcol + 1;                                                           \
+    /* A key part holding the separator is a bad row (tl_query_row): looked for once here. */       \
+    const bool may_sep = self->q->nby > 1 && lim > i && memchr (buf + i, TL_QUERY_KEY_SEP, lim - i); \
     const uint64_t end = self->end;                                                                 \
     tl_field_t *const fl = self->fields;                                                            \
     tl_err_t e_;                                                                                    \
@@ -310,7 +312,7 @@ s_nlq_sse2 (const char *p, const char *lim)
                 s_trim (&f, &fe);                                                                   \
                 fl [k] = (tl_field_t) { f, (size_t) (fe - f) };                                     \
             }                                                                                       \
-            tl_query_row (self->q, fl, nc, self->agg, &self->qst);                                  \
+            (may_sep ? tl_query_row : tl_query_row_nosep) (self->q, fl, nc, self->agg, &self->qst); \
         }                                                                                           \
         ls = (size_t) (nl - buf) + 1;                                                               \
     }                                                                                               \

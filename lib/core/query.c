@@ -564,8 +564,8 @@ tl_query_value_num (const tl_qcol_t *c, const char *p, size_t n, double *d)
     return tl_query_parse_num (v.p, v.n, d);
 }
 
-void
-tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st)
+static inline __attribute__ ((always_inline)) void
+s_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st, bool may_sep)
 {
     if (nf <= q->maxcol) {
         st->bad++;
@@ -582,7 +582,8 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
         tl_field_t v = tl_query_slice (&q->by [i], f [q->by [i].col]);
         /* A part holding the separator would make two tuples one key: ("a\x1fb", "c") and
            ("a", "b\x1fc"). It cannot be told apart, so it is a bad row. */
-        if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX || (q->nby > 1 && v.n && memchr (v.p, TL_QUERY_KEY_SEP, v.n))) {
+        if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX
+            || (may_sep && q->nby > 1 && v.n && memchr (v.p, TL_QUERY_KEY_SEP, v.n))) {
             st->bad++;
             return;
         }
@@ -618,6 +619,18 @@ tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, t
         if (d > c->max)
             c->max = d;
     }
+}
+
+void
+tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st)
+{
+    s_row (q, f, nf, agg, st, true);
+}
+
+void
+tl_query_row_nosep (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st)
+{
+    s_row (q, f, nf, agg, st, false);
 }
 
 static void

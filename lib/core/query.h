@@ -111,6 +111,9 @@ int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, con
     Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
 int tl_query_parse_num (const char *p, size_t n, double *v);
 void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
+/*  The same for a row whose bytes are known to hold no TL_QUERY_KEY_SEP (the bulk reader looks
+    for it once per buffer): the per-part search for it is skipped. */
+void tl_query_row_nosep (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
 /*  The pieces of tl_query_row, for a reader that has typed values (Parquet): does a value's
     text pass filter w (its slice applied)? Does a number pass it (w->numeric only; the number
     must be the one tl_query_parse_num reads from the value's text)? And the number an
