@@ -173,14 +173,25 @@ s_fnv (const void *p, size_t n, uint64_t h)
     return h;
 }
 
+/*  The key hash's starting state (tl_ledger_digest_seed). */
+static uint64_t s_seed = 0xcbf29ce484222325ULL;
+
+void
+tl_ledger_digest_seed (uint64_t seed)
+{
+    s_seed = s_mix (seed) ^ 0xcbf29ce484222325ULL;
+}
+
 /*  A key's hash, 8 bytes a step (byte-wise FNV was 7% of the reducer at millions of groups):
-    each word multiplied in and folded, the length last, then mixed. The digest lives only in
-    this process (a verification copy is digested here too), so it may change between
-    versions. */
+    each word multiplied in and folded, the length last, then mixed. A word goes in by XOR, so
+    whoever knows the state before it can choose the next word to cancel a change: the state
+    starts from a per-process secret (tl_ledger_digest_seed), which a mapper cannot know. The
+    digest lives only in this process (a verification copy is digested here too), so it may
+    differ between processes and versions. */
 static uint64_t
 s_key_hash (const char *k, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = s_seed;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;

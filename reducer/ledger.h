@@ -54,6 +54,10 @@ bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
 uint64_t tl_ledger_partial_digest (const tl_msg_t *partial);
 uint64_t tl_ledger_counters_digest (const tl_msg_t *partial);
 uint64_t tl_ledger_groups_digest (const tl_agg_entry_t *groups, size_t n, size_t ncells);
+/*  Seed the digests' key hash with a secret of this process (set once, before any digest): the
+    hash takes 8 key bytes a step, and without a secret a mapper could craft keys whose hash
+    equals another's without a search. Without a call the seed is a constant (tests). */
+void tl_ledger_digest_seed (uint64_t seed);
 /*  Compare a verification copy (copy->verify = 1 + the task it re-ran) with the partial that was
     applied for that task: 1 if they agree, 0 if not, TL_EINVAL if the task is not applied.
     *applied_by names the mapper whose partial was applied (borrowed). Digests and producers

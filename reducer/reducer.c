@@ -259,7 +259,8 @@ static void
 s_merge (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
 {
     s_merger_t *w = &r->merger;
-    if (!own || !*own || !w->running || m != &(*own)->msg || m->n_groups < MERGE_ASIDE_MIN) {
+    /* Stopping (a signal): merged here, so that the stop waits for this merge only. */
+    if (!own || !*own || !w->running || m != &(*own)->msg || m->n_groups < MERGE_ASIDE_MIN || zsys_interrupted) {
         tl_ledger_merge (r->ledger, m);
         return;
     }
@@ -787,7 +788,9 @@ s_apply (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
                  (unsigned long long) m->task, (unsigned long long) m->attempt, m->mapper,
                  (unsigned long long) m->parts, staged->groups);
     /* Ack duplicates too (with the length that was applied): the broker may have missed the first.
-       (Out of memory for the ack: none goes out now; the broker's next JOB gets it.) */
+       (Out of memory for the ack: none goes out now, and the acklog lacks it; the broker learns
+       of the task when it re-runs it and the copy, a duplicate, is acked, or from a full answer.
+       The totals are exact either way.) */
     if (r->nacks == r->acks_cap) {
         size_t cap = r->acks_cap ? r->acks_cap * 2 : 256;
         uint64_t *a = realloc (r->acks, cap * sizeof *a);
@@ -1024,6 +1027,12 @@ tl_reducer_run (const tl_reducer_opts_t *o)
     int rc = 1;
     r.state_dir = state_dir;
     tl_random_id (r.instance);
+    /* The digests' key hash starts from a secret of this process (reducer/ledger.h). */
+    {
+        char seed [17];
+        tl_random_id (seed);
+        tl_ledger_digest_seed (strtoull (seed, NULL, 16));
+    }
     /* Sequence numbers start from the wall clock, so they keep growing across restarts and a
        watcher never mistakes a restarted reducer's updates for old ones. */
     {
@@ -1117,7 +1126,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
            milliseconds, and a fast mapper has the next one ready by then). */
         bool more = false;      /* the drain stopped at DRAIN_MAX_MS: messages are waiting */
         int nmsg = 0;
-        for (int i = 0; i < 1000; i++) {
+        for (int i = 0; i < 1000 && !zsys_interrupted; i++) {
             if (i && tl_now_ms () - now >= DRAIN_MAX_MS) {
                 more = true;
                 break;
