@@ -9,6 +9,7 @@
 #include "mapper/mapper.h"
 #include "reducer/reducer.h"
 #include "lib/base/log.h"
+#include "lib/core/agg.h"
 #include "lib/wire/net.h"
 #include <czmq.h>
 #include <stdio.h>
@@ -93,6 +94,10 @@ main (int argc, char **argv)
         return 2;
     }
     cmd = argv [1];
+    /* TALLY_NO_HUGEPAGES=1: no transparent huge pages for the tables (lib/core/agg.h). */
+    const char *nh = getenv ("TALLY_NO_HUGEPAGES");
+    if (nh && *nh && strcmp (nh, "0") != 0)
+        tl_agg_huge_pages (false);
     const char *lf = getenv ("TALLY_LOG_FORMAT");
     tl_log_set_json (lf && strcmp (lf, "json") == 0);
     /* czmq's own signal handling sets zsys_interrupted on SIGINT/SIGTERM; the roles poll it. */

@@ -210,6 +210,14 @@ s_klen (const char *key)
     free(). */
 #define S_HUGE ((size_t) 2 << 20)
 
+static bool s_huge_pages = true;
+
+void
+tl_agg_huge_pages (bool on)
+{
+    s_huge_pages = on;
+}
+
 static void *
 s_big_malloc (size_t n)
 {
@@ -218,7 +226,7 @@ s_big_malloc (size_t n)
     size_t r = (n + S_HUGE - 1) & ~(S_HUGE - 1);
     void *p = aligned_alloc (S_HUGE, r);
 #ifdef MADV_HUGEPAGE
-    if (p)
+    if (p && s_huge_pages)
         (void) madvise (p, r, MADV_HUGEPAGE);
 #endif
     return p;

@@ -32,6 +32,10 @@ typedef struct {
 } tl_agg_entry_t;
 
 tl_agg_t *tl_agg_new (void);
+/*  Whether big arrays are marked for transparent huge pages (the default: fewer page faults and
+    TLB misses). Off for a VM where huge pages come from memory the host must fault in 4 KiB at a
+    time (free page reporting): there they cost more than they save. Set once, at start. */
+void tl_agg_huge_pages (bool on);
 /*  A table whose groups also carry ncells value cells. */
 tl_agg_t *tl_agg_new_cells (unsigned ncells);
 unsigned tl_agg_ncells (const tl_agg_t *self);
