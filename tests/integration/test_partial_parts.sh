@@ -115,3 +115,26 @@ bg reducer5b "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://12
     || fail "the job did not end ok after the reducer was killed mid-merge"
 compare "$T/kill5.csv" || fail "totals after the reducer was killed mid-merge"
 pass "reducer SIGKILLed with a task in its merger, restarted on its state dir: totals equal Python's csv count"
+
+# 6. A task in parts for an id past the job's count (a fresh tail) is held, then applied when a
+#    JOB announces it: through s_retry_pending to the merger (40,000 groups). A rogue broker
+#    (tests/tools/rogue.py, written from docs/PROTOCOL.md) drives it; the final table must hold
+#    3 x 10 rows of key "1" and the 40,000 held groups of one row each, ok.
+RP=$(free_port); PP=$(free_port)
+bg reducer6 "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.0.0.1:$PP" -v
+wait_for "$T/reducer6.log" "listening"
+/usr/bin/python3 "$TALLY_SRC/tests/tools/rogue.py" held-parts "tcp://127.0.0.1:$RP" --tasks 3 --rows 40000 > "$T/held.job" \
+    || fail "rogue held-parts"
+"$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format json --timeout 30 > "$T/held.json" \
+    || fail "the job with a held task in parts did not end ok: $(head -c 300 "$T/held.json")"
+python3 - "$T/held.json" <<'PY' || fail "totals of the held task"
+import json, sys
+r = json.load(open(sys.argv[1]))
+got = {g["key"]: g["count"] for g in r["groups"]}
+assert r["ok"] and r["rows"] == 40030 and r["tasks"] == 4, (r["ok"], r["rows"], r["tasks"])
+assert got.pop("1") == 30 and len(got) == 40000 and set(got.values()) == {1}, len(got)
+assert all(("g%d" % i) in got for i in range(40000))
+print("40,001 groups, 40,030 rows: as sent")
+PY
+grep -q "task 3: its 40000 groups go to the merger" "$T/reducer6.log" || fail "the held task did not go to the merger"
+pass "a held task in parts (id past the job's count) went to the merger when JOB announced it: exact"

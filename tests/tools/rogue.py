@@ -14,6 +14,11 @@
       says one row of key "1". Only --verify-fraction can catch it.
   rogue.py job REDUCER_EP JOB [--tasks N]
       Send a JOB for another job and print the reducer's answer (refused or applied).
+  rogue.py held-parts REDUCER_EP --tasks N --rows G
+      Announce a job of N tasks, then send task N (past the end, so held) as a partial in 2
+      parts of G/2 groups each (keys "g0".., 1 row each); apply tasks 0..N-1 (10 rows of key
+      "1" each), announce N+1 tasks (the held task is applied now), and END ok with the digest
+      of all N+1 tasks. Prints the job id.
 Written from docs/PROTOCOL.md and lib/wire/token.h, independently of tally's code."""
 import argparse
 import hashlib
@@ -103,6 +108,30 @@ def main():
              fingerprint="f" * 64, key=key.hex())
         time.sleep(0.5)
         send(s, t="end", job=job, ok=True, error="", ntasks=a.tasks, digest=task_digest([100] * a.tasks))
+        time.sleep(0.3)
+        print(job)
+        return 0
+    if a.cmd == "held-parts":
+        job = a.job or "rogue-" + os.urandom(4).hex()
+        key = os.urandom(32)
+        n, g = a.tasks, a.rows
+        send(s, t="job", job=job, col="passenger_count", ntasks=n, bytes=100 * n, fingerprint="f" * 64, key=key.hex())
+        r = recv(s, 5000)
+        if not r or r.get("t") != "applied":
+            print(f"no applied from the reducer: {r}", file=sys.stderr)
+            return 2
+        half = g // 2
+        for part, keys in ((1, range(0, half)), (2, range(half, g))):
+            m = partial(key, job, n, g)
+            m.update(groups=[["g%d" % i, 1] for i in keys], part=part, parts=2)
+            send(s, **m)
+        for t in range(n):
+            send(s, **partial(key, job, t, 10))
+        time.sleep(0.5)
+        send(s, t="job", job=job, col="passenger_count", ntasks=n + 1, bytes=100 * (n + 1),
+             fingerprint="f" * 64, key=key.hex())
+        time.sleep(1.0)
+        send(s, t="end", job=job, ok=True, error="", ntasks=n + 1, digest=task_digest([100] * (n + 1)))
         time.sleep(0.3)
         print(job)
         return 0
