@@ -81,27 +81,30 @@ tl_header_find_column (const char *line, size_t len, const char *name)
 {
     const char *p = s_skip_bom (line, len), *end = line + len;
     size_t nlen = strlen (name);
+    int found = -1;
     for (int idx = 0;; idx++) {
         const char *f, *fe;
-        int open;
-        if (s_field (&p, end, &f, &fe, &open)) {
-            if (s_quoted_eq (f, fe, name, nlen))
-                return idx;
-        }
+        int open, hit;
+        if (s_field (&p, end, &f, &fe, &open))
+            hit = s_quoted_eq (f, fe, name, nlen);
         else {
             s_trim (&f, &fe);
             if (fe - f >= 2 && *f == '"' && fe [-1] == '"') {
                 f++;
                 fe--;
             }
-            if ((size_t) (fe - f) == nlen && strncasecmp (f, name, nlen) == 0)
-                return idx;
+            hit = (size_t) (fe - f) == nlen && strncasecmp (f, name, nlen) == 0;
+        }
+        if (hit) {
+            if (found >= 0)
+                return TL_HEADER_TWICE;
+            found = idx;
         }
         if (p >= end)
             break;
         p++;    /* the comma */
     }
-    return -1;
+    return found;
 }
 
 int

@@ -11,8 +11,10 @@
 #define TL_HEADER_H
 #include <stddef.h>
 
-/*  Find a column by name in a header line (without its newline). Returns its 0-based index, or
-    -1 if no field matches. */
+/*  Find a column by name in a header line (without its newline). Returns its 0-based index, -1
+    if no field matches, or TL_HEADER_TWICE if more than one does (case aside): which column is
+    meant cannot be told, and taking the first would count one the user may not have meant. */
+#define TL_HEADER_TWICE (-2)
 int tl_header_find_column (const char *line, size_t len, const char *name);
 /*  Does a quoted field of the header line run past its end (a newline inside quotes in a
     column name)? The header is one line, so its rest would be read as a row: callers fail. */

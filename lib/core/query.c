@@ -446,8 +446,8 @@ int
 tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name)
 {
     int c = s_try (line, len, name);
-    if (c >= 0)
-        return c;
+    if (c != -1)
+        return c;       /* found, or named twice */
     for (int i = 0; q && i < q->nalias; i++) {
         const tl_qalias_t *a = &q->alias [i];
         int hit = strcasecmp (a->name, name) == 0;
@@ -455,10 +455,10 @@ tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const c
             hit = strcasecmp (a->alts [j], name) == 0;
         if (!hit)
             continue;
-        if ((c = s_try (line, len, a->name)) >= 0)
+        if ((c = s_try (line, len, a->name)) != -1)
             return c;
         for (int j = 0; j < a->nalts; j++)
-            if ((c = s_try (line, len, a->alts [j])) >= 0)
+            if ((c = s_try (line, len, a->alts [j])) != -1)
                 return c;
     }
     for (size_t i = 0; i < sizeof s_tlc / sizeof s_tlc [0]; i++) {
@@ -468,7 +468,7 @@ tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const c
         if (!hit)
             continue;
         for (int j = 0; s_tlc [i][j]; j++)
-            if ((c = s_try (line, len, s_tlc [i][j])) >= 0)
+            if ((c = s_try (line, len, s_tlc [i][j])) != -1)
                 return c;
     }
     return -1;
@@ -479,7 +479,13 @@ s_resolve (const tl_query_t *q, tl_qcol_t *c, const char *line, size_t len, tl_e
 {
     if (c->num)
         c->col = c->num - 1;
-    else if ((c->col = tl_query_find_column (q, line, len, c->name)) < 0) {
+    else if ((c->col = tl_query_find_column (q, line, len, c->name)) == TL_HEADER_TWICE) {
+        size_t show = len > 300 ? 300 : len;
+        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is named more than once in header '%.*s%s' (case aside), "
+                           "so which one is meant cannot be told (name it by its position instead, 1 for the first)",
+                           c->name, (int) show, line, show < len ? "..." : "");
+    }
+    else if (c->col < 0) {
         size_t show = len > 300 ? 300 : len;
         return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'", c->name, (int) show, line,
                            show < len ? "..." : "");

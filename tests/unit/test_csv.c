@@ -130,6 +130,11 @@ test_header_matching (void **state)
     assert_int_equal (tl_header_find_column ("a,b,\"c\"", 7, "c"), 2);
     assert_int_equal (tl_header_find_column ("a,b,c", 5, "d"), -1);
     assert_int_equal (tl_header_find_column ("a,b,", 4, ""), 2);
+    /* A name that two fields carry (case aside) is ambiguous, never the first silently. */
+    assert_int_equal (tl_header_find_column ("a,A,b", 5, "a"), TL_HEADER_TWICE);
+    const char *twice = "x,\"b\",B ";
+    assert_int_equal (tl_header_find_column (twice, strlen (twice), "b"), TL_HEADER_TWICE);
+    assert_int_equal (tl_header_find_column ("a,A,b", 5, "b"), 2);
     /* Fields split by the rows' quote rules: a quoted name with a comma is one column. */
     assert_int_equal (tl_header_find_column ("\"x,y\",a,b", 9, "a"), 1);
     assert_int_equal (tl_header_find_column ("\"x,y\",a,b", 9, "x,y"), 0);
