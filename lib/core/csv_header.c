@@ -96,17 +96,8 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
     else if (self->name) {
         /* Through the TLC era aliases too: pickup_datetime finds Trip_Pickup_DateTime. */
         int c = tl_query_find_column (NULL, line, len, self->name);
-        if (c == TL_HEADER_TWICE) {
-            size_t show = len > 300 ? 300 : len;
-            return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is named more than once in header '%.*s%s' (case "
-                               "aside), so which one is meant cannot be told (name it by its position instead, 1 "
-                               "for the first)", self->name, (int) show, line, show < len ? "..." : "");
-        }
-        if (c < 0) {
-            size_t show = len > 300 ? 300 : len;
-            return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'",
-                               self->name, (int) show, line, show < len ? "..." : "");
-        }
+        if (c < 0)
+            return tl_query_column_error (e, self->name, c, line, len);
         self->col = c;
     }
     if (self->state == TL_CSV_ST_HEADER)

@@ -676,8 +676,7 @@ tl_pqrows_add (tl_pqrows_t *self, const tl_pq_batch_t *b, size_t k, tl_err_t *e)
             size_t n;
             if ((rc = s_part (self, &self->by [i], &b [self->by [i].leaf], r, &t, &n)) != 0)
                 return tl_err_set (e, rc, 0, "out of memory for a dictionary's texts");
-            /* A part holding the separator: a bad row, as in tl_query_row. */
-            if (len + n + (i ? 1 : 0) > TL_AGG_KEY_MAX || (q->nby > 1 && n && memchr (t, TL_QUERY_KEY_SEP, n))) {
+            if (tl_query_part_bad (q, len, i, t, n, true)) {
                 bad = true;
                 break;
             }

@@ -474,22 +474,25 @@ tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const c
     return -1;
 }
 
+int
+tl_query_column_error (tl_err_t *e, const char *name, int found, const char *line, size_t len)
+{
+    size_t show = len > 300 ? 300 : len;
+    if (found == TL_HEADER_TWICE)
+        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is named more than once in header '%.*s%s' (case aside), "
+                           "so which one is meant cannot be told (name it by its position instead, 1 for the first)",
+                           name, (int) show, line, show < len ? "..." : "");
+    return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'", name, (int) show, line,
+                       show < len ? "..." : "");
+}
+
 static int
 s_resolve (const tl_query_t *q, tl_qcol_t *c, const char *line, size_t len, tl_err_t *e)
 {
     if (c->num)
         c->col = c->num - 1;
-    else if ((c->col = tl_query_find_column (q, line, len, c->name)) == TL_HEADER_TWICE) {
-        size_t show = len > 300 ? 300 : len;
-        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is named more than once in header '%.*s%s' (case aside), "
-                           "so which one is meant cannot be told (name it by its position instead, 1 for the first)",
-                           c->name, (int) show, line, show < len ? "..." : "");
-    }
-    else if (c->col < 0) {
-        size_t show = len > 300 ? 300 : len;
-        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'", c->name, (int) show, line,
-                           show < len ? "..." : "");
-    }
+    else if ((c->col = tl_query_find_column (q, line, len, c->name)) < 0)
+        return tl_query_column_error (e, c->name, c->col, line, len);
     return 0;
 }
 
@@ -586,10 +589,7 @@ s_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstat
     size_t len = 0;
     for (int i = 0; i < q->nby; i++) {
         tl_field_t v = tl_query_slice (&q->by [i], f [q->by [i].col]);
-        /* A part holding the separator would make two tuples one key: ("a\x1fb", "c") and
-           ("a", "b\x1fc"). It cannot be told apart, so it is a bad row. */
-        if (len + v.n + (i ? 1 : 0) > TL_AGG_KEY_MAX
-            || (may_sep && q->nby > 1 && v.n && memchr (v.p, TL_QUERY_KEY_SEP, v.n))) {
+        if (tl_query_part_bad (q, len, i, v.p, v.n, may_sep)) {
             st->bad++;
             return;
         }

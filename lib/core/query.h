@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TL_QUERY_MAX_BY 8
 #define TL_QUERY_MAX_AGG 8
@@ -106,14 +107,27 @@ bool tl_query_is_plain (const char *text);
 int tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e);
 /*  Find a column by name in a header, through the user's aliases and the TLC table. -1 if absent. */
 int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name);
-/*  One row, its fields trimmed and unquoted (nf of them, at least maxcol+1 or the row is bad). */
+/*  The error for a column name that tl_query_find_column did not resolve (found: -1, not in the
+    header; TL_HEADER_TWICE, named more than once): TL_ECOLUMN, with the header shown. */
+int tl_query_column_error (tl_err_t *e, const char *name, int found, const char *line, size_t len);
 /*  A cell's number: decimal text, surrounding spaces allowed; hex, nan and inf are not numbers.
     Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
 int tl_query_parse_num (const char *p, size_t n, double *v);
+/*  One row, its fields trimmed and unquoted (nf of them, at least maxcol+1 or the row is bad). */
 void tl_query_row (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
 /*  The same for a row whose bytes are known to hold no TL_QUERY_KEY_SEP (the bulk reader looks
     for it once per buffer): the per-part search for it is skipped. */
 void tl_query_row_nosep (const tl_query_t *q, const tl_field_t *f, int nf, tl_agg_t *agg, tl_qstats_t *st);
+/*  Does key part i (n bytes at p), after len bytes of the key, make the row bad: the key too
+    long, or, with several keys, a part holding the separator (("a\x1fb", "c") and ("a",
+    "b\x1fc") would be one key)? may_sep false: the caller knows the bytes hold none. The one
+    rule of every reader (tl_query_row, Parquet's tl_pqrows_add). */
+static inline bool
+tl_query_part_bad (const tl_query_t *q, size_t len, int i, const char *p, size_t n, bool may_sep)
+{
+    return len + n + (i ? 1 : 0) > TL_AGG_KEY_MAX
+           || (may_sep && q->nby > 1 && n && memchr (p, TL_QUERY_KEY_SEP, n));
+}
 /*  The pieces of tl_query_row, for a reader that has typed values (Parquet): does a value's
     text pass filter w (its slice applied)? Does a number pass it (w->numeric only; the number
     must be the one tl_query_parse_num reads from the value's text)? And the number an
