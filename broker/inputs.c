@@ -17,16 +17,6 @@ s_objcmp (const void *a, const void *b)
     return strcmp (((const tl_object_t *) a)->uri, ((const tl_object_t *) b)->uri);
 }
 
-/*  Is this an S3 key named in full (no glob, not a "folder")? Listing it as a prefix and
-    finding nothing is S3's way of saying 404. */
-static bool
-s_s3_exact (const char *uri)
-{
-    size_t n = strlen (uri);
-    const char *key = strncmp (uri, "s3://", 5) == 0 ? strchr (uri + 5, '/') : NULL;
-    return key && key [1] && uri [n - 1] != '/' && !strpbrk (key, "*?[");
-}
-
 static void
 s_same_file (void *arg, const char *gone, const char *kept)
 {
@@ -39,16 +29,8 @@ static int
 s_list_one (tl_broker_t *b, const char *uri)
 {
     tl_err_t e = { 0 };
-    size_t before = b->objs.n, empties = b->objs.skipped_empty;
-    int rc = tl_store_list (&b->o.cfg, uri, &b->objs, &e);
-    if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties && s_s3_exact (uri))
-        rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: not found (no object or prefix of that name; no objects to count)",
-                         uri);
-    else if (rc == 0 && b->objs.n == before && b->objs.skipped_empty == empties)
-        /* A glob, a prefix or a folder that matches nothing is as missing as a key: a typo in one
-           of several inputs must not leave its objects out without a word. */
-        rc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob that "
-                         "matches nothing)", uri);
+    size_t before = b->objs.n;
+    int rc = tl_store_list_input (&b->o.cfg, uri, &b->objs, &e);
     if (rc == TL_ENOTFOUND && b->o.skip_missing) {
         tl_warn ("%s is missing: left out (--skip-missing): %s", uri, e.msg);
         b->missing++;

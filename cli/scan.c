@@ -111,12 +111,7 @@ tl_scan_main (int argc, char **argv)
     tl_objlist_t objs = { 0 };
     tl_err_t e = { 0 };
     for (int i = 0; i < ninputs; i++) {
-        size_t before = objs.n, empties = objs.skipped_empty;
-        int lrc = tl_store_list (&cfg, inputs [i], &objs, &e);
-        if (lrc == 0 && objs.n == before && objs.skipped_empty == empties)   /* as the broker says it */
-            lrc = tl_err_set (&e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob "
-                              "that matches nothing)", inputs [i]);
-        if (lrc != 0) {
+        if (tl_store_list_input (&cfg, inputs [i], &objs, &e) != 0) {
             fprintf (stderr, "tally scan: %s\n", e.msg);
             tl_objlist_free (&objs);
             free (col);

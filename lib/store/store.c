@@ -27,6 +27,30 @@ tl_store_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl
     return ops->list (cfg, uri, out, e);
 }
 
+/*  Is this an S3 key named in full (no glob, not a "folder")? Listing it as a prefix and
+    finding nothing is S3's way of saying 404. */
+static bool
+s_s3_exact (const char *uri)
+{
+    size_t n = strlen (uri);
+    const char *key = strncmp (uri, "s3://", 5) == 0 ? strchr (uri + 5, '/') : NULL;
+    return key && key [1] && uri [n - 1] != '/' && !strpbrk (key, "*?[");
+}
+
+int
+tl_store_list_input (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e)
+{
+    size_t before = out->n, empties = out->skipped_empty;
+    int rc = tl_store_list (cfg, uri, out, e);
+    if (rc || out->n != before || out->skipped_empty != empties)
+        return rc;
+    if (s_s3_exact (uri))
+        return tl_err_set (e, TL_ENOTFOUND, 0, "%s: not found (no object or prefix of that name; no objects to count)",
+                           uri);
+    return tl_err_set (e, TL_ENOTFOUND, 0, "%s: matches no objects (an empty folder or prefix, or a glob that "
+                       "matches nothing)", uri);
+}
+
 int
 tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
                tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e)

@@ -61,6 +61,11 @@ extern const tl_store_ops_t tl_store_s3;
 const tl_store_ops_t *tl_store_for (const char *uri);
 /*  List uri's objects, appended to out. */
 int tl_store_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e);
+/*  The same for one of a job's inputs: one that lists no object (an S3 key that is not there;
+    a glob, prefix or folder that matches nothing) is TL_ENOTFOUND, saying which, as missing as
+    a key, so that a typo in one of several inputs never leaves its objects out without a word.
+    (A prefix of only empty folder objects is not an error.) */
+int tl_store_list_input (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t *e);
 /*  Stream bytes [offset, offset+length) of uri into sink; length UINT64_MAX means to the end. */
 int tl_store_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t length,
                    tl_sink_fn sink, void *arg, const volatile int *cancel, tl_read_stats_t *st, tl_err_t *e);
