@@ -332,11 +332,11 @@ s_send_update (s_reducer_t *r, const tl_msg_t *m)
     when that is more, so that an update is never more parts than the XPUB queues. Totals, progress and mappers go in
     every part; the dashboard's activity only in the last. Groups are not sorted (the receiver
     ranks them: lib/wire/clone.h), but for a done job's snapshot, the final table, which lists
-    them in output order. */
+    them in output order. Its callers (s_publish_delta, s_publish_snapshot) have settled the
+    merger. */
 static void
 s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint64_t base)
 {
-    s_settle (r);
     const tl_agg_t *totals = tl_ledger_totals (r->ledger);
     const tl_agg_t *mappers = tl_ledger_mappers (r->ledger);
     tl_ledger_stats_t st = tl_ledger_stats (r->ledger);
