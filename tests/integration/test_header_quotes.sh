@@ -8,6 +8,20 @@
 # file whose lines end in a lone CR (old Mac) was read as one header line (0 rows, exit 0): it fails.
 . "$(dirname "$0")/lib.sh"
 
+# object_fails CAUSE FILE ARGS...: tally run (--format json) exits non-zero with ok:false and
+# CAUSE in its result, and tally scan exits non-zero with CAUSE on stderr.
+object_fails () {
+    local cause=$1 file=$2 rc
+    shift 2
+    rc=0
+    "$TALLY" run -q --input "$file" "$@" --format json > "$T/of.json" 2> /dev/null || rc=$?
+    [ "$rc" -ne 0 ] && grep -q '"ok":false' "$T/of.json" && grep -q -- "$cause" "$T/of.json" \
+        || fail "run $* on $(basename "$file"): exit $rc, $(cat "$T/of.json")"
+    rc=0
+    "$TALLY" scan --input "$file" "$@" > /dev/null 2> "$T/of.log" || rc=$?
+    [ "$rc" -ne 0 ] && grep -q -- "$cause" "$T/of.log" || fail "scan $* on $(basename "$file"): exit $rc, $(cat "$T/of.log")"
+}
+
 python3 - "$T" <<'PY'
 import random, sys
 random.seed(9)
@@ -54,26 +68,14 @@ pass "run in byte ranges: two keys after a quoted header name with a comma, one 
 pass "run with --where on a column after the quoted name: exact"
 
 for by in a 2; do
-    rc=0
-    "$TALLY" run -q --input "$T/nl.csv" --group-by "$by" --format json > "$T/nl.json" 2> "$T/nl.log" || rc=$?
-    [ "$rc" -ne 0 ] || { cat "$T/nl.json"; fail "a header with a newline in a quoted name exited 0 (--group-by $by)"; }
-    grep -q '"ok":false' "$T/nl.json" || fail "newline in a header name: not ok:false"
-    grep -q "the header line ends inside a quoted column name" "$T/nl.json" || { cat "$T/nl.json"; fail "no cause named"; }
-    rc=0
-    "$TALLY" scan --input "$T/nl.csv" --group-by "$by" > /dev/null 2> "$T/nl2.log" || rc=$?
-    [ "$rc" -ne 0 ] && grep -q "ends inside a quoted column name" "$T/nl2.log" || fail "scan: $(cat "$T/nl2.log")"
+    object_fails "the header line ends inside a quoted column name" "$T/nl.csv" --group-by "$by"
 done
 pass "a newline inside a quoted header name fails the object, by name or number, run and scan"
 
 # A file whose lines end in a lone CR (old Mac) was one long header line: 0 rows, exit 0.
 printf 'a,b\r1,x\r2,y\r' > "$T/cr.csv"
 for by in a 2; do
-    rc=0
-    "$TALLY" run -q --input "$T/cr.csv" --group-by "$by" --format json > "$T/cr.json" 2> /dev/null || rc=$?
-    [ "$rc" -ne 0 ] && grep -q "lone CR (old Mac files) are not supported" "$T/cr.json" || fail "lone CR, --group-by $by: exit $rc, $(cat "$T/cr.json")"
-    rc=0
-    "$TALLY" scan --input "$T/cr.csv" --group-by "$by" > /dev/null 2> "$T/cr.log" || rc=$?
-    [ "$rc" -ne 0 ] && grep -q "lone CR" "$T/cr.log" || fail "scan, lone CR: exit $rc, $(cat "$T/cr.log")"
+    object_fails "lone CR (old Mac files) are not supported" "$T/cr.csv" --group-by "$by"
 done
 pass "lines that end in a lone CR fail the object (they were one header line: 0 rows, exit 0)"
 
@@ -82,15 +84,8 @@ pass "lines that end in a lone CR fail the object (they were one header line: 0 
 # cause, for a key, a --where and an --agg, in run and scan; by its position it counts, as Python.
 printf 'a,A,b\n1,2,x\n3,4,y\n1,5,x\n' > "$T/dup.csv"
 for q in "--group-by a" "--group-by b --where a=1" "--group-by b --agg sum:A"; do
-    rc=0
     # shellcheck disable=SC2086
-    "$TALLY" run -q --input "$T/dup.csv" $q --format json > "$T/dup.json" 2> /dev/null || rc=$?
-    [ "$rc" -ne 0 ] && grep -q '"ok":false' "$T/dup.json" && grep -q "is named more than once in header" "$T/dup.json" \
-        || fail "run $q: exit $rc, $(cat "$T/dup.json")"
-    rc=0
-    # shellcheck disable=SC2086
-    "$TALLY" scan --input "$T/dup.csv" $q > /dev/null 2> "$T/dup.log" || rc=$?
-    [ "$rc" -ne 0 ] && grep -q "is named more than once" "$T/dup.log" || fail "scan $q: exit $rc, $(cat "$T/dup.log")"
+    object_fails "is named more than once in header" "$T/dup.csv" $q
 done
 "$TALLY" scan --input "$T/dup.csv" --group-by 2 --format csv > "$T/dup2.csv" || fail "by position"
 python3 - "$T/dup.csv" "$T/dup2.csv" <<'PY' || fail "by position: $(cat "$T/dup2.csv")"
