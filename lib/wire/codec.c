@@ -472,7 +472,101 @@ typedef struct {
     const unsigned char *p;
     size_t len;
     msgpack_object *pool, *end;     /* nodes still free */
+    /* The root's `groups`, when every group is [key, count] in a plain encoding (s_groups_scan):
+       read later straight from the bytes (s_groups_read), with no node per group. */
+    const msgpack_object *gnode;    /* the value node that stands for it (nil) */
+    size_t gpos, gcnt, gkeys;       /* its first item, its items, their keys' bytes */
 } s_tree_t;
+
+/*  One [key, count] group at *pos, in the encodings tl_msg_encode writes: a fixarray of 2, a
+    str or bin of at most TL_AGG_KEY_MAX bytes (8- or 16-bit length), an unsigned integer.
+    Anything else (cells, other encodings, a short buffer) is left to the tree, which checks
+    and reports it as it always has. */
+static inline bool
+s_group_at (const unsigned char *p, size_t len, size_t *pos, const unsigned char **key, size_t *klen, uint64_t *count)
+{
+    size_t at = *pos;
+    if (len - at < 3 || p [at] != 0x92)
+        return false;
+    unsigned b = p [at + 1];
+    size_t n;
+    at += 2;
+    if ((b & 0xe0) == 0xa0)
+        n = b & 0x1f;
+    else if (b == 0xc4 || b == 0xd9)
+        n = p [at++];
+    else if ((b == 0xc5 || b == 0xda) && len - at >= 2) {
+        n = (size_t) p [at] << 8 | p [at + 1];
+        at += 2;
+    }
+    else
+        return false;
+    if (n > TL_AGG_KEY_MAX || len - at < n + 1)
+        return false;
+    *key = p + at;
+    *klen = n;
+    at += n;
+    unsigned c = p [at++];
+    int w = c <= 0x7f ? 0 : c == 0xcc ? 1 : c == 0xcd ? 2 : c == 0xce ? 4 : c == 0xcf ? 8 : -1;
+    if (w < 0 || len - at < (size_t) w)
+        return false;
+    uint64_t v = w ? 0 : c;
+    for (int i = 0; i < w; i++)
+        v = v << 8 | p [at + (size_t) i];
+    *count = v;
+    *pos = at + (size_t) w;
+    return true;
+}
+
+/*  The root's `groups` value at *pos: when it is an array of plain groups (s_group_at), note
+    where it is in tr, stand a nil node for it and step past it. A partial's tens of thousands of
+    groups were three nodes each, built twice (the first pool on the stack overflowed, then a
+    count, a big allocation and a second build): half of a watcher's decode. */
+static bool
+s_groups_scan (s_tree_t *tr, size_t *pos, msgpack_object *o)
+{
+    const unsigned char *p = tr->p;
+    size_t len = tr->len, at = *pos, cnt, keys = 0;
+    if (at >= len)
+        return false;
+    unsigned b = p [at++];
+    if ((b & 0xf0) == 0x90)
+        cnt = b & 0x0f;
+    else if (b == 0xdc && len - at >= 2) {
+        cnt = (size_t) p [at] << 8 | p [at + 1];
+        at += 2;
+    }
+    else if (b == 0xdd && len - at >= 4) {
+        cnt = (size_t) p [at] << 24 | (size_t) p [at + 1] << 16 | (size_t) p [at + 2] << 8 | p [at + 3];
+        at += 4;
+    }
+    else
+        return false;
+    if (cnt > (len - at) / 3)
+        return false;       /* a group takes 3 bytes at least */
+    size_t first = at;
+    for (size_t i = 0; i < cnt; i++) {
+        const unsigned char *k;
+        size_t kn;
+        uint64_t c;
+        if (!s_group_at (p, len, &at, &k, &kn, &c))
+            return false;
+        keys += kn;
+    }
+    *o = (msgpack_object) { .type = MSGPACK_OBJECT_NIL };
+    tr->gnode = o;
+    tr->gpos = first;
+    tr->gcnt = cnt;
+    tr->gkeys = keys;
+    *pos = at;
+    return true;
+}
+
+static bool
+s_is_groups_key (const msgpack_object *k)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == 6 && memcmp (k->via.str.ptr, "groups", 6) == 0;
+}
 
 enum { S_BAD = -1, S_FULL = -2 };
 
@@ -611,6 +705,9 @@ s_build (s_tree_t *tr, size_t *at, msgpack_object *o, int depth)
         o->via.map.ptr = items ? (msgpack_object_kv *) (void *) v : NULL;
     }
     for (size_t k = 0; k < items; k++) {
+        if (kind == 5 && depth == 0 && (k & 1) && !tr->gnode && s_is_groups_key (&v [k - 1])
+            && s_groups_scan (tr, &pos, &v [k]))
+            continue;
         /* Most items are small integers and short strings (keys, counts): read here, without a
            call (the calls were a third of the tree's time). The same reading as s_build's. */
         unsigned c = pos < len ? p [pos] : 0xc1;
@@ -831,10 +928,38 @@ s_decode_batch (tl_msg_t *m, const s_field_t *fd, const msgpack_object *a, size_
     return 0;
 }
 
+/*  The groups s_groups_scan found (checked there): the entries and their keys in two blocks. */
 static int
-s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, tl_err_t *e)
+s_groups_read (tl_msg_t *m, const s_tree_t *tr, tl_err_t *e)
+{
+    size_t cnt = tr->gcnt, pos = tr->gpos;
+    tl_agg_entry_t *g = s_alloc (m, cnt * sizeof *g);
+    char *keys = s_alloc (m, tr->gkeys + cnt);
+    if (!g || !keys)
+        return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        const unsigned char *k = NULL;
+        size_t kn = 0;
+        uint64_t c = 0;
+        if (!s_group_at (tr->p, tr->len, &pos, &k, &kn, &c))
+            return tl_err_set (e, TL_EPROTO, 0, "field 'groups' item %zu is malformed", i);  /* scanned: cannot */
+        memcpy (keys, k, kn);
+        keys [kn] = 0;
+        g [i] = (tl_agg_entry_t) { .key = keys, .len = (uint32_t) kn, .count = c };
+        keys += kn + 1;
+    }
+    m->groups = g;
+    m->n_groups = cnt;
+    m->ncells = 0;
+    return 0;
+}
+
+static int
+s_decode_field (tl_msg_t *m, int f, const msgpack_object *o, const s_tree_t *tr, tl_err_t *e)
 {
     const s_field_t *fd = &s_fields [f];
+    if (fd->kind == K_GROUPS && o == tr->gnode)
+        return s_groups_read (m, tr, e);
     char *base = (char *) m;
     const char *p;
     size_t n;
@@ -959,7 +1084,7 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
     /* The tree's nodes: on the stack for a small message (a partial of 10 groups is ~60), in
        one allocation of the size s_check counts for a bigger one. */
     msgpack_object local [256], *nodes = local, root_obj;
-    s_tree_t tr = { data, len, local, local + sizeof local / sizeof local [0] };
+    s_tree_t tr = { .p = data, .len = len, .pool = local, .end = local + sizeof local / sizeof local [0] };
     size_t end = 0;
     int rc = s_build (&tr, &end, &root_obj, 0);
     if (rc == S_FULL) {
@@ -968,7 +1093,7 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
             return tl_err_set (e, TL_EPROTO, 0, "malformed msgpack (%zu bytes)", len);
         if (!(nodes = malloc (nobj * sizeof *nodes)))
             return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
-        tr = (s_tree_t) { data, len, nodes, nodes + nobj };
+        tr = (s_tree_t) { .p = data, .len = len, .pool = nodes, .end = nodes + nobj };
         end = 0;
         rc = s_build (&tr, &end, &root_obj, 0);
     }
@@ -1048,7 +1173,7 @@ tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e)
                 goto done;
             }
             seen [f / 64] |= 1ULL << (f % 64);
-            if ((rc = s_decode_field (m, f, &kv [i].val, e)) != 0)
+            if ((rc = s_decode_field (m, f, &kv [i].val, &tr, e)) != 0)
                 goto done;
             cursor = li + 1 < nlist ? li + 1 : 0;
             break;      /* a type lists a field once */

@@ -384,6 +384,116 @@ test_fuzz_mutations (void **state)
     free (data);
 }
 
+/*  A PARTIAL whose `groups` value is the bytes g [0..n): a partial of one group ("Q", 1)
+    encoded by tl_msg_encode, with that group's array spliced out. Decoded into *d. */
+static int
+s_partial_with_groups (const unsigned char *g, size_t n, tl_msg_t *d, tl_err_t *e)
+{
+    tl_agg_entry_t one [] = { { "Q", 1, 1, NULL } };
+    tl_msg_t m = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 4, .attempt = 1, .mapper = "m", .length = 9,
+                   .rows = 1, .groups = one, .n_groups = 1 };
+    char *data;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&m, &data, &len), 0);
+    const unsigned char was [] = { 0xa6, 'g', 'r', 'o', 'u', 'p', 's', 0x91, 0x92, 0xc4, 0x01, 'Q', 0x01 };
+    unsigned char *at = memmem (data, len, was, sizeof was);
+    assert_non_null (at);
+    size_t head = (size_t) (at - (unsigned char *) data) + 7, tail = len - head - 6;
+    unsigned char *out = malloc (head + n + tail);
+    memcpy (out, data, head);
+    memcpy (out + head, g, n);
+    memcpy (out + head + n, data + head + 6, tail);
+    int rc = tl_msg_decode (out, head + n + tail, d, e);
+    free (out);
+    free (data);
+    return rc;
+}
+
+/*  Groups in every encoding msgpack allows decode to the same entries, whether the plain
+    encodings' direct reading takes them or the tree does; what either refuses stays refused. */
+static void
+test_group_encodings (void **state)
+{
+    (void) state;
+    tl_msg_t d;
+    tl_err_t e;
+    /* Plain: fixstr, str8, bin8, str16, bin16 keys; fixint, uint8/16/32/64 counts. */
+    const unsigned char plain [] = { 0x95,
+        0x92, 0xa2, 'a', 'b', 0x05,
+        0x92, 0xd9, 0x01, 'c', 0xcc, 0xc8,
+        0x92, 0xc4, 0x00, 0xcd, 0x01, 0x00,
+        0x92, 0xda, 0x00, 0x02, 'd', 0x00, 0xce, 0x00, 0x01, 0x00, 0x00,
+        0x92, 0xc5, 0x00, 0x01, 'e', 0xcf, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+    assert_int_equal (s_partial_with_groups (plain, sizeof plain, &d, &e), 0);
+    assert_int_equal (d.n_groups, 5);
+    const char *keys [] = { "ab", "c", "", "d\0", "e" };
+    size_t lens [] = { 2, 1, 0, 2, 1 };
+    uint64_t counts [] = { 5, 200, 256, 65536, (uint64_t) 1 << 56 };
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal (d.groups [i].len, lens [i]);
+        assert_memory_equal (d.groups [i].key, keys [i], lens [i]);
+        assert_int_equal (d.groups [i].key [lens [i]], 0);
+        assert_int_equal (d.groups [i].count, counts [i]);
+        assert_null (d.groups [i].cells);
+    }
+    assert_int_equal (d.ncells, 0);
+    tl_msg_clear (&d);
+    /* Not plain, still valid: a count as a signed int8, a key as str32 (the tree reads them). */
+    const unsigned char other [] = { 0x92, 0x92, 0xa1, 'x', 0xd0, 0x07, 0x92, 0xdb, 0, 0, 0, 1, 'y', 0x03 };
+    assert_int_equal (s_partial_with_groups (other, sizeof other, &d, &e), 0);
+    assert_int_equal (d.n_groups, 2);
+    assert_int_equal (d.groups [0].count, 7);
+    assert_memory_equal (d.groups [1].key, "y", 1);
+    assert_int_equal (d.groups [1].count, 3);
+    tl_msg_clear (&d);
+    /* A group with cells after a plain one: the tree reads them all. */
+    const unsigned char cells [] = { 0x92, 0x92, 0xa1, 'x', 0x01,
+        0x93, 0xa1, 'y', 0x02, 0x95, 0x02, 0x00, 0xcb, 0x40, 0x08, 0, 0, 0, 0, 0, 0, 0x01, 0x02 };
+    assert_int_equal (s_partial_with_groups (cells, sizeof cells, &d, &e), TL_EPROTO);  /* items differ in cells */
+    assert_non_null (strstr (e.msg, "differ in value cells"));
+    /* Refused: a negative count, a key of TL_AGG_KEY_MAX + 1 bytes, a group of one item, groups
+       cut short, groups not an array. */
+    const unsigned char neg [] = { 0x91, 0x92, 0xa1, 'x', 0xff };
+    assert_int_equal (s_partial_with_groups (neg, sizeof neg, &d, &e), TL_EPROTO);
+    unsigned char longkey [4 + 4 + TL_AGG_KEY_MAX + 1 + 1] = { 0x91, 0x92, 0xc5, (TL_AGG_KEY_MAX + 1) >> 8,
+                                                              (TL_AGG_KEY_MAX + 1) & 0xff };
+    longkey [sizeof longkey - 1] = 0x01;
+    assert_int_equal (s_partial_with_groups (longkey, 5 + TL_AGG_KEY_MAX + 1 + 1, &d, &e), TL_EPROTO);
+    assert_non_null (strstr (e.msg, "groups"));
+    const unsigned char single [] = { 0x91, 0x91, 0xa1, 'x' };
+    assert_int_equal (s_partial_with_groups (single, sizeof single, &d, &e), TL_EPROTO);
+    const unsigned char cut [] = { 0x92, 0x92, 0xa1, 'x', 0x01 };
+    assert_int_equal (s_partial_with_groups (cut, sizeof cut, &d, &e), TL_EPROTO);
+    const unsigned char str [] = { 0xa1, 'x' };
+    assert_int_equal (s_partial_with_groups (str, sizeof str, &d, &e), TL_EPROTO);
+    assert_non_null (strstr (e.msg, "not an array"));
+    /* Many groups (more nodes than the decoder's first pool): all read, in order. */
+    size_t n = 70000;
+    tl_agg_entry_t *g = calloc (n, sizeof *g);
+    char *kb = malloc (n * 8);
+    for (size_t i = 0; i < n; i++) {
+        g [i].len = (uint32_t) snprintf (kb + 8 * i, 8, "k%zu", i);
+        g [i].key = kb + 8 * i;
+        g [i].count = i * 977;
+    }
+    tl_msg_t big = { .type = TL_MSG_PARTIAL, .job = "j1", .task = 4, .attempt = 1, .mapper = "m", .length = 9,
+                     .rows = 1, .groups = g, .n_groups = n };
+    char *data;
+    size_t len;
+    assert_int_equal (tl_msg_encode (&big, &data, &len), 0);
+    assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+    assert_int_equal (d.n_groups, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal (d.groups [i].len, g [i].len);
+        assert_memory_equal (d.groups [i].key, g [i].key, g [i].len);
+        assert_int_equal (d.groups [i].count, g [i].count);
+    }
+    tl_msg_clear (&d);
+    free (data);
+    free (kb);
+    free (g);
+}
+
 /*  A key made ready once gives exactly the tokens of the one-shot HMAC, for any claim, and
     checks them the same way; a changed key is seen as one. */
 static void
@@ -431,6 +541,7 @@ main (void)
         cmocka_unit_test (test_hostile),           cmocka_unit_test (test_fuzz_mutations),
         cmocka_unit_test (test_partial_parts),     cmocka_unit_test (test_group_bound),
         cmocka_unit_test (test_batches),          cmocka_unit_test (test_token_mac),
+        cmocka_unit_test (test_group_encodings),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
