@@ -55,6 +55,7 @@ typedef struct {
     const tl_store_cfg_t *cfg;
     tl_work_result_t *out;      /* a finished task whose PARTIAL is being sent (owned), or NULL */
     int64_t out_since;          /* when the reducer's socket last took a message of it */
+    size_t last_groups;         /* groups of the slot's last task: the next one's table starts that big */
 } s_slot_t;
 
 typedef struct {
@@ -199,6 +200,7 @@ s_dispatch (s_mapper_t *mp)
         if (s->work)
             continue;
         s->work = mp->queue [0];
+        s->work->groups_hint = s->last_groups;
         memmove (mp->queue, mp->queue + 1, (mp->nqueue - 1) * sizeof *mp->queue);
         mp->nqueue--;
         s->cancel = 0;
@@ -474,6 +476,7 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
         goto release;
     }
     mp->tasks_done++;
+    s->last_groups = res->groups;
     mp->bytes += res->bytes;
     mp->rows += res->rows;
     mp->bad += res->bad;

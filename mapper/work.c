@@ -275,6 +275,8 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     if (qok && w->into && tl_agg_ncells (w->into) != ncells)
         qok = 0;
     tl_agg_t *own = qok && !w->into ? tl_agg_new_cells (ncells) : NULL;
+    if (own && w->groups_hint)
+        (void) tl_agg_reserve (own, w->groups_hint);    /* a hint: without the memory, it grows as it goes */
     tl_agg_t *agg = qok && w->into ? w->into : own;
     tl_csv_t *csv = agg ? tl_csv_new (w->col, agg) : NULL;
     char *cached = NULL;
@@ -615,6 +617,8 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
         goto done;
     }
     own = w->into ? NULL : tl_agg_new_cells ((unsigned) pq->q.nvals);
+    if (own && w->groups_hint)
+        (void) tl_agg_reserve (own, w->groups_hint);
     agg = w->into ? w->into : own;
     count = agg ? tl_pqcount_new (pq, m, agg, s_page_cap ()) : NULL;
     starts = calloc (m->nrgs + 1, sizeof *starts);

@@ -30,6 +30,8 @@ typedef struct {
                                probe the object */
     bool parts;             /* the caller sends a table of more than one part's groups as several
                                PARTIALs (tl_work_next_part); false: always one whole PARTIAL */
+    size_t groups_hint;     /* about how many groups the task's table will hold (its slot's last
+                               task had so many), 0: unknown. Only sizes the table at the start. */
     tl_agg_t *into;         /* borrowed, may be NULL: count into this table (its cells must be the
                                query's) and encode no PARTIAL: `tally scan` keeps one table for
                                all its objects instead of a table, an encode, a decode and a merge

@@ -307,9 +307,9 @@ s_find (const tl_agg_t *self, const char *key, size_t len, uint64_t h)
 }
 
 static int
-s_grow_index (tl_agg_t *self)
+s_grow_index_to (tl_agg_t *self, size_t ncap)
 {
-    size_t ncap = self->cap * 2, mask = ncap - 1;
+    size_t mask = ncap - 1;
     if (ncap > ((size_t) 1 << 32))
         return TL_ENOMEM;
     s_slot_t *ni = s_big_calloc (ncap, sizeof *ni);
@@ -329,6 +329,23 @@ s_grow_index (tl_agg_t *self)
     self->index = ni;
     self->cap = ncap;
     return 0;
+}
+
+static int
+s_grow_index (tl_agg_t *self)
+{
+    return s_grow_index_to (self, self->cap * 2);
+}
+
+int
+tl_agg_reserve (tl_agg_t *self, size_t groups)
+{
+    if (!self->index)
+        return TL_EINVAL;   /* sealed */
+    size_t ncap = self->cap;
+    while (groups * S_LOAD_DEN > ncap * S_LOAD_NUM && ncap <= ((size_t) 1 << 32))
+        ncap *= 2;
+    return ncap == self->cap ? 0 : s_grow_index_to (self, ncap);
 }
 
 /*  Room for one more new group of len key bytes, on top of the pending ones (which may all be

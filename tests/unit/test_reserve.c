@@ -1,0 +1,95 @@
+/*  tl_agg_reserve: a table sized ahead holds the same groups and counts as one that grew as it
+    went, whether the room is made before the first add, between adds (with adds still queued
+    in a big table) or smaller than the table already is; a sealed table refuses it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/base/err.h"
+#include "lib/core/agg.h"
+
+/*  Add key i (i in [0, n)) to a, with count i % 5 + 1; each key twice when twice. */
+static void
+s_fill (tl_agg_t *a, size_t from, size_t to, size_t reserve_at, size_t reserve_n)
+{
+    char k [32];
+    for (size_t i = from; i < to; i++) {
+        if (i == reserve_at)
+            assert_int_equal (tl_agg_reserve (a, reserve_n), 0);
+        int n = snprintf (k, sizeof k, "group-%zu", (i * 2654435761u) % 1000003);
+        assert_int_equal (tl_agg_add (a, k, (size_t) n, i % 5 + 1), 0);
+    }
+}
+
+/*  a and b hold the same groups with the same counts, in the same output order. */
+static void
+s_same (tl_agg_t *a, tl_agg_t *b)
+{
+    size_t n = tl_agg_size (a);
+    assert_int_equal (tl_agg_size (b), n);
+    tl_agg_entry_t *va = calloc (n + 1, sizeof *va), *vb = calloc (n + 1, sizeof *vb);
+    tl_agg_sorted (a, va);
+    tl_agg_sorted (b, vb);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal (va [i].len, vb [i].len);
+        assert_memory_equal (va [i].key, vb [i].key, va [i].len);
+        assert_int_equal (va [i].count, vb [i].count);
+        assert_int_equal (tl_agg_get (a, va [i].key, va [i].len), va [i].count);
+    }
+    free (va);
+    free (vb);
+}
+
+static void
+test_reserve_same (void **state)
+{
+    (void) state;
+    struct { size_t n, at, room; } cases [] = {
+        { 1000, 0, 1000 },          /* before the first add, exactly */
+        { 300000, 0, 300000 },      /* big: adds are queued (prefetched) */
+        { 300000, 0, 10 },          /* less than it will hold: it grows past */
+        { 300000, 150000, 600000 }, /* between adds, with adds queued */
+        { 300000, 200000, 1000 },   /* smaller than it is: nothing */
+        { 70000, 35000, 5000000 },  /* far more than it will hold */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        tl_agg_t *a = tl_agg_new (), *b = tl_agg_new ();
+        s_fill (a, 0, cases [c].n, cases [c].at, cases [c].room);
+        s_fill (a, 0, cases [c].n / 3, SIZE_MAX, 0);   /* some groups again */
+        s_fill (b, 0, cases [c].n, SIZE_MAX, 0);
+        s_fill (b, 0, cases [c].n / 3, SIZE_MAX, 0);
+        s_same (a, b);
+        tl_agg_destroy (&a);
+        tl_agg_destroy (&b);
+    }
+}
+
+static void
+test_reserve_sealed (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new ();
+    s_fill (a, 0, 100, SIZE_MAX, 0);
+    uint32_t *order = NULL;
+    assert_int_equal (tl_agg_order (a, &order), 0);
+    assert_int_equal (tl_agg_reserve (a, 1000), TL_EINVAL);
+    free (order);
+    tl_agg_clear (a);       /* unsealed again: room can be made */
+    assert_int_equal (tl_agg_reserve (a, 1000), 0);
+    s_fill (a, 0, 100, SIZE_MAX, 0);
+    assert_int_equal (tl_agg_size (a), 100);
+    tl_agg_destroy (&a);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_reserve_same),
+        cmocka_unit_test (test_reserve_sealed),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
