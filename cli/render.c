@@ -600,6 +600,7 @@ struct tl_render_stream {
     uint64_t n;                         /* groups written */
     uint64_t bad [TL_QUERY_MAX_AGG];    /* json: non-numbers met by each aggregate so far */
     bool fail;                          /* csv: rows were lost (no memory): said once */
+    uint64_t not_utf8;                  /* json: keys that are not valid UTF-8 (shown with U+FFFD) */
 };
 
 bool
@@ -712,6 +713,7 @@ s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
     char v [64];
     for (size_t i = 0; i < u->n_groups; i++) {
         const tl_agg_entry_t *g = s_at (src, i, &tmp);
+        s->not_utf8 += !tl_utf8_valid (g->key, g->len);
         fputs (s->n++ ? ",{\"key\":" : "{\"key\":", f);
         if (l->q.nby == 1)
             s_json_str (f, g->key, g->len);
@@ -766,13 +768,13 @@ tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *u)
         fprintf (f,
                  "],\"rows\":%llu,\"bad_rows\":%llu,\"blank_lines\":%llu,\"filtered_rows\":%llu,\"bytes\":%llu,"
                  "\"bytes_total\":%llu,\"fetched\":%llu,\"skipped_row_groups\":%llu,\"tasks\":%llu,\"tasks_total\":%llu,"
-                 "\"duplicates_ignored\":%llu,"
+                 "\"duplicates_ignored\":%llu,\"keys_not_utf8\":%llu,"
                  "\"elapsed_s\":%.3f,\"done\":%s,\"ok\":%s,\"seq\":%llu,\"bad_values\":{",
                  (unsigned long long) u->rows, (unsigned long long) u->bad, (unsigned long long) u->blank,
                  (unsigned long long) u->filtered, (unsigned long long) u->bytes, (unsigned long long) u->bytes_total,
                  (unsigned long long) u->fetched, (unsigned long long) u->skipped,
                  (unsigned long long) u->tasks_done, (unsigned long long) u->tasks_total,
-                 (unsigned long long) u->dups, u->elapsed_ms / 1000.0, u->done ? "true" : "false",
+                 (unsigned long long) u->dups, (unsigned long long) s->not_utf8, u->elapsed_ms / 1000.0, u->done ? "true" : "false",
                  u->ok ? "true" : "false", (unsigned long long) u->seq);
         int any = 0;
         for (int a = 0; a < l->q.naggs; a++)
@@ -791,6 +793,11 @@ tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *u)
             fprintf (f, ",\"tasks\":%llu}", (unsigned long long) u->mappers [i].tasks);
         }
         fputs ("]}\n", f);
+        /* Said once, with the result: JSON cannot hold those bytes, and two keys that differ
+           only there look alike in it. */
+        if (s->not_utf8 && u->done)
+            fprintf (stderr, "tally: %llu key(s) are not valid UTF-8: the JSON shows each stray byte as U+FFFD "
+                     "(keys_not_utf8); --format csv writes keys byte for byte\n", (unsigned long long) s->not_utf8);
     }
     free (s->o.b);
     free (s);

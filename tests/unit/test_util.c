@@ -5,7 +5,9 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include <stdio.h>
+#include "lib/base/json.h"
 #include "lib/base/util.h"
+#include <string.h>
 
 static void
 test_seen_before (void **state)
@@ -39,9 +41,45 @@ test_parse_size (void **state)
     assert_true (tl_parse_size ("lots", &v) != 0);
 }
 
+/*  JSON escaping: valid UTF-8 passes, every byte outside it becomes \ufffd (so the output is
+    always JSON a parser takes), controls and quotes are escaped, and a character is never cut
+    by a short output buffer. */
+static void
+test_json_escape (void **state)
+{
+    (void) state;
+    struct { const char *in; size_t n; const char *out; bool valid; } cases [] = {
+        { "plain", 5, "plain", true },
+        { "a\"b\\c\n\x7f", 7, "a\\\"b\\\\c\\u000a\\u007f", true },
+        { "na\xc3\xafve \xe2\x82\xac \xf0\x9f\x98\x80", 15, "na\xc3\xafve \xe2\x82\xac \xf0\x9f\x98\x80", true },
+        { "caf\xe9", 4, "caf\\ufffd", false },                     /* Latin-1 */
+        { "\xc0\x80", 2, "\\ufffd\\ufffd", false },                /* overlong NUL */
+        { "\xe0\x80\xaf", 3, "\\ufffd\\ufffd\\ufffd", false },     /* overlong '/' */
+        { "\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd", false },     /* a surrogate */
+        { "\xf4\x90\x80\x80", 4, "\\ufffd\\ufffd\\ufffd\\ufffd", false },  /* past U+10FFFF */
+        { "\xf5\x80", 2, "\\ufffd\\ufffd", false },
+        { "x\xe2\x82", 3, "x\\ufffd\\ufffd", false },              /* cut short */
+        { "\x80" "a", 2, "\\ufffda", false },                      /* a stray continuation */
+        { "\xef\xbf\xbf", 3, "\xef\xbf\xbf", true },               /* U+FFFF is a character */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out [256];
+        assert_int_equal (tl_json_escape (cases [i].in, cases [i].n, out, sizeof out), cases [i].n);
+        assert_string_equal (out, cases [i].out);
+        assert_int_equal (tl_utf8_valid (cases [i].in, cases [i].n), cases [i].valid);
+    }
+    /* Room for "a" and part of the euro sign only: it stops before the sign, whole. */
+    char small [4];
+    assert_int_equal (tl_json_escape ("a\xe2\x82\xac", 4, small, sizeof small), 1);
+    assert_string_equal (small, "a");
+    assert_int_equal (tl_json_escape ("\xe9", 1, small, sizeof small), 0);     /* \ufffd needs 7 */
+    assert_string_equal (small, "");
+}
+
 int
 main (void)
 {
-    const struct CMUnitTest tests [] = { cmocka_unit_test (test_seen_before), cmocka_unit_test (test_parse_size) };
+    const struct CMUnitTest tests [] = { cmocka_unit_test (test_seen_before), cmocka_unit_test (test_parse_size),
+                                         cmocka_unit_test (test_json_escape) };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
