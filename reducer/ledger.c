@@ -22,7 +22,9 @@ struct tl_ledger {
     size_t words;
     uint64_t *lengths;      /* per task: the length its applied partial covered */
     uint64_t *pdigest;      /* per task: tl_ledger_partial_digest of its applied partial */
-    uint32_t *producer;     /* per task: index into names of the mapper that sent it */
+    uint32_t *producer;     /* per task: index into names of the mapper that sent it; UINT32_MAX:
+                               its digest was not kept (applied before a restart, or unasked) */
+    bool no_digests;        /* the job verifies nothing (tl_ledger_keep_digests): none are kept */
     char **names;           /* mapper names seen, for verification reports */
     size_t nnames;
     size_t last_name;       /* the index s_name_index found last: partials come in runs per mapper */
@@ -315,7 +317,7 @@ s_book (tl_ledger_t *self, const tl_msg_t *p, uint64_t digest)
     self->bits [p->task / 64] |= 1ULL << (p->task % 64);
     self->lengths [p->task] = p->length;
     self->pdigest [p->task] = digest;
-    self->producer [p->task] = s_name_index (self, name);
+    self->producer [p->task] = self->no_digests ? UINT32_MAX : s_name_index (self, name);
     self->st.tasks_applied++;
     self->st.rows += p->rows;
     self->st.bytes += p->bytes;
@@ -331,8 +333,14 @@ tl_ledger_admit (tl_ledger_t *self, const tl_msg_t *p)
 {
     int rc = s_admit (self, p, p->n_groups, p->ncells);
     if (rc == 1)
-        s_book (self, p, tl_ledger_partial_digest (p));
+        s_book (self, p, self->no_digests ? 0 : tl_ledger_partial_digest (p));
     return rc;
+}
+
+void
+tl_ledger_keep_digests (tl_ledger_t *self, bool keep)
+{
+    self->no_digests = !keep;
 }
 
 void

@@ -54,6 +54,11 @@ bool tl_ledger_applied (const tl_ledger_t *self, uint64_t task);
 uint64_t tl_ledger_partial_digest (const tl_msg_t *partial);
 uint64_t tl_ledger_counters_digest (const tl_msg_t *partial);
 uint64_t tl_ledger_groups_digest (const tl_agg_entry_t *groups, size_t n, size_t ncells);
+/*  Whether an apply keeps its partial's digest, for a verification copy of the task to be
+    compared with (the default). A job that verifies nothing (JOB's `verify` 0) spares the hash
+    of every key it applies: a copy of a task applied meanwhile cannot be verified here then
+    (TL_EINVAL, as for a task applied before a restart), never judged against a digest not made. */
+void tl_ledger_keep_digests (tl_ledger_t *self, bool keep);
 /*  Seed the digests' key hash with a secret of this process (set once, before any digest): the
     hash takes 8 key bytes a step, and without a secret a mapper could craft keys whose hash
     equals another's without a search. Without a call the seed is a constant (tests). */

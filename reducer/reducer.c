@@ -734,6 +734,8 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         tl_info ("job %s: %llu tasks, %llu bytes, group by '%s'", m->job, (unsigned long long) m->tasks,
                  (unsigned long long) m->bytes, m->col);
     }
+    /* A job that sends no verification copies needs no digest of what is applied. */
+    tl_ledger_keep_digests (r->ledger, m->verify != 0);
     uint64_t tasks_before = tl_ledger_stats (r->ledger).tasks_total, bytes_before = r->bytes_total;
     if (tl_ledger_set_tasks (r->ledger, m->tasks) != 0)
         tl_error ("job %s: cannot track %llu tasks", m->job, (unsigned long long) m->tasks);
@@ -828,8 +830,8 @@ s_on_verify (s_reducer_t *r, const tl_msg_t *m, uint64_t digest)
        cannot be verified here. Neither: the counts differ. */
     char why [TL_STR_MAX];
     if (rc == TL_EINVAL)
-        snprintf (why, sizeof why, "task %llu cannot be verified here (not applied since this reducer started)",
-                  (unsigned long long) m->task);
+        snprintf (why, sizeof why, "task %llu cannot be verified here (its digest was not kept: applied before this "
+                  "reducer started, or while the job said it verifies nothing)", (unsigned long long) m->task);
     else if (rc == 0)
         snprintf (why, sizeof why, "task %llu was counted differently by mapper %s (applied) and mapper %s "
                   "(verification copy)", (unsigned long long) m->task, by, m->mapper);

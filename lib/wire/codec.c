@@ -98,7 +98,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_RESET] = { "reset", { -1 }, { -1 } },
     [TL_MSG_END] = { "end", { F_JOB, F_OK, -1 }, { F_ERROR, F_TASKS_N, F_DIGEST, -1 } },
     [TL_MSG_JOB] = { "job", { F_JOB, F_COL, F_TASKS_N, F_BYTES, F_FPRINT, F_KEY, -1 },
-                     { F_INSTANCE, F_SEQ, F_DIGEST, -1 } },
+                     { F_INSTANCE, F_SEQ, F_DIGEST, F_VERIFY, -1 } },
     [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_LENGTHS, F_FULL, F_INSTANCE, -1 },
                          { F_STALLED, F_SEQ, F_DIGEST, -1 } },
     [TL_MSG_REFUSED] = { "refused", { F_JOB, F_CURRENT, F_ERROR, -1 }, { -1 } },
