@@ -104,6 +104,21 @@ static int
 s_emit (void *arg, const void *rec, size_t len)
 {
     tl_ckptfile_t *self = arg;
+    if (len >= FLUSH_AT / 4) {
+        /* A big record (a chunk of groups) goes out as it is, after what is buffered: copying
+           it into the buffer first was a copy of every byte the log gets. */
+        int rc = s_flush (self);
+        if (rc)
+            return rc;
+        if (s_write_all (self->fd, rec, len) != 0) {
+            tl_err_set (&self->werr, TL_EIO, 0, "%s: write: %s", self->log_path, strerror (errno));
+            self->failed = self->due = true;
+            return TL_EIO;
+        }
+        self->log_size += len;
+        self->st.log_bytes += len;
+        return 0;
+    }
     if (self->wlen + len > self->wcap) {
         size_t cap = (self->wlen + len) * 2;
         char *b = realloc (self->wbuf, cap);

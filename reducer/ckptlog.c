@@ -113,18 +113,17 @@ s_pack_group (msgpack_packer *pk, const tl_agg_entry_t *g, unsigned nc)
 }
 
 /*  One "groups" record of the n groups packed into body. */
+/*  One "groups" record of the task's groups v [0..n), packed straight into rec. */
 static int
-s_emit_chunk (s_out_t *rec, s_out_t *body, uint64_t gen, uint64_t task, size_t n, tl_ckptlog_emit_fn emit,
-              void *arg)
+s_emit_chunk (s_out_t *rec, const tl_agg_entry_t *v, size_t n, unsigned nc, uint64_t gen, uint64_t task,
+              tl_ckptlog_emit_fn emit, void *arg)
 {
     msgpack_pack_array (&rec->pk, 3);
     msgpack_pack_str_with_body (&rec->pk, "groups", 6);
     msgpack_pack_uint64 (&rec->pk, task);
     msgpack_pack_array (&rec->pk, (uint32_t) n);
-    if (body->oom)
-        return TL_ENOMEM;
-    s_out_write (rec, body->sb.data, body->sb.size);
-    body->sb.size = 0;
+    for (size_t i = 0; i < n; i++)
+        s_pack_group (&rec->pk, &v [i], nc);
     return s_out_emit (rec, gen, emit, arg);
 }
 
@@ -138,9 +137,8 @@ tl_ckptlog_put_task (uint64_t gen, const tl_msg_t *hdr, const tl_agg_t *staged, 
         return TL_EINVAL;
     if (!chunk)
         chunk = TL_CKPTLOG_CHUNK;
-    s_out_t rec, body;
+    s_out_t rec;
     s_out_init (&rec, true);
-    s_out_init (&body, false);
     msgpack_pack_array (&rec.pk, 8);
     msgpack_pack_str_with_body (&rec.pk, "task", 4);
     msgpack_pack_uint64 (&rec.pk, hdr->task);
@@ -154,26 +152,44 @@ tl_ckptlog_put_task (uint64_t gen, const tl_msg_t *hdr, const tl_agg_t *staged, 
     msgpack_pack_uint64 (&rec.pk, nc);
     msgpack_pack_uint64 (&rec.pk, ngroups);
     int rc = s_out_emit (&rec, gen, emit, arg);
-    size_t n = 0, pos = 0;
-    for (uint64_t i = 0; rc == 0 && i < ngroups; i++) {
-        tl_agg_entry_t e;
-        if (staged) {
-            if (!tl_agg_next (staged, &pos, &e)) {
-                rc = TL_EINVAL;     /* the table changed under us: a caller's bug */
-                break;
+    /* A record's groups are those whose encodings (at most tl_msg_group_bound each) fill about
+       chunk bytes: counted first, so that each is packed once, straight into the record. A
+       staged table's groups are gathered as references (its keys stay put). */
+    tl_agg_entry_t *gather = NULL;
+    size_t gcap = 0, pos = 0;
+    for (uint64_t i = 0; rc == 0 && i < ngroups;) {
+        size_t n = 0, bytes = 0;
+        const tl_agg_entry_t *v = staged ? gather : hdr->groups + i;
+        while (i + n < ngroups && (n == 0 || bytes < chunk)) {
+            tl_agg_entry_t e;
+            if (staged) {
+                if (!tl_agg_next (staged, &pos, &e)) {
+                    rc = TL_EINVAL;     /* the table changed under us: a caller's bug */
+                    break;
+                }
+                if (n == gcap) {
+                    size_t cap = gcap ? 2 * gcap : 4096;
+                    tl_agg_entry_t *g = realloc (gather, cap * sizeof *g);
+                    if (!g) {
+                        rc = TL_ENOMEM;
+                        break;
+                    }
+                    gather = g, gcap = cap;
+                }
+                gather [n] = e;
+                v = gather;
             }
+            else
+                e = hdr->groups [i + n];
+            bytes += tl_msg_group_bound (e.len, nc);
+            n++;
         }
-        else
-            e = hdr->groups [i];
-        s_pack_group (&body.pk, &e, nc);
-        n++;
-        if (body.sb.size >= chunk || i + 1 == ngroups) {
-            rc = s_emit_chunk (&rec, &body, gen, hdr->task, n, emit, arg);
-            n = 0;
-        }
+        if (rc == 0)
+            rc = s_emit_chunk (&rec, v, n, nc, gen, hdr->task, emit, arg);
+        i += n;
     }
+    free (gather);
     msgpack_sbuffer_destroy (&rec.sb);
-    msgpack_sbuffer_destroy (&body.sb);
     return rc;
 }
 
