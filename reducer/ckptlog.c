@@ -43,7 +43,11 @@ static int
 s_out_write (void *data, const char *buf, size_t len)
 {
     s_out_t *o = data;
-    if (!o->oom && msgpack_sbuffer_write (&o->sb, buf, len) != 0)
+    if (o->sb.data && o->sb.alloc - o->sb.size >= len) {      /* the common case: a few bytes, in place */
+        memcpy (o->sb.data + o->sb.size, buf, len);
+        o->sb.size += len;
+    }
+    else if (!o->oom && msgpack_sbuffer_write (&o->sb, buf, len) != 0)
         o->oom = true;
     return 0;
 }
