@@ -80,6 +80,15 @@ int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
     touching the table (agg.c). Returns 0, or TL_ENOMEM as tl_agg_order. */
 typedef struct tl_agg_view tl_agg_view_t;
 int tl_agg_view_new (tl_agg_t *self, tl_agg_view_t **view_p);
+/*  Runs work (args [i]) for i in [0, n), perhaps at once on other threads, and returns when
+    all n are done (and their writes are seen by the caller: a join, or a lock). The core has
+    no threads of its own: a caller that has an idle one lends it through this. */
+typedef void tl_agg_run_fn (void *ctx, void (*work) (void *arg), void **args, size_t n);
+/*  tl_agg_view_new with the sort's work cut in two parts at a time, given to run (with ctx):
+    at millions of groups nearly twice as fast on two threads. The view is the same as
+    tl_agg_view_new's, and so are the memory used and the errors; run NULL is
+    tl_agg_view_new. The works read the table while they run, so nothing else may use it. */
+int tl_agg_view_new_par (tl_agg_t *self, tl_agg_view_t **view_p, tl_agg_run_fn *run, void *ctx);
 void tl_agg_view_destroy (tl_agg_view_t **view_p);
 size_t tl_agg_view_size (const tl_agg_view_t *view);
 const tl_agg_t *tl_agg_view_table (const tl_agg_view_t *view);
