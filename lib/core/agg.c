@@ -38,6 +38,17 @@
     record and its count read off its bucket: the output is written without reading the table
     in output order (a cache miss or three per group at 6 M groups).
 
+    Two threads (tl_agg_view_new_par). The core starts none: the caller lends its own through a
+    runner that runs n works at once and returns when all are done, and the view's sort gives
+    it every step cut in two parts. The two passes over the table go by halves of it (each half
+    its own histogram and byte ranges, then combined; a half's records go behind the half's
+    before it in every bucket, so the buckets are filled as by one pass), and the sort by halves
+    of the records, cut where no group of equal records spans the cut: at a bucket's start near
+    the middle, else inside the middle bucket (at 6 M groups nearly all have count 1: one
+    bucket), once its records are partitioned around a sampled sort key. The order is total
+    (keys are distinct), and a part groups and re-keys its records as the whole would, so the
+    records, and the view, are those of one thread.
+
     Memory. At millions of groups the arrays are hundreds of MB, and on a VM every fresh page
     is dear (a fault, and zeroing behind it: a third of `tally scan`'s time at 6 M groups), so
     arrays of 2 MiB and more are aligned for transparent huge pages and marked with madvise
