@@ -1201,12 +1201,12 @@ s_swap (void *arg)
     }
 }
 
-/*  Where to cut records [0, n) (buckets filled, their starts not marked yet) into two parts of about
-    the same size that sort apart: at a bucket's start if one is near the middle, else inside
-    the bucket across it, once its records with k below a pivot are before the others (a cut
-    between different k is a cut between groups, whatever the sort makes of them after). At
-    6 M groups nearly all have count 1: that bucket is the table. Each half of it is
-    partitioned on its own, then the two middle runs are swapped, half by each part. */
+/*  Where to cut records [0, n) (buckets filled, their starts not marked yet) into two parts
+    of about the same size that sort apart: at a bucket's start if one is near the middle, else
+    inside the bucket across it, once its records with k below a pivot are before the others
+    (a cut between different k is a cut between groups, whatever the sort makes of them
+    after). At 6 M groups nearly all have count 1: that bucket is the table. Each half of it
+    is partitioned on its own, then the two middle runs are swapped, half by each part. */
 static size_t
 s_cut (s_sorter_t *s, s_rec_t *r, size_t n, tl_agg_run_fn *run, void *ctx)
 {

@@ -106,8 +106,9 @@ s_key (const s_spec_t *sp, uint64_t *st, char *k)
         unsigned d = (unsigned) (x % 31) + 1, h = (unsigned) (x >> 8) % 24, m = (unsigned) (x >> 16) % 60,
                  s = (unsigned) (x >> 24) % 60, m2 = (m + (unsigned) (x >> 32) % 40) % 60,
                  s2 = (unsigned) (x >> 40) % 60;
-        return (size_t) snprintf (k, 64, "2009-01-%02u %02u:%02u:%02u\x1f" "2009-01-%02u %02u:%02u:%02u", d, h, m, s,
-                                  d, h, m2, s2);
+        /* "\x1f" "2009": a hex escape would take the digits after it */
+        return (size_t) snprintf (k, 64, "2009-01-%02u %02u:%02u:%02u\x1f" "2009-01-%02u %02u:%02u:%02u",
+                                  d, h, m, s, d, h, m2, s2);
     }
     case K_FIXED:
         memcpy (k, "00000000000000000000", 20);
