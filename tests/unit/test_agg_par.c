@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,68 @@ test_par_clear (void **state)
     tl_agg_destroy (&a);
 }
 
+/*  The sort's records when the index is too small for them come from aligned_alloc (agg.c's
+    s_big_malloc, from 2 MiB): linked with --wrap=aligned_alloc, the next one fails when asked. */
+static bool s_fail_big;
+void *__real_aligned_alloc (size_t align, size_t size);
+void *__wrap_aligned_alloc (size_t align, size_t size);
+
+void *
+__wrap_aligned_alloc (size_t align, size_t size)
+{
+    if (s_fail_big) {
+        s_fail_big = false;
+        return NULL;
+    }
+    return __real_aligned_alloc (align, size);
+}
+
+/*  No memory for the records: both sorts fail alike, the table sealed (no adds or lookups)
+    but read as before in insertion order, and a clear opens it again. 190,000 groups sit in
+    2^18 index slots (8 bytes each), too few for 16-byte records, which then take 3 MB. */
+static void
+test_par_nomem (void **state)
+{
+    (void) state;
+    s_spec_t sp = { K_TIMES, C_MIXED, 1, 190000, 77 };
+    tl_agg_t *a = s_table (&sp), *b = s_table (&sp);
+    size_t n = tl_agg_size (a);
+    assert_int_equal (n, 190000);
+    tl_agg_view_t *va = NULL, *vb = NULL;
+    s_runs_t runs = { 0, 0 };
+    s_fail_big = true;
+    assert_int_equal (tl_agg_view_new (a, &va), TL_ENOMEM);
+    assert_false (s_fail_big);
+    s_fail_big = true;
+    assert_int_equal (tl_agg_view_new_par (b, &vb, s_run_threads, &runs), TL_ENOMEM);
+    assert_false (s_fail_big);
+    assert_null (va);
+    assert_null (vb);
+    assert_int_equal (runs.calls, 0);
+    tl_agg_t *t [2] = { a, b };
+    for (int x = 0; x < 2; x++) {
+        assert_int_equal (tl_agg_size (t [x]), n);
+        assert_int_equal (tl_agg_add (t [x], "new", 3, 1), TL_EINVAL);
+        assert_int_equal (tl_agg_get (t [x], "new", 3), 0);
+    }
+    size_t pa = 0, pb = 0, seen = 0;
+    tl_agg_entry_t x, y;
+    while (tl_agg_next (a, &pa, &x)) {
+        assert_int_equal (tl_agg_next (b, &pb, &y), 1);
+        s_same_entry (&x, &y, sp.ncells);
+        seen++;
+    }
+    assert_int_equal (tl_agg_next (b, &pb, &y), 0);
+    assert_int_equal (seen, n);
+    for (int z = 0; z < 2; z++) {
+        tl_agg_clear (t [z]);
+        assert_int_equal (tl_agg_add (t [z], "new", 3, 1), 0);
+        assert_int_equal (tl_agg_get (t [z], "new", 3), 1);
+    }
+    tl_agg_destroy (&a);
+    tl_agg_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -378,6 +441,7 @@ main (void)
         cmocka_unit_test (test_par_onepos),     cmocka_unit_test (test_par_longprefix),
         cmocka_unit_test (test_par_heads),      cmocka_unit_test (test_par_wide),
         cmocka_unit_test (test_par_large),      cmocka_unit_test (test_par_clear),
+        cmocka_unit_test (test_par_nomem),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
