@@ -38,6 +38,17 @@
     record and its count read off its bucket: the output is written without reading the table
     in output order (a cache miss or three per group at 6 M groups).
 
+    Two threads (tl_agg_view_new_par). The core starts none: the caller lends its own through a
+    runner that runs n works at once and returns when all are done, and the view's sort gives
+    it every step cut in two parts. The two passes over the table go by halves of it (each half
+    its own histogram and byte ranges, then combined; a half's records go behind the half's
+    before it in every bucket, so the buckets are filled as by one pass), and the sort by halves
+    of the records, cut where no group of equal records spans the cut: at a bucket's start near
+    the middle, else inside the middle bucket (at 6 M groups nearly all have count 1: one
+    bucket), once its records are partitioned around a sampled sort key. The order is total
+    (keys are distinct), and a part groups and re-keys its records as the whole would, so the
+    records, and the view, are those of one thread.
+
     Memory. At millions of groups the arrays are hundreds of MB, and on a VM every fresh page
     is dear (a fault, and zeroing behind it: a third of `tally scan`'s time at 6 M groups), so
     arrays of 2 MiB and more are aligned for transparent huge pages and marked with madvise
@@ -797,10 +808,30 @@ typedef struct {
     uint8_t shift;              /* where it sits in its level's number */
 } s_field_t;
 
+#define S_NPART 2               /* parts of a sort given a runner (tl_agg_view_new_par) */
+#define S_SAMPLE 255            /* records sampled to pick where a group is cut in two */
+
+typedef struct s_sorter s_sorter_t;
+
+/*  One part of a sort's work, run on a thread of the caller's: entries [lo, hi) in the first
+    passes, records [lo, hi) in the partition and the sort. Every part writes only its own
+    struct and its own records, and reads the sorter and the table, which no part writes. */
+typedef struct {
+    const s_sorter_t *s;
+    s_rec_t *r;
+    size_t lo, hi;
+    size_t hist [S_CDIRECT + 1];    /* its groups per count bucket, then where its next goes */
+    unsigned char kmin [TL_AGG_KEY_MAX + 16], kmax [TL_AGG_KEY_MAX + 16];  /* byte per position */
+    uint32_t minlen, maxlen;
+    size_t nb0;                 /* sort: its records of bucket 0 (they come first) */
+    uint64_t pivot;             /* partition: records with k below it go first */
+    size_t mid;                 /* partition: where the others start; swap: the other range */
+} s_part_t;
+
 /*  What is sorted: an array of entries (tl_agg_sort_entries), or the table's own groups
     (v NULL). The fields (s_fields) in key order; level l packs fields [lev [l], lev [l + 1])
     into one 64-bit sort key. */
-typedef struct {
+struct s_sorter {
     const tl_agg_entry_t *v;
     const tl_agg_t *agg;
     s_field_t f [TL_AGG_KEY_MAX];
@@ -808,7 +839,8 @@ typedef struct {
     size_t nlev;
     uint32_t minlen, maxlen;    /* of the keys */
     size_t hist [S_CDIRECT + 1];    /* groups per count bucket (s_bucket) */
-} s_sorter_t;
+    s_part_t part [S_NPART];
+};
 
 static inline const char *
 s_key_of (const s_sorter_t *s, uint32_t i)
@@ -880,19 +912,22 @@ s_minmax16 (unsigned char *lo, unsigned char *hi, const char *v, size_t at)
     positions where keys differ, and at each in as few bits as its range needs: keys with a
     common prefix and common middle parts ("2009-01-", the separators, digits) pack many
     positions into one 64-bit number (two timestamps, 16 digits, take 52 bits), and most groups
-    are told apart by one radix sort with no key read again. A position past the shortest key
-    takes 8 bits (zero padding, then the length, orders a key before its extensions). */
+    are told apart by one radix sort with no key read again. A part (a work of the runner)
+    passes over entries [lo, hi), and s_fields combines the parts. */
 static void
-s_fields (s_sorter_t *s, size_t n, size_t *hist)
+s_scan (void *arg)
 {
-    unsigned char lo [TL_AGG_KEY_MAX + 16], hi [TL_AGG_KEY_MAX + 16];
-    memset (lo, 0xff, sizeof lo);
-    memset (hi, 0, sizeof hi);
+    s_part_t *p = arg;
+    const s_sorter_t *s = p->s;
+    unsigned char *lo = p->kmin, *hi = p->kmax;
+    memset (p->hist, 0, sizeof p->hist);
+    memset (lo, 0xff, sizeof p->kmin);
+    memset (hi, 0, sizeof p->kmax);
     uint32_t minlen = UINT32_MAX, maxlen = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = p->lo; i < p->hi; i++) {
         const char *k = s_key_of (s, (uint32_t) i);
         uint32_t len = s_len_of (s, (uint32_t) i, k);
-        hist [s_bucket (s_count_of (s, (uint32_t) i))]++;
+        p->hist [s_bucket (s_count_of (s, (uint32_t) i))]++;
         minlen = len < minlen ? len : minlen;
         maxlen = len > maxlen ? len : maxlen;
         if (len >= 16) {
@@ -905,11 +940,43 @@ s_fields (s_sorter_t *s, size_t n, size_t *hist)
                 s_minmax16 (lo, hi, k + len - 16, len - 16);
         }
         else
-            for (uint32_t p = 0; p < len; p++) {
-                unsigned char c = (unsigned char) k [p];
-                lo [p] = c < lo [p] ? c : lo [p];
-                hi [p] = c > hi [p] ? c : hi [p];
+            for (uint32_t q = 0; q < len; q++) {
+                unsigned char c = (unsigned char) k [q];
+                lo [q] = c < lo [q] ? c : lo [q];
+                hi [q] = c > hi [q] ? c : hi [q];
             }
+    }
+    p->minlen = minlen;
+    p->maxlen = maxlen;
+}
+
+/*  The fields from the parts' first passes (s_scan): the positions where keys differ, each in
+    the bits its range needs, packed into levels of 64 bits. A position past the shortest key
+    takes 8 bits (zero padding, then the length, orders a key before its extensions). Also
+    the count buckets' sizes, and each part's place in each bucket (its records follow those
+    of the parts before it: the buckets are filled in insertion order, as by one pass). */
+static void
+s_fields (s_sorter_t *s, size_t nparts)
+{
+    unsigned char *lo = s->part [0].kmin, *hi = s->part [0].kmax;
+    uint32_t minlen = s->part [0].minlen, maxlen = s->part [0].maxlen;
+    for (size_t t = 1; t < nparts; t++) {
+        const s_part_t *p = &s->part [t];
+        for (size_t q = 0; q < sizeof p->kmin; q++) {
+            lo [q] = p->kmin [q] < lo [q] ? p->kmin [q] : lo [q];
+            hi [q] = p->kmax [q] > hi [q] ? p->kmax [q] : hi [q];
+        }
+        minlen = p->minlen < minlen ? p->minlen : minlen;
+        maxlen = p->maxlen > maxlen ? p->maxlen : maxlen;
+    }
+    for (size_t b = 0, at = 0; b <= S_CDIRECT; b++) {
+        s->hist [b] = 0;
+        for (size_t t = 0; t < nparts; t++) {
+            size_t c = s->part [t].hist [b];
+            s->part [t].hist [b] = at;
+            s->hist [b] += c;
+            at += c;
+        }
     }
     size_t nf = 0, bits = 0;
     s->nlev = 0;
@@ -1064,46 +1131,176 @@ s_refine (s_rec_t *r, size_t n)
     }
 }
 
-/*  Fill r [0..n) with the groups in the output order: count descending, then key bytes
-    ascending, a key before its extensions (zero padding, then the length, decides that).
-    Counts below S_CDIRECT are bucketed in one pass in the table's order, reading each key once
-    in sequence for its first 8 varying bytes; the bigger counts are sorted. Then level by level
-    each group of records still equal is sorted by its next 8 varying key bytes, the last level
-    by length, each level one pass with its key reads prefetched. No memory but r's is used. */
+/*  Second pass over a part's entries: each group's record into its count bucket, behind the
+    part's earlier ones, with its first sort key (a big count's is ~count: sorted first). */
 static void
-s_order_recs (s_sorter_t *s, s_rec_t *r, size_t n)
+s_fill (void *arg)
 {
-    size_t *hist = s->hist, at [S_CDIRECT + 1];
-    memset (s->hist, 0, sizeof s->hist);
-    s_fields (s, n, hist);
-    size_t nlev = s->nlev, sum = 0;
-    for (size_t b = 0; b <= S_CDIRECT; b++) {
-        at [b] = sum;
-        sum += hist [b];
-    }
-    for (size_t i = 0; i < n; i++) {
+    s_part_t *p = arg;
+    const s_sorter_t *s = p->s;
+    for (size_t i = p->lo; i < p->hi; i++) {
         const char *k = s_key_of (s, (uint32_t) i);
         uint32_t len = s_len_of (s, (uint32_t) i, k);
         uint64_t c = s_count_of (s, (uint32_t) i);
         size_t b = s_bucket (c);
         s_rec_t x = { b ? s_gather (s, k, len, 0) : ~c, (uint32_t) i, len };
-        memcpy (&r [at [b]++], &x, sizeof x);
+        memcpy (&p->r [p->hist [b]++], &x, sizeof x);
     }
-    /* Every bucket starts a group; the big counts are sorted into groups of one count. */
-    for (size_t b = 0, a = 0; b <= S_CDIRECT; a += hist [b], b++)
-        if (hist [b])
-            r [a].len |= S_START;
-    if (hist [0] > 1) {
-        s_sort_group (r, hist [0]);
-        for (size_t j = 0; j < hist [0]; j++)
+}
+
+/*  Sort a part's records: its share of bucket 0 by count, those of one count then by their
+    first sort key; then level by level each group of records still equal by its next 8
+    varying key bytes, the last level by length, each level one pass with its key reads
+    prefetched. A group never spans two parts, so a part's records sort as they would with
+    all the others (a part stops at its own last level: the rest were alone there anyway). */
+static void
+s_sort_part (void *arg)
+{
+    s_part_t *p = arg;
+    const s_sorter_t *s = p->s;
+    s_rec_t *r = p->r + p->lo;
+    size_t n = p->hi - p->lo;
+    if (p->nb0 > 1) {
+        s_sort_group (r, p->nb0);
+        for (size_t j = 0; j < p->nb0; j++)
             if (!s_alone (r, n, j))
                 r [j].k = s_gather (s, s_key_of (s, r [j].i), r [j].len & ~S_START, 0);
     }
     for (size_t lev = 0;; lev++) {
         s_refine (r, n);
-        if (lev == nlev || !s_next_keys (s, r, n, lev + 1, nlev))
+        if (lev == s->nlev || !s_next_keys (s, r, n, lev + 1, s->nlev))
             break;
     }
+}
+
+/*  The k below which about want of r [0..n)'s records lie, from a sample: cutting there
+    needs no pass to count, and a cut a percent or two off the middle costs as little. */
+static uint64_t
+s_pivot (const s_rec_t *r, size_t n, size_t want)
+{
+    uint64_t k [S_SAMPLE];
+    for (size_t q = 0; q < S_SAMPLE; q++) {
+        uint64_t x = r [q * n / S_SAMPLE].k;
+        size_t j = q;
+        for (; j && k [j - 1] > x; j--)
+            k [j] = k [j - 1];
+        k [j] = x;
+    }
+    return k [want * S_SAMPLE / n];
+}
+
+/*  Move a part's records with k below its pivot before the others, in one pass without
+    branches on k (half of them go each way: a branch would miss every other record). */
+static void
+s_partition (void *arg)
+{
+    s_part_t *p = arg;
+    s_rec_t *r = p->r;
+    size_t m = p->lo;
+    for (size_t i = p->lo; i < p->hi; i++) {
+        s_rec_t x = r [i], y = r [m];
+        r [m] = x;
+        r [i] = y;
+        m += x.k < p->pivot;
+    }
+    p->mid = m;
+}
+
+/*  Swap records [lo, hi) with those from mid on. */
+static void
+s_swap (void *arg)
+{
+    s_part_t *p = arg;
+    for (size_t x = 0; x < p->hi - p->lo; x++) {
+        s_rec_t t = p->r [p->lo + x];
+        p->r [p->lo + x] = p->r [p->mid + x];
+        p->r [p->mid + x] = t;
+    }
+}
+
+/*  Where to cut records [0, n) (buckets filled, their starts not marked yet) into two parts
+    of about the same size that sort apart: at a bucket's start if one is near the middle, else
+    inside the bucket across it, once its records with k below a pivot are before the others
+    (a cut between different k is a cut between groups, whatever the sort makes of them
+    after). At 6 M groups nearly all have count 1: that bucket is the table. Each half of it
+    is partitioned on its own, then the two middle runs are swapped, half by each part. */
+static size_t
+s_cut (s_sorter_t *s, s_rec_t *r, size_t n, tl_agg_run_fn *run, void *ctx)
+{
+    size_t mid = n / 2, a = 0, e = 0;
+    for (size_t b = 0; b <= S_CDIRECT && e <= mid; b++) {
+        a = e;
+        e += s->hist [b];
+    }
+    if (mid - a <= n / 16)
+        return a;
+    if (e - mid <= n / 16)
+        return e;
+    s_part_t *p = s->part;
+    void *args [S_NPART] = { &p [0], &p [1] };
+    uint64_t pivot = s_pivot (r + a, e - a, mid - a);
+    p [0].lo = a;
+    p [0].hi = p [1].lo = a + (e - a) / 2;
+    p [1].hi = e;
+    p [0].pivot = p [1].pivot = pivot;
+    run (ctx, s_partition, args, S_NPART);
+    /* [p0.mid, p1.lo) are not below the pivot, [p1.lo, p1.mid) are: swap the shorter run with
+       the far end of the longer. */
+    size_t x = p [1].lo - p [0].mid, y = p [1].mid - p [1].lo, w = x < y ? x : y;
+    size_t cut = p [0].mid + y, at = p [0].mid, from = p [1].mid - w;
+    p [0].lo = at;
+    p [0].hi = p [1].lo = at + w / 2;
+    p [1].hi = at + w;
+    p [0].mid = from;
+    p [1].mid = from + w / 2;
+    run (ctx, s_swap, args, S_NPART);
+    return cut;
+}
+
+static void
+s_run_seq (void *ctx, void (*work) (void *arg), void **args, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        work (args [i]);
+}
+
+/*  Fill r [0..n) with the groups in the output order: count descending, then key bytes
+    ascending, a key before its extensions (zero padding, then the length, decides that).
+    Counts below S_CDIRECT are bucketed in one pass in the table's order, reading each key once
+    in sequence for its first 8 varying bytes; the bigger counts are sorted (s_sort_part). No
+    memory but r's is used. With a runner (run not NULL) each step is cut in two parts run at
+    once: the passes over the entries by halves of the table, the sort by halves of the
+    records (s_cut). The records come out the same: the sort is by a total order, and a part's
+    records are bucketed, grouped and given their keys as by one pass. */
+static void
+s_order_recs (s_sorter_t *s, s_rec_t *r, size_t n, tl_agg_run_fn *run, void *ctx)
+{
+    size_t nparts = run ? S_NPART : 1;
+    void *args [S_NPART];
+    if (!run)
+        run = s_run_seq;
+    for (size_t t = 0; t < nparts; t++) {
+        s->part [t] = (s_part_t) { .s = s, .r = r, .lo = n * t / nparts, .hi = n * (t + 1) / nparts };
+        args [t] = &s->part [t];
+    }
+    run (ctx, s_scan, args, nparts);
+    s_fields (s, nparts);
+    run (ctx, s_fill, args, nparts);
+    /* Every bucket starts a group, and so does the cut (marked after it: it moves records);
+       the big counts are sorted into groups of one count. */
+    size_t cut = nparts > 1 ? s_cut (s, r, n, run, ctx) : n;
+    for (size_t b = 0, a = 0; b <= S_CDIRECT; a += s->hist [b], b++)
+        if (s->hist [b])
+            r [a].len |= S_START;
+    if (cut < n)
+        r [cut].len |= S_START;
+    for (size_t t = 0; t < nparts; t++) {
+        s_part_t *p = &s->part [t];
+        p->lo = t ? cut : 0;
+        p->hi = t + 1 < nparts ? cut : n;
+        p->nb0 = s->hist [0] > p->lo ? (s->hist [0] < p->hi ? s->hist [0] : p->hi) - p->lo : 0;
+    }
+    run (ctx, s_sort_part, args, nparts);
 }
 
 /*  Sort r [0..n) (filled in by s_order_recs), then write the order as (len << 32 | index) into
@@ -1115,7 +1312,7 @@ s_order_recs (s_sorter_t *s, s_rec_t *r, size_t n)
 static uint64_t *
 s_sort_recs (s_sorter_t *s, s_rec_t *r, size_t n)
 {
-    s_order_recs (s, r, n);
+    s_order_recs (s, r, n, NULL, NULL);
     uint64_t *perm = (uint64_t *) (void *) ((char *) r + 2 * n * sizeof *r) - n;
     for (size_t j = 0; j < n; j++)
         perm [j] = (uint64_t) (r [j].len & ~S_START) << 32 | r [j].i;
@@ -1202,7 +1399,7 @@ tl_agg_sorted (const tl_agg_t *self, tl_agg_entry_t *out)
 /*  Seal the table and sort its groups into 16n bytes in the index's place (tl_agg_order's
     comment): the records in *r_p, s filled in (its hist and fields). */
 static int
-s_take (tl_agg_t *self, s_sorter_t *s, s_rec_t **r_p)
+s_take (tl_agg_t *self, s_sorter_t *s, s_rec_t **r_p, tl_agg_run_fn *run, void *ctx)
 {
     s_flush (self);
     size_t n = self->size;
@@ -1222,7 +1419,7 @@ s_take (tl_agg_t *self, s_sorter_t *s, s_rec_t **r_p)
     s_rec_t *r = mem;
     *s = (s_sorter_t) { .agg = self };
     if (n > 1)
-        s_order_recs (s, r, n);
+        s_order_recs (s, r, n, run, ctx);
     else if (n == 1) {
         r [0] = (s_rec_t) { 0, 0, s_klen (s_ent (self, 0)->key) };
         s->hist [s_bucket (s_ent (self, 0)->count)] = 1;
@@ -1238,7 +1435,7 @@ tl_agg_order (tl_agg_t *self, uint32_t **order_p)
     s_rec_t *r;
     if (!s)
         return TL_ENOMEM;   /* the table is as it was */
-    int rc = s_take (self, s, &r);
+    int rc = s_take (self, s, &r, NULL, NULL);
     free (s);
     if (rc)
         return rc;
@@ -1273,13 +1470,19 @@ struct tl_agg_view {
 int
 tl_agg_view_new (tl_agg_t *self, tl_agg_view_t **view_p)
 {
+    return tl_agg_view_new_par (self, view_p, NULL, NULL);
+}
+
+int
+tl_agg_view_new_par (tl_agg_t *self, tl_agg_view_t **view_p, tl_agg_run_fn *run, void *ctx)
+{
     tl_agg_view_t *v = malloc (sizeof *v);
     s_sorter_t *s = v ? malloc (sizeof *s) : NULL;
     if (!s) {
         free (v);
         return TL_ENOMEM;   /* the table is as it was */
     }
-    int rc = s_take (self, s, &v->r);
+    int rc = s_take (self, s, &v->r, run, ctx);
     if (rc) {
         free (s);
         free (v);

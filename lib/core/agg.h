@@ -80,6 +80,17 @@ int tl_agg_order (tl_agg_t *self, uint32_t **order_p);
     touching the table (agg.c). Returns 0, or TL_ENOMEM as tl_agg_order. */
 typedef struct tl_agg_view tl_agg_view_t;
 int tl_agg_view_new (tl_agg_t *self, tl_agg_view_t **view_p);
+/*  Runs work (args [i]) for i in [0, n), perhaps at once on other threads, and returns when
+    all n are done (and their writes are seen by the caller: a join, or a lock). The core has
+    no threads of its own: a caller that has an idle one lends it through this. */
+typedef void tl_agg_run_fn (void *ctx, void (*work) (void *arg), void **args, size_t n);
+/*  tl_agg_view_new with every step of the sort cut in two works, given to run (with ctx) two
+    at a time: at 6 M groups it takes about 55% of tl_agg_view_new's time when run has two
+    idle cores (bench/sort_par). The view is the same as tl_agg_view_new's, entry for entry,
+    and so are the memory (a few KB more for the sorter) and the errors; run NULL is
+    tl_agg_view_new. The works read the table while run runs them: nothing else may touch it
+    until run returns. */
+int tl_agg_view_new_par (tl_agg_t *self, tl_agg_view_t **view_p, tl_agg_run_fn *run, void *ctx);
 void tl_agg_view_destroy (tl_agg_view_t **view_p);
 size_t tl_agg_view_size (const tl_agg_view_t *view);
 const tl_agg_t *tl_agg_view_table (const tl_agg_view_t *view);
