@@ -680,9 +680,15 @@ tl_ledger_save_bound (const tl_ledger_t *self)
 tl_agg_view_t *
 tl_ledger_sorted (tl_ledger_t *self)
 {
+    return tl_ledger_sorted_par (self, NULL, NULL);
+}
+
+tl_agg_view_t *
+tl_ledger_sorted_par (tl_ledger_t *self, tl_agg_run_fn *run, void *ctx)
+{
     if (!self->sealed) {
         self->sealed = true;
-        if (tl_agg_view_new (self->totals, &self->view) != 0)
+        if (tl_agg_view_new_par (self->totals, &self->view, run, ctx) != 0)
             self->view = NULL;
     }
     return self->view;

@@ -102,6 +102,9 @@ uint64_t tl_ledger_save_bound (const tl_ledger_t *self);
     groups). NULL if there was no memory to sort: the table is sealed all the same, and is read
     unsorted. */
 tl_agg_view_t *tl_ledger_sorted (tl_ledger_t *self);
+/*  The same, with the sort cut in two and run by run (tl_agg_view_new_par): for a caller with a
+    thread that is idle when the job ends. */
+tl_agg_view_t *tl_ledger_sorted_par (tl_ledger_t *self, tl_agg_run_fn *run, void *ctx);
 /*  The groups whose totals changed since the last tl_ledger_changes_clear (a reset, a new
     query shape or a load starts afresh: everything loaded counts as changed). Iterate like
     tl_agg_next; each entry holds the group's totals now. O(changed groups), not O(groups). */

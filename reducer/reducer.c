@@ -120,6 +120,8 @@ typedef struct {
     bool quit;
     tl_ledger_t *ledger;
     tl_staged_t *task;      /* the task handed over, owned until s_settle frees it */
+    void (*work) (void *);  /* or a piece of other work handed over (s_run_two), with its arg */
+    void *work_arg;
     int pace_ms;            /* TALLY_MERGE_PACE_MS (tests): each merge waits this long first */
 } s_merger_t;
 
@@ -193,10 +195,16 @@ s_merger_main (void *arg)
         if (!w->busy)
             break;      /* quit, with nothing handed over */
         tl_staged_t *t = w->task;
+        void (*work) (void *) = w->work;
+        void *work_arg = w->work_arg;
         pthread_mutex_unlock (&w->mu);
-        if (w->pace_ms)
-            zclock_sleep (w->pace_ms);
-        tl_ledger_merge (w->ledger, &t->msg);
+        if (work)
+            work (work_arg);
+        else {
+            if (w->pace_ms)
+                zclock_sleep (w->pace_ms);
+            tl_ledger_merge (w->ledger, &t->msg);
+        }
         pthread_mutex_lock (&w->mu);
         w->busy = false;
         pthread_cond_broadcast (&w->cv);
@@ -272,6 +280,37 @@ s_merge (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
     w->busy = true;
     pthread_cond_signal (&w->cv);
     pthread_mutex_unlock (&w->mu);
+}
+
+/*  A tl_agg_run_fn: the works two at a time, one on the merger (idle: the caller has settled
+    it) and one here; without the merger, all here. The final table's sort is cut in two this
+    way: the job is over, the mapper idle, and the merger has nothing else to do. */
+static void
+s_run_two (void *ctx, void (*work) (void *), void **args, size_t n)
+{
+    s_reducer_t *r = ctx;
+    s_merger_t *w = &r->merger;
+    s_settle (r);
+    for (size_t i = 0; i < n; i += 2) {
+        if (i + 1 == n || !w->running) {
+            work (args [i]);
+            if (i + 1 < n)
+                work (args [i + 1]);
+            continue;
+        }
+        pthread_mutex_lock (&w->mu);
+        w->work = work;
+        w->work_arg = args [i + 1];
+        w->busy = true;
+        pthread_cond_signal (&w->cv);
+        pthread_mutex_unlock (&w->mu);
+        work (args [i]);
+        pthread_mutex_lock (&w->mu);
+        while (w->busy)
+            pthread_cond_wait (&w->cv, &w->mu);
+        w->work = NULL;
+        pthread_mutex_unlock (&w->mu);
+    }
 }
 
 static void
@@ -355,7 +394,7 @@ s_publish_update (s_reducer_t *r, int64_t now, bool snapshot, uint64_t seq, uint
        table is not sealed: it is read as it is. */
     bool final = snapshot && r->done && r->ok && size > 1;
     int64_t sort0 = final ? tl_now_ms () : 0;
-    tl_agg_view_t *view = final ? tl_ledger_sorted (r->ledger) : NULL;
+    tl_agg_view_t *view = final ? tl_ledger_sorted_par (r->ledger, s_run_two, r) : NULL;
     if (final)
         tl_debug ("the final table's order: %zu groups in %lld ms", size, (long long) (tl_now_ms () - sort0));
     if (final && !view)
