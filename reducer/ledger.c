@@ -346,10 +346,8 @@ tl_ledger_keep_digests (tl_ledger_t *self, bool keep)
 void
 tl_ledger_merge (tl_ledger_t *self, const tl_msg_t *p)
 {
-    for (size_t i = 0; i < p->n_groups; i++)
-        if (tl_agg_merge (self->totals, p->groups [i].key, p->groups [i].len, p->groups [i].count,
-                          p->ncells ? p->groups [i].cells : NULL) != 0)
-            abort ();   /* out of memory half-way through a partial: exactness is gone, stop loudly */
+    if (tl_agg_add_entries (self->totals, p->groups, p->n_groups) != 0)
+        abort ();   /* out of memory half-way through a partial: exactness is gone, stop loudly */
 }
 
 int

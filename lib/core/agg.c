@@ -593,6 +593,46 @@ tl_agg_add (tl_agg_t *self, const char *key, size_t len, uint64_t n)
     return s_add (self, key, len, n);
 }
 
+int
+tl_agg_add_entries (tl_agg_t *self, const tl_agg_entry_t *v, size_t n)
+{
+    if (!self->index)
+        return TL_EINVAL;   /* sealed */
+    if (self->ncells || self->cap < S_PIPE_MIN) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = tl_agg_merge (self, v [i].key, v [i].len, v [i].count, v [i].cells);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    /* s_add's pipeline without its queue: the keys stay put for the call, so each slot is
+       prefetched S_AHEAD groups early by its hash alone, and no key is copied aside. */
+    enum { S_AHEAD = 16 };
+    uint64_t hs [S_AHEAD];
+    s_flush (self);
+    for (size_t i = 0; i < n && i < S_AHEAD; i++) {
+        hs [i] = s_hash (v [i].key, v [i].len);
+        __builtin_prefetch (&self->index [(size_t) hs [i] & (self->cap - 1)], 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = hs [i % S_AHEAD];
+        if (i + S_AHEAD < n) {
+            const tl_agg_entry_t *a = &v [i + S_AHEAD];
+            uint64_t ha = s_hash (a->key, a->len);
+            hs [i % S_AHEAD] = ha;
+            __builtin_prefetch (&self->index [(size_t) ha & (self->cap - 1)], 1);
+        }
+        if (v [i].len > TL_AGG_KEY_MAX)
+            return TL_EINVAL;
+        int rc = s_reserve (self, v [i].len);
+        if (rc)
+            return rc;
+        s_place (self, v [i].key, v [i].len, h, v [i].count);
+    }
+    return 0;
+}
+
 uint64_t
 tl_agg_get (const tl_agg_t *self, const char *key, size_t len)
 {

@@ -112,6 +112,12 @@ void tl_agg_view_prefetch_ahead (const tl_agg_view_t *view, size_t j);
 void tl_agg_at (const tl_agg_t *self, size_t i, tl_agg_entry_t *e);
 /*  Iterate in insertion order: *pos starts at 0. Returns 1 and fills e, or 0 at the end. */
 int tl_agg_next (const tl_agg_t *self, size_t *pos, tl_agg_entry_t *e);
+/*  Add every entry of v [0..n) (key, count and, with cells, its cells) as tl_agg_merge would, one
+    after the other; the keys must stay put until it returns, which spares copying each aside
+    while its slot is fetched (a merger's partial of half a million groups). Stops at the first
+    error (TL_EINVAL: a key too long or a sealed table; TL_ENOMEM), with the entries before it
+    added. */
+int tl_agg_add_entries (tl_agg_t *self, const tl_agg_entry_t *v, size_t n);
 /*  Make the index room for `groups` groups, so that a table known to grow about that big is
     not rehashed on the way (each doubling re-inserts every group: a tenth of a mapper's time
     at half a million groups per task). Only a hint: a table may still grow past it. Returns 0,

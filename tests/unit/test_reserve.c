@@ -1,6 +1,8 @@
 /*  tl_agg_reserve: a table sized ahead holds the same groups and counts as one that grew as it
     went, whether the room is made before the first add, between adds (with adds still queued
-    in a big table) or smaller than the table already is; a sealed table refuses it. */
+    in a big table) or smaller than the table already is; a sealed table refuses it.
+    tl_agg_add_entries: a batch of entries (keys repeated inside it and across batches, a big
+    table and a small one, with cells) gives what one tl_agg_merge per entry gives. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -84,12 +86,66 @@ test_reserve_sealed (void **state)
     tl_agg_destroy (&a);
 }
 
+static void
+test_add_entries (void **state)
+{
+    (void) state;
+    for (unsigned ncells = 0; ncells <= 1; ncells++)
+        for (size_t n = 10; n <= 400000; n *= 200) {
+            tl_agg_t *a = tl_agg_new_cells (ncells), *b = tl_agg_new_cells (ncells);
+            tl_agg_entry_t *v = calloc (n, sizeof *v);
+            tl_cell_t *cells = calloc (n, sizeof *cells);
+            char *keys = malloc (n * 16);
+            for (int batch = 0; batch < 3; batch++) {
+                for (size_t i = 0; i < n; i++) {
+                    /* about a third of the keys repeat inside a batch, and batches overlap */
+                    size_t id = (i * 2654435761u + (size_t) batch * n / 2) % (n - n / 3);
+                    v [i].len = (uint32_t) snprintf (keys + 16 * i, 16, "k%zu", id);
+                    v [i].key = keys + 16 * i;
+                    v [i].count = i % 7 + 1;
+                    tl_cell_init (&cells [i]);
+                    cells [i].n = 1;
+                    cells [i].sum = (double) i;
+                    v [i].cells = ncells ? &cells [i] : NULL;
+                    assert_int_equal (tl_agg_merge (b, v [i].key, v [i].len, v [i].count, v [i].cells), 0);
+                }
+                assert_int_equal (tl_agg_add_entries (a, v, n), 0);
+            }
+            s_same (a, b);
+            for (size_t i = 0; i < n && ncells; i++) {
+                tl_agg_entry_t ea, eb;
+                assert_int_equal (tl_agg_find (a, v [i].key, v [i].len, &ea), 1);
+                assert_int_equal (tl_agg_find (b, v [i].key, v [i].len, &eb), 1);
+                assert_true (ea.cells [0].sum == eb.cells [0].sum && ea.cells [0].n == eb.cells [0].n);
+            }
+            tl_agg_destroy (&a);
+            tl_agg_destroy (&b);
+            free (v);
+            free (cells);
+            free (keys);
+        }
+    /* A key too long stops it there, the entries before it added; a sealed table refuses it. */
+    tl_agg_t *a = tl_agg_new ();
+    assert_int_equal (tl_agg_reserve (a, 100000), 0);   /* big: the pipelined path */
+    static char big [TL_AGG_KEY_MAX + 1];
+    tl_agg_entry_t bad [] = { { "x", 1, 2, NULL }, { big, TL_AGG_KEY_MAX + 1, 1, NULL }, { "y", 1, 1, NULL } };
+    assert_int_equal (tl_agg_add_entries (a, bad, 3), TL_EINVAL);
+    assert_int_equal (tl_agg_get (a, "x", 1), 2);
+    assert_int_equal (tl_agg_get (a, "y", 1), 0);
+    uint32_t *order = NULL;
+    assert_int_equal (tl_agg_order (a, &order), 0);
+    assert_int_equal (tl_agg_add_entries (a, bad, 1), TL_EINVAL);
+    free (order);
+    tl_agg_destroy (&a);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_reserve_same),
         cmocka_unit_test (test_reserve_sealed),
+        cmocka_unit_test (test_add_entries),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
