@@ -220,7 +220,7 @@ s_send_job (tl_broker_t *b)
     tl_msg_t m = { .type = TL_MSG_JOB, .job = b->job, .col = b->o.col,
                    .tasks = tl_sched_stats (b->sched).tasks, .bytes = b->bytes_total,
                    .fingerprint = b->jr.fingerprint, .key = key, .instance = b->reducer_instance,
-                   .seq = b->view.known, .digest = dig, .verify = b->o.verify_fraction > 0 };
+                   .seq = b->view.known, .digest = dig, .noverify = b->o.verify_fraction <= 0 };
     tl_send (b->reducer, NULL, 0, &m, true);
 }
 

@@ -773,8 +773,9 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
         tl_info ("job %s: %llu tasks, %llu bytes, group by '%s'", m->job, (unsigned long long) m->tasks,
                  (unsigned long long) m->bytes, m->col);
     }
-    /* A job that sends no verification copies needs no digest of what is applied. */
-    tl_ledger_keep_digests (r->ledger, m->verify != 0);
+    /* A job that sends no verification copies needs no digest of what is applied (a broker
+       that does not say so may send them: digests are kept). */
+    tl_ledger_keep_digests (r->ledger, !m->noverify);
     uint64_t tasks_before = tl_ledger_stats (r->ledger).tasks_total, bytes_before = r->bytes_total;
     if (tl_ledger_set_tasks (r->ledger, m->tasks) != 0)
         tl_error ("job %s: cannot track %llu tasks", m->job, (unsigned long long) m->tasks);

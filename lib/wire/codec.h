@@ -152,6 +152,9 @@ typedef struct {
                                groups changed since update `base`); NULL: a whole state in one
                                message, as before kind existed (lib/wire/clone.h) */
     uint64_t base;          /* UPDATE delta: the seq of the update it follows */
+    bool noverify;          /* JOB: the broker sends no verification copies (no --verify-fraction),
+                               so the reducer need keep no digests; absent (a broker from
+                               before it): it keeps them */
     bool bare;              /* UPDATE delta: its groups were left out (no subscriber held
                                TL_GROUPS_TOPIC); a replica that holds its base has lost them */
     uint64_t part, parts;   /* UPDATE with a kind: part `part` (from 1) of `parts` messages that

@@ -56,7 +56,8 @@ test_roundtrip_all (void **state)
         { .type = TL_MSG_CANCEL, .task = 3 },
         { .type = TL_MSG_RESET },
         { .type = TL_MSG_END, .job = "j", .ok = false, .error = "x" },
-        { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100, .fingerprint = "f", .key = "k" },
+        { .type = TL_MSG_JOB, .job = "j", .col = "c", .tasks = 10, .bytes = 100, .fingerprint = "f", .key = "k",
+          .noverify = true },
         { .type = TL_MSG_REFUSED, .job = "j", .current = "other", .error = "busy" },
         { .type = TL_MSG_VERIFIED, .job = "j", .task = 3, .verify = 4, .ok = false, .mapper = "a", .name = "b",
           .error = "differs" },
@@ -86,6 +87,8 @@ test_roundtrip_all (void **state)
         }
         if (d.type == TL_MSG_REFUSED)
             assert_string_equal (d.current, "other");
+        if (d.type == TL_MSG_JOB)
+            assert_true (d.noverify);
         if (d.type == TL_MSG_APPLIED) {
             assert_int_equal (d.n_ids, 3);
             assert_int_equal (d.ids [2], 9);
