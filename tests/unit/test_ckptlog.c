@@ -494,6 +494,72 @@ test_file_crash_points (void **state)
     s_sh ("rm -f %s%s", old, "");
 }
 
+/*  Records of a MiB or so (a big task's groups) go to the log as they are, around the write
+    buffer (ckptfile.c, s_emit): in order after what was buffered, every byte of them, and
+    counted in the log's size. A task too big for the buffer's path, between two small ones. */
+static void
+test_file_big_records (void **state)
+{
+    (void) state;
+    char dir [] = "/tmp/test_ckptlog.XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    tl_ckptfile_t *f = tl_ckptfile_new (dir, TL_CKPTFILE_COMPACT_AUTO);
+    tl_ledger_t *l = s_ledger ();
+    tl_ledger_meta_t meta = s_meta ();
+    tl_err_t e;
+    assert_int_equal (tl_ckptfile_base (f, l, &meta, &e), 0);
+    uint64_t log0 = tl_ckptfile_stats (f).log_bytes;
+    static s_partial_t p;
+    uint64_t rows = 0;
+    s_make (&p, 0, 3);                  /* buffered */
+    assert_int_equal (tl_ledger_apply (l, &p.m), 1);
+    tl_ckptfile_put_task (f, &p.m, NULL);
+    rows += p.m.rows;
+    /* 40 K groups of 40-byte keys and a cell: ~4 MiB of records of about 1 MiB each */
+    size_t n = 40000;
+    tl_agg_entry_t *g = calloc (n, sizeof *g);
+    tl_cell_t *c = calloc (n, sizeof *c);
+    char *keys = malloc (n * 41);
+    uint64_t big_rows = 0;
+    for (size_t j = 0; j < n; j++) {
+        snprintf (keys + 41 * j, 41, "big-%036zu", j);
+        g [j] = (tl_agg_entry_t) { .key = keys + 41 * j, .len = 40, .count = j % 3 + 1, .cells = &c [j] };
+        c [j] = (tl_cell_t) { .n = 1, .sum = (double) j, .min = (double) j, .max = (double) j };
+        big_rows += g [j].count;
+    }
+    tl_msg_t big = { .type = TL_MSG_PARTIAL, .task = 1, .attempt = 1, .length = 1001, .mapper = "m-1",
+                     .rows = big_rows, .bytes = 100, .groups = g, .n_groups = n, .ncells = 1 };
+    assert_int_equal (tl_ledger_apply (l, &big), 1);
+    tl_ckptfile_put_task (f, &big, NULL);
+    rows += big_rows;
+    s_make (&p, 2, 5);                  /* buffered again, after the big one */
+    assert_int_equal (tl_ledger_apply (l, &p.m), 1);
+    tl_ckptfile_put_task (f, &p.m, NULL);
+    rows += p.m.rows;
+    assert_int_equal (tl_ckptfile_sync (f, &e), 0);
+    tl_ckptfile_stats_t st = tl_ckptfile_stats (f);
+    char path [128];
+    snprintf (path, sizeof path, "%s/reducer.log", dir);
+    FILE *fp = fopen (path, "rb");
+    assert_non_null (fp);
+    assert_int_equal (fseek (fp, 0, SEEK_END), 0);
+    uint64_t size = (uint64_t) ftell (fp);
+    fclose (fp);
+    assert_true (size > (2u << 20));
+    assert_int_equal (st.log_size, size);
+    assert_int_equal (st.log_bytes - log0, size - TL_CKPTLOG_MAGIC_LEN);
+    tl_ckptfile_destroy (&f);
+    uint64_t got_rows, got_applied;
+    assert_int_equal (s_load (dir, &got_rows, &got_applied, &e), 0);
+    assert_int_equal (got_rows, rows);
+    assert_int_equal (got_applied, 3);
+    tl_ledger_destroy (&l);
+    free (g);
+    free (c);
+    free (keys);
+    s_sh ("rm -rf %s%s", dir, "");
+}
+
 int
 main (void)
 {
@@ -502,6 +568,7 @@ main (void)
         cmocka_unit_test (test_torn_everywhere), cmocka_unit_test (test_flip_everywhere),
         cmocka_unit_test (test_generations),     cmocka_unit_test (test_structure),
         cmocka_unit_test (test_file_crash_points),
+        cmocka_unit_test (test_file_big_records),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
