@@ -55,7 +55,9 @@ typedef struct {
     const tl_store_cfg_t *cfg;
     tl_work_result_t *out;      /* a finished task whose PARTIAL is being sent (owned), or NULL */
     int64_t out_since;          /* when the reducer's socket last took a message of it */
-    size_t last_groups;         /* groups of the slot's last task: the next one's table starts that big */
+    size_t last_groups;         /* groups of the slot's last task, its length and job: the next */
+    uint64_t last_length;       /* task's table of the same job starts that big, in proportion */
+    char last_job [64];
 } s_slot_t;
 
 typedef struct {
@@ -192,6 +194,18 @@ s_connect_broker (s_mapper_t *mp)
     return 0;
 }
 
+/*  About how many groups a task will have, from the slot's last task of the same job: as many
+    in proportion to the length, at most twice as many (a tail task of a few KB after a big one
+    must not start with the big one's index, nor a task of another job or query with any). */
+static size_t
+s_groups_hint (const s_slot_t *s, const tl_work_t *w)
+{
+    if (!s->last_length || strcmp (s->last_job, w->job) != 0)
+        return 0;
+    double h = (double) s->last_groups * ((double) w->length / (double) s->last_length);
+    return h > 2.0 * (double) s->last_groups ? 2 * s->last_groups : (size_t) h;
+}
+
 static void
 s_dispatch (s_mapper_t *mp)
 {
@@ -200,7 +214,7 @@ s_dispatch (s_mapper_t *mp)
         if (s->work)
             continue;
         s->work = mp->queue [0];
-        s->work->groups_hint = s->last_groups;
+        s->work->groups_hint = s_groups_hint (s, s->work);
         memmove (mp->queue, mp->queue + 1, (mp->nqueue - 1) * sizeof *mp->queue);
         mp->nqueue--;
         s->cancel = 0;
@@ -477,6 +491,8 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
     }
     mp->tasks_done++;
     s->last_groups = res->groups;
+    s->last_length = w->length;
+    snprintf (s->last_job, sizeof s->last_job, "%s", w->job);
     mp->bytes += res->bytes;
     mp->rows += res->rows;
     mp->bad += res->bad;

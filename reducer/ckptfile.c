@@ -1,7 +1,8 @@
 /*  ckptfile.c — the state dir's base and log (ckptfile.h): open, append, fsync, rename.
 
     Appends go into a write buffer that is written out whenever it holds a MiB, and at every
-    sync (then fsync), so a task of any size passes through a bounded buffer. Load streams the
+    sync (then fsync), so a task of any size passes through a bounded buffer; a record of a
+    quarter MiB or more (a chunk of groups) is written as it is, after what is buffered. Load streams the
     log through the record reader a MiB at a time: memory beyond the ledger is one record and
     one task's groups. */
 #include "reducer/ckptfile.h"

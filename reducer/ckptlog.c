@@ -2,9 +2,10 @@
 
     The encoders build each record in one msgpack buffer with room for the header in front,
     fill the header in, and hand the record to the caller's emit function. An applied task's
-    groups are packed into a body buffer until it holds about `chunk` bytes, then framed as
-    one "groups" record; the buffers are reused, so a task of any size costs a chunk or two of
-    memory here, never the task's whole encoding.
+    groups go in "groups" records of about `chunk` bytes: the groups of a record are counted
+    first by their encodings' bound (a staged table's gathered as references, 32 bytes each),
+    then packed once, straight into the record. The record buffer is reused, so a task of any
+    size costs a record and its references here, never the task's whole encoding.
 
     The reader keeps the bytes it has been fed but not consumed, so a caller can stream a file
     through it in pieces of any size: it needs at most one record (TL_CKPTLOG_REC_MAX) plus a
@@ -116,7 +117,6 @@ s_pack_group (msgpack_packer *pk, const tl_agg_entry_t *g, unsigned nc)
     }
 }
 
-/*  One "groups" record of the n groups packed into body. */
 /*  One "groups" record of the task's groups v [0..n), packed straight into rec. */
 static int
 s_emit_chunk (s_out_t *rec, const tl_agg_entry_t *v, size_t n, unsigned nc, uint64_t gen, uint64_t task,

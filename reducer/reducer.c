@@ -67,6 +67,7 @@
 #include "lib/base/log.h"
 #include "lib/wire/net.h"
 #include "lib/base/util.h"
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,9 @@
     merge. One task at a time. The task is booked first, here (tl_ledger_admit: applied id,
     length, digest, counters, the log record, the ack), so only the totals are the merger's
     until s_settle: everything that reads or changes them settles first (s_apply, JOB, END,
-    the checkpoint, publishing, the end of the process). The merger touches nothing else. */
+    the checkpoint, publishing, the end of the process). The merger touches nothing else, but
+    for the one other work it is lent when it is idle: half of the final table's sort
+    (s_run_two). */
 typedef struct {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -282,15 +285,16 @@ s_merge (s_reducer_t *r, const tl_msg_t *m, tl_staged_t **own)
     pthread_mutex_unlock (&w->mu);
 }
 
-/*  A tl_agg_run_fn: the works two at a time, one on the merger (idle: the caller has settled
-    it) and one here; without the merger, all here. The final table's sort is cut in two this
-    way: the job is over, the mapper idle, and the merger has nothing else to do. */
+/*  A tl_agg_run_fn: the works two at a time, one on the merger and one here; without the
+    merger, all here. The final table's sort is cut in two this way: the job is over, the
+    mapper idle, and the merger has nothing else to do. The merger is idle: the sort's
+    callers (s_publish_delta, s_publish_snapshot) settled it before the sort began. */
 static void
 s_run_two (void *ctx, void (*work) (void *), void **args, size_t n)
 {
     s_reducer_t *r = ctx;
     s_merger_t *w = &r->merger;
-    s_settle (r);
+    assert (!w->task);
     for (size_t i = 0; i < n; i += 2) {
         if (i + 1 == n || !w->running) {
             work (args [i]);

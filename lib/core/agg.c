@@ -625,10 +625,16 @@ tl_agg_add_entries (tl_agg_t *self, const tl_agg_entry_t *v, size_t n)
         }
         if (v [i].len > TL_AGG_KEY_MAX)
             return TL_EINVAL;
+        s_slot_t *s = s_find (self, v [i].key, v [i].len, h);
+        if (s->ent) {       /* a group we have: no room needed, so no failure */
+            s_ent (self, s->ent - 1)->count += v [i].count;
+            s_touch (self, s->ent - 1);
+            continue;
+        }
         int rc = s_reserve (self, v [i].len);
         if (rc)
             return rc;
-        s_place (self, v [i].key, v [i].len, h, v [i].count);
+        s_place (self, v [i].key, v [i].len, h, v [i].count);    /* finds the slot again: the index may have grown */
     }
     return 0;
 }
