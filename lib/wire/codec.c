@@ -8,6 +8,7 @@
 #include "lib/wire/codec.h"
 #include <msgpack.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -563,6 +564,21 @@ s_groups_scan (s_tree_t *tr, size_t *pos, msgpack_object *o)
     return true;
 }
 
+static _Atomic bool s_fast_groups = true;
+static _Atomic uint64_t s_fast_groups_read;
+
+void
+tl_codec_fast_groups (bool on)
+{
+    atomic_store_explicit (&s_fast_groups, on, memory_order_relaxed);
+}
+
+uint64_t
+tl_codec_fast_groups_read (void)
+{
+    return atomic_load_explicit (&s_fast_groups_read, memory_order_relaxed);
+}
+
 static bool
 s_is_groups_key (const msgpack_object *k)
 {
@@ -707,7 +723,7 @@ s_build (s_tree_t *tr, size_t *at, msgpack_object *o, int depth)
     }
     for (size_t k = 0; k < items; k++) {
         if (kind == 5 && depth == 0 && (k & 1) && !tr->gnode && s_is_groups_key (&v [k - 1])
-            && s_groups_scan (tr, &pos, &v [k]))
+            && atomic_load_explicit (&s_fast_groups, memory_order_relaxed) && s_groups_scan (tr, &pos, &v [k]))
             continue;
         /* Most items are small integers and short strings (keys, counts): read here, without a
            call (the calls were a third of the tree's time). The same reading as s_build's. */
@@ -952,6 +968,7 @@ s_groups_read (tl_msg_t *m, const s_tree_t *tr, tl_err_t *e)
     m->groups = g;
     m->n_groups = cnt;
     m->ncells = 0;
+    atomic_fetch_add_explicit (&s_fast_groups_read, 1, memory_order_relaxed);
     return 0;
 }
 

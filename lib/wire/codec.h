@@ -176,6 +176,11 @@ int tl_msg_encode (const tl_msg_t *m, char **data, size_t *len);
 int tl_msg_decode (const void *data, size_t len, tl_msg_t *m, tl_err_t *e);
 /*  Release what decode allocated and zero m. */
 void tl_msg_clear (tl_msg_t *m);
+/*  Tests and the fuzzer: whether a message's plain groups are read straight from its bytes
+    (on by default; off, the tree reads them, as it reads any other encoding), and how many
+    messages' groups were read so since the process began. */
+void tl_codec_fast_groups (bool on);
+uint64_t tl_codec_fast_groups_read (void);
 /*  An upper bound on the bytes one group takes in an encoded message's `groups` (with ncells
     value cells): the mapper cuts a partial into parts by it (TL_PART_BYTES). */
 size_t tl_msg_group_bound (size_t keylen, size_t ncells);

@@ -406,7 +406,24 @@ s_partial_with_groups (const unsigned char *g, size_t n, tl_msg_t *d, tl_err_t *
     memcpy (out, data, head);
     memcpy (out + head, g, n);
     memcpy (out + head + n, data + head + 6, tail);
+    /* Read by the tree first (the direct reading off), then as the codec reads it: the two
+       must agree on the verdict and on every group. */
+    tl_msg_t t;
+    tl_err_t te;
+    tl_codec_fast_groups (false);
+    int trc = tl_msg_decode (out, head + n + tail, &t, &te);
+    tl_codec_fast_groups (true);
     int rc = tl_msg_decode (out, head + n + tail, d, e);
+    assert_int_equal (rc, trc);
+    if (rc == 0) {
+        assert_int_equal (d->n_groups, t.n_groups);
+        for (size_t i = 0; i < d->n_groups; i++) {
+            assert_int_equal (d->groups [i].len, t.groups [i].len);
+            assert_memory_equal (d->groups [i].key, t.groups [i].key, t.groups [i].len);
+            assert_int_equal (d->groups [i].count, t.groups [i].count);
+        }
+        tl_msg_clear (&t);
+    }
     free (out);
     free (data);
     return rc;
@@ -427,7 +444,9 @@ test_group_encodings (void **state)
         0x92, 0xc4, 0x00, 0xcd, 0x01, 0x00,
         0x92, 0xda, 0x00, 0x02, 'd', 0x00, 0xce, 0x00, 0x01, 0x00, 0x00,
         0x92, 0xc5, 0x00, 0x01, 'e', 0xcf, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+    uint64_t direct = tl_codec_fast_groups_read ();
     assert_int_equal (s_partial_with_groups (plain, sizeof plain, &d, &e), 0);
+    assert_int_equal (tl_codec_fast_groups_read (), direct + 1);     /* read straight from the bytes */
     assert_int_equal (d.n_groups, 5);
     const char *keys [] = { "ab", "c", "", "d\0", "e" };
     size_t lens [] = { 2, 1, 0, 2, 1 };
@@ -443,7 +462,9 @@ test_group_encodings (void **state)
     tl_msg_clear (&d);
     /* Not plain, still valid: a count as a signed int8, a key as str32 (the tree reads them). */
     const unsigned char other [] = { 0x92, 0x92, 0xa1, 'x', 0xd0, 0x07, 0x92, 0xdb, 0, 0, 0, 1, 'y', 0x03 };
+    direct = tl_codec_fast_groups_read ();
     assert_int_equal (s_partial_with_groups (other, sizeof other, &d, &e), 0);
+    assert_int_equal (tl_codec_fast_groups_read (), direct);         /* by the tree */
     assert_int_equal (d.n_groups, 2);
     assert_int_equal (d.groups [0].count, 7);
     assert_memory_equal (d.groups [1].key, "y", 1);
@@ -484,7 +505,9 @@ test_group_encodings (void **state)
     char *data;
     size_t len;
     assert_int_equal (tl_msg_encode (&big, &data, &len), 0);
+    direct = tl_codec_fast_groups_read ();
     assert_int_equal (tl_msg_decode (data, len, &d, &e), 0);
+    assert_int_equal (tl_codec_fast_groups_read (), direct + 1);
     assert_int_equal (d.n_groups, n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal (d.groups [i].len, g [i].len);

@@ -13,6 +13,19 @@
 #include "lib/base/err.h"
 #include "lib/core/agg.h"
 
+/*  The table's big arrays (2 MiB and up: its index among them) come from aligned_alloc
+    (agg.c's s_big_malloc): counted here, in front of libc's (-Wl,--wrap, tests/CMakeLists.txt). */
+void *__real_aligned_alloc (size_t align, size_t n);
+void *__wrap_aligned_alloc (size_t align, size_t n);
+static size_t s_big_allocs;
+
+void *
+__wrap_aligned_alloc (size_t align, size_t n)
+{
+    s_big_allocs++;
+    return __real_aligned_alloc (align, n);
+}
+
 /*  Add key i (i in [0, n)) to a, with count i % 5 + 1; each key twice when twice. */
 static void
 s_fill (tl_agg_t *a, size_t from, size_t to, size_t reserve_at, size_t reserve_n)
@@ -67,6 +80,26 @@ test_reserve_same (void **state)
         tl_agg_destroy (&a);
         tl_agg_destroy (&b);
     }
+}
+
+/*  Room made ahead is used: filling a reserved table allocates fewer big arrays than filling
+    one that grows (its index doubles through 2 and 4 MiB on the way to 300 k groups). */
+static void
+test_reserve_spares_growth (void **state)
+{
+    (void) state;
+    tl_agg_t *a = tl_agg_new (), *b = tl_agg_new ();
+    assert_int_equal (tl_agg_reserve (a, 300000), 0);
+    size_t before = s_big_allocs;
+    s_fill (a, 0, 300000, SIZE_MAX, 0);
+    size_t reserved = s_big_allocs - before;
+    before = s_big_allocs;
+    s_fill (b, 0, 300000, SIZE_MAX, 0);
+    size_t grown = s_big_allocs - before;
+    assert_true (reserved + 2 <= grown);
+    s_same (a, b);
+    tl_agg_destroy (&a);
+    tl_agg_destroy (&b);
 }
 
 static void
@@ -144,6 +177,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_reserve_same),
+        cmocka_unit_test (test_reserve_spares_growth),
         cmocka_unit_test (test_reserve_sealed),
         cmocka_unit_test (test_add_entries),
     };
