@@ -12,6 +12,7 @@
     parallel run also prints the wall time of each of the runner's steps (with the caller's
     own work between them in brackets). Huge pages are off unless --huge (cli/main.c's
     TALLY_NO_HUGEPAGES). Not run by the tests. */
+#include "tests/unit/thread_job.h"
 #include "lib/core/agg.h"
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,20 +32,6 @@ s_now (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/*  Two threads: works 1.. on threads of their own, work 0 on the caller's. */
-typedef struct {
-    void (*work) (void *arg);
-    void *arg;
-} s_job_t;
-
-static void *
-s_thread (void *arg)
-{
-    s_job_t *j = arg;
-    j->work (j->arg);
-    return NULL;
-}
-
 /*  What the runner saw: the wall time of each step (a call: all its works), and of the sort's
     own work between them. */
 typedef struct {
@@ -53,6 +40,8 @@ typedef struct {
     int n;
 } s_steps_t;
 
+/*  The runner: works 1.. on threads of their own (s_job_t, s_thread: tests/unit/thread_job.h),
+    work 0 on the caller's. */
 static void
 s_run_pthreads (void *ctx, void (*work) (void *arg), void **args, size_t n)
 {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/base/err.h"
+#include "tests/unit/thread_job.h"
 #include "lib/core/agg.h"
 
 #define S_CDIRECT 1024          /* agg.c: counts from here on are sorted, not bucketed */
@@ -21,18 +22,6 @@ typedef struct {
     size_t calls, works;
 } s_runs_t;
 
-typedef struct {
-    void (*work) (void *arg);
-    void *arg;
-} s_job_t;
-
-static void *
-s_thread (void *arg)
-{
-    s_job_t *j = arg;
-    j->work (j->arg);
-    return NULL;
-}
 
 /*  Every work on a thread of its own, all at once. */
 static void
