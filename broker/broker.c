@@ -55,6 +55,12 @@ s_fingerprints (tl_broker_t *b)
         tl_digest_str (d, b->o.inputs [i]);
     tl_digest_str (d, b->o.col);
     tl_digest_u64 (d, b->o.split);
+    /* Whether it verifies: a reducer keeps the digests a copy is compared with only while JOB
+       says so (verify), so a job resumed with verification turned on would find its tasks
+       applied before unverifiable, and end ok on what it was asked to check. Off, the
+       definition is what it was before there was a flag. */
+    if (b->o.verify_fraction > 0)
+        tl_digest_str (d, "verify");
     tl_digest_hex (d, b->jr.definition);
     tl_digest_destroy (&d);
     if (!(d = tl_digest_new ()))
@@ -597,8 +603,9 @@ tl_broker_run (tl_broker_opts_t *o)
                 goto done;
             }
             if (strcmp (jr.definition, b.jr.definition) != 0) {
-                tl_error ("%s holds job %s, which is another job (other --input, query or --split-size: it groups "
-                          "by '%s'): use a new --state-dir, or --fresh to discard it", b.o.state_dir, jr.id,
+                tl_error ("%s holds job %s, which is another job (other --input, query, --split-size, or "
+                          "--verify-fraction turned on or off: it groups by '%s'): use a new --state-dir, or --fresh "
+                          "to discard it", b.o.state_dir, jr.id,
                           strchr (jr.col, '\n') ? "a query" : jr.col);
                 goto done;
             }
