@@ -56,7 +56,7 @@ s_fingerprints (tl_broker_t *b)
     tl_digest_str (d, b->o.col);
     tl_digest_u64 (d, b->o.split);
     /* Whether it verifies: a reducer keeps the digests a copy is compared with only while JOB
-       says so (verify), so a job resumed with verification turned on would find its tasks
+       does not say noverify, so a job resumed with verification turned on would find its tasks
        applied before unverifiable, and end ok on what it was asked to check. Off, the
        definition is what it was before there was a flag. */
     if (b->o.verify_fraction > 0)

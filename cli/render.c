@@ -793,9 +793,11 @@ tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *u)
             fprintf (f, ",\"tasks\":%llu}", (unsigned long long) u->mappers [i].tasks);
         }
         fputs ("]}\n", f);
-        /* Said once, with the result: JSON cannot hold those bytes, and two keys that differ
+        /* Said once a process, with the result (the dashboard renders it on every request,
+           `--output` a second time): JSON cannot hold those bytes, and two keys that differ
            only there look alike in it. */
-        if (s->not_utf8 && u->done)
+        static bool said;
+        if (s->not_utf8 && u->done && !said && (said = true))
             fprintf (stderr, "tally: %llu key(s) are not valid UTF-8: the JSON shows each stray byte as U+FFFD "
                      "(keys_not_utf8); --format csv writes keys byte for byte\n", (unsigned long long) s->not_utf8);
     }
