@@ -187,6 +187,72 @@ typedef struct {
     than the reducer's 2 s repeat of the final state) once the reducer has published the job,
     else within START_GRACE_MS, which is all a broker that failed before its job began (an
     input it cannot list, say) costs. */
+/*  What each thread of pid waits in (its comm and wchan from /proc), into out: for the line
+    that says a child had to be killed, so that the next such hang names its place. */
+static void
+s_threads_waiting (pid_t pid, char *out, size_t outlen)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+    DIR *d = opendir (path);
+    size_t o = 0;
+    out [0] = 0;
+    struct dirent *e;
+    while (d && (e = readdir (d)) != NULL && o + 2 < outlen) {
+        if (e->d_name [0] == '.')
+            continue;
+        char comm [64] = "?", wchan [64] = "?";
+        for (int k = 0; k < 2; k++) {
+            snprintf (path, sizeof path, "/proc/%d/task/%.16s/%s", (int) pid, e->d_name, k ? "wchan" : "comm");
+            FILE *f = fopen (path, "r");
+            char *into = k ? wchan : comm;
+            if (f && fgets (into, 64, f))
+                into [strcspn (into, "\n")] = 0;
+            if (f)
+                fclose (f);
+        }
+        int n = snprintf (out + o, outlen - o, "%s%s in %s", o ? ", " : "", comm, *wchan ? wchan : "(running)");
+        o = n > 0 && (size_t) n < outlen - o ? o + (size_t) n : outlen - 1;
+    }
+    if (d)
+        closedir (d);
+}
+
+/*  Wait for the children told to stop, STOP_WAIT_MS at most: one still there then is killed,
+    and said so with where its threads wait. The result is in hand by now, and a child stuck in
+    its own shutdown must not keep run (and the shell, or a CI job) waiting for ever. */
+#define STOP_WAIT_MS 10000
+static void
+s_reap (s_child_t *kids, int nkids)
+{
+    for (int t = 0; t < STOP_WAIT_MS / 5; t++) {
+        bool waiting = false;
+        for (int i = 0; i < nkids; i++) {
+            if (kids [i].exited || kids [i].pid <= 0)
+                continue;
+            if (waitpid (kids [i].pid, NULL, WNOHANG) == kids [i].pid) {
+                kids [i].exited = true;
+                tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
+            }
+            else
+                waiting = true;
+        }
+        if (!waiting)
+            return;
+        usleep (5000);
+    }
+    for (int i = 0; i < nkids; i++)
+        if (!kids [i].exited && kids [i].pid > 0) {
+            char where [1024];
+            s_threads_waiting (kids [i].pid, where, sizeof where);
+            tl_warn ("the %s (pid %d) did not stop within %d s of SIGTERM: killed (its threads: %s)", kids [i].role,
+                     (int) kids [i].pid, STOP_WAIT_MS / 1000, where);
+            kill (kids [i].pid, SIGKILL);
+            waitpid (kids [i].pid, NULL, 0);
+            kids [i].exited = true;
+        }
+}
+
 #define END_GRACE_MS 3000
 #define START_GRACE_MS 300
 static bool
@@ -578,11 +644,7 @@ done:
     for (int i = 0; i < nkids; i++)     /* (the reducer has had its signal) */
         if (!kids [i].exited && kids [i].pid > 0 && strcmp (kids [i].role, "reducer") != 0)
             kill (kids [i].pid, SIGTERM);
-    for (int i = 0; i < nkids; i++)
-        if (!kids [i].exited && kids [i].pid > 0) {
-            waitpid (kids [i].pid, NULL, 0);
-            tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
-        }
+    s_reap (kids, nkids);
     free (margv);
     char path [160];
     snprintf (path, sizeof path, "%s/reducer", dir);
