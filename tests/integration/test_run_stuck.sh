@@ -11,7 +11,7 @@
 RUN=$!
 PIDS+=("$RUN")
 sleep 0.7
-M=$(ps -o pid= --ppid "$RUN" | sort -n | tail -1)     # the children are the reducer, the broker, then the mappers
+M=$(pgrep -n -P "$RUN")   # the newest child: the reducer, the broker, then the mappers are started
 [ -n "$M" ] || fail "no child of run to freeze"
 kill -STOP "$M"
 rc=0
