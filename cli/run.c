@@ -218,6 +218,33 @@ s_threads_waiting (pid_t pid, char *out, size_t outlen)
         closedir (d);
 }
 
+/*  Wait up to ms for the children (but one of role skip, if given) to exit, noting each exit
+    and its status. Returns whether all of them have. */
+static bool
+s_wait_exits (s_child_t *kids, int nkids, int ms, const char *skip)
+{
+    for (int t = 0;; t++) {
+        bool waiting = false;
+        for (int i = 0; i < nkids; i++) {
+            if (kids [i].exited || kids [i].pid <= 0 || (skip && strcmp (kids [i].role, skip) == 0))
+                continue;
+            int st;
+            if (waitpid (kids [i].pid, &st, WNOHANG) == kids [i].pid) {
+                kids [i].exited = true;
+                kids [i].status = st;
+                tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
+            }
+            else
+                waiting = true;
+        }
+        if (!waiting)
+            return true;
+        if (t >= ms / 2)
+            return false;
+        usleep (2000);
+    }
+}
+
 /*  Wait for the children told to stop, STOP_WAIT_MS at most: one still there then is killed,
     and said so with where its threads wait. The result is in hand by now, and a child stuck in
     its own shutdown must not keep run (and the shell, or a CI job) waiting for ever. */
@@ -225,22 +252,8 @@ s_threads_waiting (pid_t pid, char *out, size_t outlen)
 static void
 s_reap (s_child_t *kids, int nkids)
 {
-    for (int t = 0; t < STOP_WAIT_MS / 5; t++) {
-        bool waiting = false;
-        for (int i = 0; i < nkids; i++) {
-            if (kids [i].exited || kids [i].pid <= 0)
-                continue;
-            if (waitpid (kids [i].pid, NULL, WNOHANG) == kids [i].pid) {
-                kids [i].exited = true;
-                tl_debug ("%s (pid %d) has exited", kids [i].role, (int) kids [i].pid);
-            }
-            else
-                waiting = true;
-        }
-        if (!waiting)
-            return;
-        usleep (5000);
-    }
+    if (s_wait_exits (kids, nkids, STOP_WAIT_MS, NULL))
+        return;
     for (int i = 0; i < nkids; i++)
         if (!kids [i].exited && kids [i].pid > 0) {
             char where [1024];
@@ -623,24 +636,7 @@ done:
     for (int i = 0; i < nkids && (broker_failed || unread); i++)
         if (kids [i].pid > 0 && !kids [i].exited && (unread || strcmp (kids [i].role, "mapper") == 0))
             kill (kids [i].pid, SIGTERM);
-    for (int t = 0; t < 2500; t++) {
-        bool waiting = false;
-        for (int i = 0; i < nkids; i++) {
-            if (kids [i].exited || kids [i].pid <= 0 || strcmp (kids [i].role, "reducer") == 0)
-                continue;
-            int st;
-            if (waitpid (kids [i].pid, &st, WNOHANG) == kids [i].pid) {
-                kids [i].exited = true;
-                kids [i].status = st;
-                tl_debug ("%s (pid %d) has exited by itself", kids [i].role, (int) kids [i].pid);
-            }
-            else
-                waiting = true;
-        }
-        if (!waiting)
-            break;
-        usleep (2000);
-    }
+    s_wait_exits (kids, nkids, 5000, "reducer");    /* the others end by themselves: 5 s at most */
     for (int i = 0; i < nkids; i++)     /* (the reducer has had its signal) */
         if (!kids [i].exited && kids [i].pid > 0 && strcmp (kids [i].role, "reducer") != 0)
             kill (kids [i].pid, SIGTERM);
