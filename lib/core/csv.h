@@ -7,6 +7,12 @@
     empty key), rows with too few columns (bad rows, counted), records over 1 MiB (bad rows), and
     a last line with no newline.
 
+    Line ends are LF and CRLF. CRs at a line's end or start (CR CR LF: a CRLF file converted
+    twice) are cut off: Python's csv module and DuckDB read blank lines there, and the same row.
+    Any other CR outside a quoted field ends a line to them and not here, so its row is a bad
+    row rather than a row with another key; a header line holding one (a file of old Mac CR
+    line ends is one line) fails the object. A CR inside a quoted field is data.
+
     Records, not lines: a quoted field (RFC 4180) may hold newlines (LF or CRLF), and such a
     record is one row, its value unquoted ("" is "). A quote opens a quoted field only at the
     start of a field; anywhere else it is an ordinary byte (as Python's csv module reads it).

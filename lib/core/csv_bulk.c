@@ -9,11 +9,12 @@
     scalar (csv_line.c): memchr for the line, then the commas up to the column (tl_csv_line). A
     memchr for the next quote, redone only when passed, sends a line that holds one to the record
     path. sse2/avx2 ("line hop", here): one 64-byte look at the start of a line gives bit masks
-    of '\n', ',' and '"'. Clearing the lowest `col` comma bits leaves the value's first and last
+    of '\n', ',' and '"' or '\r' (one mask: either is rare, but for the CR of a CRLF). Clearing the lowest `col` comma bits leaves the value's first and last
     comma, so the value is found in a few instructions without walking the line. Then the scanner
-    jumps to the line's newline with 32- (or 16-) byte compares that look for '"' as well, and at
-    nothing else: the columns after the value are never parsed. A line with a quote anywhere (it
-    may start a multi-line record) or over TL_CSV_LINE_MAX goes to the record path
+    jumps to the line's newline with 32- (or 16-) byte compares that look for '"' and '\r' as
+    well, and at nothing else: the columns after the value are never parsed. A line with a quote
+    anywhere (it may start a multi-line record), a CR other than its CRLF's (a lone CR: a bad row,
+    csv.h), or over TL_CSV_LINE_MAX goes to the record path
     (tl_csv_slow_record). Any other line the fast path cannot settle (a blank line, a row with
     too few columns, a value not inside the first 64 bytes) goes to tl_csv_line, which knows
     every rule. Compared with walking every comma and newline bit of every 64-byte block, this
@@ -97,7 +98,7 @@ s_emit_at (tl_csv_t *self, const char *p, unsigned vs, unsigned ve)
 
 #ifdef TL_HAVE_X86
 typedef struct {
-    uint64_t nl, cm, qt;
+    uint64_t nl, cm, qc;    /* '\n'; ','; '"' or '\r' (one bit for both: either is rare but for CRLF) */
 } s_masks_t;
 
 __attribute__ ((target ("avx2"))) static inline s_masks_t
@@ -105,13 +106,15 @@ s_masks_avx2 (const char *p)
 {
     __m256i a = _mm256_loadu_si256 ((const __m256i *) p), b = _mm256_loadu_si256 ((const __m256i *) (p + 32));
     __m256i n = _mm256_set1_epi8 ('\n'), c = _mm256_set1_epi8 (','), q = _mm256_set1_epi8 ('"');
+    __m256i r = _mm256_set1_epi8 ('\r');
     s_masks_t m;
     m.nl = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, n))
            | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, n)) << 32);
     m.cm = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, c))
            | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, c)) << 32);
-    m.qt = (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (a, q))
-           | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_cmpeq_epi8 (b, q)) << 32);
+    m.qc = (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (a, q), _mm256_cmpeq_epi8 (a, r)))
+           | ((uint64_t) (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (b, q), _mm256_cmpeq_epi8 (b, r)))
+              << 32);
     return m;
 }
 
@@ -124,42 +127,55 @@ s_mask16 (__m128i v, __m128i x)
 static inline s_masks_t
 s_masks_sse2 (const char *p)
 {
-    __m128i n = _mm_set1_epi8 ('\n'), c = _mm_set1_epi8 (','), q = _mm_set1_epi8 ('"');
+    __m128i n = _mm_set1_epi8 ('\n'), c = _mm_set1_epi8 (','), q = _mm_set1_epi8 ('"'), r = _mm_set1_epi8 ('\r');
     s_masks_t m = { 0, 0, 0 };
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128 ((const __m128i *) (p + 16 * k));
         m.nl |= s_mask16 (v, n) << (16 * k);
         m.cm |= s_mask16 (v, c) << (16 * k);
-        m.qt |= s_mask16 (v, q) << (16 * k);
+        m.qc |= (uint64_t) (uint16_t) _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, q), _mm_cmpeq_epi8 (v, r)))
+                << (16 * k);
     }
     return m;
 }
 
-/*  Find the newline at or after p, or return NULL if a quote comes first (a newline is known to
-    lie before lim, and p is at least 64 bytes past the line's start): vector compares, then one
-    vector that ends at lim for the tail (the bytes before p in it are the line's own, and
-    masked off). */
+/*  What the newline search stopped at: the newline, or a CR right before it (CRLF: the newline),
+    else NULL (a quote, or a lone CR). p [1] is readable: a newline lies before lim. */
+static inline const char *
+s_nlq_hit (const char *p)
+{
+    if (*p == '\n')
+        return p;
+    return *p == '\r' && p [1] == '\n' ? p + 1 : NULL;
+}
+
+/*  Find the newline at or after p, or return NULL if a quote or a lone CR comes first (a newline
+    is known to lie before lim, and p is at least 64 bytes past the line's start): vector
+    compares, then one vector that ends at lim for the tail (the bytes before p in it are the
+    line's own, and masked off). */
 __attribute__ ((target ("avx2"))) static inline const char *
 s_nlq_avx2 (const char *p, const char *lim)
 {
-    const __m256i n = _mm256_set1_epi8 ('\n'), q = _mm256_set1_epi8 ('"');
+    const __m256i n = _mm256_set1_epi8 ('\n'), q = _mm256_set1_epi8 ('"'), r = _mm256_set1_epi8 ('\r');
     while (p + 32 <= lim) {
         __m256i v = _mm256_loadu_si256 ((const __m256i *) p);
-        uint32_t m = (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)));
+        uint32_t m = (uint32_t) _mm256_movemask_epi8 (
+            _mm256_or_si256 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)), _mm256_cmpeq_epi8 (v, r)));
         if (m) {
             p += __builtin_ctz (m);
-            return *p == '\n' ? p : NULL;
+            return s_nlq_hit (p);
         }
         p += 32;
     }
     if (p < lim) {
         const char *t = lim - 32;
         __m256i v = _mm256_loadu_si256 ((const __m256i *) t);
-        uint32_t m = (uint32_t) _mm256_movemask_epi8 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)));
+        uint32_t m = (uint32_t) _mm256_movemask_epi8 (
+            _mm256_or_si256 (_mm256_or_si256 (_mm256_cmpeq_epi8 (v, n), _mm256_cmpeq_epi8 (v, q)), _mm256_cmpeq_epi8 (v, r)));
         m &= ~0u << (p - t);
         if (m) {
             p = t + __builtin_ctz (m);
-            return *p == '\n' ? p : NULL;
+            return s_nlq_hit (p);
         }
     }
     return NULL;
@@ -168,24 +184,26 @@ s_nlq_avx2 (const char *p, const char *lim)
 static inline const char *
 s_nlq_sse2 (const char *p, const char *lim)
 {
-    const __m128i n = _mm_set1_epi8 ('\n'), q = _mm_set1_epi8 ('"');
+    const __m128i n = _mm_set1_epi8 ('\n'), q = _mm_set1_epi8 ('"'), r = _mm_set1_epi8 ('\r');
     while (p + 16 <= lim) {
         __m128i v = _mm_loadu_si128 ((const __m128i *) p);
-        uint32_t m = (uint32_t) _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)));
+        uint32_t m = (uint32_t) _mm_movemask_epi8 (
+            _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)), _mm_cmpeq_epi8 (v, r)));
         if (m) {
             p += __builtin_ctz (m);
-            return *p == '\n' ? p : NULL;
+            return s_nlq_hit (p);
         }
         p += 16;
     }
     if (p < lim) {
         const char *t = lim - 16;
         __m128i v = _mm_loadu_si128 ((const __m128i *) t);
-        uint32_t m = (uint32_t) _mm_movemask_epi8 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)));
+        uint32_t m = (uint32_t) _mm_movemask_epi8 (
+            _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, n), _mm_cmpeq_epi8 (v, q)), _mm_cmpeq_epi8 (v, r)));
         m &= ~0u << (p - t);
         if (m) {
             p = t + __builtin_ctz (m);
-            return *p == '\n' ? p : NULL;
+            return s_nlq_hit (p);
         }
     }
     return NULL;
@@ -219,11 +237,15 @@ s_nlq_sse2 (const char *p, const char *lim)
         if (stop < ve)                                                                              \
             ve = stop;                                                                              \
         uint64_t upto = ve >= 64 ? ~0ULL : ((1ULL << ve) - 1);                                      \
-        /* The newline; NULL if a quote comes first. */                                             \
+        /* The newline; NULL if a quote or a lone CR comes first. */                                \
         const char *nl = stop < 64 ? p + stop : NLQ (p + 64, buf + lim);                            \
-        if (m.qt || !nl || (size_t) (nl - p) > TL_CSV_LINE_MAX) {                                   \
-            /* A quote in the line or just after it (the record may go on past this newline), or   \
-               an over-long line: the record path. */                                               \
+        /* A quote or CR in these 64 bytes, other than the CR that ends the line (CRLF). */          \
+        uint64_t qc = m.qc;                                                                         \
+        if (qc && nl && (size_t) (nl - p) - 1 < 64 && nl [-1] == '\r')                              \
+            qc &= ~(1ULL << ((size_t) (nl - p) - 1));                                               \
+        if (qc || !nl || (size_t) (nl - p) > TL_CSV_LINE_MAX) {                                     \
+            /* A quote in the line or just after it (the record may go on past this newline), a    \
+               lone CR (a bad row there), or an over-long line: the record path. */                 \
             size_t next_ = tl_csv_slow_record (self, buf, ls, lim, base);                                \
             if (next_ == SIZE_MAX) {                                                                \
                 *how = TL_CSV_BULK_OPEN;                                                                 \
@@ -272,7 +294,13 @@ s_nlq_sse2 (const char *p, const char *lim)
             s_masks_t m = MASKS (p + off);                                                          \
             unsigned stop = m.nl ? (unsigned) __builtin_ctzll (m.nl) : 64;                          \
             uint64_t below = stop >= 64 ? ~0ULL : ((1ULL << stop) - 1);                             \
-            if (m.qt & below) {                                                                     \
+            /* A quote or a CR before the newline, other than the CR right before it (CRLF; when    \
+               the newline is past this block, p [off + 64] is readable). */                        \
+            uint64_t qc = m.qc & below;                                                             \
+            unsigned last = stop < 64 ? stop - 1 : 63;      /* stop 0: below is 0 */                 \
+            if (qc && p [off + last] == '\r' && p [off + last + 1] == '\n')                         \
+                qc &= ~(1ULL << last);                                                              \
+            if (qc) {                                                                               \
                 slow = 1;                                                                           \
                 break;                                                                              \
             }                                                                                       \

@@ -24,8 +24,10 @@ tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, u
     size_t i = 0;
     while (i < n) {
         const char *nl = memchr (buf + i, '\n', n - i);
-        size_t l = nl ? (size_t) (nl - (buf + i)) : n - i;
-        if (l > 0 && !(l == 1 && buf [i] == '\r')) {
+        size_t l = nl ? (size_t) (nl - (buf + i)) : n - i, text = l;
+        while (text > 0 && buf [i + text - 1] == '\r')
+            text--;     /* a blank line may end in CRs (tl_csv_line) */
+        if (text > 0) {
             if (!nl && l <= TL_CSV_LINE_MAX)
                 return 0;
             *line = buf + i;
@@ -70,8 +72,13 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
 {
     if (len > TL_CSV_LINE_MAX)
         return tl_csv_header_too_long (e);
-    const char *cr = memchr (line, '\r', len);
-    if (cr && (size_t) (cr - line) + 1 < len) {
+    while (len > 0 && line [len - 1] == '\r')
+        len--;      /* CRLF, CR CR LF, and CRs before the line, as tl_csv_line cuts them */
+    while (len > 0 && line [0] == '\r') {
+        line++;
+        len--;
+    }
+    if (memchr (line, '\r', len)) {
         /* A file whose lines end in a lone CR (old Mac) is one long header line: every row
            would vanish into it. */
         return tl_err_set (e, TL_EPROTO, 0, "the header line holds a carriage return before its end: lines that end "

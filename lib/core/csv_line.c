@@ -66,6 +66,33 @@ s_quoted_field (tl_csv_t *self, const char *p, const char *e, size_t *vlen)
     return 0;
 }
 
+/*  Does the record [p, end) (its line end cut off) hold a CR outside quoted fields? Python's csv
+    module and DuckDB end a line there, tally does not (a line ends at LF or CRLF): rather than
+    count a different row, the record is a bad row. A CR inside a quoted field is data. The quote
+    rules are the record scanner's (csv_record.h); only a record that holds a CR gets here. */
+static bool
+s_lone_cr (const char *p, const char *end)
+{
+    if (!memchr (p, '"', (size_t) (end - p)))
+        return true;
+    enum { FIELD, PLAIN, IN, CLOSE } st = FIELD;
+    for (; p < end; p++) {
+        char c = *p;
+        if (st == IN) {
+            st = c == '"' ? CLOSE : IN;
+            continue;
+        }
+        if (st == CLOSE && c == '"') {      /* "" inside quotes */
+            st = IN;
+            continue;
+        }
+        if (c == '\r')
+            return true;
+        st = c == ',' ? FIELD : c == '"' && st == FIELD ? IN : PLAIN;
+    }
+    return false;
+}
+
 /*  Query mode: split a row into fields (RFC 4180 quotes allowed) up to the last one needed. */
 static void
 s_query_line (tl_csv_t *self, const char *p, const char *end)
@@ -114,8 +141,12 @@ int
 tl_csv_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
 {
     const char *end = p + n;
-    if (end > p && end [-1] == '\r')
+    /* CRLF; and CR CR LF (a CRLF file converted once more), or CRs at the line's start: to
+       Python's csv module and DuckDB, blank lines around the row, so the row here. */
+    while (end > p && end [-1] == '\r')
         end--;
+    while (p < end && *p == '\r')
+        p++;
     if (end == p) {
         self->st.blank++;
         return 0;
@@ -124,6 +155,10 @@ tl_csv_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
         int rc = tl_csv_set_header (self, p, (size_t) (end - p), e);
         self->xlines += rc == 0;
         return rc;
+    }
+    if (memchr (p, '\r', (size_t) (end - p)) && s_lone_cr (p, end)) {
+        self->st.bad++;
+        return 0;
     }
     if (self->q) {
         s_query_line (self, p, end);

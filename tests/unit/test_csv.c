@@ -120,6 +120,67 @@ test_quirks (void **state)
     }
 }
 
+/*  A CR that does not end a line (LF, CRLF, or CR CR LF) and is not inside a quoted field is a
+    line end to Python's csv module and DuckDB, and not to tally: such a row is a bad row, never a
+    row with a different key. A header with one fails the object. Every chunk size, every
+    scanner (main runs this with each), a plain column and a query. */
+static void
+test_lone_cr (void **state)
+{
+    (void) state;
+    char t [600];
+    int n = snprintf (t, sizeof t, "a,b\n"
+                      "1,x\n"                /* a row */
+                      "2,x\ry\n"             /* bad: a lone CR in b */
+                      "3\r,x\n"              /* bad: right after the value */
+                      "4,x\r\n"              /* CRLF: a row */
+                      "5,x\r\r\n"            /* CR CR LF: a row (and a blank line to Python) */
+                      "\"6\r\",x\n"          /* inside quotes: data, the key is 6 CR */
+                      "\"7\"\r,x\n"          /* after the closing quote: bad */
+                      "\r\r\n"               /* blank */
+                      "\r\r10,x\n"            /* CRs first: blank lines to Python, then a row */
+                      "%s,x\r9,x\n"           /* bad, past the SIMD hop's first 64 bytes */
+                      "8,x\r",               /* the last line, no LF: a row */
+                      "0123456789012345678901234567890123456789012345678901234567890123456789");
+    assert_true (n > 0 && (size_t) n < sizeof t);
+    static const char *specs [] = { "a", "b", "by a\nby b\n" };
+    for (int s = 0; s < 3; s++)
+        for (size_t chunk = 0; chunk < 12; chunk++) {
+            s_res_t r = s_scan (specs [s], t, (size_t) n, chunk);
+            assert_int_equal (r.rc, 0);
+            assert_int_equal (r.st.rows, 6);
+            assert_int_equal (r.st.bad, 4);
+            assert_int_equal (r.st.blank, 1);
+            if (s == 0) {
+                assert_int_equal (GET (r.agg, "1"), 1);
+                assert_int_equal (GET (r.agg, "4"), 1);
+                assert_int_equal (GET (r.agg, "5"), 1);
+                assert_int_equal (GET (r.agg, "6\r"), 1);
+                assert_int_equal (GET (r.agg, "8"), 1);
+                assert_int_equal (GET (r.agg, "10"), 1);
+                assert_int_equal (tl_agg_size (r.agg), 6);
+            }
+            if (s == 1) {
+                assert_int_equal (GET (r.agg, "x"), 6);
+                assert_int_equal (tl_agg_size (r.agg), 1);
+            }
+            tl_agg_destroy (&r.agg);
+        }
+    /* The header: CR CR LF ends it; a lone CR in it (a file of old Mac line ends is one line)
+       fails the object. */
+    const char *ok = "a,b\r\r\n1,x\r\r\n";
+    s_res_t r = s_scan ("b", ok, strlen (ok), 0);
+    assert_int_equal (r.rc, 0);
+    assert_int_equal (r.st.rows, 1);
+    assert_int_equal (GET (r.agg, "x"), 1);
+    tl_agg_destroy (&r.agg);
+    const char *mac = "a,b\r1,x\r2,y\r";
+    r = s_scan ("a", mac, strlen (mac), 0);
+    assert_int_equal (r.rc, TL_EPROTO);
+    assert_non_null (strstr (r.e.msg, "lone CR"));
+    tl_agg_destroy (&r.agg);
+}
+
 static void
 test_header_matching (void **state)
 {
@@ -306,7 +367,7 @@ test_scanners_agree (void **state)
     (void) state;
     srand (4242);
     static const char *vals [] = { "1", "2", "", " 3 ", "\"4\"", "\"a,b\"", "\"q\"\"x\"", "10", "xxxxxxxxxxxx", "\r",
-                                   "12345678", " 1234567", "1234567\t", "123456789",
+                                   "12345678", " 1234567", "1234567\t", "123456789", "x\ry", "\r\r", "\"c\rq\"",
                                    /* quoted newlines, and quotes that are not RFC 4180 */
                                    "\"m\nl\"", "\"c\r\nr\"", "\"q\"\"\n\"", "\"\n\n\n\"", "x\"y", "\"a\"b\"", "\"" };
     enum { NV = sizeof vals / sizeof vals [0] };
@@ -331,7 +392,7 @@ test_scanners_agree (void **state)
                                        vals [rand () % NV], vals [rand () % NV], rand () % 5 ? "\n" : "\r\n");
             else
                 n += (size_t) sprintf (t + n, "%s,%s,%s,%s%s", vals [rand () % NV], rand () % 50 ? "x" : "\"p,q\"",
-                                       vals [rand () % NV], vals [rand () % NV], rand () % 5 ? "\n" : "\r\n");
+                                       vals [rand () % NV], vals [rand () % NV], rand () % 5 ? "\n" : rand () % 4 ? "\r\n" : "\r\r\n");
         }
         /* Every column: the first (blank lines must not become rows), the middle, the last; and
            queries (the query hop: fields found by comma masks over one or more 64-byte blocks,
@@ -951,6 +1012,7 @@ main (void)
         void *st = (void *) impl;
         const struct CMUnitTest tests [] = {
             cmocka_unit_test_prestate_setup_teardown (test_quirks, s_setup_impl, NULL, st),
+            cmocka_unit_test_prestate_setup_teardown (test_lone_cr, s_setup_impl, NULL, st),
             cmocka_unit_test_prestate_setup_teardown (test_header_matching, s_setup_impl, NULL, st),
             cmocka_unit_test_prestate_setup_teardown (test_quoted_and_long, s_setup_impl, NULL, st),
             cmocka_unit_test_prestate_setup_teardown (test_empty_objects, s_setup_impl, NULL, st),
