@@ -58,6 +58,10 @@ typedef struct {
     size_t last_groups;         /* groups of the slot's last task, its length and job: the next */
     uint64_t last_length;       /* task's table of the same job starts that big, in proportion */
     char last_job [64];
+    tl_agg_t *spare;            /* the table of the slot's last task in parts, for the next task to
+                                   count into (tl_work_t.spare); only the main thread touches it
+                                   while the slot is idle, only the slot thread while it runs */
+    size_t spare_groups;        /* the groups it held */
 } s_slot_t;
 
 typedef struct {
@@ -215,6 +219,11 @@ s_dispatch (s_mapper_t *mp)
             continue;
         s->work = mp->queue [0];
         s->work->groups_hint = s_groups_hint (s, s->work);
+        /* A spare table much bigger than this task needs would cost more to clear than it saves
+           (a tail task after big ones, another job): freed instead. */
+        if (s->spare && (!s->work->groups_hint || s->work->groups_hint * 4 < s->spare_groups))
+            tl_agg_destroy (&s->spare);
+        s->work->spare = &s->spare;
         memmove (mp->queue, mp->queue + 1, (mp->nqueue - 1) * sizeof *mp->queue);
         mp->nqueue--;
         s->cancel = 0;
@@ -520,6 +529,11 @@ s_send_out (s_mapper_t *mp, s_slot_t *s)
     }
 release:
     mp->retries += res->rs.retries;
+    if (res->agg && !s->spare) {
+        s->spare = res->agg;        /* the next task counts into it */
+        s->spare_groups = res->groups;
+        res->agg = NULL;
+    }
     tl_work_result_clear (res);
     free (res);
     s->out = NULL;
@@ -744,6 +758,7 @@ done:
                 free (mp.slots [i].out);
             }
             tl_work_destroy (&mp.slots [i].work);
+            tl_agg_destroy (&mp.slots [i].spare);
         }
     }
     for (size_t i = 0; i < mp.nqueue; i++)

@@ -263,6 +263,23 @@ s_version (const tl_work_t *w, char *buf, size_t n)
     snprintf (buf, n, "%llu %lld %s", (unsigned long long) w->size, (long long) w->mtime_ns, w->etag ? w->etag : "");
 }
 
+/*  The task's own table: the slot's spare one, cleared, when it has the query's cells (its pages
+    are in memory already: on a VM every fresh page of every task's table was a fault and a
+    zeroing, a tenth of a mapper's time), else a new one. Takes the spare either way. */
+static tl_agg_t *
+s_own_table (const tl_work_t *w, unsigned ncells)
+{
+    tl_agg_t *t = w->spare ? *w->spare : NULL;
+    if (w->spare)
+        *w->spare = NULL;
+    if (t && tl_agg_ncells (t) == ncells) {
+        tl_agg_clear (t);
+        return t;
+    }
+    tl_agg_destroy (&t);
+    return tl_agg_new_cells (ncells);
+}
+
 static void
 s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, const volatile int *cancel,
            _Atomic uint64_t *progress, tl_steal_t *steal, tl_colcache_t *cache, tl_work_result_t *out)
@@ -274,7 +291,7 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
     free (q);
     if (qok && w->into && tl_agg_ncells (w->into) != ncells)
         qok = 0;
-    tl_agg_t *own = qok && !w->into ? tl_agg_new_cells (ncells) : NULL;
+    tl_agg_t *own = qok && !w->into ? s_own_table (w, ncells) : NULL;
     if (own && w->groups_hint)
         (void) tl_agg_reserve (own, w->groups_hint);    /* a hint: without the memory, it grows as it goes */
     tl_agg_t *agg = qok && w->into ? w->into : own;
@@ -616,7 +633,7 @@ s_run_parquet (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, 
                          tl_agg_ncells (w->into), pq->q.nvals);
         goto done;
     }
-    own = w->into ? NULL : tl_agg_new_cells ((unsigned) pq->q.nvals);
+    own = w->into ? NULL : s_own_table (w, (unsigned) pq->q.nvals);
     if (own && w->groups_hint)
         (void) tl_agg_reserve (own, w->groups_hint);
     agg = w->into ? w->into : own;

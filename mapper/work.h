@@ -36,6 +36,10 @@ typedef struct {
                                query's) and encode no PARTIAL: `tally scan` keeps one table for
                                all its objects instead of a table, an encode, a decode and a merge
                                per object. On failure it holds part of the task's counts. */
+    tl_agg_t **spare;       /* may be NULL: where the slot keeps an earlier task's table. A task that
+                               counts into a table of its own takes *spare (leaving NULL) and
+                               counts into it, cleared, when its cells match (else frees it): its
+                               memory is reused instead of freshly faulted in (mapper.c). */
 } tl_work_t;
 
 /*  A steal request, shared between the mapper's main thread and the slot thread.
