@@ -3,9 +3,12 @@
 with Python's csv module, to check tally's --group-by / --agg / --where / --column-alias output.
 
 usage: ref_query.py TALLY_JSON DATA_DIR [--group-by G]... [--agg A]... [--where W]... [--column-alias A]...
+                   [--also TALLY_JSON]...
 
 Compares keys and counts exactly, min/max exactly, sums and averages to a relative 1e-9, and the
 bad rows, filtered rows and non-number counts. Exits 1 with the first differences on a mismatch.
+--also compares more results of the same query with the same reference, each on its own line
+named by its file (several watchers of one job: the data is read once, not once per watcher).
 """
 import csv, json, math, os, re, sys
 
@@ -45,9 +48,11 @@ def label(c):
 
 def main():
     out, data, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
-    by, aggs, wheres, aliases = [], [], [], []
+    by, aggs, wheres, aliases, outs = [], [], [], [], [out]
     for flag, val in zip(rest[::2], rest[1::2]):
-        if flag == "--group-by":
+        if flag == "--also":
+            outs.append(val)
+        elif flag == "--group-by":
             by += [colspec(p) for p in val.split(",")]
         elif flag == "--agg":
             k, _, c = val.partition(":")
@@ -124,8 +129,28 @@ def main():
                     cell[3] = min(cell[3], x)
                     cell[4] = max(cell[4], x)
 
+    failed = False
+    for o in outs:
+        errs = s_compare(o, groups, rows, filtered, bad_rows, extra)
+        name = "" if len(outs) == 1 else os.path.basename(o) + ": "
+        if errs:
+            print("%sref_query: MISMATCH (%d): %s" % (name, len(errs), "; ".join(errs[:8])))
+            failed = True
+        else:
+            print("%sref_query: MATCH: %d groups, %d rows, %d filtered, %d bad rows, bad values %s" %
+                  (name, len(groups), rows, filtered, bad_rows, errs.bad_values))
+    if failed:
+        sys.exit(1)
+
+
+class Errs(list):
+    """the differences found, and the reference's non-number counts (for the MATCH line)"""
+    bad_values = None
+
+
+def s_compare(out, groups, rows, filtered, bad_rows, extra):
     t = json.load(open(out))
-    errs = []
+    errs = Errs()
     if t["bad_rows"] != bad_rows:
         errs.append("bad_rows: tally %s, ref %s" % (t["bad_rows"], bad_rows))
     if t.get("filtered_rows", 0) != filtered:
@@ -161,11 +186,8 @@ def main():
     for l in labels:
         if t["bad_values"].get(l) != bad_values[l]:
             errs.append("bad values of %s: tally %s, ref %s" % (l, t["bad_values"].get(l), bad_values[l]))
-    if errs:
-        print("ref_query: MISMATCH (%d): %s" % (len(errs), "; ".join(errs[:8])))
-        sys.exit(1)
-    print("ref_query: MATCH: %d groups, %d rows, %d filtered, %d bad rows, bad values %s" %
-          (len(groups), rows, filtered, bad_rows, bad_values))
+    errs.bad_values = bad_values
+    return errs
 
 
 main()

@@ -471,24 +471,54 @@ typedef struct {
 } hist_t;
 
 typedef struct {
-    hist_t *h;
-    size_t n;
+    hist_t *h;                  /* in first-seen order; grows by doubling */
+    size_t n, cap;
+    size_t *slot, nslot;        /* open addressing over h: index + 1, 0 when empty */
     long long nulls;
     __int128 sum;               /* of values; of lengths for strings */
     long long rg_distinct [8];
 } colx_t;
 
+static size_t
+hist_hash (const char *key)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *key; key++)
+        h = (h ^ (unsigned char) *key) * 1099511628211ull;
+    return h;
+}
+
+/*  Counts key (a hash over h, so that a column of thousands of distinct values is not a
+    quadratic scan: under ASan that scan was most of test_parquet_gen's time). */
 static void
 hist_add (colx_t *x, const char *key)
 {
-    for (size_t i = 0; i < x->n; i++)
-        if (!strcmp (x->h [i].key, key)) {
-            x->h [i].count++;
+    if ((x->n + 1) * 2 > x->nslot) {
+        x->nslot = x->nslot ? x->nslot * 2 : 128;
+        free (x->slot);
+        x->slot = calloc (x->nslot, sizeof *x->slot);
+        assert_non_null (x->slot);
+        for (size_t i = 0; i < x->n; i++) {
+            size_t j = hist_hash (x->h [i].key) & (x->nslot - 1);
+            while (x->slot [j])
+                j = (j + 1) & (x->nslot - 1);
+            x->slot [j] = i + 1;
+        }
+    }
+    size_t j = hist_hash (key) & (x->nslot - 1);
+    for (; x->slot [j]; j = (j + 1) & (x->nslot - 1))
+        if (!strcmp (x->h [x->slot [j] - 1].key, key)) {
+            x->h [x->slot [j] - 1].count++;
             return;
         }
-    x->h = realloc (x->h, (x->n + 1) * sizeof *x->h);
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->h = realloc (x->h, x->cap * sizeof *x->h);
+        assert_non_null (x->h);
+    }
     snprintf (x->h [x->n].key, sizeof x->h [x->n].key, "%s", key);
-    x->h [x->n++].count = 1;
+    x->h [x->n].count = 1;
+    x->slot [j] = ++x->n;
 }
 
 static void
@@ -556,17 +586,20 @@ value (int c, size_t r, uint64_t *s, tl_pq_writer_t *w, colx_t *x, char *key, si
     return true;
 }
 
-/*  Counts distinct keys of the current row group (for the fallback expectation). */
+static int
+key_cmp (const void *a, const void *b)
+{
+    return strcmp (a, b);
+}
+
+/*  Counts distinct keys of the current row group (for the fallback expectation): sorts them. */
 static long long
 count_distinct (char (*keys) [128], size_t n)
 {
+    qsort (keys, n, sizeof *keys, key_cmp);
     long long d = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !strcmp (keys [i], keys [j]);
-        d += !seen;
-    }
+    for (size_t i = 0; i < n; i++)
+        d += i == 0 || strcmp (keys [i], keys [i - 1]) != 0;
     return d;
 }
 
@@ -637,6 +670,7 @@ write_file (const char *dir, FILE *j, int codec, int mode, size_t rows, size_t r
         fputs (c ? "," : "", j);
         write_json_col (j, c, &x [c], nrg);
         free (x [c].h);
+        free (x [c].slot);
     }
     fputs ("]}", j);
     free (buf);

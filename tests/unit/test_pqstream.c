@@ -273,26 +273,32 @@ test_counts (void **state)
         "by t[0:2]\nagg sum:x\nagg max:x\nwhere s != str-000007\nwhere x < 1500\n",
         "by k\nby t\nagg max:id\n",
     };
+    /* the values written are the same for every codec: each query's truth is counted once
+       (s_same only reads its second table when the counts agree) */
+    enum { NQ = sizeof queries / sizeof *queries };
+    tl_agg_t *truth [NQ];
+    for (size_t i = 0; i < NQ; i++)
+        truth [i] = s_brute (queries [i]);
     for (size_t c = 0; c < sizeof s_codecs / sizeof *s_codecs; c++) {
         size_t n;
         uint8_t *f = s_file (s_codecs [c], &n);
         tl_pq_meta_t *m = s_meta (f, n);
-        for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        for (size_t i = 0; i < NQ; i++) {
             t_src_t ts [TL_PQ_MAX_NEEDED];
             tl_agg_t *whole = s_count (f, n, m, queries [i], false, ts);
             tl_agg_t *streamed = s_count (f, n, m, queries [i], true, ts);
-            tl_agg_t *truth = s_brute (queries [i]);
             s_same (streamed, whole, queries [i]);
             s_same (whole, streamed, queries [i]);
-            s_same (streamed, truth, queries [i]);
-            s_same (truth, streamed, queries [i]);
+            s_same (streamed, truth [i], queries [i]);
+            s_same (truth [i], streamed, queries [i]);
             tl_agg_destroy (&whole);
             tl_agg_destroy (&streamed);
-            tl_agg_destroy (&truth);
         }
         tl_pq_meta_destroy (&m);
         free (f);
     }
+    for (size_t i = 0; i < NQ; i++)
+        tl_agg_destroy (&truth [i]);
 }
 
 /*  Every column read batch by batch in each mode, the streamed reader beside the whole-chunk
