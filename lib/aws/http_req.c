@@ -52,21 +52,46 @@ tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_
     return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
 }
 
-int
-tl_http_req_resized (const tl_http_req_t *r, int64_t total, tl_err_t *e)
+void
+tl_http_req_seen (tl_http_seen_t *s, const char *line, size_t n)
 {
-    char now [64];
-    snprintf (now, sizeof now, "%lld bytes", (long long) total);
-    return s_changed (r, now, e);
+    if (n > 5 && strncmp (line, "HTTP/", 5) == 0) {
+        s->first = s->total = -1;
+        s->etag [0] = 0;
+    }
+    tl_http_content_range (line, n, &s->first, &s->total);
+    tl_http_etag (line, n, s->etag, sizeof s->etag);
 }
 
-int64_t
-tl_http_req_total (CURL *c, long status, int64_t content_range_total)
+int
+tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
+                   tl_err_t *e)
 {
-    if (status == 206)
-        return content_range_total;
-    curl_off_t cl = -1;
-    if (status == 200 && curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
-        return (int64_t) cl;
-    return -1;
+    char now [300];
+    if (r->size) {
+        int64_t total = s->total;   /* a 206's; a 200's is its whole body's length */
+        curl_off_t cl = -1;
+        if (status == 200 && curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
+            total = (int64_t) cl;
+        if (status != 200 && status != 206)
+            total = -1;
+        if (total >= 0 && (uint64_t) total != r->size) {
+            snprintf (now, sizeof now, "%lld bytes", (long long) total);
+            return s_changed (r, now, e);
+        }
+    }
+    /* A server that ignores If-Match still names what it sends. */
+    if (r->if_match && *r->if_match && *s->etag && strcmp (s->etag, r->if_match) != 0) {
+        snprintf (now, sizeof now, "ETag %s", s->etag);
+        return s_changed (r, now, e);
+    }
+    if (status == 206 && s->first != (int64_t) from) {
+        if (s->first < 0)
+            return tl_err_set (e, TL_EPROTO, 0, "%s: HTTP 206 without a Content-Range (asked for bytes from %llu)",
+                               r->what, (unsigned long long) from);
+        return tl_err_set (e, TL_EPROTO, 0, "%s: asked for bytes from %llu, the server sent bytes from %lld "
+                           "(Content-Range): not counting bytes from another place", r->what,
+                           (unsigned long long) from, (long long) s->first);
+    }
+    return 0;
 }

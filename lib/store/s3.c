@@ -215,10 +215,12 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             if (tl_objlist_push_version (out, full, page.v [i].size, page.v [i].etag, 0))
                 rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
         }
-        if (page.truncated && page.next_token && strlen (page.next_token) < sizeof token)
+        token [0] = 0;
+        if (page.truncated && strlen (page.next_token) < sizeof token)     /* tl_s3xml_list: set */
             snprintf (token, sizeof token, "%s", page.next_token);
-        else
-            token [0] = 0;
+        else if (page.truncated && !rc)     /* stopping here would leave the later pages out */
+            rc = tl_err_set (e, TL_EPROTO, 0, "%s: the continuation token after page %zu is over %zu bytes",
+                             what, pages + 1, sizeof token - 1);
         tl_s3xml_page_free (&page);
         pages++;
     } while (*token && !rc);
