@@ -141,6 +141,8 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     curl_easy_setopt (c, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
     tl_http_policy (c);
+    if (r->last_modified)
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
     if (hdrs)
         curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
     return c;
@@ -289,6 +291,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
             curl_easy_setopt (c, CURLOPT_POSTFIELDS, r->body);
             curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
         }
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
         if (strcmp (method, "HEAD") == 0)
             curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
         else if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0)
@@ -296,8 +299,9 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
         CURLcode cc = curl_easy_perform (c);
         long st = 0;
         curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &st);
-        curl_off_t cl = -1;
+        curl_off_t cl = -1, ft = -1;
         curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        curl_easy_getinfo (c, CURLINFO_FILETIME_T, &ft);
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);
         if (cc == CURLE_OK) {
@@ -311,6 +315,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
             }
             out->status = st;
             out->content_length = (long long) cl;
+            out->last_modified = (int64_t) ft;
             snprintf (out->etag, sizeof out->etag, "%s", x.seen.etag);
             if (want_body) {
                 out->body = b.buf ? b.buf : calloc (1, 1);

@@ -164,6 +164,8 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     curl_easy_setopt (c, CURLOPT_HEADERDATA, pc);
     curl_easy_setopt (c, CURLOPT_PRIVATE, pc);
     tl_http_policy (c);
+    if (r->last_modified)
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
     pc->attempts++;
     curl_multi_add_handle (sp->multi, c);
     sp->active++;

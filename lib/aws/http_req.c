@@ -38,6 +38,8 @@ s_changed (const tl_http_req_t *r, const char *now, tl_err_t *e)
     char tag [300] = "";
     if (r->if_match && *r->if_match)
         snprintf (tag, sizeof tag, "ETag %s", r->if_match);
+    else if (r->last_modified)
+        snprintf (tag, sizeof tag, "Last-Modified %lld", (long long) r->last_modified);
     return tl_object_changed (e, r->uri ? r->uri : r->what, r->size, tag, now);
 }
 
@@ -83,6 +85,12 @@ tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, 
     /* A server that ignores If-Match still names what it sends. */
     if (r->if_match && *r->if_match && *s->etag && strcmp (s->etag, r->if_match) != 0) {
         snprintf (now, sizeof now, "ETag %s", s->etag);
+        return s_changed (r, now, e);
+    }
+    curl_off_t ft = -1;
+    if (r->last_modified && curl_easy_getinfo (c, CURLINFO_FILETIME_T, &ft) == CURLE_OK && ft >= 0
+        && (int64_t) ft != r->last_modified) {
+        snprintf (now, sizeof now, "Last-Modified %lld", (long long) ft);
         return s_changed (r, now, e);
     }
     if (status == 206 && s->first != (int64_t) from) {

@@ -4,8 +4,8 @@
     A read may carry what the object was when it was listed: its size (size) and its ETag
     (if_match, sent as If-Match). A 412, a 416 on a range inside the listed size, a reply whose
     total size (Content-Range's, or a whole body's Content-Length) differs from the listed size,
-    or a reply whose ETag differs from the listed one (a server that ignores If-Match) fails the
-    read with TL_ECHANGED, which is never retried: counting the bytes of a different object than
+    or a reply whose ETag differs from the listed one (a server that ignores If-Match), or whose
+    Last-Modified does (a server without ETags: last_modified) fails the read with TL_ECHANGED, which is never retried: counting the bytes of a different object than
     the one listed would give totals that match neither. A 206 must also hold the bytes asked
     for: one whose Content-Range starts elsewhere (or that has none) fails with TL_EPROTO. */
 #ifndef TL_HTTP_REQ_H
@@ -33,6 +33,8 @@ typedef struct {
     uint64_t size;              /* the object's size if known (0: unknown): cuts ranged reads, and
                                    a reply that says otherwise is TL_ECHANGED */
     const char *if_match;       /* an ETag to send as If-Match on GETs, or NULL */
+    int64_t last_modified;      /* http without an ETag: the Last-Modified listed (Unix time), which
+                                   every reply must still give when it gives one; 0: none */
     uint64_t range_size;        /* > 0: read in pieces of this size, several at once (curl multi) */
     int concurrency;            /* pieces in flight at once (default 4) */
     const void *body;           /* tl_http_fetch: request body (POST, PUT), or NULL */

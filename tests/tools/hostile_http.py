@@ -13,7 +13,10 @@ GET/HEAD /MODE/NAME serves DIR/NAME, honouring Range and If-Match, except as MOD
   flip      ignores If-Match; the first request (the listing's HEAD) gets DIR/NAME, every later
             one DIR/NAME.alt (the same size, other bytes) with that file's ETag: an object
             rewritten after the listing, behind a server that does not check If-Match
+  noetag    sends no ETag, only Last-Modified (as python3 -m http.server does)
+  lmflip    noetag, and flip's rewrite: the later replies have DIR/NAME.alt's Last-Modified
 """
+import email.utils
 import hashlib, http.server, os, re, sys, threading
 
 ROOT = sys.argv[2]
@@ -53,20 +56,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             later = (mode, name) in seen
             seen.add((mode, name))
-        if mode == "flip" and later:
+        if mode in ("flip", "lmflip") and later:
             path += ".alt"
         try:
             data = open(path, "rb").read()
         except OSError:
             return self.reply(404, [])
         etag = '"%s"' % hashlib.md5(data).hexdigest()
+        tag = [("Last-Modified", email.utils.formatdate(os.stat(path).st_mtime, usegmt=True))]
+        if mode not in ("noetag", "lmflip"):
+            tag.append(("ETag", etag))
         im = self.headers.get("If-Match")
-        if im and mode != "flip" and im != etag:
+        if im and mode == "ok" and im != etag:
             return self.reply(412, [])
         rng = self.headers.get("Range")
         r = re.match(r"^bytes=(\d+)-(\d*)$", rng or "")
         if mode == "norange" or not r:
-            return self.reply(200, [("ETag", etag)], data)
+            return self.reply(200, tag, data)
         a = int(r.group(1))
         b = min(int(r.group(2)) if r.group(2) else len(data) - 1, len(data) - 1)
         if a >= len(data):
@@ -75,7 +81,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "shift" and a > 0:
             start = max(0, a - 37 * (1 + (a // 1000) % 17))
         body = data[start:start + b - a + 1]
-        return self.reply(206, [("ETag", etag), ("Content-Range", "bytes %d-%d/%d" % (start, start + len(body) - 1,
+        return self.reply(206, tag + [("Content-Range", "bytes %d-%d/%d" % (start, start + len(body) - 1,
                                                                                       len(data)))], body)
 
 
