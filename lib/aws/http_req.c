@@ -1,6 +1,7 @@
 /*  http_req.c — see http_req.h. */
 #include "lib/aws/http_req.h"
 #include "lib/base/util.h"
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,18 @@ tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_
     return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
 }
 
+/*  The same ETag, quotes aside (a listing and a GET of some stores differ in them). */
+static bool
+s_same_etag (const char *a, const char *b)
+{
+    size_t na = strlen (a), nb = strlen (b);
+    if (na >= 2 && a [0] == '"' && a [na - 1] == '"')
+        a++, na -= 2;
+    if (nb >= 2 && b [0] == '"' && b [nb - 1] == '"')
+        b++, nb -= 2;
+    return na == nb && memcmp (a, b, na) == 0;
+}
+
 void
 tl_http_req_seen (tl_http_seen_t *s, const char *line, size_t n)
 {
@@ -83,7 +96,7 @@ tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, 
         }
     }
     /* A server that ignores If-Match still names what it sends. */
-    if (r->if_match && *r->if_match && *s->etag && strcmp (s->etag, r->if_match) != 0) {
+    if (r->if_match && *r->if_match && *s->etag && !s_same_etag (s->etag, r->if_match)) {
         snprintf (now, sizeof now, "ETag %s", s->etag);
         return s_changed (r, now, e);
     }
