@@ -501,7 +501,13 @@ s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a,
              : c->sum / (double) c->n;
     if (!isfinite (v))
         return 0;   /* a sum out of a double's range: no number (JSON null), and the job failed */
-    snprintf (out, outlen, "%.12g", v);
+    /* A sum's last bits depend on the order of its additions (split points, steals), so 12
+       significant digits; a min or max is one of the values read, exact: as few digits as give
+       it back (12.3, and 1420070400456 rather than 1.42007040046e+12). */
+    int prec = 12;
+    do
+        snprintf (out, outlen, "%.*g", prec, v);
+    while ((q->kind == TL_Q_MIN || q->kind == TL_Q_MAX) && strtod (out, NULL) != v && ++prec <= 17);
     return 1;
 }
 

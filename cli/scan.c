@@ -139,8 +139,11 @@ tl_scan_main (int argc, char **argv)
     int64_t t0 = tl_now_ms ();
     int rc = 0;
     for (size_t i = 0; i < objs.n && !rc; i++) {
+        /* Pinned to the listing, as a mapper's task is: an object rewritten since fails, never
+           counts a mix of two versions. */
         tl_work_t w = { .task = i, .attempt = 1, .uri = objs.v [i].uri, .offset = 0, .length = objs.v [i].size,
-                        .size = objs.v [i].size, .col = col, .into = totals };
+                        .size = objs.v [i].size, .etag = objs.v [i].etag, .mtime_ns = objs.v [i].mtime_ns,
+                        .col = col, .into = totals };
         tl_work_result_t res;
         tl_work_run (&w, "scan", &cfg, NULL, NULL, NULL, NULL, &res);
         if (res.rc) {

@@ -34,9 +34,9 @@ typedef struct {
     struct timespec t0;
     const volatile int *cancel;
     uint64_t range_from;        /* first byte asked for with Range */
-    int64_t cr_total;           /* Content-Range's total, -1 if none */
-    int64_t resized;            /* the total a reply gave when it differs from r->size, else -1 */
-    char etag [256];
+    tl_http_seen_t seen;        /* what the headers said (Content-Range, ETag) */
+    tl_err_t *e;                /* where a reply judged wrong says why */
+    int bad;                    /* non-zero: the reply is not what was asked for (tl_http_req_check) */
 } s_xfer_t;
 
 static size_t
@@ -49,12 +49,9 @@ s_write (char *ptr, size_t size, size_t nmemb, void *userdata)
         /* A server that ignores Range answers 200 with the whole body: drop the head. */
         if (x->status == 200 && x->range_from)
             x->skip = x->range_from;
-        int64_t total = x->r && x->r->size && x->status >= 200 && x->status <= 299
-                            ? tl_http_req_total (x->curl, x->status, x->cr_total) : -1;
-        if (total >= 0 && (uint64_t) total != x->r->size) {
-            x->resized = total;     /* not the object that was listed */
+        if (x->r && x->status >= 200 && x->status <= 299
+            && (x->bad = tl_http_req_check (x->r, x->curl, x->status, x->range_from, &x->seen, x->e)) != 0)
             return CURL_WRITEFUNC_ERROR;
-        }
     }
     if (x->status < 200 || x->status > 299) {
         size_t room = ERRBODY_MAX - 1 - x->errlen;
@@ -98,18 +95,11 @@ s_header (char *buf, size_t size, size_t nitems, void *userdata)
     s_xfer_t *x = userdata;
     size_t n = size * nitems;
     tl_http_retry_after (buf, n, &x->retry_after);
-    tl_http_content_range (buf, n, &x->cr_total);
-    if (n > 5 && strncasecmp (buf, "etag:", 5) == 0) {
-        const char *p = buf + 5, *end = buf + n;
-        tl_trim (&p, &end);
-        snprintf (x->etag, sizeof x->etag, "%.*s", (int) (end - p), p);
-    }
+    tl_http_req_seen (&x->seen, buf, n);
     if (n > 5 && strncmp (buf, "HTTP/", 5) == 0) {
         /* A new response (after a redirect or 100-continue): reset what we learned. */
         x->status = 0;
         x->errlen = 0;
-        x->cr_total = -1;
-        x->etag [0] = 0;
     }
     return n;
 }
@@ -151,6 +141,8 @@ s_easy (const tl_http_req_t *r, s_xfer_t *x, struct curl_slist *hdrs)
     curl_easy_setopt (c, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
     tl_http_policy (c);
+    if (r->last_modified)
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
     if (hdrs)
         curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
     return c;
@@ -172,8 +164,8 @@ s_stream_single (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_si
             if (done && r->stats)
                 r->stats->resumed++;
         }
-        s_xfer_t x = { .r = r, .sink = sink, .arg = arg, .rate = r->rate_limit, .cancel = r->cancel, .cr_total = -1,
-                       .resized = -1 };
+        s_xfer_t x = { .r = r, .sink = sink, .arg = arg, .rate = r->rate_limit, .cancel = r->cancel,
+                       .seen = { .first = -1, .total = -1 }, .e = e };
         x.want = length == UINT64_MAX ? UINT64_MAX : length - done;
         clock_gettime (CLOCK_MONOTONIC, &x.t0);
         char range [80] = "";
@@ -202,8 +194,8 @@ s_stream_single (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_si
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);
         done += x.received;
-        if (x.resized >= 0)
-            return tl_http_req_resized (r, x.resized, e);
+        if (x.bad)
+            return x.bad;                   /* another object, or other bytes, than asked for: in e */
         if (x.sink_rc < 0)
             return x.sink_rc;               /* the sink's own error, already in e */
         if (x.sink_rc > 0)
@@ -284,7 +276,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
         if (attempt && r->stats)
             r->stats->retries++;
         s_body_t b = { .max = max };
-        s_xfer_t x = { .cancel = r->cancel, .cr_total = -1, .resized = -1 };
+        s_xfer_t x = { .cancel = r->cancel, .seen = { .first = -1, .total = -1 } };
         struct curl_slist *hdrs = NULL;
         if (r->headers && !(hdrs = r->headers (r->headers_arg, method, NULL, e)))
             return e ? e->code : TL_EINVAL;
@@ -299,6 +291,7 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
             curl_easy_setopt (c, CURLOPT_POSTFIELDS, r->body);
             curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
         }
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
         if (strcmp (method, "HEAD") == 0)
             curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
         else if (strcmp (method, "GET") != 0 && strcmp (method, "POST") != 0)
@@ -306,8 +299,9 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
         CURLcode cc = curl_easy_perform (c);
         long st = 0;
         curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &st);
-        curl_off_t cl = -1;
+        curl_off_t cl = -1, ft = -1;
         curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        curl_easy_getinfo (c, CURLINFO_FILETIME_T, &ft);
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);
         if (cc == CURLE_OK) {
@@ -321,7 +315,8 @@ tl_http_fetch (const tl_http_req_t *r, const char *method, bool want_body, size_
             }
             out->status = st;
             out->content_length = (long long) cl;
-            snprintf (out->etag, sizeof out->etag, "%s", x.etag);
+            out->last_modified = (int64_t) ft;
+            snprintf (out->etag, sizeof out->etag, "%s", x.seen.etag);
             if (want_body) {
                 out->body = b.buf ? b.buf : calloc (1, 1);
                 out->len = b.len;

@@ -20,6 +20,7 @@ typedef struct {
     long status;
     long long content_length;   /* -1 if the reply had none (HEAD: the object's length) */
     char etag [256];            /* the ETag header as sent (quotes kept), or "" */
+    int64_t last_modified;      /* the Last-Modified header as a Unix time, -1 if none */
 } tl_http_reply_t;
 /*  A small request: the whole body (at most max bytes) when want_body, the status, length and
     ETag into *out. Non-2xx statuses are returned in out->status, not as errors; only transport

@@ -28,6 +28,8 @@ typedef struct {
     tl_sink_fn sink;
     void *arg;
     int sink_rc;            /* non-zero once the sink said stop (1) or failed (<0) */
+    int bad;                /* non-zero once a reply was judged wrong (tl_http_req_check; e says why) */
+    tl_err_t *e;
     CURLM *multi;
     s_piece_t *pieces;
     size_t npieces, head, next;
@@ -49,8 +51,8 @@ struct s_piece {
     char errbody [ERRBODY_MAX];
     size_t errlen;
     long retry_after;
-    int64_t cr_total;       /* Content-Range's total, -1 if none */
-    int64_t resized;        /* the total a reply gave when it differs from the listed size, else -1 */
+    tl_http_seen_t seen;    /* what this attempt's headers said (Content-Range, ETag) */
+    uint64_t from;          /* the first byte this attempt asked for */
     CURL *curl;
     struct curl_slist *hdrs;
 };
@@ -80,12 +82,9 @@ s_write (char *ptr, size_t size, size_t nmemb, void *ud)
         curl_easy_getinfo (pc->curl, CURLINFO_RESPONSE_CODE, &pc->status);
         if (pc->status == 200)
             pc->skip = pc->start + pc->received;    /* Range ignored: drop what precedes */
-        int64_t total = pc->status >= 200 && pc->status <= 299
-                            ? tl_http_req_total (pc->curl, pc->status, pc->cr_total) : -1;
-        if (total >= 0 && (uint64_t) total != sp->r->size) {
-            pc->resized = total;    /* not the object that was listed */
+        if (pc->status >= 200 && pc->status <= 299 && !sp->bad
+            && (sp->bad = tl_http_req_check (sp->r, pc->curl, pc->status, pc->from, &pc->seen, sp->e)) != 0)
             return CURL_WRITEFUNC_ERROR;
-        }
     }
     if (pc->status < 200 || pc->status > 299) {
         size_t room = ERRBODY_MAX - 1 - pc->errlen, take = n < room ? n : room;
@@ -132,7 +131,7 @@ s_header (char *buf, size_t size, size_t nitems, void *ud)
     s_piece_t *pc = ud;
     size_t n = size * nitems;
     tl_http_retry_after (buf, n, &pc->retry_after);
-    tl_http_content_range (buf, n, &pc->cr_total);
+    tl_http_req_seen (&pc->seen, buf, n);
     return n;
 }
 
@@ -147,8 +146,8 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     pc->errlen = 0;
     pc->skip = 0;
     pc->retry_after = 0;
-    pc->cr_total = -1;
-    pc->resized = -1;
+    pc->seen = (tl_http_seen_t) { .first = -1, .total = -1 };
+    pc->from = pc->start + pc->received;
     pc->paused = false;
     curl_slist_free_all (pc->hdrs);
     if (!(pc->hdrs = tl_http_req_headers (r, "GET", range, e)))
@@ -165,6 +164,8 @@ s_start (s_span_t *sp, s_piece_t *pc, tl_err_t *e)
     curl_easy_setopt (c, CURLOPT_HEADERDATA, pc);
     curl_easy_setopt (c, CURLOPT_PRIVATE, pc);
     tl_http_policy (c);
+    if (r->last_modified)
+        curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
     pc->attempts++;
     curl_multi_add_handle (sp->multi, c);
     sp->active++;
@@ -215,7 +216,7 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
         end = r->size;
     if (end <= offset)
         return 0;
-    s_span_t sp = { .r = r, .sink = sink, .arg = arg };
+    s_span_t sp = { .r = r, .sink = sink, .arg = arg, .e = e };
     clock_gettime (CLOCK_MONOTONIC, &sp.t0);
     uint64_t rs = r->range_size;
     sp.npieces = (size_t) ((end - offset + rs - 1) / rs);
@@ -259,8 +260,8 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
             s_finish (&sp, pc);
             if (sp.sink_rc)
                 break;
-            if (pc->resized >= 0) {
-                rc = tl_http_req_resized (r, pc->resized, e);
+            if (sp.bad) {
+                rc = sp.bad;    /* another object, or other bytes, than asked for: in e */
                 goto done;
             }
             bool complete = pc->received >= pc->end - pc->start;

@@ -1,6 +1,7 @@
 /*  http_req.c — see http_req.h. */
 #include "lib/aws/http_req.h"
 #include "lib/base/util.h"
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ s_changed (const tl_http_req_t *r, const char *now, tl_err_t *e)
     char tag [300] = "";
     if (r->if_match && *r->if_match)
         snprintf (tag, sizeof tag, "ETag %s", r->if_match);
+    else if (r->last_modified)
+        snprintf (tag, sizeof tag, "Last-Modified %lld", (long long) r->last_modified);
     return tl_object_changed (e, r->uri ? r->uri : r->what, r->size, tag, now);
 }
 
@@ -52,21 +55,64 @@ tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_
     return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
 }
 
-int
-tl_http_req_resized (const tl_http_req_t *r, int64_t total, tl_err_t *e)
+/*  The same ETag, quotes aside (a listing and a GET of some stores differ in them). */
+static bool
+s_same_etag (const char *a, const char *b)
 {
-    char now [64];
-    snprintf (now, sizeof now, "%lld bytes", (long long) total);
-    return s_changed (r, now, e);
+    size_t na = strlen (a), nb = strlen (b);
+    if (na >= 2 && a [0] == '"' && a [na - 1] == '"')
+        a++, na -= 2;
+    if (nb >= 2 && b [0] == '"' && b [nb - 1] == '"')
+        b++, nb -= 2;
+    return na == nb && memcmp (a, b, na) == 0;
 }
 
-int64_t
-tl_http_req_total (CURL *c, long status, int64_t content_range_total)
+void
+tl_http_req_seen (tl_http_seen_t *s, const char *line, size_t n)
 {
-    if (status == 206)
-        return content_range_total;
-    curl_off_t cl = -1;
-    if (status == 200 && curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
-        return (int64_t) cl;
-    return -1;
+    if (n > 5 && strncmp (line, "HTTP/", 5) == 0) {
+        s->first = s->total = -1;
+        s->etag [0] = 0;
+    }
+    tl_http_content_range (line, n, &s->first, &s->total);
+    tl_http_etag (line, n, s->etag, sizeof s->etag);
+}
+
+int
+tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
+                   tl_err_t *e)
+{
+    char now [300];
+    if (r->size) {
+        int64_t total = s->total;   /* a 206's; a 200's is its whole body's length */
+        curl_off_t cl = -1;
+        if (status == 200 && curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK)
+            total = (int64_t) cl;
+        if (status != 200 && status != 206)
+            total = -1;
+        if (total >= 0 && (uint64_t) total != r->size) {
+            snprintf (now, sizeof now, "%lld bytes", (long long) total);
+            return s_changed (r, now, e);
+        }
+    }
+    /* A server that ignores If-Match still names what it sends. */
+    if (r->if_match && *r->if_match && *s->etag && !s_same_etag (s->etag, r->if_match)) {
+        snprintf (now, sizeof now, "ETag %s", s->etag);
+        return s_changed (r, now, e);
+    }
+    curl_off_t ft = -1;
+    if (r->last_modified && curl_easy_getinfo (c, CURLINFO_FILETIME_T, &ft) == CURLE_OK && ft >= 0
+        && (int64_t) ft != r->last_modified) {
+        snprintf (now, sizeof now, "Last-Modified %lld", (long long) ft);
+        return s_changed (r, now, e);
+    }
+    if (status == 206 && s->first != (int64_t) from) {
+        if (s->first < 0)
+            return tl_err_set (e, TL_EPROTO, 0, "%s: HTTP 206 without a Content-Range (asked for bytes from %llu)",
+                               r->what, (unsigned long long) from);
+        return tl_err_set (e, TL_EPROTO, 0, "%s: asked for bytes from %llu, the server sent bytes from %lld "
+                           "(Content-Range): not counting bytes from another place", r->what,
+                           (unsigned long long) from, (long long) s->first);
+    }
+    return 0;
 }

@@ -2,10 +2,12 @@
     how to sign it, how to read its error replies, and the object it must still be.
 
     A read may carry what the object was when it was listed: its size (size) and its ETag
-    (if_match, sent as If-Match). A 412, a 416 on a range inside the listed size, or a reply
-    whose total size (Content-Range's, or a whole body's Content-Length) differs from the listed
-    size fails the read with TL_ECHANGED, which is never retried: counting the bytes of a
-    different object than the one listed would give totals that match neither. */
+    (if_match, sent as If-Match). A 412, a 416 on a range inside the listed size, a reply whose
+    total size (Content-Range's, or a whole body's Content-Length) differs from the listed size,
+    or a reply whose ETag differs from the listed one (a server that ignores If-Match), or whose
+    Last-Modified does (a server without ETags: last_modified) fails the read with TL_ECHANGED, which is never retried: counting the bytes of a different object than
+    the one listed would give totals that match neither. A 206 must also hold the bytes asked
+    for: one whose Content-Range starts elsewhere (or that has none) fails with TL_EPROTO. */
 #ifndef TL_HTTP_REQ_H
 #define TL_HTTP_REQ_H
 #include "lib/aws/retry.h"
@@ -31,6 +33,8 @@ typedef struct {
     uint64_t size;              /* the object's size if known (0: unknown): cuts ranged reads, and
                                    a reply that says otherwise is TL_ECHANGED */
     const char *if_match;       /* an ETag to send as If-Match on GETs, or NULL */
+    int64_t last_modified;      /* http without an ETag: the Last-Modified listed (Unix time), which
+                                   every reply must still give when it gives one; 0: none */
     uint64_t range_size;        /* > 0: read in pieces of this size, several at once (curl multi) */
     int concurrency;            /* pieces in flight at once (default 4) */
     const void *body;           /* tl_http_fetch: request body (POST, PUT), or NULL */
@@ -45,9 +49,17 @@ void tl_http_req_explain (const tl_http_req_t *r, const char *body, size_t len, 
 /*  Fail for a reply that will not be retried: TL_ECHANGED for 412 (with If-Match) and for 416
     on a read of known size, else TL_ENOTFOUND, TL_EAUTH or TL_EHTTP with desc. Returns the code. */
 int tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_t *e);
-/*  TL_ECHANGED because the reply says the object now has `total` bytes. Returns the code. */
-int tl_http_req_resized (const tl_http_req_t *r, int64_t total, tl_err_t *e);
-/*  The total size a 2xx reply gives: Content-Range's TOTAL (206), or the Content-Length of a
-    whole body (200). -1 if it gives none. */
-int64_t tl_http_req_total (CURL *c, long status, int64_t content_range_total);
+/*  What a reply's headers said, for tl_http_req_check: gathered by tl_http_req_seen from each
+    header line (a new status line, after a redirect, starts it afresh). */
+typedef struct {
+    int64_t first;      /* Content-Range's first byte, -1 if none */
+    int64_t total;      /* Content-Range's total, -1 if none */
+    char etag [256];    /* the ETag as sent, "" if none */
+} tl_http_seen_t;
+void tl_http_req_seen (tl_http_seen_t *s, const char *line, size_t n);
+/*  Judge a 2xx reply at its first body byte, for a read whose first byte asked for is `from`:
+    it must be the listed object (size, ETag) and, if a 206, start at `from`. 0, or TL_ECHANGED
+    or TL_EPROTO with e set (neither is retried). */
+int tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
+                       tl_err_t *e);
 #endif

@@ -1,5 +1,6 @@
 /*  retry.c — see retry.h. */
 #include "lib/aws/retry.h"
+#include "lib/base/text.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +42,28 @@ tl_http_retry_after (const char *line, size_t n, long *retry_after)
 }
 
 void
-tl_http_content_range (const char *line, size_t n, int64_t *total)
+tl_http_content_range (const char *line, size_t n, int64_t *first, int64_t *total)
 {
     if (n <= 14 || strncasecmp (line, "content-range:", 14) != 0)
         return;
+    const char *p = line + 14, *end = line + n;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (end - p > 6 && strncasecmp (p, "bytes ", 6) == 0 && p [6] >= '0' && p [6] <= '9')
+        *first = strtoll (p + 6, NULL, 10);
     const char *slash = memchr (line, '/', n);
     if (slash && slash + 1 < line + n && slash [1] >= '0' && slash [1] <= '9')
         *total = strtoll (slash + 1, NULL, 10);
+}
+
+void
+tl_http_etag (const char *line, size_t n, char *out, size_t outlen)
+{
+    if (n <= 5 || strncasecmp (line, "etag:", 5) != 0)
+        return;
+    const char *p = line + 5, *end = line + n;
+    tl_trim (&p, &end);
+    snprintf (out, outlen, "%.*s", (int) (end - p), p);
 }
 
 int
@@ -104,6 +120,9 @@ tl_http_policy (CURL *c)
     curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, s_stall_secs ());
     curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+    /* The path as given: an S3 key is a name, not a path, and curl would read the key
+       "d/x/../y.csv" as the object "d/y.csv" (a different object, signed for another path). */
+    curl_easy_setopt (c, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt (c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt (c, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
     /* Bigger reads than curl's 16 KiB default: a quarter of the recv calls and write callbacks

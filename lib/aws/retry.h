@@ -34,14 +34,18 @@ void tl_http_describe (long status, const tl_http_error_t *why, char *out, size_
     Retry-After if longer (under a minute). Returns early if *cancel becomes set. */
 void tl_http_backoff (int attempt, long retry_after, const volatile int *cancel);
 /*  The transport policy every request shares: connect timeout, stall detection (under 1 KiB/s
-    for 30 s, or TALLY_STALL_SECS), redirects (at most 5), user agent, no signals, buffer size. */
+    for 30 s, or TALLY_STALL_SECS), redirects (at most 5), user agent, no signals, buffer size,
+    the URL's path sent as it is (no "/../" squashed). */
 void tl_http_policy (CURL *c);
 /*  Sleep so that `done` bytes since t0 (CLOCK_MONOTONIC) take at least done/rate seconds. */
 void tl_http_throttle (uint64_t rate, uint64_t done, const struct timespec *t0);
 /*  If the header line is Retry-After, store its seconds in *retry_after. */
 void tl_http_retry_after (const char *line, size_t n, long *retry_after);
-/*  If the header line is Content-Range ("bytes A-B/TOTAL"), store TOTAL in *total. */
-void tl_http_content_range (const char *line, size_t n, int64_t *total);
+/*  If the header line is Content-Range ("bytes A-B/TOTAL"), store A in *first and TOTAL in
+    *total (each only when it is a number). */
+void tl_http_content_range (const char *line, size_t n, int64_t *first, int64_t *total);
+/*  If the header line is ETag, store its value (quotes kept, spaces trimmed) in out. */
+void tl_http_etag (const char *line, size_t n, char *out, size_t outlen);
 /*  Call once at start (curl_global_init); every engine calls it. */
 void tl_http_global_init (void);
 #endif

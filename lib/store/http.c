@@ -1,5 +1,6 @@
-/*  store/http.c — one object behind an http(s) URL. Its size (and ETag, when the server sends
-    one) comes from a HEAD request. */
+/*  store/http.c — one object behind an http(s) URL. Its size and version come from a HEAD
+    request: the ETag, or where the server sends none its Last-Modified (kept as the object's
+    mtime, in ns), which every read then checks. */
 #include "lib/aws/http.h"
 #include "lib/store/store.h"
 #include <string.h>
@@ -22,7 +23,8 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         out->skipped_empty++;
         return 0;
     }
-    if (tl_objlist_push_version (out, uri, (uint64_t) cl, *reply.etag ? reply.etag : NULL, 0))
+    int64_t mtime = !*reply.etag && reply.last_modified > 0 ? reply.last_modified * 1000000000 : 0;
+    if (tl_objlist_push_version (out, uri, (uint64_t) cl, *reply.etag ? reply.etag : NULL, mtime))
         return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
     return 0;
 }
@@ -34,6 +36,7 @@ s_read (const tl_store_cfg_t *cfg, const char *uri, uint64_t offset, uint64_t le
     tl_http_req_t r = { .url = uri, .what = uri, .uri = uri, .cancel = cancel, .stats = st,
                         .max_attempts = cfg ? cfg->max_attempts : 0, .rate_limit = cfg ? cfg->rate_limit : 0,
                         .size = cfg ? cfg->size_hint : 0, .if_match = cfg ? cfg->if_match : NULL,
+                        .last_modified = cfg && !(cfg->if_match && *cfg->if_match) ? cfg->expect_mtime_ns / 1000000000 : 0,
                         .range_size = cfg && cfg->size_hint ? (cfg->range_size ? cfg->range_size : 8ULL << 20) : 0,
                         .concurrency = cfg ? cfg->concurrency : 0 };
     return tl_http_stream (&r, offset, length, sink, arg, e);

@@ -165,7 +165,8 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
     if (slash && strlen (s->path) >= keylen)
         s->path [strlen (s->path) - keylen] = 0;
     char token [2048] = "";
-    size_t pages = 0, before = out->n;
+    size_t pages = 0, before = out->n, before_empty = out->skipped_empty;
+    bool empty_hit = false;     /* the key named in full is an empty object */
     do {
         tl_kv_t q [3] = { { "list-type", "2" }, { "prefix", prefix }, { "continuation-token", token } };
         s->query = q;
@@ -208,6 +209,7 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
                 continue;
             if (page.v [i].size == 0) {
                 out->skipped_empty++;   /* "folder" objects such as "trip data/" */
+                empty_hit |= strcmp (k, keep) == 0;
                 continue;
             }
             char full [2400];
@@ -215,15 +217,18 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             if (tl_objlist_push_version (out, full, page.v [i].size, page.v [i].etag, 0))
                 rc = tl_err_set (e, TL_ENOMEM, 0, "out of memory");
         }
-        if (page.truncated && page.next_token && strlen (page.next_token) < sizeof token)
+        token [0] = 0;
+        if (page.truncated && strlen (page.next_token) < sizeof token)     /* tl_s3xml_list: set */
             snprintf (token, sizeof token, "%s", page.next_token);
-        else
-            token [0] = 0;
+        else if (page.truncated && !rc)     /* stopping here would leave the later pages out */
+            rc = tl_err_set (e, TL_EPROTO, 0, "%s: the continuation token after page %zu is over %zu bytes",
+                             what, pages + 1, sizeof token - 1);
         tl_s3xml_page_free (&page);
         pages++;
     } while (*token && !rc);
     /* A key named in full that is an object is that object alone, not a prefix: s3://b/d/x.csv
-       must not count d/x.csv.gz and d/x.csv.bak too. A key that is no object stays a prefix. */
+       must not count d/x.csv.gz and d/x.csv.bak too, even when d/x.csv is empty (then there is
+       nothing to count). A key that is no object stays a prefix. */
     if (!rc && !*pattern && keylen && keep [keylen - 1] != '/') {
         char full [2400];
         snprintf (full, sizeof full, "s3://%s/%s", s->bucket, keep);
@@ -231,14 +236,17 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         for (size_t i = before; i < out->n && hit == out->n; i++)
             if (strcmp (out->v [i].uri, full) == 0)
                 hit = i;
-        if (hit < out->n) {
+        bool found = hit < out->n;
+        if (found || empty_hit) {   /* an empty object named in full is that object alone too */
             for (size_t i = before; i < out->n; i++)
                 if (i != hit) {
                     free (out->v [i].uri);
                     free (out->v [i].etag);
                 }
-            out->v [before] = out->v [hit];
-            out->n = before + 1;
+            if (found)
+                out->v [before] = out->v [hit];
+            out->n = before + found;
+            out->skipped_empty = before_empty + !found;
         }
     }
 done:

@@ -29,7 +29,8 @@ typedef struct {
     const char *if_match;   /* s3, http: the ETag the object had when listed, sent as If-Match
                                (NULL: none); a 412 fails the read with TL_ECHANGED */
     int64_t expect_mtime_ns;    /* file: the mtime it had when listed (0: none); checked before
-                                   and after the read, TL_ECHANGED if it moved */
+                                   and after the read, TL_ECHANGED if it moved. http without an
+                                   ETag: its Last-Modified, which every reply must match */
 } tl_store_cfg_t;
 
 typedef struct {
@@ -37,7 +38,7 @@ typedef struct {
     uint64_t size;
     char *etag;             /* owned, may be NULL: s3's ETag from the listing (quotes kept, as S3
                                sends it), http's from the HEAD */
-    int64_t mtime_ns;       /* file: st_mtim in ns; 0 if unknown */
+    int64_t mtime_ns;       /* file: st_mtim in ns; http without an ETag: Last-Modified; 0 if unknown */
 } tl_object_t;
 
 typedef struct {
