@@ -55,15 +55,26 @@ tl_http_req_fail (const tl_http_req_t *r, long status, const char *desc, tl_err_
     return tl_err_set (e, code, 0, "%s: %s", r->what, desc);
 }
 
-/*  The same ETag, quotes aside (a listing and a GET of some stores differ in them). */
+/*  An ETag's opaque part: without a weak mark (W/, which nginx adds to a reply it compresses on
+    the fly) and its quotes (a listing and a GET of some stores differ in them). */
+static const char *
+s_etag_core (const char *t, size_t *n)
+{
+    *n = strlen (t);
+    if (*n >= 2 && t [0] == 'W' && t [1] == '/')
+        t += 2, *n -= 2;
+    if (*n >= 2 && t [0] == '"' && t [*n - 1] == '"')
+        t++, *n -= 2;
+    return t;
+}
+
+/*  The same ETag, weak marks and quotes aside. */
 static bool
 s_same_etag (const char *a, const char *b)
 {
-    size_t na = strlen (a), nb = strlen (b);
-    if (na >= 2 && a [0] == '"' && a [na - 1] == '"')
-        a++, na -= 2;
-    if (nb >= 2 && b [0] == '"' && b [nb - 1] == '"')
-        b++, nb -= 2;
+    size_t na, nb;
+    a = s_etag_core (a, &na);
+    b = s_etag_core (b, &nb);
     return na == nb && memcmp (a, b, na) == 0;
 }
 
