@@ -27,6 +27,12 @@ tl_csv_find_header (const char *buf, size_t n, const char **line, size_t *len, u
         size_t l = nl ? (size_t) (nl - (buf + i)) : n - i, text = l;
         while (text > 0 && buf [i + text - 1] == '\r')
             text--;     /* a blank line may end in CRs (tl_csv_line) */
+        size_t lead = 0;
+        while (lead < text && buf [i + lead] == '\r')
+            lead++;     /* and start with CRs (tl_csv_line) */
+        text -= lead;
+        if (text == 3 && memcmp (buf + i + lead, "\xEF\xBB\xBF", 3) == 0)
+            text = 0;   /* a BOM alone: blank lines and the header follow (red team, session 11) */
         if (text > 0) {
             if (!nl && l <= TL_CSV_LINE_MAX)
                 return 0;

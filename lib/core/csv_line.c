@@ -9,6 +9,21 @@
 #include "lib/core/csv_int.h"
 #include <string.h>
 
+/*  What follows a quoted field's closing quote, up to the comma: [p, e) with its end trimmed as
+    a value's is. Python's csv module appends it to the value ("a"b is ab), and so does tally:
+    dropped, it made two values one without a word (red team, session 11). */
+static const char *
+s_after_quote (const char *p, const char *e, const char **te)
+{
+    const char *fe = memchr (p, ',', (size_t) (e - p));
+    if (!fe)
+        fe = e;
+    *te = fe;
+    while (*te > p && ((*te) [-1] == ' ' || (*te) [-1] == '\t' || (*te) [-1] == '\r'))
+        (*te)--;
+    return fe;
+}
+
 /*  Slow path for a record with quotes before or inside the value: walk fields per RFC 4180.
     Returns 1 with the (unquoted) value in self->unq, 0 for too few columns, -1 for a value
     longer than a key may be. */
@@ -39,8 +54,11 @@ s_quoted_field (tl_csv_t *self, const char *p, const char *e, size_t *vlen)
                 n++;
                 p++;
             }
-            while (p < e && *p != ',')
-                p++;
+            const char *t = p, *te;
+            p = s_after_quote (p, e, &te);
+            for (; want && t < te; t++, n++)
+                if (n < TL_AGG_KEY_MAX)
+                    self->unq [n] = *t;
         }
         else {
             const char *f = p, *fe = memchr (p, ',', e - p);
@@ -116,9 +134,11 @@ s_query_line (tl_csv_t *self, const char *p, const char *end)
                 }
                 self->unq [uo++] = *q++;
             }
+            const char *t = q, *te;
+            q = s_after_quote (q, end, &te);
+            while (t < te)
+                self->unq [uo++] = *t++;
             self->fields [nf++] = (tl_field_t) { self->unq + start, uo - start };
-            while (q < end && *q != ',')
-                q++;
         }
         else {
             size_t left = q < end ? (size_t) (end - q) : 0;
@@ -147,8 +167,8 @@ tl_csv_line (tl_csv_t *self, const char *p, size_t n, tl_err_t *e)
         end--;
     while (p < end && *p == '\r')
         p++;
-    if (end == p) {
-        self->st.blank++;
+    if (end == p || (self->state == TL_CSV_ST_HEADER && end - p == 3 && memcmp (p, "\xEF\xBB\xBF", 3) == 0)) {
+        self->st.blank++;   /* a blank line, or a BOM alone before the header (tl_csv_find_header) */
         return 0;
     }
     if (self->state == TL_CSV_ST_HEADER) {

@@ -3,7 +3,8 @@
     A record is a line, unless a quoted field holds newlines (RFC 4180). The quote rules are the
     field parsers' own (csv.c): a quote opens a quoted field only at the start of a field (first
     in the record, or right after a comma); inside one, "" is a quote and a lone quote closes it;
-    whatever follows the closing quote up to the comma is dropped, quotes included. A quote
+    whatever follows the closing quote up to the comma is appended to the value, its quotes
+    ordinary bytes, as Python's csv module reads it ("a"b is ab). A quote
     anywhere else is an ordinary byte, as Python's csv module reads it. So a record ends at the
     first newline outside a quoted field.
 
