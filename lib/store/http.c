@@ -1,7 +1,9 @@
 /*  store/http.c — one object behind an http(s) URL. Its size and version come from a HEAD
     request: the ETag, or where the server sends none its Last-Modified (kept as the object's
-    mtime, in ns), which every read then checks. */
+    mtime, in ns), which every read then checks. A server that sends neither leaves only the
+    size to check: that is said once a process, as a warning naming the first such URL. */
 #include "lib/aws/http.h"
+#include "lib/base/log.h"
 #include "lib/store/store.h"
 #include <string.h>
 
@@ -24,6 +26,12 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         return 0;
     }
     int64_t mtime = !*reply.etag && reply.last_modified > 0 ? reply.last_modified * 1000000000 : 0;
+    static bool s_said;
+    if (!*reply.etag && !mtime && !s_said) {
+        s_said = true;
+        tl_warn ("%s: the server sends neither ETag nor Last-Modified, so only the size of its objects "
+                 "is checked: one rewritten at the same size during the job would not be noticed", uri);
+    }
     if (tl_objlist_push_version (out, uri, (uint64_t) cl, *reply.etag ? reply.etag : NULL, mtime))
         return tl_err_set (e, TL_ENOMEM, 0, "out of memory");
     return 0;

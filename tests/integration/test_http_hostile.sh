@@ -37,6 +37,15 @@ for mode in ok norange redir noetag; do
 done
 pass "a server that ignores Range, a redirect, a server without ETags: exact"
 
+# Neither ETag nor Last-Modified: exact, and the operator is told that only the size is checked.
+"$TALLY" scan --input "$BASE/nover/a.csv" --group-by passenger_count --format json > "$T/nover.json" 2> "$T/nover.log" \
+    || fail "nover: exit $?"
+check_truth "$T/nover.json" "$T/www.truth.json" passenger_count > /dev/null || fail "nover: totals differ"
+grep -qF "$BASE/nover/a.csv: the server sends neither ETag nor Last-Modified" "$T/nover.log" \
+    || fail "nover: no warning in: $(tail -3 "$T/nover.log")"
+grep -qF "neither ETag" "$T/noetag.log" && fail "noetag: warned though Last-Modified was sent"
+pass "a server with neither ETag nor Last-Modified: exact, and a warning says only the size is checked"
+
 object_fails () {   # object_fails NAME WANT-TEXT CMD...: CMD exits non-zero and its stderr holds WANT-TEXT
     local name=$1 want=$2 rc=0
     shift 2

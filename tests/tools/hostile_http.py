@@ -15,6 +15,7 @@ GET/HEAD /MODE/NAME serves DIR/NAME, honouring Range and If-Match, except as MOD
             rewritten after the listing, behind a server that does not check If-Match
   noetag    sends no ETag, only Last-Modified (as python3 -m http.server does)
   lmflip    noetag, and flip's rewrite: the later replies have DIR/NAME.alt's Last-Modified
+  nover     sends neither ETag nor Last-Modified
 """
 import email.utils
 import hashlib, http.server, os, re, sys, threading
@@ -64,7 +65,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(404, [])
         etag = '"%s"' % hashlib.md5(data).hexdigest()
         tag = [("Last-Modified", email.utils.formatdate(os.stat(path).st_mtime, usegmt=True))]
-        if mode not in ("noetag", "lmflip"):
+        if mode == "nover":
+            tag = []
+        if mode not in ("noetag", "lmflip", "nover"):
             tag.append(("ETag", etag))
         im = self.headers.get("If-Match")
         if im and mode == "ok" and im != etag:
