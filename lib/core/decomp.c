@@ -2,7 +2,9 @@
     zstd, and so is 5? 2a 4d 18, a zstd skippable frame (pzstd starts every file with one).
     The magic of a format tally does not read (bzip2, xz, lz4, zip) fails the object: read as
     text, its bytes made a header line and no rows (ok, 0 rows) or rows of garbage. Anything
-    else is plain text and goes straight through. */
+    else is plain text and goes straight through. Zero bytes after the last gzip member are
+    padding (tar and some writers leave them; gzip -d ignores them) and are skipped; any other
+    byte after them fails the object, as a member cut short does. */
 #include "lib/core/decomp.h"
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ struct tl_decomp {
     unsigned char head [4];
     size_t nhead;
     z_stream z;
-    bool z_open, z_ended;
+    bool z_open, z_ended, z_pad;     /* z_pad: a member ended and zero padding began */
     ZSTD_DStream *zs;
     size_t zs_last;         /* last ZSTD_decompressStream result: 0 when a frame is complete */
     char *buf;
@@ -67,6 +69,17 @@ s_gzip (tl_decomp_t *self, const unsigned char *in, size_t len)
     self->z.next_in = (unsigned char *) in;
     self->z.avail_in = (uInt) len;
     while (self->z.avail_in > 0) {
+        if (self->z_ended && (self->z_pad || *self->z.next_in == 0)) {
+            self->z_pad = true;
+            while (self->z.avail_in > 0 && *self->z.next_in == 0) {
+                self->z.next_in++;
+                self->z.avail_in--;
+            }
+            if (self->z.avail_in > 0)
+                return tl_err_set (self->e, TL_EPROTO, 0, "gzip data is followed by bytes that are neither "
+                                   "another member nor zero padding (corrupt object?)");
+            break;
+        }
         if (self->z_ended) {
             /* Another gzip member follows (concatenated files are valid gzip). */
             inflateReset (&self->z);

@@ -45,3 +45,19 @@ grep -q "looks_plain.csv is .*compressed and cannot be split" "$T/mis.log" || fa
 "$TALLY" run --input "$T/mis" --group-by passenger_count --split-size 0 --format json > "$T/mis.json" 2> "$T/mis0.log" \
     || fail "a gzip named .csv with --split-size 0 failed"
 pass "truncated gzip and a gzip named .csv cut into ranges: the job fails and names the object"
+
+# Zero padding after the last member (tar leaves it; gzip -d ignores it) is not data; a
+# non-zero byte after it is corruption.
+mkdir -p "$T/pad" "$T/padbad" "$T/padplain"
+f=$(ls "$T/data"/*.csv | head -n 1)
+cp "$f" "$T/padplain/"
+{ gzip -c "$f"; head -c 70000 /dev/zero; } > "$T/pad/p.csv.gz"
+"$TALLY" scan --input "$T/pad" --group-by passenger_count --format json > "$T/pad.json" 2> "$T/pad.log" \
+    || fail "a gzip with zero padding failed: $(tail -2 "$T/pad.log")"
+python3 "$TALLY_SRC/tests/tools/ref_query.py" "$T/pad.json" "$T/padplain" --group-by passenger_count > /dev/null \
+    || fail "a gzip with zero padding: totals differ from Python's count of the plain file"
+{ gzip -c "$f"; head -c 500 /dev/zero; printf 'x'; } > "$T/padbad/q.csv.gz"
+"$TALLY" scan --input "$T/padbad" --group-by passenger_count > /dev/null 2> "$T/padbad.log" \
+    && fail "a gzip with a byte after its zero padding counted as success"
+grep -q "neither another member nor zero padding" "$T/padbad.log" || fail "padding garbage not explained: $(tail -2 "$T/padbad.log")"
+pass "zero padding after the last gzip member is skipped (exact); a byte after it fails the object"
