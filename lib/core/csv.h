@@ -45,7 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*  The longest record (or header line), in bytes, without its newline. */
+/*  The longest record (or header line), in bytes, without its newline. A CR before the newline
+    counts: a CRLF record of exactly TL_CSV_LINE_MAX bytes is over-long (a bad row, counted). */
 #define TL_CSV_LINE_MAX (1024 * 1024)
 /*  What a header line over TL_CSV_LINE_MAX fails its object with (TL_EPROTO). */
 #define TL_CSV_HEADER_TOO_LONG "header line longer than 1 MiB (1048577+ bytes): not a CSV header?"
