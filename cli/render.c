@@ -4,7 +4,8 @@
            hold a comma, quote or newline are quoted (RFC 4180).
     json:  one object: column, groups [{key, count}], rows, bad_rows, blank_lines, bytes,
            bytes_total, fetched (bytes read from storage), skipped_row_groups (Parquet, by
-           statistics), tasks, tasks_total, duplicates_ignored, elapsed_s, done, ok, error, mappers.
+           statistics), tasks, tasks_total, duplicates_ignored, elapsed_s, done, ok, error, job (a job's
+           id, when there is one), mappers.
     table: aligned for people, with each group's share and a summary line. */
 #include "cli/render.h"
 #include "lib/base/err.h"
@@ -792,6 +793,10 @@ tl_render_end (tl_render_stream_t **s_p, const tl_msg_t *u)
             }
         fputs ("},\"error\":", f);
         s_json_str (f, u->error ? u->error : "", u->error ? strlen (u->error) : 0);
+        if (u->job && *u->job) {
+            fputs (",\"job\":", f);
+            s_json_str (f, u->job, strlen (u->job));
+        }
         fputs (",\"mappers\":[", f);
         for (size_t i = 0; i < u->n_mappers; i++) {
             fputs (i ? ",{\"name\":" : "{\"name\":", f);

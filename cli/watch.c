@@ -40,6 +40,8 @@ s_usage (FILE *f)
              "  --top N          show the N biggest groups live (default 20 on a terminal; with jsonl, every\n"
              "                   group unless given); the final result has every group\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
+             "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"): a\n"
+             "                   watcher started before it, or between two jobs, waits for it\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
              "  --web HOST:PORT  serve a live dashboard there (a page, /api/state, /api/events); with --web,\n"
@@ -495,7 +497,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             tl_badmsg ("the reducer", &e);
             continue;
         }
-        if (m.type != TL_MSG_UPDATE) {
+        if (m.type != TL_MSG_UPDATE || (o->job && strcmp (m.job ? m.job : "", o->job) != 0)) {
             tl_msg_clear (&m);
             continue;
         }
@@ -589,6 +591,7 @@ tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
         { "keys", required_argument, 0, 'k' },      { "output", required_argument, 0, 'O' },
         { "web", required_argument, 0, 'W' },       { "web-allow-remote", no_argument, 0, 'A' },
         { "top", required_argument, 0, 'n' },       { "verbose", no_argument, 0, 'v' },
+        { "job", required_argument, 0, 'j' },
         { 0, 0, 0, 0 },
     };
     int c;
@@ -604,6 +607,13 @@ tl_watch_parse (int argc, char **argv, tl_watch_args_t *a)
             case 'W': a->web.listen = optarg; break;
             case 'A': a->web.allow_remote = true; break;
             case 'u': a->o.until_done = true; break;
+            case 'j':
+                if (!*optarg || strlen (optarg) > TL_STR_MAX) {
+                    fprintf (stderr, "tally watch: --job wants the job's id (as the broker logs it), not '%s'\n", optarg);
+                    return 2;
+                }
+                a->o.job = optarg;
+                break;
             case 'o': a->o.once = true; break;
             case 1100:
                 if (tl_sort_parse (optarg, &a->sort) != 0) {

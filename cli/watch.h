@@ -17,6 +17,9 @@ typedef struct {
     bool once;          /* print the first state received and exit */
     bool live;          /* redraw in place (a terminal) */
     int timeout_s;      /* give up after this long without a final result; 0: never */
+    const char *job;    /* if set: only this job's updates count (its id, from the broker's log or
+                           a result's "job"); others are ignored, so a watcher started between two
+                           jobs does not take the one before for this one */
     const char *output; /* also write the final result here (format from the name: .json, else csv) */
     const char *endpoint;   /* the reducer's address: while nothing comes from it, say so on stderr
                                (at 3 s, then every 30 s); NULL: wait quietly */

@@ -64,6 +64,30 @@ wait "$B3" || fail "broker 3 exit"
 check_truth "$T/final3.json" "$T/other.truth.json" passenger_count || fail "job 3's totals"
 pass "the next job on the same reducer is exact"
 
+# A watcher started between two jobs would print the last job's table: the result names its job,
+# and --job waits for the one asked for. Job 3 is done here: a watcher for another job times out
+# (exit 3) instead of printing job 3's table.
+job3=$(grep -o "job [0-9a-f]\{16\}" "$T/broker3.log" | head -1 | cut -d' ' -f2)
+grep -q "\"job\":\"$job3\"" "$T/final3.json" || fail "the result does not name job $job3"
+rc=0
+"$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format json --timeout 2 --job 0123456789abcdef \
+    > "$T/other_job.json" 2> "$T/other_job.log" || rc=$?
+[ "$rc" -eq 3 ] || fail "a watcher of another job exited $rc with $(head -c 200 "$T/other_job.json")"
+[ ! -s "$T/other_job.json" ] || fail "a watcher of another job printed job 3's table"
+bg broker5 "$TALLY" broker --listen "tcp://127.0.0.1:$BP2" --reducer "$RE" --input "$T/data" --group-by passenger_count
+B5=$LAST_PID
+wait_for "$T/broker5.log" "job [0-9a-f]\{16\}" 20
+job5=$(grep -o "job [0-9a-f]\{16\}" "$T/broker5.log" | head -1 | cut -d' ' -f2)
+"$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format json --timeout 120 --job "$job5" \
+    > "$T/final5.json" 2> "$T/final5.log" &
+W5=$!
+bg m5 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP2" --slots 2 --name m5
+wait "$W5" || fail "the watcher of job 5 exited non-zero: $(tail -2 "$T/final5.log")"
+wait "$B5" || fail "broker 5 exit"
+grep -q "\"job\":\"$job5\"" "$T/final5.json" || fail "job 5's result names another job"
+check_truth "$T/final5.json" "$TRUTH" passenger_count || fail "job 5's totals (watch --job)"
+pass "the result names its job; watch --job skips other jobs' tables (another job's watcher times out), and job 5 is exact"
+
 # --verify-fraction: honest mappers agree; a mapper that lies about the tasks it was given is
 # caught by a copy on another mapper, and the job fails naming both.
 BP4=$(free_port)
