@@ -255,8 +255,14 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
             s_piece_t *pc = NULL;
             curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &pc);
             CURLcode cc = msg->data.result;
-            if (!pc->status)    /* a reply with no body never reached s_write */
+            if (!pc->status) {  /* a reply with no body never reached s_write */
                 curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE, &pc->status);
+                /* Nor was it judged there: an empty 2xx (the object emptied or replaced behind a
+                   server that ignores Range and If-Match) fails as changed, not as a short body
+                   retried until the attempts run out. */
+                if (cc == CURLE_OK && pc->status >= 200 && pc->status <= 299 && !sp.bad)
+                    sp.bad = tl_http_req_check (r, pc->curl, pc->status, pc->from, &pc->seen, e);
+            }
             s_finish (&sp, pc);
             if (sp.sink_rc)
                 break;

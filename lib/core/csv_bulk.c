@@ -239,13 +239,15 @@ s_nlq_sse2 (const char *p, const char *lim)
         uint64_t upto = ve >= 64 ? ~0ULL : ((1ULL << ve) - 1);                                      \
         /* The newline; NULL if a quote or a lone CR comes first. */                                \
         const char *nl = stop < 64 ? p + stop : NLQ (p + 64, buf + lim);                            \
-        /* A quote or CR in these 64 bytes, other than the CR that ends the line (CRLF). */          \
-        uint64_t qc = m.qc;                                                                         \
+        /* A quote or CR in the line's bytes among these 64, other than the CR that ends the line   \
+           (CRLF). The next line's are not this line's business: it is looked at from its own start \
+           (with CRLF, a short line's 64 bytes nearly always hold the next line's CR). */           \
+        uint64_t qc = stop < 64 ? m.qc & ((1ULL << stop) - 1) : m.qc;                               \
         if (qc && nl && (size_t) (nl - p) - 1 < 64 && nl [-1] == '\r')                              \
             qc &= ~(1ULL << ((size_t) (nl - p) - 1));                                               \
         if (qc || !nl || (size_t) (nl - p) > TL_CSV_LINE_MAX) {                                     \
-            /* A quote in the line or just after it (the record may go on past this newline), a    \
-               lone CR (a bad row there), or an over-long line: the record path. */                 \
+            /* A quote in the line (the record may go on past this newline), a lone CR (a bad row \
+               there), or an over-long line: the record path. */                                    \
             size_t next_ = tl_csv_slow_record (self, buf, ls, lim, base);                                \
             if (next_ == SIZE_MAX) {                                                                \
                 *how = TL_CSV_BULK_OPEN;                                                                 \

@@ -16,6 +16,9 @@ GET/HEAD /MODE/NAME serves DIR/NAME, honouring Range and If-Match, except as MOD
   noetag    sends no ETag, only Last-Modified (as python3 -m http.server does)
   lmflip    noetag, and flip's rewrite: the later replies have DIR/NAME.alt's Last-Modified
   nover     sends neither ETag nor Last-Modified
+  empty     ignores Range and If-Match; after the first request (the listing's HEAD) every reply is
+            a 200 with an empty body and no ETag: the object emptied behind a server (or proxy)
+            that checks nothing
 """
 import email.utils
 import hashlib, http.server, os, re, sys, threading
@@ -57,6 +60,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             later = (mode, name) in seen
             seen.add((mode, name))
+        if mode == "empty" and later:
+            return self.reply(200, [])
         if mode in ("flip", "lmflip") and later:
             path += ".alt"
         try:
