@@ -172,6 +172,7 @@ typedef struct {
     int broker;     /* index of the broker */
     bool broker_failed;
     bool mappers_gone;
+    bool reducer_gone;  /* the reducer exited (it serves until told to stop): nothing can finish */
     uint64_t updates;   /* UPDATEs received (tl_watch_loop counts them) */
     int64_t gone_at;    /* when the broker's failure or the mappers' going was first seen */
 } s_watchdog_t;
@@ -289,7 +290,13 @@ s_alive (void *arg)
         if (strcmp (w->kids [i].role, "mapper") == 0 && !w->kids [i].exited)
             any = true;
     bool mappers_gone = !any && !b->exited;
-    if (!broker_failed && !mappers_gone)
+    /* The reducer never exits by itself before run stops it: one that is gone (killed, crashed)
+       can apply nothing more, and the broker would only learn it after 8 attempts per task. */
+    bool reducer_gone = false;
+    for (int i = 0; i < w->nkids; i++)
+        if (strcmp (w->kids [i].role, "reducer") == 0 && w->kids [i].exited)
+            reducer_gone = true;
+    if (!broker_failed && !mappers_gone && !reducer_gone)
         return true;
     int64_t now = tl_now_ms ();
     if (!w->gone_at)
@@ -298,6 +305,7 @@ s_alive (void *arg)
         return true;
     w->broker_failed = broker_failed;
     w->mappers_gone = mappers_gone;
+    w->reducer_gone = reducer_gone;
     return false;
 }
 
@@ -577,7 +585,7 @@ tl_run_main (int argc, char **argv)
         tl_security_client (sec, sub, &se);
     if (!sub || tl_sock_connect (sub, pep) < 0)
         goto done;
-    s_watchdog_t wd = { kids, nkids, broker, false, false, 0, 0 };
+    s_watchdog_t wd = { kids, nkids, broker, false, false, false, 0, 0 };
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";
     tl_watch_opts_t o = wa.o;       /* fmt, output, until_done */
@@ -607,6 +615,18 @@ tl_run_main (int argc, char **argv)
             tl_render_error (stderr, jerr, "  ");
         }
     }
+    else if (wd.reducer_gone) {
+        for (int i = 0; i < nkids; i++)
+            if (strcmp (kids [i].role, "reducer") == 0) {
+                int st = kids [i].status;
+                if (WIFSIGNALED (st))
+                    fprintf (stderr, "tally run: the reducer (pid %d) was killed by signal %d before the job "
+                             "finished; no result\n", (int) kids [i].pid, WTERMSIG (st));
+                else
+                    fprintf (stderr, "tally run: the reducer (pid %d) exited with %d before the job finished; "
+                             "no result\n", (int) kids [i].pid, WIFEXITED (st) ? WEXITSTATUS (st) : -1);
+            }
+    }
     else if (wd.broker_failed)
         fprintf (stderr, "tally run: the broker failed (see its message above)\n");
     else if (wd.mappers_gone)
@@ -632,7 +652,8 @@ done:
     for (int i = 0; i < nkids; i++)
         broker_failed |= strcmp (kids [i].role, "broker") == 0 && kids [i].exited
                          && !(WIFEXITED (kids [i].status) && WEXITSTATUS (kids [i].status) == 0);
-    bool unread = s_pipe_closed && wrc != 0 && wrc != 1;
+    /* Without a reducer the broker and the mappers would go on for nothing, too. */
+    bool unread = (s_pipe_closed || wd.reducer_gone) && wrc != 0 && wrc != 1;
     for (int i = 0; i < nkids && (broker_failed || unread); i++)
         if (kids [i].pid > 0 && !kids [i].exited && (unread || strcmp (kids [i].role, "mapper") == 0))
             kill (kids [i].pid, SIGTERM);
