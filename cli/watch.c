@@ -43,7 +43,8 @@ s_usage (FILE *f)
              "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"): a\n"
              "                   watcher started before it, or between two jobs, waits for it\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
-             "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV)\n"
+             "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV);\n"
+             "                   a failed job's partial table goes to FILE.failed instead\n"
              "  --web HOST:PORT  serve a live dashboard there (a page, /api/state, /api/events); with --web,\n"
              "                   watch keeps serving after the end unless --until-done\n"
              "  --web-allow-remote  with --keys, --web may name a non-loopback address; every visitor then\n"
@@ -280,6 +281,19 @@ s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int ou
     return rc;
 }
 
+/*  Where --output's table goes: the file named, or, for a job that failed, FILE.failed (said on
+    stderr), so that a failed job's partial table never takes the place of a result (a CSV has
+    nowhere to say it failed, and a good file from before would be lost). */
+static const char *
+s_output_target (const tl_watch_opts_t *o, const tl_msg_t *last, char *buf, size_t cap)
+{
+    if (last && last->done && last->ok)
+        return o->output;
+    snprintf (buf, cap, "%s.failed", o->output);
+    fprintf (stderr, "tally watch: the job failed, so its partial table goes to %s, not to %s\n", buf, o->output);
+    return buf;
+}
+
 /*  The job's end: the result to --output (through a temporary name: a reader never sees half
     of it) and to out, as opts ask. Returns the exit code (0 ok, 1 the job failed or its result
     could not be written). */
@@ -295,7 +309,8 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
         bool ok = f != NULL;
         if (f) {
             s_render_all (f, clone, fin, s_output_fmt (o->output));
-            ok = fclose (f) == 0 && rename (tmp, o->output) == 0;
+            char failed [4200];
+            ok = fclose (f) == 0 && rename (tmp, s_output_target (o, last, failed, sizeof failed)) == 0;
         }
         if (!ok)
             output_err = errno ? errno : EIO;
@@ -381,7 +396,8 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
             err = ENOMEM;
         if (st->tmpf && fclose (st->tmpf) != 0 && !err)
             err = errno;
-        if (!err && rename (st->tmp, o->output) != 0)
+        char failed [4200];
+        if (!err && rename (st->tmp, s_output_target (o, last, failed, sizeof failed)) != 0)
             err = errno;
         if (err && st->tmpf)
             unlink (st->tmp);

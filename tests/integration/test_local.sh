@@ -37,6 +37,19 @@ check_truth "$T/result.json" "$TRUTH" passenger_count || fail "--output json"
 cmp "$T/result.csv" "$T/stdout.csv" || fail "--output csv differs from the printed csv"
 pass "--output FILE (json and csv)"
 
+# A failed job's partial table never takes the place of a result: it goes to FILE.failed, the file
+# named keeps what it held, and the exit code and a line say so.
+mkdir -p "$T/bad"
+cp "$T"/data/*.csv "$T/bad/"
+head -c 3000 "$T/data/$(ls "$T/data" | head -1)" | gzip -c | head -c 900 > "$T/bad/cut.csv.gz"
+echo "an earlier good result" > "$T/keep.csv"
+"$TALLY" run --input "$T/bad" --group-by passenger_count --output "$T/keep.csv" --format csv -q \
+    > "$T/bad.out" 2> "$T/bad.log" && fail "a job over a cut gzip exited 0"
+[ "$(cat "$T/keep.csv")" = "an earlier good result" ] || fail "a failed job replaced --output: $(head -3 "$T/keep.csv")"
+head -1 "$T/keep.csv.failed" | grep -qx 'passenger_count,count' || fail "no partial table in FILE.failed: $(cat "$T/bad.log")"
+grep -q "keep.csv.failed, not to" "$T/bad.log" || fail "no line about FILE.failed: $(cat "$T/bad.log")"
+pass "a failed job: --output FILE kept, the partial table in FILE.failed, a non-zero exit and a line"
+
 # --log-format json: every log line of every process (run passes it to its children) is JSON.
 "$TALLY" --log-format json run --input "$T/data" --group-by passenger_count -v --format json > "$T/lj.json" 2> "$T/lj.log"
 check_truth "$T/lj.json" "$TRUTH" passenger_count || fail "totals with json logs"
