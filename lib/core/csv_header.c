@@ -113,6 +113,12 @@ tl_csv_set_header (tl_csv_t *self, const char *line, size_t len, tl_err_t *e)
             return tl_query_column_error (e, self->name, c, line, len);
         self->col = c;
     }
+    else if (self->col >= 0) {
+        /* By number: a header without that field means every row would be bad. */
+        int fields = tl_header_count_fields (line, len);
+        if (self->col >= fields)
+            return tl_query_width_error (e, self->col + 1, fields, line, len);
+    }
     if (self->state == TL_CSV_ST_HEADER)
         self->state = TL_CSV_ST_ROWS;
     return 0;

@@ -108,6 +108,23 @@ tl_header_find_column (const char *line, size_t len, const char *name)
 }
 
 int
+tl_header_count_fields (const char *line, size_t len)
+{
+    const char *p = s_skip_bom (line, len), *end = line + len;
+    int n = 0;
+    for (;;) {
+        const char *f, *fe;
+        int open;
+        s_field (&p, end, &f, &fe, &open);
+        n++;
+        if (p >= end)
+            break;
+        p++;    /* the comma */
+    }
+    return n;
+}
+
+int
 tl_header_open_quote (const char *line, size_t len)
 {
     const char *p = s_skip_bom (line, len), *end = line + len;

@@ -16,6 +16,9 @@
     meant cannot be told, and taking the first would count one the user may not have meant. */
 #define TL_HEADER_TWICE (-2)
 int tl_header_find_column (const char *line, size_t len, const char *name);
+/*  How many fields a header line holds, split as tl_header_find_column splits them (an empty
+    line is one empty field). */
+int tl_header_count_fields (const char *line, size_t len);
 /*  Does a quoted field of the header line run past its end (a newline inside quotes in a
     column name)? The header is one line, so its rest would be read as a row: callers fail. */
 int tl_header_open_quote (const char *line, size_t len);

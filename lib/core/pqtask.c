@@ -86,12 +86,17 @@ tl_pqquery_resolve (tl_pqquery_t *pq, const char *text, const tl_pq_meta_t *m, t
     }
     *p = 0;
     rc = tl_query_resolve (&pq->q, hdr, (size_t) (p - hdr), e);
-    free (hdr);
     if (rc == TL_ECOLUMN) {
+        /* The header above is made up: say it in the file's own terms. A name twice, or two of
+           its aliases, keeps the message that says so. */
         const tl_qcol_t *c = s_unresolved (&pq->q);
-        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found among the file's %zu Parquet columns",
-                           c ? c->name : "?", m->ncols);
+        if (c && c->num)
+            rc = tl_err_set (e, TL_ECOLUMN, 0, "column %d not found: the file has %zu columns", c->num, m->ncols);
+        else if (!c || tl_query_find_column (&pq->q, hdr, (size_t) (p - hdr), c->name) == -1)
+            rc = tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found among the file's %zu Parquet columns",
+                             c ? c->name : "?", m->ncols);
     }
+    free (hdr);
     if (rc)
         return rc;
     const tl_query_t *q = &pq->q;

@@ -442,12 +442,27 @@ s_try (const char *line, size_t len, const char *name)
     return tl_header_find_column (line, len, name);
 }
 
+/*  What the names of one alias group found so far (found), and one more name's lookup (c): the
+    column, -1 for none yet, or an ambiguity (a name twice, or two names in two columns). */
+static int
+s_also (int found, int c)
+{
+    if (found < -1 || c == -1)
+        return found;
+    if (c < 0)
+        return c;
+    return found >= 0 && found != c ? TL_QUERY_ALIAS_TWICE : c;
+}
+
 int
 tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name)
 {
     int c = s_try (line, len, name);
     if (c != -1)
         return c;       /* found, or named twice */
+    /* The name is not there: its alias group's names. Two of them in two columns (a header
+       that holds Trip_Pickup_DateTime and pickup_datetime) cannot be told apart, as a name
+       twice cannot: which one the group's order would pick is not what the user chose. */
     for (int i = 0; q && i < q->nalias; i++) {
         const tl_qalias_t *a = &q->alias [i];
         int hit = strcasecmp (a->name, name) == 0;
@@ -455,11 +470,11 @@ tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const c
             hit = strcasecmp (a->alts [j], name) == 0;
         if (!hit)
             continue;
-        if ((c = s_try (line, len, a->name)) != -1)
-            return c;
+        c = s_try (line, len, a->name);
         for (int j = 0; j < a->nalts; j++)
-            if ((c = s_try (line, len, a->alts [j])) != -1)
-                return c;
+            c = s_also (c, s_try (line, len, a->alts [j]));
+        if (c != -1)
+            return c;
     }
     for (size_t i = 0; i < sizeof s_tlc / sizeof s_tlc [0]; i++) {
         int hit = 0;
@@ -467,9 +482,11 @@ tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const c
             hit = strcasecmp (s_tlc [i][j], name) == 0;
         if (!hit)
             continue;
+        c = -1;
         for (int j = 0; s_tlc [i][j]; j++)
-            if ((c = s_try (line, len, s_tlc [i][j])) != -1)
-                return c;
+            c = s_also (c, s_try (line, len, s_tlc [i][j]));
+        if (c != -1)
+            return c;
     }
     return -1;
 }
@@ -482,13 +499,28 @@ tl_query_column_error (tl_err_t *e, const char *name, int found, const char *lin
         return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is named more than once in header '%.*s%s' (case aside), "
                            "so which one is meant cannot be told (name it by its position instead, 1 for the first)",
                            name, (int) show, line, show < len ? "..." : "");
+    if (found == TL_QUERY_ALIAS_TWICE)
+        return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' is not in header '%.*s%s', and two of its other names are, "
+                           "in two columns, so which one is meant cannot be told (name one of them, or its position, "
+                           "1 for the first)", name, (int) show, line, show < len ? "..." : "");
     return tl_err_set (e, TL_ECOLUMN, 0, "column '%s' not found in header '%.*s%s'", name, (int) show, line,
                        show < len ? "..." : "");
 }
 
-static int
-s_resolve (const tl_query_t *q, tl_qcol_t *c, const char *line, size_t len, tl_err_t *e)
+/*  A column asked for by number that the header has no field for: every row would be bad. */
+int
+tl_query_width_error (tl_err_t *e, int num, int fields, const char *line, size_t len)
 {
+    size_t show = len > 300 ? 300 : len;
+    return tl_err_set (e, TL_ECOLUMN, 0, "column %d asked for, but header '%.*s%s' has %d column%s", num, (int) show,
+                       line, show < len ? "..." : "", fields, fields == 1 ? "" : "s");
+}
+
+static int
+s_resolve (const tl_query_t *q, tl_qcol_t *c, const char *line, size_t len, int fields, tl_err_t *e)
+{
+    if (c->num > fields)
+        return tl_query_width_error (e, c->num, fields, line, len);
     if (c->num)
         c->col = c->num - 1;
     else if ((c->col = tl_query_find_column (q, line, len, c->name)) < 0)
@@ -499,16 +531,16 @@ s_resolve (const tl_query_t *q, tl_qcol_t *c, const char *line, size_t len, tl_e
 int
 tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e)
 {
-    int rc = 0, maxcol = 0;
+    int rc = 0, maxcol = 0, fields = tl_header_count_fields (line, len);
     for (int i = 0; i < q->nby && rc == 0; i++)
-        if ((rc = s_resolve (q, &q->by [i], line, len, e)) == 0 && q->by [i].col > maxcol)
+        if ((rc = s_resolve (q, &q->by [i], line, len, fields, e)) == 0 && q->by [i].col > maxcol)
             maxcol = q->by [i].col;
     for (int i = 0; i < q->naggs && rc == 0; i++)
-        if (q->aggs [i].kind != TL_Q_COUNT && (rc = s_resolve (q, &q->aggs [i].col, line, len, e)) == 0
+        if (q->aggs [i].kind != TL_Q_COUNT && (rc = s_resolve (q, &q->aggs [i].col, line, len, fields, e)) == 0
             && q->aggs [i].col.col > maxcol)
             maxcol = q->aggs [i].col.col;
     for (int i = 0; i < q->nwhere && rc == 0; i++)
-        if ((rc = s_resolve (q, &q->where [i].col, line, len, e)) == 0 && q->where [i].col.col > maxcol)
+        if ((rc = s_resolve (q, &q->where [i].col, line, len, fields, e)) == 0 && q->where [i].col.col > maxcol)
             maxcol = q->where [i].col.col;
     q->maxcol = maxcol;
     return rc;

@@ -105,11 +105,17 @@ unsigned tl_query_ncells (const char *text);
 bool tl_query_is_plain (const char *text);
 /*  Resolve every column against a header line. TL_ECOLUMN names the first one missing. */
 int tl_query_resolve (tl_query_t *q, const char *line, size_t len, tl_err_t *e);
-/*  Find a column by name in a header, through the user's aliases and the TLC table. -1 if absent. */
+/*  Find a column by name in a header, through the user's aliases and the TLC table: its index, -1
+    if absent, TL_HEADER_TWICE or TL_QUERY_ALIAS_TWICE if which column is meant cannot be told. */
 int tl_query_find_column (const tl_query_t *q, const char *line, size_t len, const char *name);
 /*  The error for a column name that tl_query_find_column did not resolve (found: -1, not in the
     header; TL_HEADER_TWICE, named more than once): TL_ECOLUMN, with the header shown. */
 int tl_query_column_error (tl_err_t *e, const char *name, int found, const char *line, size_t len);
+/*  tl_query_find_column's answer when the name is not in the header but two names of its alias
+    group are, in two different columns. */
+#define TL_QUERY_ALIAS_TWICE (-3)
+/*  The error for a column asked for by number (num, 1-based) past the header's fields. */
+int tl_query_width_error (tl_err_t *e, int num, int fields, const char *line, size_t len);
 /*  A cell's number: decimal text, surrounding spaces allowed; hex, nan and inf are not numbers.
     Returns 1 with *v set, or 0. Exactly strtod's double for every accepted text. */
 int tl_query_parse_num (const char *p, size_t n, double *v);

@@ -96,3 +96,22 @@ got = {r[0]: int(r[1]) for r in list(csv.reader(open(sys.argv[2], newline="")))[
 assert got == dict(want), (got, want)
 PY
 pass "a column named twice fails the object (key, where, agg; run and scan); by its position it counts as Python"
+
+# Two other names of the asked column in two columns (Trip_Pickup_DateTime and pickup_datetime,
+# asked for as tpep_pickup_datetime): the alias table's order picked one without a word (red
+# team, session 12, F4). Now the object fails like a name twice; each name itself still counts.
+printf 'Trip_Pickup_DateTime,pickup_datetime\nB,A\nC,A\n' > "$T/al.csv"
+object_fails "two of its other names are, in two columns" "$T/al.csv" --group-by tpep_pickup_datetime
+object_fails "two of its other names are, in two columns" "$T/al.csv" --group-by x --column-alias 'x=pickup_datetime|Trip_Pickup_DateTime'
+"$TALLY" scan --input "$T/al.csv" --group-by pickup_datetime --format csv > "$T/al2.csv" || fail "by its own name"
+[ "$(tail -n +2 "$T/al2.csv")" = "A,2" ] || fail "by its own name: $(cat "$T/al2.csv")"
+pass "two aliases of the asked column in two columns fail the object; a name of its own counts"
+
+# A column number past the header's fields made every row bad, and the job ended ok (red team,
+# session 12, F6). Now the object fails as a missing name does, plain or in a query.
+printf 'a,b\n1,2\n3,4\n' > "$T/w2.csv"
+for q in "--group-by 5" "--group-by a --where 3=1" "--group-by 1,3" "--group-by a --agg sum:4"; do
+    # shellcheck disable=SC2086
+    object_fails "asked for, but header 'a,b' has 2 columns" "$T/w2.csv" $q
+done
+pass "a column number past the header's fields fails the object (key, where, agg; run and scan)"

@@ -248,6 +248,9 @@ test_header_matching (void **state)
     assert_int_equal (tl_header_find_column (esc, strlen (esc), "b\"c"), 1);
     assert_int_equal (tl_header_find_column (esc, strlen (esc), "d"), 2);
     assert_int_equal (tl_header_find_column (sp, strlen (sp), "a"), 3);    /* a space first: not quoted */
+    assert_int_equal (tl_header_count_fields ("\"x,y\",a,b", 9), 3);
+    assert_int_equal (tl_header_count_fields ("a,b,", 4), 3);
+    assert_int_equal (tl_header_count_fields ("", 0), 1);
     assert_int_equal (tl_header_open_quote ("\"x,y\",a", 7), 0);
     assert_int_equal (tl_header_open_quote ("a,\"x", 4), 1);
     assert_int_equal (tl_header_open_quote ("a,b\"x", 5), 0);

@@ -78,6 +78,21 @@ test_resolve_aliases (void **state)
     assert_int_equal (tl_query_parse ("by nothing_like_it\nagg count\n", &q, &e), 0);
     assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), TL_ECOLUMN);
     assert_non_null (strstr (e.msg, "nothing_like_it"));
+    /* Two other names of the asked one in two columns: which is meant cannot be told. */
+    const char *both = "Trip_Pickup_DateTime,x,pickup_datetime";
+    assert_int_equal (tl_query_find_column (NULL, both, strlen (both), "tpep_pickup_datetime"), TL_QUERY_ALIAS_TWICE);
+    assert_int_equal (tl_query_find_column (NULL, both, strlen (both), "pickup_datetime"), 2);
+    assert_int_equal (tl_query_parse ("by mine\nalias mine=x|pickup_datetime\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, both, strlen (both), &e), TL_ECOLUMN);
+    assert_non_null (strstr (e.msg, "two of its other names"));
+    /* One column under two of its names (case aside) is no ambiguity. */
+    assert_int_equal (tl_query_find_column (NULL, "a,Fare_Amt", 10, "fare_amount"), 1);
+    /* By number, past the header's fields: every row would be bad. */
+    assert_int_equal (tl_query_parse ("by 2\nagg sum:6\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), TL_ECOLUMN);
+    assert_non_null (strstr (e.msg, "column 6 asked for"));
+    assert_int_equal (tl_query_parse ("by 2\nagg sum:5\n", &q, &e), 0);
+    assert_int_equal (tl_query_resolve (&q, h09, strlen (h09), &e), 0);
 }
 
 static tl_field_t
