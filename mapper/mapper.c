@@ -737,8 +737,10 @@ done:
         for (uint32_t i = 0; i < mp.nslots; i++)
             mp.slots [i].cancel = 1;
         for (uint32_t i = 0; i < mp.nslots; i++) {
-            /* A slot that finished while we were leaving has a result waiting: take it. */
-            while (mp.slots [i].actor && mp.slots [i].work) {
+            /* A slot that finished while we were leaving has a result waiting: take it. (One
+               whose DONE came already, its partial still going out, owes nothing: waiting for
+               it blocked the exit for ever behind a reducer that took nothing.) */
+            while (mp.slots [i].actor && mp.slots [i].work && !mp.slots [i].out) {
                 char *cmd = NULL;
                 void *ptr = NULL;
                 if (zsock_recv (mp.slots [i].actor, "sp", &cmd, &ptr) != 0)
