@@ -4,8 +4,10 @@
     The broker hands out no task until the reducer has answered JOB with its applied set, so
     that a task the reducer already holds is never run again. From then on each poll round does
     this: take messages, re-fill the credit of idle mappers from the queue, expire leases, and
-    every hb_ms send heartbeats. Every 3 s it re-sends JOB, and the reducer answers with its full
-    applied set. That heals lost acks and a reducer that restarted.
+    every hb_ms send heartbeats. Every 3 s it re-sends JOB, and the reducer answers with what the
+    broker lacks of its applied set (all of it after either side restarted). That heals lost
+    acks and a reducer that restarted; and since every JOB is answered, its silence says that
+    the reducer is gone (s_reducer_silence).
 
     When the queue runs dry and a mapper has an idle slot, the broker asks the runner of the task
     with the most bytes left to cut it (STEAL/CUT); the tail becomes a new task. What cannot be
@@ -290,6 +292,48 @@ s_await_verdict (tl_broker_t *b, char *why, size_t whylen)
     }
     zpoller_destroy (&p);
     return rc;
+}
+
+/*  The reducer answers every JOB (sent every 3 s), and says so (`answers`: one from before that
+    is silent when it has nothing new, and is not judged by it). Silent longer than REDUCER_SILENT_MS, it is
+    gone or cut off: say so (and again every minute), and hold the apply timeouts meanwhile,
+    since a task finished while the reducer is away is not one whose partial it cannot take.
+    Silent for REDUCER_GIVEUP_MS, the job fails, naming the reducer. */
+#define REDUCER_SILENT_MS 15000
+#define REDUCER_GIVEUP_MS 600000
+
+static void
+s_reducer_heard (tl_broker_t *b, int64_t now)
+{
+    if (b->reducer_warned) {
+        tl_info ("the reducer at %s answers again, after %lld s", b->o.reducer_ep,
+                 (long long) ((now - b->reducer_heard) / 1000));
+        tl_sched_hold_applies (b->sched, false);
+        b->reducer_warned = 0;
+    }
+    b->reducer_heard = now;
+}
+
+static void
+s_reducer_silence (tl_broker_t *b, int64_t now)
+{
+    int64_t quiet = now - b->reducer_heard;
+    if (!b->synced || !b->reducer_answers || quiet < REDUCER_SILENT_MS)
+        return;
+    if (quiet >= REDUCER_GIVEUP_MS) {
+        snprintf (b->fatal, sizeof b->fatal, "the reducer at %s has not answered for %lld s; the job cannot end "
+                  "without it (restart the reducer, with its --state-dir if it had one, then the broker)",
+                  b->o.reducer_ep, (long long) (quiet / 1000));
+        return;
+    }
+    if (b->reducer_warned && now - b->reducer_warned < 60000)
+        return;
+    tl_warn ("the reducer at %s has not answered for %lld s: finished tasks wait for it, none is re-run for it "
+             "meanwhile, and the job fails after %d s of this (restart it: with its --state-dir it resumes, without "
+             "one the tasks it had applied are run again)", b->o.reducer_ep, (long long) (quiet / 1000),
+             REDUCER_GIVEUP_MS / 1000);
+    tl_sched_hold_applies (b->sched, true);
+    b->reducer_warned = now;
 }
 
 /*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
@@ -710,6 +754,7 @@ tl_broker_run (tl_broker_opts_t *o)
             if (got <= -2)
                 break;
             nmsg++;
+            s_reducer_heard (&b, now);
             if (got == -1)
                 tl_badmsg ("the reducer", &e);
             else if (m.type == TL_MSG_VERIFIED && strcmp (m.job, b.job) == 0)
@@ -720,12 +765,14 @@ tl_broker_run (tl_broker_opts_t *o)
             }
             else if (m.type == TL_MSG_APPLIED && strcmp (m.job, b.job) == 0) {
                 s_on_stalled (&b, m.stalled, now);
+                b.reducer_answers |= m.answers;
                 if (strcmp (b.reducer_instance, m.instance) != 0) {
                     /* A new reducer process: what it had not checkpointed is gone, so every task
                        whose partial was sent but not acknowledged is re-done. */
                     if (*b.reducer_instance) {
                         uint32_t n = tl_sched_requeue_mapped (b.sched);
                         tl_warn ("the reducer restarted: %u task(s) sent but not applied are re-queued", n);
+                        b.reducer_new = true;
                     }
                     snprintf (b.reducer_instance, sizeof b.reducer_instance, "%s", m.instance);
                     b.view = (tl_appview_t) { 0 };
@@ -751,6 +798,16 @@ tl_broker_run (tl_broker_opts_t *o)
                     }
                     tl_sched_applied (b.sched, m.ids [i], m.lengths [i], now);
                 }
+                if (m.full && b.reducer_new) {
+                    /* What it holds is what counts: a task applied by the process before that
+                       this one lacks (it kept no --state-dir) is run again, or its rows would be
+                       missing from the totals. */
+                    b.reducer_new = false;
+                    uint32_t n = tl_sched_unapply_missing (b.sched, m.ids, m.n_ids);
+                    if (n)
+                        tl_warn ("the restarted reducer lacks %u task(s) the one before had applied (it had no "
+                                 "--state-dir, or not that one): they are run again", n);
+                }
                 if (m.full && !b.synced) {
                     b.synced = true;
                     tl_info ("reducer %s ready (%zu task(s) already applied)", b.o.reducer_ep, m.n_ids);
@@ -758,6 +815,9 @@ tl_broker_run (tl_broker_opts_t *o)
             }
             tl_msg_clear (&m);
         }
+        s_reducer_silence (&b, now);
+        if (*b.fatal)
+            break;
         tl_sched_tick (b.sched, now);
         s_events (&b);      /* before dispatch: a split is journalled before its tail goes out */
         if (b.synced) {

@@ -437,6 +437,36 @@ tl_sched_requeue_mapped (tl_sched_t *self)
     return n;
 }
 
+uint32_t
+tl_sched_unapply_missing (tl_sched_t *self, const uint64_t *ids, size_t n)
+{
+    uint64_t *has = calloc (self->ntasks / 64 + 1, sizeof *has);
+    if (!has)
+        abort ();   /* cannot tell which tasks are lost: counting on would be wrong */
+    for (size_t i = 0; i < n; i++)
+        if (ids [i] < self->ntasks)
+            has [ids [i] / 64] |= 1ull << (ids [i] % 64);
+    uint32_t k = 0;
+    for (size_t id = 0; id < self->ntasks; id++) {
+        tl_task_t *t = &self->tasks [id];
+        if (t->state != TL_TASK_APPLIED || (has [id / 64] >> (id % 64) & 1))
+            continue;
+        t->state = TL_TASK_QUEUED;
+        self->applied--;
+        self->reissued++;
+        tl_sched_push_back (self, t->id);
+        k++;
+    }
+    free (has);
+    return k;
+}
+
+void
+tl_sched_hold_applies (tl_sched_t *self, bool hold)
+{
+    self->hold_applies = hold;
+}
+
 void
 tl_sched_leave (tl_sched_t *self, int m)
 {
@@ -466,7 +496,7 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
     /* Apply timeouts: pop what is due from the heap, then re-queue it in id order. */
     uint64_t *due = NULL;
     size_t ndue = 0, due_cap = 0;
-    while (self->nheap && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
+    while (self->nheap && !self->hold_applies && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
         tl_sched_mapped_t e = self->heap [0];
         tl_sched_heap_pop (self);
         if (!s_heap_live (self, &e))

@@ -45,6 +45,7 @@ struct tl_sched {
     uint32_t *nidle;            /* per mapper: its idle slots, counted in idle_slots */
     uint64_t idle_slots;
     uint64_t applied, failed, mapped, running, reissued, lost;
+    bool hold_applies;          /* the reducer is silent: no apply timeouts (tl_sched_hold_applies) */
     uint64_t steals, steals_declined, steals_returned, backups, remainders;
 };
 

@@ -526,9 +526,11 @@ s_hex64 (uint64_t v, char out [17])
 }
 
 /*  Acks to the broker: with full, the whole applied set (the log starts again from it);
-    otherwise the pending acks join the log and its entries from `from` on go out. */
+    otherwise the pending acks join the log and its entries from `from` on go out. answer: it
+    answers a JOB, and goes out even with nothing new (the broker tells a reducer that is gone
+    from one with nothing to say by these answers). */
 static void
-s_send_applied (s_reducer_t *r, bool full, uint64_t from)
+s_send_applied (s_reducer_t *r, bool full, uint64_t from, bool answer)
 {
     if (!r->brokerlen || !r->have_job)
         return;
@@ -546,7 +548,7 @@ s_send_applied (s_reducer_t *r, bool full, uint64_t from)
         from = 0;
     }
     else {
-        if (r->nacks == 0 && from >= tl_acklog_size (r->acklog))
+        if (r->nacks == 0 && from >= tl_acklog_size (r->acklog) && !answer)
             return;
         for (size_t i = 0; i < r->nacks; i++)
             if (tl_acklog_add (r->acklog, r->acks [i], r->ack_lens [i]) < 0)
@@ -557,7 +559,7 @@ s_send_applied (s_reducer_t *r, bool full, uint64_t from)
     char dig [17];
     s_hex64 (tl_acklog_digest (r->acklog, size), dig);
     tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = full, .instance = r->instance,
-                   .stalled = r->stalled, .seq = from, .digest = dig };
+                   .stalled = r->stalled, .seq = from, .digest = dig, .answers = true };
     if (full) {
         m.ids = all;
         m.lengths = lens;
@@ -568,8 +570,8 @@ s_send_applied (s_reducer_t *r, bool full, uint64_t from)
         m.lengths = (uint64_t *) tl_acklog_lengths (r->acklog) + from;
         m.n_ids = m.n_lengths = size - (size_t) from;
     }
-    if (!full && m.n_ids == 0)
-        goto done;
+    if (!full && m.n_ids == 0 && !answer)
+        goto done;      /* nothing new; a JOB is answered anyway, so the broker knows we are here */
     if (tl_send (r->router, r->broker, r->brokerlen, &m, true) != 0)
         tl_debug ("ack to broker not sent (%s); it will re-sync", zmq_strerror (zmq_errno ()));
     r->ids_sent += m.n_ids;
@@ -586,7 +588,7 @@ s_send_applied_stalled (s_reducer_t *r, int64_t now)
     if (!*r->stalled || !r->brokerlen || now - r->stall_told < 1000)
         return;
     tl_msg_t m = { .type = TL_MSG_APPLIED, .job = r->job, .full = false, .instance = r->instance,
-                   .stalled = r->stalled };
+                   .stalled = r->stalled, .answers = true };
     tl_send (r->router, r->broker, r->brokerlen, &m, true);
     r->stall_told = now;
 }
@@ -802,7 +804,7 @@ s_on_job (s_reducer_t *r, const void *ident, size_t identlen, const tl_msg_t *m,
     bool delta = m->instance && strcmp (m->instance, r->instance) == 0 && m->digest && strlen (m->digest) == 16
                  && tl_acklog_has_prefix (r->acklog, known, kd);
     if (!r->unsaved)
-        s_send_applied (r, !delta, known);
+        s_send_applied (r, !delta, known, true);
     else
         s_send_applied_stalled (r, now);
 }
@@ -1247,7 +1249,7 @@ tl_reducer_run (const tl_reducer_opts_t *o)
             && (!more || now - r.last_ckpt >= CHECKPOINT_MAX_MS))
             s_checkpoint (&r, now);
         if (r.nacks && !r.unsaved)
-            s_send_applied (&r, false, tl_acklog_size (r.acklog));
+            s_send_applied (&r, false, tl_acklog_size (r.acklog), false);
         if (r.unsaved)
             s_send_applied_stalled (&r, now);
         if (r.have_job && !hold) {

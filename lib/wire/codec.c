@@ -31,7 +31,7 @@ enum {
     F_RUNNING, F_IDS, F_LENGTHS, F_GROUPS, F_MAPPERS,
     F_ETAG, F_MTIME, F_TOKEN, F_KEY, F_DIGEST, F_FPRINT, F_STALLED, F_VERIFY, F_CURRENT,
     F_FORMAT, F_FETCHED, F_SKIPPED, F_SPANS, F_EVENTS, F_WORKERS, F_CLOCK, F_KIND, F_BASE, F_PART, F_PARTS,
-    F_BATCH, F_ASSIGNS, F_DONES, F_BARE, F_NOVERIFY, F_COUNT_
+    F_BATCH, F_ASSIGNS, F_DONES, F_BARE, F_NOVERIFY, F_ANSWERS, F_COUNT_
 };
 /*  The fields a decoded message holds are a set of 128 bits (two words): 64 were full. */
 _Static_assert (F_COUNT_ <= 128, "field sets are 128-bit masks");
@@ -76,6 +76,7 @@ static const s_field_t s_fields [F_COUNT_] = {
     [F_DONES] = F ("done", K_DONES, dones),
     [F_BARE] = F ("bare", K_BOOL, bare),
     [F_NOVERIFY] = F ("noverify", K_BOOL, noverify),
+    [F_ANSWERS] = F ("answers", K_BOOL, answers),
 };
 
 #define MAXF 24
@@ -102,7 +103,7 @@ static const s_type_t s_types [TL_MSG_COUNT_] = {
     [TL_MSG_JOB] = { "job", { F_JOB, F_COL, F_TASKS_N, F_BYTES, F_FPRINT, F_KEY, -1 },
                      { F_INSTANCE, F_SEQ, F_DIGEST, F_NOVERIFY, -1 } },
     [TL_MSG_APPLIED] = { "applied", { F_JOB, F_IDS, F_LENGTHS, F_FULL, F_INSTANCE, -1 },
-                         { F_STALLED, F_SEQ, F_DIGEST, -1 } },
+                         { F_STALLED, F_SEQ, F_DIGEST, F_ANSWERS, -1 } },
     [TL_MSG_REFUSED] = { "refused", { F_JOB, F_CURRENT, F_ERROR, -1 }, { -1 } },
     [TL_MSG_PARTIAL] = { "partial", { F_JOB, F_TASK, F_ATTEMPT, F_MAPPER, F_OFFSET, F_LENGTH, F_ROWS, F_BYTES, F_BAD,
                                       F_GROUPS, F_TOKEN, -1 },

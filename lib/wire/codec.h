@@ -152,6 +152,8 @@ typedef struct {
                                groups changed since update `base`); NULL: a whole state in one
                                message, as before kind existed (lib/wire/clone.h) */
     uint64_t base;          /* UPDATE delta: the seq of the update it follows */
+    bool answers;           /* APPLIED: this reducer answers every JOB, with nothing new too (session
+                               13), so the broker may take its silence for its absence */
     bool noverify;          /* JOB: the broker sends no verification copies (no --verify-fraction),
                                so the reducer need keep no digests; absent (a broker from
                                before it): it keeps them */

@@ -38,9 +38,11 @@ bg reducer "$TALLY" reducer --listen "tcp://127.0.0.1:$RP" --publish "tcp://127.
 bg broker "$TALLY" broker --listen "tcp://127.0.0.1:$BP" --reducer "tcp://127.0.0.1:$RP" --input "$T/data" \
     --group-by passenger_count --split-size 4K --hb-ms 200 --lease-ms 1000
 BROKER=$LAST_PID
-bg mapper1 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 2 --name m1
+# Read at a capped rate, so the job is still running when the victim goes (a Release build
+# finished it before the 1,000th task was seen, now and then).
+bg mapper1 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 2 --name m1 --rate-limit 2M
 VICTIM=$LAST_PID
-bg mapper2 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 1 --name m2
+bg mapper2 "$TALLY" mapper --broker "tcp://127.0.0.1:$BP" --slots 1 --name m2 --rate-limit 2M
 state () { "$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --once --format json --timeout 20 2>/dev/null || true; }
 for i in $(seq 1 300); do
     n=$(state | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"])' 2>/dev/null || echo 0)

@@ -62,7 +62,7 @@ test_roundtrip_all (void **state)
         { .type = TL_MSG_VERIFIED, .job = "j", .task = 3, .verify = 4, .ok = false, .mapper = "a", .name = "b",
           .error = "differs" },
         { .type = TL_MSG_APPLIED, .job = "j", .ids = ids, .n_ids = 3, .lengths = ids, .n_lengths = 3, .full = true,
-          .instance = "r1" },
+          .instance = "r1", .answers = true },
         { .type = TL_MSG_STEAL, .task = 4, .attempt = 2, .keep = 500 },
         { .type = TL_MSG_CUT, .task = 4, .attempt = 2, .cut = 123456 },
         { .type = TL_MSG_UPDATE, .seq = 9, .job = "j", .col = "c", .done = true, .ok = true, .tasks_done = 1,
@@ -94,6 +94,7 @@ test_roundtrip_all (void **state)
             assert_int_equal (d.ids [2], 9);
             assert_int_equal (d.lengths [1], 5);
             assert_string_equal (d.instance, "r1");
+            assert_true (d.answers);
         }
         if (d.type == TL_MSG_CUT)
             assert_int_equal (d.cut, 123456);

@@ -620,6 +620,48 @@ test_requeue_order (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  A reducer that is silent is not a partial it cannot take: while the hold is on, no task is
+    re-issued or failed for not being applied; a restarted reducer's full set that lacks applied
+    tasks puts exactly those back in the queue, and they run and apply again. */
+static void
+test_hold_and_unapply (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (4);
+    int a = tl_sched_join (s, "A", 1, "a", 4, 0);
+    int64_t now = 0;
+    assert_int_equal (s_drain (s, now, NULL, 0), 4);
+    assert_int_equal (s_finish_all (s, a, now), 4);
+    tl_sched_applied (s, 0, 0, now);
+    tl_sched_applied (s, 2, 0, now);
+    tl_sched_hold_applies (s, true);
+    for (int i = 0; i < 20; i++) {
+        now += 10001;
+        tl_sched_seen (s, a, now);
+        tl_sched_tick (s, now);
+    }
+    assert_int_equal (tl_sched_task (s, 1)->state, TL_TASK_MAPPED);
+    assert_int_equal (tl_sched_task (s, 3)->state, TL_TASK_MAPPED);
+    assert_int_equal (tl_sched_stats (s).reissued, 0);
+    tl_sched_hold_applies (s, false);
+    /* It came back afresh, holding task 2 only (say, from an old checkpoint). */
+    assert_int_equal (tl_sched_requeue_mapped (s), 2);
+    uint64_t holds [] = { 2 };
+    assert_int_equal (tl_sched_unapply_missing (s, holds, 1), 1);
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_QUEUED);
+    assert_int_equal (tl_sched_task (s, 2)->state, TL_TASK_APPLIED);
+    assert_int_equal (tl_sched_stats (s).applied, 1);
+    assert_false (tl_sched_finished (s));
+    assert_int_equal (s_drain (s, now, NULL, 0), 3);
+    assert_int_equal (s_finish_all (s, a, now), 3);
+    for (uint64_t id = 0; id < 4; id++)
+        tl_sched_applied (s, id, 0, now);
+    assert_true (tl_sched_finished (s));
+    assert_int_equal (tl_sched_stats (s).applied, 4);
+    s_check_held (s);
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -632,7 +674,7 @@ main (void)
         cmocka_unit_test (test_backup_for_unsplittable),
         cmocka_unit_test (test_no_backup_while_steal_pending), cmocka_unit_test (test_no_steal_of_fresh_task),
         cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
-        cmocka_unit_test (test_prefetch),
+        cmocka_unit_test (test_prefetch),               cmocka_unit_test (test_hold_and_unapply),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
