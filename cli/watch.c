@@ -82,6 +82,8 @@ typedef struct {
     bool connected;         /* a connection is up, its ZMTP handshake done */
     bool refused;           /* the last handshake failed (keys) */
     int64_t said;           /* when the waiting line was last printed; 0: never */
+    char other [TL_STR_MAX + 1];    /* with --job: the last other job the reducer published; "": none */
+    bool other_done;        /* ... and whether it had ended */
 } s_wait_t;
 
 static void
@@ -109,7 +111,10 @@ s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t no
         return;
     s_monitor_drain (o->monitor, w);
     bool tcp = strncmp (o->endpoint, "tcp://", 6) == 0;
-    if (w->refused)
+    if (o->job && w->other [0])     /* it answers, for another job: a mistyped id waits forever */
+        fprintf (stderr, "tally watch: the reducer at %s serves job %s (%s), not job %s (--job); still waiting "
+                         "for that one\n", o->endpoint, w->other, w->other_done ? "ended" : "running", o->job);
+    else if (w->refused)
         fprintf (stderr, "tally watch: the reducer at %s refuses our handshake: does it use CURVE keys, and are "
                          "--keys the job's? (still trying)\n", o->endpoint);
     else if (o->monitor && w->connected)
@@ -491,6 +496,9 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     while (clone && (fin || !final_only) && !zsys_interrupted) {
         if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
             rc = 3;
+            if (!heard && o->job && wait.other [0])
+                fprintf (stderr, "tally watch: the reducer published job %s (%s), never job %s (--job)\n",
+                         wait.other, wait.other_done ? "ended" : "running", o->job);
             break;
         }
         if (alive && !alive (arg))
@@ -514,6 +522,10 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             continue;
         }
         if (m.type != TL_MSG_UPDATE || (o->job && strcmp (m.job ? m.job : "", o->job) != 0)) {
+            if (m.type == TL_MSG_UPDATE && m.job && *m.job) {
+                snprintf (wait.other, sizeof wait.other, "%s", m.job);
+                wait.other_done = m.done;
+            }
             tl_msg_clear (&m);
             continue;
         }
