@@ -274,13 +274,14 @@ s_out_ok (FILE *out, int *err)
 }
 
 /*  The exit code at the end: rc (the job's verdict), unless the result could not be written to
-    --output (output_err) or, when it was written there, to out. */
+    --output (output_err; file: the name it was to have, --output's or FILE.failed) or, when it
+    was written there, to out. */
 static int
-s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int output_err)
+s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int output_err, const char *file)
 {
     int err;
     if (output_err)
-        rc = s_unwritten (o, o->output, output_err);
+        rc = s_unwritten (o, file, output_err);
     if (wrote_out && !s_out_ok (out, &err))
         rc = s_unwritten (o, "the result", err);
     return rc;
@@ -307,6 +308,8 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
                bool printed_final, const tl_msg_t *last)
 {
     int output_err = 0;
+    const char *file = o->output;
+    char failed [4200];
     if (o->output && !printed_final) {
         char tmp [4096];
         snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
@@ -314,8 +317,7 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
         bool ok = f != NULL;
         if (f) {
             s_render_all (f, clone, fin, s_output_fmt (o->output));
-            char failed [4200];
-            ok = fclose (f) == 0 && rename (tmp, s_output_target (o, last, failed, sizeof failed)) == 0;
+            ok = fclose (f) == 0 && rename (tmp, file = s_output_target (o, last, failed, sizeof failed)) == 0;
         }
         if (!ok)
             output_err = errno ? errno : EIO;
@@ -324,7 +326,7 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
     /* The final result, whole and exact (the live view shows the top only). */
     if (wrote_out && !(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
         s_render_all (out, clone, fin, o->fmt);
-    return s_exit_code (o, out, wrote_out, s_verdict (o, last), output_err);
+    return s_exit_code (o, out, wrote_out, s_verdict (o, last), output_err, file);
 }
 
 /*  The final table written as its parts come (lib/wire/final.h, streaming): to out, and to
@@ -395,14 +397,15 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
 {
     const tl_msg_t *last = tl_final_last (fin);
     int output_err = 0;
+    const char *file = o->output;
+    char failed [4200];
     if (o->output) {
         int err = st->file_errno;
         if (!err && tl_render_end (&st->file, last) != 0)
             err = ENOMEM;
         if (st->tmpf && fclose (st->tmpf) != 0 && !err)
             err = errno;
-        char failed [4200];
-        if (!err && rename (st->tmp, s_output_target (o, last, failed, sizeof failed)) != 0)
+        if (!err && rename (st->tmp, file = s_output_target (o, last, failed, sizeof failed)) != 0)
             err = errno;
         if (err && st->tmpf)
             unlink (st->tmp);
@@ -411,7 +414,7 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
     }
     int rc = tl_render_end (&st->out, last);
     st->begun = false;
-    return s_exit_code (o, out, true, rc ? 1 : s_verdict (o, last), output_err);
+    return s_exit_code (o, out, true, rc ? 1 : s_verdict (o, last), output_err, file);
 }
 
 /*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).
