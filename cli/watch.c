@@ -321,6 +321,8 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
         }
         if (!ok)
             output_err = errno ? errno : EIO;
+        if (f && !ok)
+            unlink (tmp);   /* no half-made result left behind under a name of ours */
     }
     bool wrote_out = o->until_done || ((o->live || o->web) && !printed_final);
     /* The final result, whole and exact (the live view shows the top only). */

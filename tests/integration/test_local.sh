@@ -54,6 +54,7 @@ mkdir -p "$T/dir.csv.failed"
     > /dev/null 2> "$T/bad2.log" && fail "a job over a cut gzip exited 0 (FILE.failed a folder)"
 grep -qF "cannot write $T/dir.csv.failed: Is a directory" "$T/bad2.log" \
     || fail "the unwritable FILE.failed not named: $(cat "$T/bad2.log")"
+[ ! -e "$T/dir.csv.tmp" ] || fail "the temporary file was left behind: $T/dir.csv.tmp"
 pass "a failed job: --output FILE kept, the partial table in FILE.failed, a non-zero exit and a line"
 
 # --log-format json: every log line of every process (run passes it to its children) is JSON.
