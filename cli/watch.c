@@ -41,7 +41,8 @@ s_usage (FILE *f)
              "                   group unless given); the final result has every group\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"): a\n"
-             "                   watcher started before it, or between two jobs, waits for it\n"
+             "                   watcher started before it, or between two jobs, waits for it; with\n"
+             "                   --until-done, exit 1 if the reducer moves on to another job first\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV);\n"
              "                   a failed job's partial table goes to FILE.failed instead\n"
@@ -527,11 +528,23 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             continue;
         }
         if (m.type != TL_MSG_UPDATE || (o->job && strcmp (m.job ? m.job : "", o->job) != 0)) {
+            /* Another job after ours: the reducer serves one at a time and has dropped ours, so
+               the final table we wait for (cut short, or not come yet) will never come. */
+            bool moved_on = false;
             if (m.type == TL_MSG_UPDATE && m.job && *m.job) {
                 snprintf (wait.other, sizeof wait.other, "%s", m.job);
                 wait.other_done = m.done;
+                moved_on = heard && o->until_done;
             }
             tl_msg_clear (&m);
+            if (moved_on) {
+                fprintf (stderr, "tally watch: the reducer moved on to job %s before job %s's final table came in: "
+                                 "no result\n", wait.other, o->job);
+                if (o->error && o->error_len)
+                    snprintf (o->error, o->error_len, "the reducer moved on to job %s", wait.other);
+                rc = 1;
+                break;
+            }
             continue;
         }
         if (o->updates)
