@@ -41,7 +41,8 @@ s_usage (FILE *f)
              "                   group unless given); the final result has every group\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
              "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"): a\n"
-             "                   watcher started before it, or between two jobs, waits for it\n"
+             "                   watcher started before it, or between two jobs, waits for it; with\n"
+             "                   --until-done, exit 1 if the reducer moves on to another job first\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV);\n"
              "                   a failed job's partial table goes to FILE.failed instead\n"
@@ -82,6 +83,8 @@ typedef struct {
     bool connected;         /* a connection is up, its ZMTP handshake done */
     bool refused;           /* the last handshake failed (keys) */
     int64_t said;           /* when the waiting line was last printed; 0: never */
+    char other [TL_STR_MAX + 1];    /* with --job: the last other job the reducer published; "": none */
+    bool other_done;        /* ... and whether it had ended */
 } s_wait_t;
 
 static void
@@ -109,7 +112,10 @@ s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t no
         return;
     s_monitor_drain (o->monitor, w);
     bool tcp = strncmp (o->endpoint, "tcp://", 6) == 0;
-    if (w->refused)
+    if (o->job && w->other [0])     /* it answers, for another job: a mistyped id waits forever */
+        fprintf (stderr, "tally watch: the reducer at %s serves job %s (%s), not job %s (--job); still waiting "
+                         "for that one\n", o->endpoint, w->other, w->other_done ? "ended" : "running", o->job);
+    else if (w->refused)
         fprintf (stderr, "tally watch: the reducer at %s refuses our handshake: does it use CURVE keys, and are "
                          "--keys the job's? (still trying)\n", o->endpoint);
     else if (o->monitor && w->connected)
@@ -269,13 +275,14 @@ s_out_ok (FILE *out, int *err)
 }
 
 /*  The exit code at the end: rc (the job's verdict), unless the result could not be written to
-    --output (output_err) or, when it was written there, to out. */
+    --output (output_err; file: the name it was to have, --output's or FILE.failed) or, when it
+    was written there, to out. */
 static int
-s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int output_err)
+s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int output_err, const char *file)
 {
     int err;
     if (output_err)
-        rc = s_unwritten (o, o->output, output_err);
+        rc = s_unwritten (o, file, output_err);
     if (wrote_out && !s_out_ok (out, &err))
         rc = s_unwritten (o, "the result", err);
     return rc;
@@ -302,6 +309,8 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
                bool printed_final, const tl_msg_t *last)
 {
     int output_err = 0;
+    const char *file = o->output;
+    char failed [4200];
     if (o->output && !printed_final) {
         char tmp [4096];
         snprintf (tmp, sizeof tmp, "%s.tmp", o->output);
@@ -309,17 +318,18 @@ s_print_final (const tl_watch_opts_t *o, FILE *out, FILE *live_out, tl_clone_t *
         bool ok = f != NULL;
         if (f) {
             s_render_all (f, clone, fin, s_output_fmt (o->output));
-            char failed [4200];
-            ok = fclose (f) == 0 && rename (tmp, s_output_target (o, last, failed, sizeof failed)) == 0;
+            ok = fclose (f) == 0 && rename (tmp, file = s_output_target (o, last, failed, sizeof failed)) == 0;
         }
         if (!ok)
             output_err = errno ? errno : EIO;
+        if (f && !ok)
+            unlink (tmp);   /* no half-made result left behind under a name of ours */
     }
     bool wrote_out = o->until_done || ((o->live || o->web) && !printed_final);
     /* The final result, whole and exact (the live view shows the top only). */
     if (wrote_out && !(o->live && live_out == out && o->fmt == TL_FMT_TABLE))
         s_render_all (out, clone, fin, o->fmt);
-    return s_exit_code (o, out, wrote_out, s_verdict (o, last), output_err);
+    return s_exit_code (o, out, wrote_out, s_verdict (o, last), output_err, file);
 }
 
 /*  The final table written as its parts come (lib/wire/final.h, streaming): to out, and to
@@ -390,14 +400,15 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
 {
     const tl_msg_t *last = tl_final_last (fin);
     int output_err = 0;
+    const char *file = o->output;
+    char failed [4200];
     if (o->output) {
         int err = st->file_errno;
         if (!err && tl_render_end (&st->file, last) != 0)
             err = ENOMEM;
         if (st->tmpf && fclose (st->tmpf) != 0 && !err)
             err = errno;
-        char failed [4200];
-        if (!err && rename (st->tmp, s_output_target (o, last, failed, sizeof failed)) != 0)
+        if (!err && rename (st->tmp, file = s_output_target (o, last, failed, sizeof failed)) != 0)
             err = errno;
         if (err && st->tmpf)
             unlink (st->tmp);
@@ -406,7 +417,7 @@ s_stream_end (const tl_watch_opts_t *o, FILE *out, tl_final_t *fin, s_stream_t *
     }
     int rc = tl_render_end (&st->out, last);
     st->begun = false;
-    return s_exit_code (o, out, true, rc ? 1 : s_verdict (o, last), output_err);
+    return s_exit_code (o, out, true, rc ? 1 : s_verdict (o, last), output_err, file);
 }
 
 /*  One message for a watcher that only prints the final table (no replica: lib/wire/final.h).
@@ -491,6 +502,9 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     while (clone && (fin || !final_only) && !zsys_interrupted) {
         if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
             rc = 3;
+            if (!heard && o->job && wait.other [0])
+                fprintf (stderr, "tally watch: the reducer published job %s (%s), never job %s (--job)\n",
+                         wait.other, wait.other_done ? "ended" : "running", o->job);
             break;
         }
         if (alive && !alive (arg))
@@ -514,7 +528,23 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             continue;
         }
         if (m.type != TL_MSG_UPDATE || (o->job && strcmp (m.job ? m.job : "", o->job) != 0)) {
+            /* Another job after ours: the reducer serves one at a time and has dropped ours, so
+               the final table we wait for (cut short, or not come yet) will never come. */
+            bool moved_on = false;
+            if (m.type == TL_MSG_UPDATE && m.job && *m.job) {
+                snprintf (wait.other, sizeof wait.other, "%s", m.job);
+                wait.other_done = m.done;
+                moved_on = heard && o->until_done;
+            }
             tl_msg_clear (&m);
+            if (moved_on) {
+                fprintf (stderr, "tally watch: the reducer moved on to job %s before job %s's final table came in: "
+                                 "no result\n", wait.other, o->job);
+                if (o->error && o->error_len)
+                    snprintf (o->error, o->error_len, "the reducer moved on to job %s", wait.other);
+                rc = 1;
+                break;
+            }
             continue;
         }
         if (o->updates)

@@ -75,6 +75,12 @@ s_gzip (tl_decomp_t *self, const unsigned char *in, size_t len)
                 self->z.next_in++;
                 self->z.avail_in--;
             }
+            if (self->z.avail_in > 0 && *self->z.next_in == 0x1f)
+                /* Python reads on, gzip -d drops the rest with a warning: whichever is meant,
+                   the other would be a wrong total. */
+                return tl_err_set (self->e, TL_EPROTO, 0, "gzip data has another member after zero padding "
+                                   "(gzip -d ignores it, Python reads it): remove the padding between the "
+                                   "members, or cut the object there");
             if (self->z.avail_in > 0)
                 return tl_err_set (self->e, TL_EPROTO, 0, "gzip data is followed by bytes that are neither "
                                    "another member nor zero padding (corrupt object?)");

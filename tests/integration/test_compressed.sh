@@ -60,4 +60,11 @@ python3 "$TALLY_SRC/tests/tools/ref_query.py" "$T/pad.json" "$T/padplain" --grou
 "$TALLY" scan --input "$T/padbad" --group-by passenger_count > /dev/null 2> "$T/padbad.log" \
     && fail "a gzip with a byte after its zero padding counted as success"
 grep -q "neither another member nor zero padding" "$T/padbad.log" || fail "padding garbage not explained: $(tail -2 "$T/padbad.log")"
+# A member after the padding: gzip -d drops it (trailing garbage), Python reads it; either way
+# one of them is wrong, so the object fails, and the message says what to do.
+mkdir -p "$T/padmember"
+{ gzip -c "$f"; head -c 500 /dev/zero; gzip -c "$f"; } > "$T/padmember/m.csv.gz"
+"$TALLY" scan --input "$T/padmember" --group-by passenger_count > /dev/null 2> "$T/padmember.log" \
+    && fail "a gzip member after zero padding counted as success"
+grep -q "another member after zero padding" "$T/padmember.log" || fail "member after padding not explained: $(tail -2 "$T/padmember.log")"
 pass "zero padding after the last gzip member is skipped (exact); a byte after it fails the object"

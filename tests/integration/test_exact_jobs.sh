@@ -74,6 +74,8 @@ rc=0
     > "$T/other_job.json" 2> "$T/other_job.log" || rc=$?
 [ "$rc" -eq 3 ] || fail "a watcher of another job exited $rc with $(head -c 200 "$T/other_job.json")"
 [ ! -s "$T/other_job.json" ] || fail "a watcher of another job printed job 3's table"
+grep -q "the reducer published job $job3 (ended), never job 0123456789abcdef" "$T/other_job.log" \
+    || fail "a watcher of another job does not say which job the reducer serves: $(cat "$T/other_job.log")"
 bg broker5 "$TALLY" broker --listen "tcp://127.0.0.1:$BP2" --reducer "$RE" --input "$T/data" --group-by passenger_count
 B5=$LAST_PID
 wait_for "$T/broker5.log" "job [0-9a-f]\{16\}" 20
@@ -86,7 +88,7 @@ wait "$W5" || fail "the watcher of job 5 exited non-zero: $(tail -2 "$T/final5.l
 wait "$B5" || fail "broker 5 exit"
 grep -q "\"job\":\"$job5\"" "$T/final5.json" || fail "job 5's result names another job"
 check_truth "$T/final5.json" "$TRUTH" passenger_count || fail "job 5's totals (watch --job)"
-pass "the result names its job; watch --job skips other jobs' tables (another job's watcher times out), and job 5 is exact"
+pass "the result names its job; watch --job skips other jobs' tables (another job's watcher times out, naming the job it heard), and job 5 is exact"
 
 # --verify-fraction: honest mappers agree; a mapper that lies about the tasks it was given is
 # caught by a copy on another mapper, and the job fails naming both.

@@ -48,6 +48,13 @@ echo "an earlier good result" > "$T/keep.csv"
 [ "$(cat "$T/keep.csv")" = "an earlier good result" ] || fail "a failed job replaced --output: $(head -3 "$T/keep.csv")"
 head -1 "$T/keep.csv.failed" | grep -qx 'passenger_count,count' || fail "no partial table in FILE.failed: $(cat "$T/bad.log")"
 grep -q "keep.csv.failed, not to" "$T/bad.log" || fail "no line about FILE.failed: $(cat "$T/bad.log")"
+# FILE.failed that cannot be written (here a folder): the line names FILE.failed, not FILE.
+mkdir -p "$T/dir.csv.failed"
+"$TALLY" run --input "$T/bad" --group-by passenger_count --output "$T/dir.csv" --format csv -q \
+    > /dev/null 2> "$T/bad2.log" && fail "a job over a cut gzip exited 0 (FILE.failed a folder)"
+grep -qF "cannot write $T/dir.csv.failed: Is a directory" "$T/bad2.log" \
+    || fail "the unwritable FILE.failed not named: $(cat "$T/bad2.log")"
+[ ! -e "$T/dir.csv.tmp" ] || fail "the temporary file was left behind: $T/dir.csv.tmp"
 pass "a failed job: --output FILE kept, the partial table in FILE.failed, a non-zero exit and a line"
 
 # --log-format json: every log line of every process (run passes it to its children) is JSON.

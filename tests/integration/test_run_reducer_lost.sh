@@ -18,7 +18,17 @@ for _ in $(seq 1 100); do
 done
 [ "$(echo $kids | wc -w)" -ge 4 ] || fail "run did not start its 4 children: '$kids'"
 sleep 0.5
-R=$(echo $kids | awk '{print $1}')      # run starts the reducer first
+# The reducer: the child listening on run's ipc .../reducer socket. (Not the lowest pid: pids wrap,
+# pid_max may be 32768; not the command line either: the children are forks of run.)
+R=""
+for _ in $(seq 1 100); do
+    for k in $kids; do
+        ss -xlp 2>/dev/null | grep -q "tally-run-[^ ]*/reducer .*pid=$k," && R=$k
+    done
+    [ -n "$R" ] && break
+    sleep 0.05
+done
+[ -n "$R" ] || fail "no reducer among run's children: '$kids'"
 echo "children: $kids; killing $R" >&2
 kill -9 "$R"
 start=$(date +%s)

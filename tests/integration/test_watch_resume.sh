@@ -46,6 +46,15 @@ for mode in differs other; do
         "$T/$mode.log" || { cat "$T/$mode.log"; fail "$mode: no line saying where the table was cut"; }
     [ ! -e "$T/$mode.file.csv" ] && [ ! -e "$T/$mode.file.csv.tmp" ] || fail "$mode: an --output file was left"
 done
+# --job j: the reducer moves on to job k while j's table is cut short: j's table can never come,
+# so the watcher ends (exit 1, a line naming both jobs, no --output) instead of waiting for it.
+run otherjob other --format csv --job j --output "$T/otherjob.file.csv"
+[ $rc = 1 ] || fail "otherjob: exit $rc, not 1: $(tail -3 "$T/otherjob.log")"
+grep -q "the reducer moved on to job k before job j's final table came in" "$T/otherjob.log" \
+    || fail "otherjob: no line naming the job that came instead: $(tail -3 "$T/otherjob.log")"
+grep -q "the result printed is incomplete" "$T/otherjob.log" || fail "otherjob: the cut table is not called incomplete"
+[ ! -e "$T/otherjob.file.csv" ] && [ ! -e "$T/otherjob.file.csv.tmp" ] || fail "otherjob: an --output file was left"
+
 grep -q "differs there" "$T/differs.log" || fail "differs: the line does not say the table differs"
 grep -q "job 'k'" "$T/other.log" || fail "other: the line does not name the other job"
-pass "a table sent again that differs at the resume point, or another job's: exit 1, where it was cut, no --output"
+pass "a table sent again that differs at the resume point, or another job's (with or without --job): exit 1, where it was cut, no --output"
