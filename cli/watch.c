@@ -45,7 +45,8 @@ s_usage (FILE *f)
              "                   --until-done, exit 1 if the reducer moves on to another job first\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV);\n"
-             "                   a failed job's partial table goes to FILE.failed instead\n"
+             "                   a failed job's partial table goes to FILE.failed instead, and an\n"
+             "                   earlier FILE is removed (FILE holds a good result or nothing)\n"
              "  --web HOST:PORT  serve a live dashboard there (a page, /api/state, /api/events); with --web,\n"
              "                   watch keeps serving after the end unless --until-done\n"
              "  --web-allow-remote  with --keys, --web may name a non-loopback address; every visitor then\n"
@@ -290,14 +291,20 @@ s_exit_code (const tl_watch_opts_t *o, FILE *out, bool wrote_out, int rc, int ou
 
 /*  Where --output's table goes: the file named, or, for a job that failed, FILE.failed (said on
     stderr), so that a failed job's partial table never takes the place of a result (a CSV has
-    nowhere to say it failed, and a good file from before would be lost). */
+    nowhere to say it failed). FILE then holds this job's good result or nothing: an earlier
+    one is removed (said too), since a script that misses the exit code would read it as this
+    job's; and a good result removes a FILE.failed left by an earlier run (review, session 13). */
 static const char *
 s_output_target (const tl_watch_opts_t *o, const tl_msg_t *last, char *buf, size_t cap)
 {
-    if (last && last->done && last->ok)
-        return o->output;
     snprintf (buf, cap, "%s.failed", o->output);
-    fprintf (stderr, "tally watch: the job failed, so its partial table goes to %s, not to %s\n", buf, o->output);
+    if (last && last->done && last->ok) {
+        unlink (buf);
+        return o->output;
+    }
+    bool had = unlink (o->output) == 0;
+    fprintf (stderr, "tally watch: the job failed, so its partial table goes to %s, not to %s%s\n", buf, o->output,
+             had ? " (which held an earlier result: removed, so that it is not taken for this job's)" : "");
     return buf;
 }
 

@@ -37,15 +37,17 @@ check_truth "$T/result.json" "$TRUTH" passenger_count || fail "--output json"
 cmp "$T/result.csv" "$T/stdout.csv" || fail "--output csv differs from the printed csv"
 pass "--output FILE (json and csv)"
 
-# A failed job's partial table never takes the place of a result: it goes to FILE.failed, the file
-# named keeps what it held, and the exit code and a line say so.
+# A failed job's partial table never takes the place of a result: it goes to FILE.failed, and
+# FILE holds this job's good result or nothing (an earlier result, which a script that misses
+# the exit code would read as this job's, is removed); the exit code and a line say so.
 mkdir -p "$T/bad"
 cp "$T"/data/*.csv "$T/bad/"
 head -c 3000 "$T/data/$(ls "$T/data" | head -1)" | gzip -c | head -c 900 > "$T/bad/cut.csv.gz"
 echo "an earlier good result" > "$T/keep.csv"
 "$TALLY" run --input "$T/bad" --group-by passenger_count --output "$T/keep.csv" --format csv -q \
     > "$T/bad.out" 2> "$T/bad.log" && fail "a job over a cut gzip exited 0"
-[ "$(cat "$T/keep.csv")" = "an earlier good result" ] || fail "a failed job replaced --output: $(head -3 "$T/keep.csv")"
+[ ! -e "$T/keep.csv" ] || fail "a failed job left --output FILE: $(head -3 "$T/keep.csv")"
+grep -q "which held an earlier result: removed" "$T/bad.log" || fail "the earlier result removed without a word"
 head -1 "$T/keep.csv.failed" | grep -qx 'passenger_count,count' || fail "no partial table in FILE.failed: $(cat "$T/bad.log")"
 grep -q "keep.csv.failed, not to" "$T/bad.log" || fail "no line about FILE.failed: $(cat "$T/bad.log")"
 # FILE.failed that cannot be written (here a folder): the line names FILE.failed, not FILE.
@@ -55,7 +57,11 @@ mkdir -p "$T/dir.csv.failed"
 grep -qF "cannot write $T/dir.csv.failed: Is a directory" "$T/bad2.log" \
     || fail "the unwritable FILE.failed not named: $(cat "$T/bad2.log")"
 [ ! -e "$T/dir.csv.tmp" ] || fail "the temporary file was left behind: $T/dir.csv.tmp"
-pass "a failed job: --output FILE kept, the partial table in FILE.failed, a non-zero exit and a line"
+# A good run afterwards: FILE holds its result, and the stale FILE.failed is gone.
+"$TALLY" run --input "$T/data" --group-by passenger_count --output "$T/keep.csv" --format csv -q > /dev/null 2>> "$T/out.log"
+[ ! -e "$T/keep.csv.failed" ] || fail "a good run left the FILE.failed of an earlier one"
+head -1 "$T/keep.csv" | grep -qx 'passenger_count,count' || fail "the good run's FILE: $(head -3 "$T/keep.csv")"
+pass "a failed job: no --output FILE (an earlier one removed), the partial table in FILE.failed, a non-zero exit and a line; a good run removes FILE.failed"
 
 # --log-format json: every log line of every process (run passes it to its children) is JSON.
 "$TALLY" --log-format json run --input "$T/data" --group-by passenger_count -v --format json > "$T/lj.json" 2> "$T/lj.log"
