@@ -193,7 +193,7 @@ s_stream_single (const tl_http_req_t *r, uint64_t offset, uint64_t length, tl_si
             curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
             /* A 2xx with no body never reached s_write, so it was not judged there: now. */
             if (cc == CURLE_OK && r && status >= 200 && status <= 299)
-                x.bad = tl_http_req_check (r, c, status, x.range_from, &x.seen, e);
+                x.bad = tl_http_req_check_empty (r, c, status, x.range_from, &x.seen, e);
         }
         curl_easy_cleanup (c);
         curl_slist_free_all (hdrs);

@@ -261,7 +261,7 @@ tl_http_stream_multi (const tl_http_req_t *r, uint64_t offset, uint64_t length, 
                    server that ignores Range and If-Match) fails as changed, not as a short body
                    retried until the attempts run out. */
                 if (cc == CURLE_OK && pc->status >= 200 && pc->status <= 299 && !sp.bad)
-                    sp.bad = tl_http_req_check (r, pc->curl, pc->status, pc->from, &pc->seen, e);
+                    sp.bad = tl_http_req_check_empty (r, pc->curl, pc->status, pc->from, &pc->seen, e);
             }
             s_finish (&sp, pc);
             if (sp.sink_rc)

@@ -127,3 +127,13 @@ tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, 
     }
     return 0;
 }
+
+int
+tl_http_req_check_empty (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
+                         tl_err_t *e)
+{
+    int rc = tl_http_req_check (r, c, status, from, s, e);
+    if (rc == 0 && status == 200 && r->size)
+        rc = s_changed (r, "an empty body", e);
+    return rc;
+}

@@ -62,4 +62,9 @@ void tl_http_req_seen (tl_http_seen_t *s, const char *line, size_t n);
     or TL_EPROTO with e set (neither is retried). */
 int tl_http_req_check (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
                        tl_err_t *e);
+/*  The same, for a 2xx whose transfer ended without a byte of body (it never reached the write
+    callback, where replies are judged): a 200 is then the whole object, empty, which the listed
+    size says it is not, even when no Content-Length says so (chunked, or closed). */
+int tl_http_req_check_empty (const tl_http_req_t *r, CURL *c, long status, uint64_t from, const tl_http_seen_t *s,
+                             tl_err_t *e);
 #endif

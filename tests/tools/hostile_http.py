@@ -19,6 +19,7 @@ GET/HEAD /MODE/NAME serves DIR/NAME, honouring Range and If-Match, except as MOD
   empty     ignores Range and If-Match; after the first request (the listing's HEAD) every reply is
             a 200 with an empty body and no ETag: the object emptied behind a server (or proxy)
             that checks nothing
+  chunked   as empty, but the empty 200s are chunked (no Content-Length)
 """
 import email.utils
 import hashlib, http.server, os, re, sys, threading
@@ -62,6 +63,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             seen.add((mode, name))
         if mode == "empty" and later:
             return self.reply(200, [])
+        if mode == "chunked" and later:
+            # the same, but chunked: no Content-Length says that the body is empty
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"0\r\n\r\n")
+            return
         if mode in ("flip", "lmflip") and later:
             path += ".alt"
         try:
