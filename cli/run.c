@@ -591,6 +591,7 @@ tl_run_main (int argc, char **argv)
     bool tty = isatty (STDERR_FILENO) && !quiet;
     char jerr [TL_STR_MAX + 1] = "";
     tl_watch_opts_t o = wa.o;       /* fmt, output, until_done */
+    o.prog = "tally run";
     o.error = jerr;
     o.error_len = sizeof jerr;
     o.web = webd;

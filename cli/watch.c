@@ -24,6 +24,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+
+/*  Who says the loop's lines on stderr: tally watch, or tally run, whose watcher this is. */
+static const char *s_prog = "tally watch";
+
 static void
 s_usage (FILE *f)
 {
@@ -40,9 +44,10 @@ s_usage (FILE *f)
              "  --top N          show the N biggest groups live (default 20 on a terminal; with jsonl, every\n"
              "                   group unless given); the final result has every group\n"
              "  --timeout SECS   give up (exit 3) if no final result comes within SECS\n"
-             "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"): a\n"
-             "                   watcher started before it, or between two jobs, waits for it; with\n"
-             "                   --until-done, exit 1 if the reducer moves on to another job first\n"
+             "  --job ID         only that job (the id the broker logs, and a JSON result's \"job\"):\n"
+             "                   a watcher started while the reducer still shows the job before,\n"
+             "                   or before a broker resumes ID from its --state-dir, waits for it;\n"
+             "                   with --until-done, exit 1 if the reducer moves on to another job first\n"
              "  --keys DIR       CURVE keys from tally keygen\n"
              "  --output FILE    also write the final result to FILE (JSON if it ends in .json, else CSV);\n"
              "                   a failed job's partial table goes to FILE.failed instead, and an\n"
@@ -114,17 +119,17 @@ s_say_waiting (const tl_watch_opts_t *o, s_wait_t *w, int64_t waited, int64_t no
     s_monitor_drain (o->monitor, w);
     bool tcp = strncmp (o->endpoint, "tcp://", 6) == 0;
     if (o->job && w->other [0])     /* it answers, for another job: a mistyped id waits forever */
-        fprintf (stderr, "tally watch: the reducer at %s serves job %s (%s), not job %s (--job); still waiting "
-                         "for that one\n", o->endpoint, w->other, w->other_done ? "ended" : "running", o->job);
+        fprintf (stderr, "%s: the reducer at %s serves job %s (%s), not job %s (--job); still waiting "
+                         "for that one\n", s_prog, o->endpoint, w->other, w->other_done ? "ended" : "running", o->job);
     else if (w->refused)
-        fprintf (stderr, "tally watch: the reducer at %s refuses our handshake: does it use CURVE keys, and are "
-                         "--keys the job's? (still trying)\n", o->endpoint);
+        fprintf (stderr, "%s: the reducer at %s refuses our handshake: does it use CURVE keys, and are "
+                         "--keys the job's? (still trying)\n", s_prog, o->endpoint);
     else if (o->monitor && w->connected)
-        fprintf (stderr, "tally watch: connected to the reducer at %s, but it has no job yet (still waiting)\n",
+        fprintf (stderr, "%s: connected to the reducer at %s, but it has no job yet (still waiting)\n", s_prog,
                  o->endpoint);
     else
-        fprintf (stderr, "tally watch: no answer from the reducer at %s: is it running%s? (--subscribe is the "
-                         "reducer's --publish address; still trying)\n",
+        fprintf (stderr, "%s: no answer from the reducer at %s: is it running%s? (--subscribe is the "
+                         "reducer's --publish address; still trying)\n", s_prog,
                  o->endpoint, tcp ? ", and is the port open" : "");
     fflush (stderr);
     w->said = now;
@@ -252,7 +257,7 @@ static int
 s_unwritten (const tl_watch_opts_t *o, const char *what, int err)
 {
     const char *why = err ? strerror (err) : "write error";
-    fprintf (stderr, "tally watch: cannot write %s: %s\n", what, why);
+    fprintf (stderr, "%s: cannot write %s: %s\n", s_prog, what, why);
     if (o->error && o->error_len && !o->error [0])
         snprintf (o->error, o->error_len, "cannot write %s: %s", what, why);
     return 1;
@@ -303,7 +308,7 @@ s_output_target (const tl_watch_opts_t *o, const tl_msg_t *last, char *buf, size
         return o->output;
     }
     bool had = unlink (o->output) == 0;
-    fprintf (stderr, "tally watch: the job failed, so its partial table goes to %s, not to %s%s\n", buf, o->output,
+    fprintf (stderr, "%s: the job failed, so its partial table goes to %s, not to %s%s\n", s_prog, buf, o->output,
              had ? " (which held an earlier result: removed, so that it is not taken for this job's)" : "");
     return buf;
 }
@@ -443,7 +448,7 @@ s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin
         /* Loud either way; once the table has begun to come out, what is out is a part of it. */
         bool begun = st->begun;
         s_stream_abandon (out, st);
-        fprintf (stderr, "tally watch: %s: %s\n", tl_final_error (fin),
+        fprintf (stderr, "%s: %s: %s\n", s_prog, tl_final_error (fin),
                  begun ? "the result printed is incomplete" : "no result can be printed");
         return 1;
     }
@@ -484,6 +489,7 @@ s_final_step (const tl_watch_opts_t *o, FILE *out, zsock_t *sub, tl_final_t *fin
 int
 tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out, bool (*alive) (void *), void *arg)
 {
+    s_prog = o->prog ? o->prog : "tally watch";
     int64_t start = tl_now_ms ();
     s_wait_t wait = { 0 };
     bool heard = false;
@@ -510,7 +516,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (o->timeout_s && tl_now_ms () - start > (int64_t) o->timeout_s * 1000) {
             rc = 3;
             if (!heard && o->job && wait.other [0])
-                fprintf (stderr, "tally watch: the reducer published job %s (%s), never job %s (--job)\n",
+                fprintf (stderr, "%s: the reducer published job %s (%s), never job %s (--job)\n", s_prog,
                          wait.other, wait.other_done ? "ended" : "running", o->job);
             break;
         }
@@ -545,8 +551,8 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
             }
             tl_msg_clear (&m);
             if (moved_on) {
-                fprintf (stderr, "tally watch: the reducer moved on to job %s before job %s's final table came in: "
-                                 "no result\n", wait.other, o->job);
+                fprintf (stderr, "%s: the reducer moved on to job %s before job %s's final table came in: "
+                                 "no result\n", s_prog, wait.other, o->job);
                 if (o->error && o->error_len)
                     snprintf (o->error, o->error_len, "the reducer moved on to job %s", wait.other);
                 rc = 1;
@@ -557,7 +563,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
         if (o->updates)
             (*o->updates)++;
         if (!heard && wait.said)
-            fprintf (stderr, "tally watch: the reducer at %s answers\n", o->endpoint);
+            fprintf (stderr, "%s: the reducer at %s answers\n", s_prog, o->endpoint);
         heard = true;
         if (fin) {
             int frc = s_final_step (o, out, sub, fin, &m, &asked, &stream);
@@ -620,7 +626,7 @@ tl_watch_loop (zsock_t *sub, const tl_watch_opts_t *o, FILE *out, FILE *live_out
     }
     /* Cut short by the timeout or a signal: exit 3 or 130 says so, and this says what is out. */
     if (stream.begun)
-        fprintf (stderr, "tally watch: the final table was cut short: the result printed is incomplete\n");
+        fprintf (stderr, "%s: the final table was cut short: the result printed is incomplete\n", s_prog);
     s_stream_abandon (out, &stream);
     tl_final_destroy (&fin);
     if (clone && !final_only) {

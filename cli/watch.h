@@ -21,6 +21,7 @@ typedef struct {
                            a result's "job"); others are ignored, so a watcher started between two
                            jobs does not take the one before for this one */
     const char *output; /* also write the final result here (format from the name: .json, else csv) */
+    const char *prog;   /* who says the loop's lines on stderr ("tally run"); NULL: "tally watch" */
     const char *endpoint;   /* the reducer's address: while nothing comes from it, say so on stderr
                                (at 3 s, then every 30 s); NULL: wait quietly */
     zactor_t *monitor;      /* a zmonitor on the SUB socket (CONNECTED, DISCONNECTED, HANDSHAKE_*),
