@@ -24,9 +24,11 @@ m = re.search(r"batches: (\d+) assignment\(s\) in (\d+) TASKS message\(s\), (\d+
 assert m, "no batches line in the broker's log"
 sent, tmsgs, dones, dmsgs = map(int, m.groups())
 assert sent >= r["tasks_total"] and dones >= r["tasks_total"], (sent, dones, r["tasks_total"])
-# Batching is what this is about: several tasks per message each way, on average (about 3
-# under ASan on 2 cores, 10 and more in a release build; 1 without batches).
-assert sent >= 2 * tmsgs and dones >= 2 * dmsgs, ("not batched", sent, tmsgs, dones, dmsgs)
+# Batching is what this is about: more than one task per message each way, on average (about 3
+# under ASan on 2 cores, 10 and more in a release build; exactly 1 without batches). How many
+# depends on how the processes are scheduled (1.4 under ASan on a machine busy with other
+# work), so the test asks only for batching, not for a ratio.
+assert sent > tmsgs and dones > dmsgs, ("not batched", sent, tmsgs, dones, dmsgs)
 print("%d tasks; %d assignments in %d TASKS (%.1f each), %d DONEs in %d DONES (%.1f each)"
       % (r["tasks_total"], sent, tmsgs, sent / tmsgs, dones, dmsgs, dones / dmsgs))
 PY
