@@ -23,7 +23,9 @@ while alive "$BRO"; do
     rsleep 0.2 2
     alive "$BRO" || break
     i=$((RANDOM % ${#W[@]}))
-    if [ $((RANDOM % 3)) = 0 ]; then       # restart one: kill it, start a new one of the same kind
+    if [ -n "${KILLR:-}" ] && [ $((RANDOM % 4)) = 0 ]; then   # the reducer killed -9, restarted on its state
+        kill -9 "$RED"; wait "$RED" 2>/dev/null || true; start_reducer $RARGS; echo "reducer restarted"
+    elif [ $((RANDOM % 3)) = 0 ]; then       # restart one: kill it, start a new one of the same kind
         n=$((n + 1)); kill -9 "${W[$i]}" 2>/dev/null || true
         case ${WN[$i]} in
         w_jsonl*) watch_bg "w_jsonl_r$n" --format jsonl ;;
