@@ -292,6 +292,41 @@ s_await_verdict (tl_broker_t *b, char *why, size_t whylen)
     return rc;
 }
 
+/*  m is a reducer's whole applied set. A task counted applied here was acknowledged by a
+    reducer, and a reducer keeps what it acknowledged (its state dir), so a whole set without it
+    means the reducer restarted without it: no --state-dir, or a state dir that lost records (a
+    log cut short at a record's end reads as a shorter log). Such a task is never run again
+    here, so the job fails at its end ("incomplete"); say so now, naming the cause, and keep it
+    for the job's last line (rt13: the job ran to its end first and then blamed the tasks). */
+static void
+s_check_lost_acks (tl_broker_t *b, const tl_msg_t *m)
+{
+    uint64_t ntasks = tl_sched_stats (b->sched).tasks;
+    uint8_t *in = calloc (ntasks ? ntasks : 1, 1);
+    if (!in)
+        return;
+    for (size_t i = 0; i < m->n_ids; i++)
+        if (m->ids [i] < ntasks)
+            in [m->ids [i]] = 1;
+    uint64_t lost = 0;
+    char list [160] = "";
+    size_t off = 0;
+    for (uint64_t i = 0; i < ntasks; i++) {
+        if (in [i] || tl_sched_task (b->sched, i)->state != TL_TASK_APPLIED)
+            continue;
+        if (lost++ < 8 && off < sizeof list)
+            off += (size_t) snprintf (list + off, sizeof list - off, "%s %llu", lost > 1 ? "," : "",
+                                      (unsigned long long) i);
+    }
+    free (in);
+    if (!lost)
+        return;
+    snprintf (b->lost_acked, sizeof b->lost_acked, "the reducer at %s restarted without %llu task(s) it had "
+              "acknowledged (task%s%s): it runs without --state-dir, or its state dir lost records",
+              b->o.reducer_ep, (unsigned long long) lost, list, lost > 8 ? ", ..." : "");
+    tl_warn ("%s; the job cannot end whole", b->lost_acked);
+}
+
 /*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
 static void
 s_on_stalled (tl_broker_t *b, const char *why, int64_t now)
@@ -751,6 +786,8 @@ tl_broker_run (tl_broker_opts_t *o)
                     }
                     tl_sched_applied (b.sched, m.ids [i], m.lengths [i], now);
                 }
+                if (m.full)
+                    s_check_lost_acks (&b, &m);
                 if (m.full && !b.synced) {
                     b.synced = true;
                     tl_info ("reducer %s ready (%zu task(s) already applied)", b.o.reducer_ep, m.n_ids);
@@ -932,7 +969,8 @@ tl_broker_run (tl_broker_opts_t *o)
         char verdict [TL_STR_MAX] = "";
         int v = s_await_verdict (&b, verdict, sizeof verdict);
         if (v == 0) {
-            snprintf (error, sizeof error, "the reducer failed the job: %s", verdict);
+            snprintf (error, sizeof error, "the reducer failed the job: %s%s%s", verdict, *b.lost_acked ? "; " : "",
+                      b.lost_acked);
             st.failed = 1;
         }
         if (v < 0)

@@ -47,6 +47,8 @@ typedef struct {
     zhash_t *seen;          /* failure messages already logged (tl_seen_before) */
     char fatal [TL_STR_MAX];    /* set when the job must stop: a refusal, a journal that cannot be written */
     char stalled [TL_STR_MAX];  /* the reducer's reason for holding back acks, "" when it does not */
+    char lost_acked [TL_STR_MAX];   /* tasks a reducer acknowledged and a later whole applied set
+                                       lacked (s_check_lost_acks), "" when none were */
     int64_t stalled_at, stalled_logged;
     tl_verify_t *verify;     /* --verify-fraction: the copies to run at the end */
     size_t nverify, verify_left;
