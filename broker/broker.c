@@ -331,6 +331,7 @@ s_check_lost_acks (tl_broker_t *b, const tl_msg_t *m)
 static void
 s_on_stalled (tl_broker_t *b, const char *why, int64_t now)
 {
+    tl_sched_hold_applies (b->sched, why && *why, now);
     if (!why || !*why) {
         if (*b->stalled)
             tl_info ("the reducer acknowledges again");

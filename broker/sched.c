@@ -448,6 +448,15 @@ tl_sched_leave (tl_sched_t *self, int m)
     tl_sched_emit (self, TL_EV_LEFT, m, 0, n);
 }
 
+void
+tl_sched_hold_applies (tl_sched_t *self, bool hold, int64_t now)
+{
+    if (self->applies_held && !hold)
+        for (size_t i = 0; i < self->nheap; i++)
+            self->heap [i].since = now;     /* all equal: still a heap */
+    self->applies_held = hold;
+}
+
 #define UNAPPLIED_PER_ATTEMPT 2
 
 void
@@ -466,7 +475,7 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
     /* Apply timeouts: pop what is due from the heap, then re-queue it in id order. */
     uint64_t *due = NULL;
     size_t ndue = 0, due_cap = 0;
-    while (self->nheap && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
+    while (!self->applies_held && self->nheap && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
         tl_sched_mapped_t e = self->heap [0];
         tl_sched_heap_pop (self);
         if (!s_heap_live (self, &e))

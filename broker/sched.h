@@ -165,6 +165,11 @@ bool tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t
 /*  Re-queue tasks that are MAPPED (their partial was sent) but not applied: used when the
     reducer restarted and may have lost them. Returns how many. */
 uint32_t tl_sched_requeue_mapped (tl_sched_t *self);
+/*  The reducer says its acks wait (its checkpoint cannot be written, a full disk): while held, a
+    task that mappers finished is neither re-issued nor failed for want of its ack (a stall of
+    2 x max_attempts x apply_timeout_ms failed the job, blaming the partials: rt13). Released,
+    the wait for each such task starts again from now. */
+void tl_sched_hold_applies (tl_sched_t *self, bool hold, int64_t now);
 /*  Mapper m leaves (bye): its tasks go back to the queue. */
 void tl_sched_leave (tl_sched_t *self, int m);
 /*  Expire leases and apply timeouts. */

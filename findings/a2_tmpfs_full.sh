@@ -9,7 +9,7 @@ MNT=/mnt/rt13-$$; mkdir -p "$MNT"; mount -t tmpfs -o size="$SIZE" tmpfs "$MNT"
 ON_EXIT="$ON_EXIT; umount $MNT; rmdir $MNT"
 RARGS=(--state-dir "$MNT/s" --compact-bytes "$CB")
 start_reducer "${RARGS[@]}"
-start_broker --input "$D" --group-by tpep_pickup_datetime --split-size "$SPLIT"
+start_broker --input "$D" --group-by tpep_pickup_datetime --split-size "$SPLIT" ${BEXTRA:-}
 start_mapper --slots 2 --rate-limit "${RATE:-1M}"
 end=$((SECONDS + ${WAIT:-40})); k=0
 while alive "$BRO" && [ $SECONDS -lt $end ]; do
