@@ -117,7 +117,7 @@ test_held_applies_wait (void **state)
     tl_sched_seen (s, a, now);
     tl_sched_tick (s, now);
     assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_MAPPED);
-    assert_true (tl_sched_applied (s, 0, 1, now));
+    assert_true (tl_sched_applied (s, 0, 100, now));
     assert_true (tl_sched_finished (s));
     assert_int_equal (tl_sched_stats (s).failed, 0);
     tl_sched_destroy (&s);
