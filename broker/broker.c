@@ -308,8 +308,8 @@ s_reducer_heard (tl_broker_t *b, int64_t now)
     if (b->reducer_warned) {
         tl_info ("the reducer at %s answers again, after %lld s", b->o.reducer_ep,
                  (long long) ((now - b->reducer_heard) / 1000));
-        tl_sched_hold_applies (b->sched, false);
         b->reducer_warned = 0;
+        tl_sched_hold_applies (b->sched, *b->stalled != 0, now);
     }
     b->reducer_heard = now;
 }
@@ -332,14 +332,15 @@ s_reducer_silence (tl_broker_t *b, int64_t now)
              "meanwhile, and the job fails after %d s of this (restart it: with its --state-dir it resumes, without "
              "one the tasks it had applied are run again)", b->o.reducer_ep, (long long) (quiet / 1000),
              REDUCER_GIVEUP_MS / 1000);
-    tl_sched_hold_applies (b->sched, true);
     b->reducer_warned = now;
+    tl_sched_hold_applies (b->sched, true, now);
 }
 
 /*  The reducer says it holds acks back (its checkpoint cannot be written): say so, rarely. */
 static void
 s_on_stalled (tl_broker_t *b, const char *why, int64_t now)
 {
+    tl_sched_hold_applies (b->sched, (why && *why) || b->reducer_warned, now);
     if (!why || !*why) {
         if (*b->stalled)
             tl_info ("the reducer acknowledges again");
@@ -772,7 +773,6 @@ tl_broker_run (tl_broker_opts_t *o)
                     if (*b.reducer_instance) {
                         uint32_t n = tl_sched_requeue_mapped (b.sched);
                         tl_warn ("the reducer restarted: %u task(s) sent but not applied are re-queued", n);
-                        b.reducer_new = true;
                     }
                     snprintf (b.reducer_instance, sizeof b.reducer_instance, "%s", m.instance);
                     b.view = (tl_appview_t) { 0 };
@@ -798,15 +798,15 @@ tl_broker_run (tl_broker_opts_t *o)
                     }
                     tl_sched_applied (b.sched, m.ids [i], m.lengths [i], now);
                 }
-                if (m.full && b.reducer_new) {
-                    /* What it holds is what counts: a task applied by the process before that
-                       this one lacks (it kept no --state-dir) is run again, or its rows would be
-                       missing from the totals. */
-                    b.reducer_new = false;
+                if (m.full) {
+                    /* What it holds is what counts: a task counted applied here that its whole
+                       set lacks (a reducer restarted without --state-dir, or on a state dir
+                       that lost records) is not in its totals, so it runs again. */
                     uint32_t n = tl_sched_unapply_missing (b.sched, m.ids, m.n_ids);
                     if (n)
-                        tl_warn ("the restarted reducer lacks %u task(s) the one before had applied (it had no "
-                                 "--state-dir, or not that one): they are run again", n);
+                        tl_warn ("the reducer at %s holds %u task(s) fewer than it had acknowledged (it restarted "
+                                 "without --state-dir, or its state dir lost records): they are run again",
+                                 b.o.reducer_ep, n);
                 }
                 if (m.full && !b.synced) {
                     b.synced = true;

@@ -462,12 +462,6 @@ tl_sched_unapply_missing (tl_sched_t *self, const uint64_t *ids, size_t n)
 }
 
 void
-tl_sched_hold_applies (tl_sched_t *self, bool hold)
-{
-    self->hold_applies = hold;
-}
-
-void
 tl_sched_leave (tl_sched_t *self, int m)
 {
     if (m < 0 || (size_t) m >= self->nmappers || !self->mappers [m].alive)
@@ -476,6 +470,15 @@ tl_sched_leave (tl_sched_t *self, int m)
     self->mappers [m].alive = false;
     tl_sched_mapper_sync (self, m);
     tl_sched_emit (self, TL_EV_LEFT, m, 0, n);
+}
+
+void
+tl_sched_hold_applies (tl_sched_t *self, bool hold, int64_t now)
+{
+    if (self->applies_held && !hold)
+        for (size_t i = 0; i < self->nheap; i++)
+            self->heap [i].since = now;     /* all equal: still a heap */
+    self->applies_held = hold;
 }
 
 #define UNAPPLIED_PER_ATTEMPT 2
@@ -496,7 +499,7 @@ tl_sched_tick (tl_sched_t *self, int64_t now)
     /* Apply timeouts: pop what is due from the heap, then re-queue it in id order. */
     uint64_t *due = NULL;
     size_t ndue = 0, due_cap = 0;
-    while (self->nheap && !self->hold_applies && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
+    while (!self->applies_held && self->nheap && now - self->heap [0].since > self->cfg.apply_timeout_ms) {
         tl_sched_mapped_t e = self->heap [0];
         tl_sched_heap_pop (self);
         if (!s_heap_live (self, &e))

@@ -166,13 +166,15 @@ bool tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t
     reducer restarted and may have lost them. Returns how many. */
 uint32_t tl_sched_requeue_mapped (tl_sched_t *self);
 /*  A reducer process that started afresh answered with every task it holds (ids, n): re-queue
-    each task APPLIED here that it lacks (it had no --state-dir, or lost it), so that the job
-    still counts every task once in the totals that reducer keeps. Returns how many. */
+    each task APPLIED here that it lacks (it had no --state-dir, or its state dir lost records),
+    so that the job still counts every task once in the totals that reducer keeps. Returns how
+    many. */
 uint32_t tl_sched_unapply_missing (tl_sched_t *self, const uint64_t *ids, size_t n);
-/*  While the reducer is silent (gone, or partitioned away), hold: no task is re-issued, nor
-    counted towards failing, for not being applied in time (a reducer that is away is not a
-    partial that it cannot take). Tasks due then go out when the hold ends. */
-void tl_sched_hold_applies (tl_sched_t *self, bool hold);
+/*  The reducer's acks wait (its checkpoint cannot be written, a full disk), or it is silent
+    (gone, or cut off): while held, a task that mappers finished is neither re-issued nor failed
+    for want of its ack (a stall of 2 x max_attempts x apply_timeout_ms failed the job, blaming
+    the partials: rt13, rt12). Released, the wait for each such task starts again from now. */
+void tl_sched_hold_applies (tl_sched_t *self, bool hold, int64_t now);
 /*  Mapper m leaves (bye): its tasks go back to the queue. */
 void tl_sched_leave (tl_sched_t *self, int m);
 /*  Expire leases and apply timeouts. */

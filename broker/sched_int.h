@@ -40,12 +40,12 @@ struct tl_sched {
     uint32_t *mgen;             /* per task: bumped each time it becomes MAPPED */
     tl_sched_mapped_t *heap;           /* MAPPED tasks by since (min-heap, lazily invalidated) */
     size_t nheap, heap_cap;
+    bool applies_held;          /* tl_sched_hold_applies: no apply timeouts now */
     uint64_t *idle;             /* bit per mapper: alive with an idle slot (held < slots) */
     uint64_t *credit;           /* bit per mapper: alive with credit (held < slots + spare) */
     uint32_t *nidle;            /* per mapper: its idle slots, counted in idle_slots */
     uint64_t idle_slots;
     uint64_t applied, failed, mapped, running, reissued, lost;
-    bool hold_applies;          /* the reducer is silent: no apply timeouts (tl_sched_hold_applies) */
     uint64_t steals, steals_declined, steals_returned, backups, remainders;
 };
 

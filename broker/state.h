@@ -43,7 +43,6 @@ typedef struct {
     tl_token_mac_t *mac;    /* jr.key made ready for tokens (s_assign), remade when the key changes */
     char reducer_instance [TL_STR_MAX + 1];
     tl_appview_t view;          /* how much of that reducer's ack log we hold (lib/wire/applied.h) */
-    bool reducer_new;       /* a new reducer process, whose full applied set has not come yet */
     bool reducer_answers;   /* it says it answers every JOB: its silence means it is gone */
     int64_t reducer_heard;  /* when the reducer last said anything (it answers every JOB) */
     int64_t reducer_warned; /* when its silence was last said, 0 while it answers */

@@ -114,15 +114,26 @@ tl_write_atomic (const char *dir, const char *name, const void *buf, size_t len,
         if (n <= 0) {
             int err = errno;
             close (fd);
+            unlink (tmp);   /* else its bytes hold what is left of a full disk (rt13) */
             return tl_err_set (e, TL_EIO, 0, "%s: %s", tmp, strerror (err));
         }
         p += n;
         left -= (size_t) n;
     }
-    if (fsync (fd) != 0 || close (fd) != 0)
-        return tl_err_set (e, TL_EIO, 0, "%s: fsync: %s", tmp, strerror (errno));
-    if (rename (tmp, path) != 0)
-        return tl_err_set (e, TL_EIO, 0, "rename %s: %s", path, strerror (errno));
+    int synced = fsync (fd), err = errno;
+    if (close (fd) != 0 && synced == 0) {   /* (an fsync that failed still closes: no fd leaks per retry) */
+        synced = -1;
+        err = errno;
+    }
+    if (synced != 0) {
+        unlink (tmp);
+        return tl_err_set (e, TL_EIO, 0, "%s: fsync: %s", tmp, strerror (err));
+    }
+    if (rename (tmp, path) != 0) {
+        err = errno;
+        unlink (tmp);
+        return tl_err_set (e, TL_EIO, 0, "rename %s: %s", path, strerror (err));
+    }
     int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync (dfd);

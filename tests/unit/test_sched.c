@@ -92,6 +92,37 @@ test_never_applied_fails (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  While the reducer holds its acks back (tl_sched_hold_applies: its checkpoint fails), a task
+    mappers finished waits however long, neither re-issued nor failed; released, it waits a
+    whole apply timeout again from then, and is applied when the ack comes (rt13). */
+static void
+test_held_applies_wait (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (1);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    int64_t now = 0;
+    assert_int_equal (s_drain (s, now, NULL, 0), 1);
+    assert_int_equal (s_finish_all (s, a, now), 1);
+    tl_sched_hold_applies (s, true, now);
+    for (int i = 0; i < 20; i++) {
+        now += 10001;       /* past the apply timeout, twenty times */
+        tl_sched_seen (s, a, now);
+        tl_sched_tick (s, now);
+        assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_MAPPED);
+    }
+    assert_int_equal (tl_sched_stats (s).reissued, 0);
+    tl_sched_hold_applies (s, false, now);
+    now += 9000;            /* within a timeout of the release */
+    tl_sched_seen (s, a, now);
+    tl_sched_tick (s, now);
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_MAPPED);
+    assert_true (tl_sched_applied (s, 0, 100, now));
+    assert_true (tl_sched_finished (s));
+    assert_int_equal (tl_sched_stats (s).failed, 0);
+    tl_sched_destroy (&s);
+}
+
 /*  Prefetch: a mapper whose HELLO allows spares gets more than one only while its tasks are
     short (about TL_SCHED_PREFETCH_MS of work per slot), never more than it allowed, and back to
     one when its tasks get long; a mapper that did not ask keeps slots + 1 however short. */
@@ -634,7 +665,7 @@ test_hold_and_unapply (void **state)
     assert_int_equal (s_finish_all (s, a, now), 4);
     tl_sched_applied (s, 0, 0, now);
     tl_sched_applied (s, 2, 0, now);
-    tl_sched_hold_applies (s, true);
+    tl_sched_hold_applies (s, true, now);
     for (int i = 0; i < 20; i++) {
         now += 10001;
         tl_sched_seen (s, a, now);
@@ -643,7 +674,7 @@ test_hold_and_unapply (void **state)
     assert_int_equal (tl_sched_task (s, 1)->state, TL_TASK_MAPPED);
     assert_int_equal (tl_sched_task (s, 3)->state, TL_TASK_MAPPED);
     assert_int_equal (tl_sched_stats (s).reissued, 0);
-    tl_sched_hold_applies (s, false);
+    tl_sched_hold_applies (s, false, now);
     /* It came back afresh, holding task 2 only (say, from an old checkpoint). */
     assert_int_equal (tl_sched_requeue_mapped (s), 2);
     uint64_t holds [] = { 2 };
@@ -667,7 +698,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_credit_and_late_joiner), cmocka_unit_test (test_done_then_applied),
-        cmocka_unit_test (test_never_applied_fails),
+        cmocka_unit_test (test_never_applied_fails),    cmocka_unit_test (test_held_applies_wait),
         cmocka_unit_test (test_lease_and_timeouts),     cmocka_unit_test (test_failures),
         cmocka_unit_test (test_leave_requeues_first),   cmocka_unit_test (test_simulation_1000),
         cmocka_unit_test (test_steal_and_cut),          cmocka_unit_test (test_prefix_applied_queues_rest),
