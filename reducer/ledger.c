@@ -210,10 +210,16 @@ s_key_hash (const char *k, size_t n)
     return s_mix (h ^ n);
 }
 
+/*  The counters one after another through the mix, each in its own place: XORed side by side
+    (as they were), a copy that swapped rows with bad + 1 matched (rt13). */
 uint64_t
 tl_ledger_counters_digest (const tl_msg_t *p)
 {
-    return s_mix (p->rows) ^ s_mix (p->bad + 1) ^ s_mix (p->blank + 2) ^ s_mix (p->filtered + 3) ^ s_mix (p->length + 4);
+    const uint64_t v [] = { p->rows, p->bad, p->blank, p->filtered, p->length };
+    uint64_t h = s_seed;
+    for (size_t i = 0; i < sizeof v / sizeof v [0]; i++)
+        h = s_mix (h ^ s_mix (v [i] + i));
+    return h;
 }
 
 uint64_t
