@@ -30,20 +30,5 @@ mount -o remount,size=64m "$T/small" || fail "remount"
 "$TALLY" watch --subscribe "tcp://127.0.0.1:$PP" --until-done --format csv --timeout 120 > "$T/out.csv" \
     || fail "the job did not end ok once the disk had room"
 wait "$BROKER" || fail "the broker exited non-zero: $(grep ERROR "$T/broker.log" | tail -1 | cut -c1-300)"
-python3 - "$T/data" "$T/out.csv" <<'PY' || fail "totals after the full disk"
-import csv, glob, sys, collections
-want = collections.Counter()
-for f in glob.glob(sys.argv[1] + "/*.csv"):
-    with open(f, newline="") as fh:
-        r = csv.reader(fh)
-        a = [h.strip().lower() for h in next(r)].index("tpep_pickup_datetime")
-        for row in r:
-            if row and len(row) > a:
-                want[row[a]] += 1
-with open(sys.argv[2], newline="") as fh:
-    r = csv.reader(fh); next(r)
-    got = {row[0]: int(row[1]) for row in r}
-assert got == want, (len(got), sum(got.values()), len(want), sum(want.values()))
-print(f"{len(want)} groups, {sum(want.values())} rows: equal")
-PY
+python3 "$TALLY_SRC/tests/tools/csv_by.py" "$T/data" tpep_pickup_datetime "$T/out.csv" || fail "totals after the full disk"
 pass "then the disk grew and the job ended ok and exact"
