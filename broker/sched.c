@@ -373,7 +373,13 @@ tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t now)
         return false;
     switch (t->state) {
         case TL_TASK_APPLIED:
-            return true;
+            /* The same reducer names one length per task, the one we took first. A shorter one
+               comes from another reducer process (restarted without its state) that applied a
+               cut copy of the task (a straggler): its totals hold only that prefix, so the rest
+               is queued as below (rv13). */
+            if (!length || length >= t->length)
+                return true;
+            break;
         case TL_TASK_RUNNING:
             /* Applied from an earlier attempt while a re-run goes on: stop the re-runs. */
             for (int r = 1; r >= 0; r--)
@@ -391,9 +397,11 @@ tl_sched_applied (tl_sched_t *self, uint64_t task, uint64_t length, int64_t now)
         case TL_TASK_QUEUED:
             break;              /* still in the ring: skipped on dispatch */
     }
-    t->state = TL_TASK_APPLIED;
-    t->since = now;
-    self->applied++;
+    if (t->state != TL_TASK_APPLIED) {
+        t->state = TL_TASK_APPLIED;
+        t->since = now;
+        self->applied++;
+    }
     if (length && length < t->length) {
         /* The applied partial covered only a prefix (a cut we never accepted): queue the rest. */
         uint64_t end = t->offset + t->length;

@@ -693,6 +693,41 @@ test_hold_and_unapply (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  A task applied here over its whole length, and then named with a shorter one by a whole
+    applied set (a reducer restarted without its state, which applied a straggler's cut copy):
+    that reducer's totals hold only the prefix, so the rest is queued; without it the job ran
+    to its end and failed at the verdict (rv13). */
+static void
+test_shorter_length_after_restart (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (1);
+    int a = tl_sched_join (s, "A", 1, "a", 4, 0);
+    int64_t now = 0;
+    assert_int_equal (s_drain (s, now, NULL, 0), 1);
+    assert_int_equal (s_finish_all (s, a, now), 1);
+    tl_sched_applied (s, 0, 100, now);
+    assert_true (tl_sched_finished (s));
+    tl_sched_applied (s, 0, 100, now);      /* the same length again: nothing changes */
+    assert_int_equal (tl_sched_stats (s).tasks, 1);
+    tl_sched_applied (s, 0, 60, now);
+    assert_int_equal (tl_sched_stats (s).tasks, 2);
+    assert_int_equal (tl_sched_stats (s).applied, 1);
+    assert_int_equal (tl_sched_task (s, 0)->length, 60);
+    assert_int_equal (tl_sched_task (s, 1)->offset, 60);
+    assert_int_equal (tl_sched_task (s, 1)->length, 40);
+    assert_false (tl_sched_finished (s));
+    tl_sched_applied (s, 0, 80, now);       /* longer than the task now: nothing to queue */
+    assert_int_equal (tl_sched_stats (s).tasks, 2);
+    assert_int_equal (s_drain (s, now, NULL, 0), 1);
+    assert_int_equal (s_finish_all (s, a, now), 1);
+    tl_sched_applied (s, 1, 40, now);
+    assert_true (tl_sched_finished (s));
+    assert_int_equal (tl_sched_stats (s).applied, 2);
+    s_check_held (s);
+    tl_sched_destroy (&s);
+}
+
 int
 main (void)
 {
@@ -706,6 +741,7 @@ main (void)
         cmocka_unit_test (test_no_backup_while_steal_pending), cmocka_unit_test (test_no_steal_of_fresh_task),
         cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
         cmocka_unit_test (test_prefetch),               cmocka_unit_test (test_hold_and_unapply),
+        cmocka_unit_test (test_shorter_length_after_restart),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
