@@ -434,6 +434,10 @@ tl_sched_requeue_mapped (tl_sched_t *self)
     for (size_t i = 0; i < k; i++) {
         tl_task_t *t = &self->tasks [ids [i]];
         if (t->state == TL_TASK_MAPPED) {
+            /* Its partial may still be on its way (queued in a mapper towards the reducer that
+               went, and delivered to the new one): never cut it, or that whole copy and a cut
+               one could both be applied (rules of docs/ARCHITECTURE.md, "Cuts"; rv13). */
+            t->zombie = true;
             t->state = TL_TASK_QUEUED;
             self->mapped--;
             self->reissued++;
@@ -459,6 +463,7 @@ tl_sched_unapply_missing (tl_sched_t *self, const uint64_t *ids, size_t n)
         tl_task_t *t = &self->tasks [id];
         if (t->state != TL_TASK_APPLIED || (has [id / 64] >> (id % 64) & 1))
             continue;
+        t->zombie = true;   /* copies of it may still come (as in tl_sched_requeue_mapped) */
         t->state = TL_TASK_QUEUED;
         self->applied--;
         self->reissued++;
