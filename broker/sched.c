@@ -488,9 +488,18 @@ tl_sched_leave (tl_sched_t *self, int m)
 void
 tl_sched_hold_applies (tl_sched_t *self, bool hold, int64_t now)
 {
-    if (self->applies_held && !hold)
+    if (self->applies_held && !hold) {
+        /* The held time does not count: each wait resumes where the hold found it (one that
+           began during the hold starts now). Restarting every wait from the release instead
+           let a stall or a silence that kept coming back, more often than the apply timeout,
+           keep a partial the reducer cannot take waiting for ever (rv13 H1). min (x + d, now)
+           keeps the heap's order. */
+        int64_t d = now - self->held_at;
         for (size_t i = 0; i < self->nheap; i++)
-            self->heap [i].since = now;     /* all equal: still a heap */
+            self->heap [i].since = self->heap [i].since + d < now ? self->heap [i].since + d : now;
+    }
+    if (hold && !self->applies_held)
+        self->held_at = now;
     self->applies_held = hold;
 }
 

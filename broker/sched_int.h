@@ -41,6 +41,7 @@ struct tl_sched {
     tl_sched_mapped_t *heap;           /* MAPPED tasks by since (min-heap, lazily invalidated) */
     size_t nheap, heap_cap;
     bool applies_held;          /* tl_sched_hold_applies: no apply timeouts now */
+    int64_t held_at;            /* since when */
     uint64_t *idle;             /* bit per mapper: alive with an idle slot (held < slots) */
     uint64_t *credit;           /* bit per mapper: alive with credit (held < slots + spare) */
     uint32_t *nidle;            /* per mapper: its idle slots, counted in idle_slots */

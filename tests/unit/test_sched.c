@@ -123,6 +123,28 @@ test_held_applies_wait (void **state)
     tl_sched_destroy (&s);
 }
 
+/*  Holds that come and go: the held time does not count, and the time waited outside them does
+    (rv13 H1: each release restarted every wait, so holds more often than the apply timeout
+    kept a task waiting for ever). Timeout 10 s: 5 s waited, held 3 s, then 5 s more is due. */
+static void
+test_hold_keeps_waited (void **state)
+{
+    (void) state;
+    tl_sched_t *s = s_new (1);
+    int a = tl_sched_join (s, "A", 1, "a", 1, 0);
+    assert_int_equal (s_drain (s, 0, NULL, 0), 1);
+    assert_int_equal (s_finish_all (s, a, 0), 1);
+    tl_sched_hold_applies (s, true, 5000);
+    tl_sched_hold_applies (s, false, 8000);
+    tl_sched_seen (s, a, 12000);
+    tl_sched_tick (s, 12000);
+    assert_int_equal (tl_sched_task (s, 0)->state, TL_TASK_MAPPED);     /* 9 s waited */
+    tl_sched_seen (s, a, 13002);
+    tl_sched_tick (s, 13002);
+    assert_int_equal (tl_sched_stats (s).reissued, 1);                  /* 10 s and more */
+    tl_sched_destroy (&s);
+}
+
 /*  Prefetch: a mapper whose HELLO allows spares gets more than one only while its tasks are
     short (about TL_SCHED_PREFETCH_MS of work per slot), never more than it allowed, and back to
     one when its tasks get long; a mapper that did not ask keeps slots + 1 however short. */
@@ -744,6 +766,7 @@ main (void)
         cmocka_unit_test (test_no_backup_while_steal_pending), cmocka_unit_test (test_no_steal_of_fresh_task),
         cmocka_unit_test (test_end_game),               cmocka_unit_test (test_requeue_order),
         cmocka_unit_test (test_prefetch),               cmocka_unit_test (test_hold_and_unapply),
+        cmocka_unit_test (test_hold_keeps_waited),
         cmocka_unit_test (test_shorter_length_after_restart),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
