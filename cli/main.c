@@ -12,9 +12,54 @@
 #include "lib/core/agg.h"
 #include "lib/wire/net.h"
 #include <czmq.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/*  Transparent huge pages for malloc's own memory too, not only for the tables. A reducer or a
+    watcher at millions of groups takes most of its memory from malloc (messages from the
+    network, staged parts, encoded tables); faulted in 4 KiB at a time, that was a third of
+    their CPU on this project's VMs (docs/NOTES.md, session 14). glibc (2.35 and later) reads its
+    glibc.malloc.hugetlb tunable only when a process starts, from GLIBC_TUNABLES, so tally adds
+    it there and executes itself again, once: the process keeps its pid, arguments and
+    descriptors. Not when TALLY_NO_HUGEPAGES is set (the switch for VMs where huge pages cost
+    more), not when the tunable is set already (by the user, or by the first exec), not under
+    a sanitizer's or valgrind's allocator (which ignore it), and not when the exec fails. */
+static void
+s_malloc_huge_pages (char **argv)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    const char *nh = getenv ("TALLY_NO_HUGEPAGES");
+    if (nh && *nh && strcmp (nh, "0") != 0)
+        return;
+    const char *t = getenv ("GLIBC_TUNABLES");
+    if (t && strstr (t, "glibc.malloc.hugetlb"))
+        return;
+    const char *pre = getenv ("LD_PRELOAD");
+    if (pre && strstr (pre, "vgpreload"))
+        return;
+    int maj = 0, min = 0;
+    if (sscanf (gnu_get_libc_version (), "%d.%d", &maj, &min) != 2 || maj < 2 || (maj == 2 && min < 35))
+        return;
+    char v [4096];
+    int n = t && *t ? snprintf (v, sizeof v, "%s:glibc.malloc.hugetlb=1", t)
+                    : snprintf (v, sizeof v, "glibc.malloc.hugetlb=1");
+    if (n < 0 || (size_t) n >= sizeof v || setenv ("GLIBC_TUNABLES", v, 1) != 0)
+        return;
+    execv ("/proc/self/exe", argv);
+    /* Still here: run as we are, and leave the environment as it was. */
+    if (t)
+        setenv ("GLIBC_TUNABLES", t, 1);
+    else
+        unsetenv ("GLIBC_TUNABLES");
+#else
+    (void) argv;
+#endif
+}
 
 static void
 s_usage (FILE *f)
@@ -56,6 +101,7 @@ main (int argc, char **argv)
                 CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
         return 0;
     }
+    s_malloc_huge_pages (argv);
     char *hargv [4];
     if (strcmp (cmd, "help") == 0 && argc >= 3) {
         /* tally help COMMAND is COMMAND --help. */
