@@ -295,7 +295,7 @@ s_await_verdict (tl_broker_t *b, char *why, size_t whylen)
 }
 
 /*  The reducer answers every JOB (sent every 3 s), and says so (`answers`: one from before that
-    is silent when it has nothing new, and is not judged by it). Silent longer than REDUCER_SILENT_MS, it is
+    is silent when it has nothing new, and is not judged by it unless it is stalled). Silent longer than REDUCER_SILENT_MS, it is
     gone or cut off: say so (and again every minute), and hold the apply timeouts meanwhile,
     since a task finished while the reducer is away is not one whose partial it cannot take.
     Silent for REDUCER_GIVEUP_MS, the job fails, naming the reducer. */
@@ -318,7 +318,10 @@ static void
 s_reducer_silence (tl_broker_t *b, int64_t now)
 {
     int64_t quiet = now - b->reducer_heard;
-    if (!b->synced || !b->reducer_answers || quiet < REDUCER_SILENT_MS)
+    /* One from before `answers` is judged too while it says it is stalled: a stalled reducer of
+       any version says so every second (s_send_applied_stalled), and the stall holds every apply
+       timeout, so one that died stalled would hold the job for ever (rv13 H2). */
+    if (!b->synced || (!b->reducer_answers && !*b->stalled) || quiet < REDUCER_SILENT_MS)
         return;
     if (quiet >= REDUCER_GIVEUP_MS) {
         snprintf (b->fatal, sizeof b->fatal, "the reducer at %s has not answered for %lld s; the job cannot end "

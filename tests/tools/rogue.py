@@ -19,6 +19,11 @@
       parts of G/2 groups each (keys "g0".., 1 row each); apply tasks 0..N-1 (10 rows of key
       "1" each), announce N+1 tasks (the held task is applied now), and END ok with the digest
       of all N+1 tasks. Prints the job id.
+  rogue.py old-reducer LISTEN_EP [--stall S]
+      A reducer from before `answers` (an older version): it binds LISTEN_EP, answers the
+      broker's first JOB with an empty full `applied` (no `answers`), says it is stalled
+      ("cannot write the checkpoint") every second for S seconds, then dies (exits, socket
+      closed). Prints "dead" when it does.
 Written from docs/PROTOCOL.md and lib/wire/token.h, independently of tally's code."""
 import argparse
 import hashlib
@@ -88,7 +93,34 @@ def main():
     ap.add_argument("--stray", type=int, default=-1)
     ap.add_argument("--rows", type=int, default=1000000)
     ap.add_argument("--job", default="")
+    ap.add_argument("--stall", type=float, default=3)
     a = ap.parse_args()
+    if a.cmd == "old-reducer":
+        r = zmq.Context.instance().socket(zmq.ROUTER)
+        r.setsockopt(zmq.LINGER, 0)
+        r.bind(a.ep)
+        inst = os.urandom(8).hex()
+        while True:
+            if not r.poll(60000):
+                print("no JOB from the broker", file=sys.stderr)
+                return 2
+            ident, raw = r.recv_multipart()
+            m = msgpack.unpackb(raw, raw=False)
+            if m.get("t") == "job":
+                break
+
+        def applied(**extra):
+            m2 = dict(t="applied", v=V, job=m["job"], tasks=[], lengths=[], instance=inst, **extra)
+            r.send_multipart([ident, msgpack.packb(m2, use_bin_type=True)])
+
+        applied(full=True, stalled="")
+        t_end = time.time() + a.stall
+        while time.time() < t_end:
+            applied(full=False, stalled="cannot write the checkpoint (rogue old-reducer)")
+            time.sleep(1)
+        r.close()
+        print("dead", flush=True)
+        return 0
     s = dealer(a.ep)
     if a.cmd == "fake-broker":
         job = a.job or "rogue-" + os.urandom(4).hex()
