@@ -331,7 +331,8 @@ s_reducer_silence (tl_broker_t *b, int64_t now)
     }
     if (b->reducer_warned && now - b->reducer_warned < 60000)
         return;
-    tl_warn ("the reducer at %s has not answered for %lld s: finished tasks wait for it, none is re-run for it "
+    tl_warn ("the reducer at %s has not answered for %lld s (it is gone, cut off, or blocked, as by a long "
+             "checkpoint write): finished tasks wait for it, none is re-run for it "
              "meanwhile, and the job fails after %d s of this (restart it: with its --state-dir it resumes, without "
              "one the tasks it had applied are run again)", b->o.reducer_ep, (long long) (quiet / 1000),
              REDUCER_GIVEUP_MS / 1000);
