@@ -25,7 +25,7 @@
     network, staged parts, encoded tables); faulted in 4 KiB at a time, that was a third of
     their CPU on this project's VMs (docs/NOTES.md, session 14). glibc (2.35 and later) reads its
     glibc.malloc.hugetlb tunable only when a process starts, from GLIBC_TUNABLES, so tally adds
-    it there and executes itself again, once: the process keeps its pid, arguments and
+    it there and executes itself again, once: the process keeps its pid, name, arguments and
     descriptors. Not when TALLY_NO_HUGEPAGES is set (the switch for VMs where huge pages cost
     more), not when the tunable is set already (by the user, or by the first exec), not under
     a sanitizer's or valgrind's allocator (which ignore it), and not when the exec fails. */
@@ -50,7 +50,15 @@ s_malloc_huge_pages (char **argv)
                     : snprintf (v, sizeof v, "glibc.malloc.hugetlb=1");
     if (n < 0 || (size_t) n >= sizeof v || setenv ("GLIBC_TUNABLES", v, 1) != 0)
         return;
-    execv ("/proc/self/exe", argv);
+    /* The binary's own path, not /proc/self/exe: the kernel names a process after the file it
+       executed, and "exe" would hide it from ps, pgrep and killall. A binary replaced or
+       removed since it started reads "... (deleted)": that exec fails, and we run as we are. */
+    char self [4096];
+    ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self [len] = 0;
+        execv (self, argv);
+    }
     /* Still here: run as we are, and leave the environment as it was. */
     if (t)
         setenv ("GLIBC_TUNABLES", t, 1);

@@ -32,10 +32,24 @@ got=$(execs GLIBC_TUNABLES=glibc.malloc.tcache_count=5)
     fail "the user's tunable: the execs' GLIBC_TUNABLES were '$got'"
 got=$(execs GLIBC_TUNABLES=glibc.malloc.hugetlb=0)
 [ "$got" = "glibc.malloc.hugetlb=0" ] || fail "a hugetlb the user set: the execs' GLIBC_TUNABLES were '$got'"
+grep 'execve(' "$T/strace.log" | grep -v ENOENT | tail -1 | grep -q "execve(\"$(readlink -f "$PLAIN")\"" ||
+    fail "the second exec is not of the binary's own path: $(grep 'execve(' "$T/strace.log" | cut -c1-200)"
 got=$(execs -u GLIBC_TUNABLES TALLY_NO_HUGEPAGES=1)
 [ "$got" = "-" ] || fail "TALLY_NO_HUGEPAGES=1: the execs' GLIBC_TUNABLES were '$got'"
 
 env -u GLIBC_TUNABLES "$PLAIN" run --input "$T/data" --group-by passenger_count --mappers 2 --slots 2 \
     --split-size 64K --format json > "$T/out.json" 2> "$T/run.log" || fail "run exited $?"
 check_truth "$T/out.json" "$T/data.truth.json" passenger_count || fail "totals after the re-exec"
-pass "re-executed with glibc.malloc.hugetlb=1 (user's tunables kept, off with TALLY_NO_HUGEPAGES=1); run exact"
+
+# The re-executed process keeps its name (an exec of /proc/self/exe would call it "exe", and
+# pgrep, killall and ps would not find it).
+ep="ipc://$T/named"
+env -u GLIBC_TUNABLES "$PLAIN" reducer --listen "$ep" --publish "$ep.pub" 2> "$T/named.log" &
+pid=$!
+PIDS+=("$pid")
+for _ in $(seq 100); do [ -S "$T/named.pub" ] && break; sleep 0.05; done
+[ -S "$T/named.pub" ] || fail "the reducer did not start"
+name=$(cat "/proc/$pid/comm")
+[ "$name" = "$(basename "$PLAIN")" ] || fail "the re-executed reducer is called '$name'"
+kill "$pid"
+pass "re-executed with glibc.malloc.hugetlb=1 (user's tunables kept, off with TALLY_NO_HUGEPAGES=1; name kept); run exact"
