@@ -23,29 +23,30 @@ now () { date +%s.%N; }
 
 "$TALLY" scan --input "$F" "${BY[@]}" --format csv | tail -n +2 | sort > "$W/scan.sorted"
 
-# One pipeline run with SLOTS slots: prints "seconds mapper_kb reducer_kb watcher_kb state_bytes".
+# One pipeline run with SLOTS slots: prints "seconds mapper_kb reducer_kb watcher_kb state_bytes
+# watcher2_kb cpu_seconds", cpu_seconds being the user + system time of all five processes.
 pipeline () {
     local slots=$1 live=${2:-} R="$W/pipe" t0 t1
     local second=(--format csv)
     [ -z "$live" ] || second=(--format jsonl --top 20)
     rm -rf "$R"; mkdir -p "$R"
     local RE="ipc://$R/reducer" PE="ipc://$R/publish" BE="ipc://$R/broker"
-    /usr/bin/time -f "%M" -o "$R/reducer.rss" "$TALLY" reducer --listen "$RE" --publish "$PE" \
+    /usr/bin/time -f "%M %U %S" -o "$R/reducer.rss" "$TALLY" reducer --listen "$RE" --publish "$PE" \
         --state-dir "$R/state" 2> "$R/reducer.log" &
     local rpid=$!
     for _ in $(seq 200); do [ -S "$R/publish" ] && break; sleep 0.02; done
-    /usr/bin/time -f "%M" -o "$R/watch.rss" "$TALLY" watch --subscribe "$PE" --until-done --format csv \
+    /usr/bin/time -f "%M %U %S" -o "$R/watch.rss" "$TALLY" watch --subscribe "$PE" --until-done --format csv \
         > "$R/result.csv" 2> "$R/watch.log" &
     local wpid=$!
-    /usr/bin/time -f "%M" -o "$R/watch2.rss" "$TALLY" watch --subscribe "$PE" --until-done "${second[@]}" \
+    /usr/bin/time -f "%M %U %S" -o "$R/watch2.rss" "$TALLY" watch --subscribe "$PE" --until-done "${second[@]}" \
         > /dev/null 2> "$R/watch2.log" &
     local w2pid=$!
     sleep 0.3
     t0=$(now)
-    "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$F" "${BY[@]}" --split-size "${SPLIT:-64M}" \
+    /usr/bin/time -f "%M %U %S" -o "$R/broker.rss" "$TALLY" broker --listen "$BE" --reducer "$RE" --input "$F" "${BY[@]}" --split-size "${SPLIT:-64M}" \
         --state-dir "$R/bstate" 2> "$R/broker.log" &
     local bpid=$!
-    /usr/bin/time -f "%M" -o "$R/mapper.rss" "$TALLY" mapper --broker "$BE" --slots "$slots" 2> "$R/mapper.log" &
+    /usr/bin/time -f "%M %U %S" -o "$R/mapper.rss" "$TALLY" mapper --broker "$BE" --slots "$slots" 2> "$R/mapper.log" &
     local mpid=$!
     wait $wpid || true
     t1=$(now)
@@ -53,34 +54,50 @@ pipeline () {
     pkill -INT -P $rpid || true; wait $rpid || true
     tail -n +2 "$R/result.csv" | sort | cmp -s - "$W/scan.sorted" || {
         echo "pipeline.sh: the pipeline's table ($slots slots) differs from tally scan's" >&2; exit 1; }
-    echo "$(echo "$t1 - $t0" | bc) $(cat "$R/mapper.rss") $(cat "$R/reducer.rss") $(cat "$R/watch.rss") $(du -sb "$R/state" | cut -f1) $(cat "$R/watch2.rss")"
+    local cpu
+    cpu=$(cat "$R"/{broker,mapper,reducer,watch,watch2}.rss | awk '{ c += $2 + $3 } END { printf "%.2f", c }')
+    rss () { cut -d' ' -f1 "$R/$1.rss"; }
+    echo "$(echo "$t1 - $t0" | bc) $(rss mapper) $(rss reducer) $(rss watch) $(du -sb "$R/state" | cut -f1) $(rss watch2) $cpu"
 }
 
-declare -A T
+declare -A T C
+cpu_of () { tail -n 1 "$1" | awk '{ printf "%.2f", $1 + $2 }'; }
 for run in $(seq "$RUNS"); do
     # Every tool writes the full table to a file on the same disk, as the pipeline's first
     # watcher does (session 8; before, the scan and DuckDB wrote to /dev/null).
     rm -f "$W/scan.csv" "$W/duck.csv"
-    t0=$(now); "$TALLY" scan --input "$F" "${BY[@]}" --format csv > "$W/scan.csv"; T[scan]+="$(echo "$(now) - $t0" | bc) "
+    t0=$(now); /usr/bin/time -f "%U %S" -o "$W/scan.cpu" "$TALLY" scan --input "$F" "${BY[@]}" --format csv > "$W/scan.csv"
+    T[scan]+="$(echo "$(now) - $t0" | bc) "; C[scan]+="$(cpu_of "$W/scan.cpu") "
     for s in 1 2 1live; do
         live=; [ "$s" != 1live ] || live=1
-        read -r secs mrss rrss wrss state w2rss < <(pipeline "${s%live}" $live) || true
+        read -r secs mrss rrss wrss state w2rss cpu < <(pipeline "${s%live}" $live) || true
         [ -n "${w2rss:-}" ] || { echo "pipeline.sh: the pipeline ($s) failed: see $W/pipe/*.log" >&2; exit 1; }
-        T[pipe$s]+="$secs "
-        echo "run $run, pipeline $s: $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB, 2nd watcher $((w2rss / 1024)) MB; state dir $((state / 1000000)) MB" >&2
+        T[pipe$s]+="$secs "; C[pipe$s]+="$cpu "
+        echo "run $run, pipeline $s: $secs s; peak RSS mapper $((mrss / 1024)) MB, reducer $((rrss / 1024)) MB, watcher $((wrss / 1024)) MB, 2nd watcher $((w2rss / 1024)) MB; state dir $((state / 1000000)) MB; $cpu CPU-s in all" >&2
     done
-    for th in 1 2; do t0=$(now); duck "$F" $th plain "$W/duck.csv"; T[duck$th]+="$(echo "$(now) - $t0" | bc) "; done
+    for th in 1 2; do
+        t0=$(now); { TIMEFORMAT="%U %S"; time duck "$F" $th plain "$W/duck.csv"; } 2> "$W/duck.cpu"
+        T[duck$th]+="$(echo "$(now) - $t0" | bc) "; C[duck$th]+="$(cpu_of "$W/duck.cpu") "
+    done
 done
-python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "${T[pipe1live]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" <<'PY'
+python3 - "${T[scan]}" "${T[pipe1]}" "${T[pipe2]}" "${T[duck1]}" "${T[duck2]}" "${T[pipe1live]}" "$(stat -c %s "$F")" "$(wc -l < "$W/scan.sorted")" \
+    "${C[scan]}" "${C[pipe1]}" "${C[pipe2]}" "${C[duck1]}" "${C[duck2]}" "${C[pipe1live]}" <<'PY'
 import statistics, sys
 names = ["tally scan", "pipeline, 1 slot (+2nd watcher, --state-dir)", "pipeline, 2 slots (+2nd watcher, --state-dir)",
          "DuckDB 1 thread", "DuckDB 2 threads", "pipeline, 1 slot, live 2nd watcher (jsonl --top 20)"]
 runs = [[float(x) for x in a.split()] for a in sys.argv[1:7]]
 size, groups = int(sys.argv[7]), int(sys.argv[8])
+cpus = [[float(x) for x in a.split()] for a in sys.argv[9:15]]
 print(f"{size / 1e6:.0f} MB, {groups:,} groups, the full table written as CSV; median (min-max) of {len(runs[0])} runs\n")
-print("| what | wall (s) | vs tally scan | vs DuckDB 1 thread |\n|---|---|---|---|")
+print("| what | wall (s) | vs tally scan | vs DuckDB 1 thread | CPU-s, all processes (min-max) |\n|---|---|---|---|---|")
 scan, d1 = statistics.median(runs[0]), statistics.median(runs[3])
-for n, r in zip(names, runs):
+for n, r, c in zip(names, runs, cpus):
     m = statistics.median(r)
-    print(f"| {n} | {m:.2f} ({min(r):.2f}-{max(r):.2f}) | {m / scan:.2f}x | {m / d1:.2f}x |")
+    print(f"| {n} | {m:.2f} ({min(r):.2f}-{max(r):.2f}) | {m / scan:.2f}x | {m / d1:.2f}x | "
+          f"{statistics.median(c):.2f} ({min(c):.2f}-{max(c):.2f}) |")
+cs = statistics.median(cpus[0])
+print(f"\nOn {__import__('os').cpu_count()} cores no run can take less than its CPU-seconds over the cores: the "
+      f"2-slot pipeline's median {statistics.median(cpus[2]):.2f} CPU-s / {__import__('os').cpu_count()} = "
+      f"{statistics.median(cpus[2]) / __import__('os').cpu_count():.2f} s, against 0.8 x the scan = {0.8 * scan:.2f} s "
+      f"(the scan: {cs:.2f} CPU-s).")
 PY
