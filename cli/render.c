@@ -466,24 +466,6 @@ s_part (const tl_agg_entry_t *g, int i, int nby, const char **p, size_t *n)
     *n = (size_t) ((sep ? sep : end) - k);
 }
 
-/*  The parts of a multi-column key, comma-separated: each a JSON string (quoted), or all of
-    them inside one string (the escaped bodies only). */
-static void
-s_json_parts (FILE *f, const tl_agg_entry_t *g, int nby, bool quoted)
-{
-    for (int k = 0; k < nby; k++) {
-        const char *p;
-        size_t n;
-        s_part (g, k, nby, &p, &n);
-        if (k)
-            fputc (',', f);
-        if (quoted)
-            s_json_str (f, p, n);
-        else
-            s_json_body (f, p, n);
-    }
-}
-
 /*  The value of aggregate a for group g into out; 0 if it has none (no numbers seen). */
 static int
 s_value (const s_labels_t *l, const tl_msg_t *u, const tl_agg_entry_t *g, int a, char *out, size_t outlen)
@@ -603,10 +585,10 @@ struct tl_render_stream {
     FILE *f;
     tl_fmt_t fmt;
     s_labels_t l;
-    s_out_t o;                          /* csv: the rows, formatted by hand */
+    s_out_t o;                          /* the rows, formatted by hand */
     uint64_t n;                         /* groups written */
     uint64_t bad [TL_QUERY_MAX_AGG];    /* json: non-numbers met by each aggregate so far */
-    bool fail;                          /* csv: rows were lost (no memory): said once */
+    bool fail;                          /* rows were lost (no memory): said once */
     uint64_t not_utf8;                  /* json: keys that are not valid UTF-8 (shown with U+FFFD) */
 };
 
@@ -655,6 +637,8 @@ tl_render_begin (FILE *f, const tl_msg_t *u, tl_fmt_t fmt)
         s_json_str (f, l->by [k], strlen (l->by [k]));
     }
     fputs ("],\"groups\":[", f);
+    s->o = (s_out_t) { .f = f, .cap = 1 << 20 };
+    s->o.b = malloc (s->o.cap);
     return s;
 }
 
@@ -710,40 +694,141 @@ s_csv_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
     return fail ? TL_ENOMEM : 0;
 }
 
-/*  The json objects of u's groups, after the s->n written before. */
+/*  Whether n bytes are all ASCII (then valid UTF-8 without a closer look). */
+static bool
+s_ascii (const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy (&w, p + i, 8);
+        if (w & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < n; i++)
+        if ((unsigned char) p [i] & 0x80)
+            return false;
+    return true;
+}
+
+/*  The escaped body of a JSON string into o, which has room for 6 bytes an input byte (the
+    longest escape). Runs of plain bytes (printable ASCII but '"' and '\\') are copied as they
+    are, which is what tl_json_escape makes of them; from the first other byte on, the rest
+    goes through tl_json_escape whole (it writes a NUL after, never inside: a NUL byte is
+    escaped). The bytes are those of s_json_body. */
 static void
-s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+s_jbody (s_out_t *o, const char *p, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) p;
+    size_t i = 0;
+    while (i < n && u [i] >= 0x20 && u [i] < 0x7f && u [i] != '"' && u [i] != '\\')
+        i++;
+    memcpy (o->b + o->n, p, i);
+    o->n += i;
+    if (i < n) {
+        tl_json_escape (p + i, n - i, o->b + o->n, o->cap - o->n);
+        o->n += strlen (o->b + o->n);
+    }
+}
+
+/*  "body": a JSON string into o, with room made for it. */
+static int
+s_jstr (s_out_t *o, const char *p, size_t n)
+{
+    if (s_room (o, 6 * n + 3) != 0)
+        return -1;
+    o->b [o->n++] = '"';
+    s_jbody (o, p, n);
+    o->b [o->n++] = '"';
+    return 0;
+}
+
+static int
+s_jlit (s_out_t *o, const char *lit)
+{
+    size_t n = strlen (lit);
+    if (s_room (o, n) != 0)
+        return -1;
+    memcpy (o->b + o->n, lit, n);
+    o->n += n;
+    return 0;
+}
+
+/*  One group's json object into o. */
+static int
+s_json_group (tl_render_stream_t *s, const tl_msg_t *u, const tl_agg_entry_t *g)
 {
     const s_labels_t *l = &s->l;
-    FILE *f = s->f;
-    tl_agg_entry_t tmp;
+    s_out_t *o = &s->o;
     char v [64];
-    for (size_t i = 0; i < u->n_groups; i++) {
-        const tl_agg_entry_t *g = s_at (src, i, &tmp);
-        s->not_utf8 += !tl_utf8_valid (g->key, g->len);
-        fputs (s->n++ ? ",{\"key\":" : "{\"key\":", f);
-        if (l->q.nby == 1)
-            s_json_str (f, g->key, g->len);
-        else {
-            /* Several keys: "key" joins them with commas; "keys" has them apart. */
-            fputc ('"', f);
-            s_json_parts (f, g, l->q.nby, false);
-            fputs ("\",\"keys\":[", f);
-            s_json_parts (f, g, l->q.nby, true);
-            fputc (']', f);
-        }
-        fprintf (f, ",\"count\":%llu", (unsigned long long) g->count);
-        int any = 0;
-        for (int a = 0; a < l->q.naggs; a++)
-            if (s_is_extra (l, a)) {
-                fputs (any++ ? "," : ",\"values\":{", f);
-                s_json_str (f, l->agg [a], strlen (l->agg [a]));
-                fputc (':', f);
-                fputs (s_value (l, u, g, a, v, sizeof v) ? v : "null", f);
-                s->bad [a] += s_cell_bad (l, u, g, a);
-            }
-        fputs (any ? "}}" : "}", f);
+    if (s_jlit (o, s->n++ ? ",{\"key\":" : "{\"key\":") != 0)
+        return -1;
+    if (l->q.nby == 1) {
+        if (s_jstr (o, g->key, g->len) != 0)
+            return -1;
     }
+    else {
+        /* Several keys: "key" joins them with commas; "keys" has them apart. The parts hold
+           the key's bytes but its separators, so 6 bytes a key byte twice is room enough. */
+        if (s_room (o, 12 * (size_t) g->len + 4 * (size_t) l->q.nby + 16) != 0)
+            return -1;
+        o->b [o->n++] = '"';
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = 0; k < l->q.nby; k++) {
+                const char *p;
+                size_t n;
+                s_part (g, k, l->q.nby, &p, &n);
+                if (k)
+                    o->b [o->n++] = ',';
+                if (pass)
+                    o->b [o->n++] = '"';
+                s_jbody (o, p, n);
+                if (pass)
+                    o->b [o->n++] = '"';
+            }
+            if (!pass) {
+                memcpy (o->b + o->n, "\",\"keys\":[", 10);
+                o->n += 10;
+            }
+        }
+        o->b [o->n++] = ']';
+    }
+    snprintf (v, sizeof v, ",\"count\":%llu", (unsigned long long) g->count);
+    if (s_jlit (o, v) != 0)
+        return -1;
+    int any = 0;
+    for (int a = 0; a < l->q.naggs; a++)
+        if (s_is_extra (l, a)) {
+            if (s_jlit (o, any++ ? "," : ",\"values\":{") != 0 || s_jstr (o, l->agg [a], strlen (l->agg [a])) != 0
+                || s_jlit (o, ":") != 0 || s_jlit (o, s_value (l, u, g, a, v, sizeof v) ? v : "null") != 0)
+                return -1;
+            s->bad [a] += s_cell_bad (l, u, g, a);
+        }
+    return s_jlit (o, any ? "}}" : "}");
+}
+
+/*  The json objects of u's groups, after the s->n written before: into s->o (as the csv rows,
+    a stdio call per piece was most of a big table's output), then out to the file. */
+static int
+s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+{
+    s_out_t *o = &s->o;
+    tl_agg_entry_t tmp;
+    bool fail = s->fail || (!o->b && u->n_groups);
+    for (size_t i = 0; i < u->n_groups && !fail; i++) {
+        if (src->view)
+            tl_agg_view_prefetch_ahead (src->view, i);
+        const tl_agg_entry_t *g = s_at (src, i, &tmp);
+        s->not_utf8 += !s_ascii (g->key, g->len) && !tl_utf8_valid (g->key, g->len);
+        fail = s_json_group (s, u, g) != 0;
+    }
+    if (o->b)
+        fwrite (o->b, 1, o->n, s->f);
+    o->n = 0;
+    if (fail && !s->fail)       /* loud, never a result cut short in silence */
+        fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
+    s->fail = fail;
+    return fail ? TL_ENOMEM : 0;
 }
 
 static int
@@ -751,8 +836,7 @@ s_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
 {
     if (s->fmt == TL_FMT_CSV)
         return s_csv_rows (s, u, src);
-    s_json_rows (s, u, src);
-    return 0;
+    return s_json_rows (s, u, src);
 }
 
 int

@@ -3,7 +3,8 @@
     however the groups are cut into pieces (empty pieces too): keys that need quoting and
     escaping, two keys, a sum with bad values (json's footer adds them up over the pieces), an
     empty table, a plain count. An abandoned output (last NULL) has no footer. Which formats
-    stream depends on the sort. */
+    stream depends on the sort. The json bytes of keys of every byte class, written out by
+    hand (the rows are formatted into a buffer, plain runs copied as they are). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -129,6 +130,41 @@ test_pieces_are_the_whole (void **state)
 }
 
 static void
+test_json_bytes (void **state)
+{
+    (void) state;
+    static const struct { const char *key; size_t len; } k [] = {
+        { "plain", 5 }, { "a\"b\\c", 5 }, { "x\x01\x7f", 3 }, { "caf\xc3\xa9", 5 }, { "bad\xff" "end", 7 },
+        { "n\0l", 3 }, { "tail\n", 5 }, { "", 0 }, { "\xe6\x97\xa5 ok \"", 8 }, { "c:\\d", 4 },
+    };
+    enum { N = sizeof k / sizeof k [0] };
+    tl_agg_entry_t g [N];
+    for (size_t i = 0; i < N; i++)
+        g [i] = (tl_agg_entry_t) { k [i].key, (uint32_t) k [i].len, 100 - i, NULL };
+    tl_msg_t u = { .type = TL_MSG_UPDATE, .job = "j", .col = "k", .done = true, .ok = true, .groups = g, .n_groups = N };
+    char *p = s_whole (&u, TL_FMT_JSON);
+    const char *want = "\"groups\":[{\"key\":\"plain\",\"count\":100},{\"key\":\"a\\\"b\\\\c\",\"count\":99},"
+                       "{\"key\":\"x\\u0001\\u007f\",\"count\":98},{\"key\":\"caf\xc3\xa9\",\"count\":97},"
+                       "{\"key\":\"bad\\ufffdend\",\"count\":96},{\"key\":\"n\\u0000l\",\"count\":95},"
+                       "{\"key\":\"tail\\u000a\",\"count\":94},{\"key\":\"\",\"count\":93},"
+                       "{\"key\":\"\xe6\x97\xa5 ok \\\"\",\"count\":92},{\"key\":\"c:\\\\d\",\"count\":91}],";
+    if (!strstr (p, want))
+        fail_msg ("got %s", p);
+    assert_non_null (strstr (p, "\"keys_not_utf8\":1,"));
+    free (p);
+    /* Two keys: "key" joins the escaped parts, "keys" has them apart. */
+    char two [] = "a\"1\x1f" "b\xff";
+    tl_agg_entry_t g2 = { two, 6, 5, NULL };
+    tl_msg_t u2 = { .type = TL_MSG_UPDATE, .job = "j", .col = "by a\nby b\n", .done = true, .ok = true, .groups = &g2,
+                    .n_groups = 1 };
+    p = s_whole (&u2, TL_FMT_JSON);
+    want = "\"groups\":[{\"key\":\"a\\\"1,b\\ufffd\",\"keys\":[\"a\\\"1\",\"b\\ufffd\"],\"count\":5}],";
+    if (!strstr (p, want))
+        fail_msg ("got %s", p);
+    free (p);
+}
+
+static void
 test_streams_by_sort (void **state)
 {
     (void) state;
@@ -149,6 +185,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_pieces_are_the_whole),
+        cmocka_unit_test (test_json_bytes),
         cmocka_unit_test (test_streams_by_sort),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
