@@ -229,7 +229,7 @@ s_render_all (FILE *f, tl_clone_t *clone, tl_final_t *fin, tl_fmt_t fmt)
     }
     tl_agg_entry_t *buf = NULL;
     tl_msg_t v = s_view (clone, 0, &buf);
-    tl_render (f, &v, fmt);
+    tl_render_ordered (f, &v, fmt);     /* s_view sorted them (tl_agg_sorted): not twice */
     free (buf);
 }
 
