@@ -9,8 +9,8 @@
     up to the group-by column: a row's remaining columns are never parsed.
 
     Over-long records. A record over TL_CSV_LINE_MAX bytes is one bad row, and the scanner
-    resynchronises at the first newline at or after its byte TL_CSV_LINE_MAX, outside quotes
-    (csv_record.h says why). A header line over the limit fails the object
+    resynchronises at the first newline at or after its byte TL_CSV_LINE_MAX; if a quoted field is
+    still open at that newline the object fails instead (TL_CSV_QUOTE_OPEN, csv_record.h says why). A header line over the limit fails the object
     (TL_CSV_HEADER_TOO_LONG): the first data row must not become the header. */
 #include "lib/core/csv_int.h"
 #include <assert.h>
