@@ -29,3 +29,18 @@ assert j["ok"] and g == {"ok": 2} and j["rows"] == 2 and j["bad_rows"] == 1, (g,
 PY
 done
 pass "an open quoted field past 1 MiB fails its object; a closed over-long record is one bad row"
+
+# A stray quote inside an unquoted field (a 55" screen) fails a byte-range task (csv.h: a range
+# cannot tell it from the end of a quoted field that began before it). The message said "a
+# quoted newline" only, which sent users looking for one that is not there (rt14 F6).
+python3 -c "
+import sys
+open(sys.argv[1], 'w').write('a,b\\n' + ''.join('%d,%s\\n' % (i, 'TV 55\"' if i == 700 else 'x') for i in range(2000)))" "$T/stray.csv"
+rc=0
+"$TALLY" run -q --input "$T/stray.csv" --group-by b --split-size 4K > /dev/null 2> "$T/s.log" || rc=$?
+[ "$rc" -ne 0 ] || fail "a stray quote in a byte-range task: exit 0"
+grep -q "a stray quote" "$T/s.log" || fail "a stray quote in a byte-range task: the message does not say so: $(tail -1 "$T/s.log")"
+"$TALLY" run -q --input "$T/stray.csv" --group-by b --split-size 0 --format csv > "$T/s.csv" 2> "$T/s.log" \
+    || fail "a stray quote, whole object: $(tail -1 "$T/s.log")"
+[ "$(tail -n +2 "$T/s.csv" | tr '\n' ' ')" = 'x,1999 "TV 55""",1 ' ] || fail "a stray quote, whole object: $(cat "$T/s.csv")"
+pass "a stray quote fails a byte-range task saying so, and counts in a whole-object task"
