@@ -374,8 +374,9 @@ s_run_csv (const tl_work_t *w, const char *mapper_name, tl_store_cfg_t cfg, cons
            whole-object task counts records that span lines exactly. */
         uint64_t at = 0, line = 0;
         tl_csv_multiline_at (csv, &at, &line);
-        rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s: the record at byte %llu spans lines (a quoted newline), which "
-                         "a byte-range task cannot count exactly: use --split-size 0 (or a bigger one) for this object",
+        rc = tl_err_set (&out->err, TL_EINVAL, 0, "%s: the record at byte %llu spans lines (a quoted newline) or holds an "
+                         "odd number of quotes (a stray quote), which a byte-range task cannot count exactly: use "
+                         "--split-size 0 (or a bigger one) for this object",
                          w->uri, (unsigned long long) at);
         goto done;
     }

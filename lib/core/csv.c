@@ -9,8 +9,8 @@
     up to the group-by column: a row's remaining columns are never parsed.
 
     Over-long records. A record over TL_CSV_LINE_MAX bytes is one bad row, and the scanner
-    resynchronises at the first newline at or after its byte TL_CSV_LINE_MAX, outside quotes
-    (csv_record.h says why). A header line over the limit fails the object
+    resynchronises at the first newline at or after its byte TL_CSV_LINE_MAX; if a quoted field is
+    still open at that newline the object fails instead (TL_CSV_QUOTE_OPEN, csv_record.h says why). A header line over the limit fails the object
     (TL_CSV_HEADER_TOO_LONG): the first data row must not become the header. */
 #include "lib/core/csv_int.h"
 #include <assert.h>
@@ -234,12 +234,14 @@ tl_csv_feed (tl_csv_t *self, const char *buf, size_t len, tl_err_t *e)
             tl_csv_pre_flush (self);
             if (how == TL_CSV_BULK_END) {
                 self->state = TL_CSV_ST_DONE;
-                return self->nomem ? s_nomem (e) : 1;
+                return self->nomem ? s_nomem (e) : self->quote_open ? tl_csv_quote_open (self, e) : 1;
             }
         }
     }
     if (self->nomem)
         return s_nomem (e);
+    if (self->quote_open)
+        return tl_csv_quote_open (self, e);
     if (i < len) {
         if (base + i >= self->end) {
             self->state = TL_CSV_ST_DONE;
@@ -272,6 +274,8 @@ tl_csv_finish (tl_csv_t *self, tl_err_t *e)
     self->state = TL_CSV_ST_DONE;
     if (rc == 0 && self->nomem)
         rc = s_nomem (e);
+    if (rc == 0 && self->quote_open)
+        rc = tl_csv_quote_open (self, e);
     return rc;
 }
 

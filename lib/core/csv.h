@@ -51,6 +51,11 @@
 /*  What a header line over TL_CSV_LINE_MAX fails its object with (TL_EPROTO). */
 #define TL_CSV_HEADER_TOO_LONG "header line longer than 1 MiB (1048577+ bytes): not a CSV header?"
 
+/*  What an object fails with (TL_EPROTO) when a record over TL_CSV_LINE_MAX still has a quoted
+    field open at the newline where the scanner would resynchronise (csv_record.h): the text after
+    it is either rows or the field's own lines, and no count is exact. */
+#define TL_CSV_QUOTE_OPEN "a quoted field is still open more than 1 MiB into the record at byte %llu (a stray quote, or a field over 1 MiB): where the record ends is unknown, so no count is exact"
+
 typedef struct tl_csv tl_csv_t;
 
 typedef struct {

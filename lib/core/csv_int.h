@@ -54,6 +54,8 @@ struct tl_csv {
     uint64_t xlines;        /* lines owned but not in st: the header, and the extra lines of records */
     uint64_t ml_at, ml_line;    /* the first multi-line record: offset and line number */
     bool nomem;             /* the aggregator could not grow: sticky, reported once per chunk */
+    bool quote_open;        /* an over-long record with a quoted field open (TL_CSV_QUOTE_OPEN): sticky */
+    uint64_t quote_open_at; /* where that record starts */
 };
 
 /*  How a bulk scanner stopped (csv_bulk.c): at lim, at the first record at or past the range
@@ -82,6 +84,8 @@ s_count (tl_csv_t *self, const char *v, size_t n)
     }
 }
 
+/*  csv_line.c: fail the object for the over-long open-quoted record seen (TL_CSV_QUOTE_OPEN). */
+int tl_csv_quote_open (const tl_csv_t *self, tl_err_t *e);
 /*  csv_header.c: fail a header line over TL_CSV_LINE_MAX (TL_EPROTO, TL_CSV_HEADER_TOO_LONG). */
 int tl_csv_header_too_long (tl_err_t *e);
 

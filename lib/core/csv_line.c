@@ -240,9 +240,19 @@ tl_csv_count_record (tl_csv_t *self, const char *p, size_t n, const tl_csv_recor
         if (self->state == TL_CSV_ST_HEADER)
             return tl_csv_header_too_long (e);
         self->st.bad++;
-        return 0;
+        if (r->open_cut && !self->quote_open) {
+            self->quote_open = true;    /* sticky: tl_csv_feed and tl_csv_finish fail with it */
+            self->quote_open_at = at;
+        }
+        return self->quote_open ? tl_csv_quote_open (self, e) : 0;
     }
     return tl_csv_line (self, p, n, e);
+}
+
+int
+tl_csv_quote_open (const tl_csv_t *self, tl_err_t *e)
+{
+    return tl_err_set (e, TL_EPROTO, 0, TL_CSV_QUOTE_OPEN, (unsigned long long) self->quote_open_at);
 }
 
 /*  The record path for the record that starts at ls: scan it to its end, wherever that is in

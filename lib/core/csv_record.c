@@ -85,5 +85,10 @@ tl_csv_record_scan (tl_csv_record_t *self, const char *p, const char *e)
         self->overlong = true;
         p = cap;
     }
-    return memchr (p, '\n', (size_t) (e - p));
+    const char *nl = memchr (p, '\n', (size_t) (e - p));
+    if (!self->lines) {
+        s_quotes (self, p, nl ? nl : e);    /* the quote state up to that newline (none before it) */
+        self->open_cut = nl && self->q == S_IN;
+    }
+    return nl;
 }

@@ -10,11 +10,15 @@
 
     Over-long records. A record may have TL_CSV_LINE_MAX bytes, without its newline. A longer
     one is over-long (a bad row for the scanner), and ends at the first newline at or after its
-    byte TL_CSV_LINE_MAX, whatever the quote state: an open quote that long is far more likely a
-    stray quote than a real field of over a MiB, and this way the rows after it count again
-    instead of vanishing into one bad row; at most its first MiB of lines is lost. The rule
+    byte TL_CSV_LINE_MAX, whatever the quote state. If a quoted field is still open at that
+    newline (open_cut), the record does not end there by RFC 4180: it is either a stray quote
+    (whose record runs on to the next lone quote) or a quoted field of over a MiB, and the lines
+    after the newline are either rows or the field's text. No count is exact then (rt14: a
+    2 MiB quoted field of "zz,FAKE" lines counted 68,928 FAKE rows, ok), so the scanner fails the
+    object (TL_CSV_QUOTE_OPEN); Python's csv module and DuckDB refuse such a record too. An
+    over-long record whose quotes are closed at that newline is one bad row, as before. The rule
     depends only on the bytes from the record's start, so every chunking and every scanner
-    resynchronises at the same newline.
+    resynchronises (or fails) at the same newline.
 
     A record is scanned in pieces of any size (chunks), keeping its state in between.
     Pure: no I/O. */
@@ -28,6 +32,7 @@ typedef struct {
     uint8_t q;          /* quote state after the bytes scanned so far (csv_record.c) */
     bool lines;         /* ignore quotes: the record is one line (a header, a line before it) */
     bool overlong;      /* past TL_CSV_LINE_MAX: it ends at the next newline, quotes or not */
+    bool open_cut;      /* over-long, and a quoted field is open at that newline (see above) */
     uint32_t nl;        /* newlines inside the record (not its last) */
     uint32_t nq;        /* quotes in it */
     size_t len;         /* bytes scanned so far, without the newline (at most TL_CSV_LINE_MAX) */

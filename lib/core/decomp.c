@@ -1,7 +1,8 @@
 /*  decomp.c — gzip and zstd streams. The first bytes decide: 1f 8b is gzip, 28 b5 2f fd is
     zstd, and so is 5? 2a 4d 18, a zstd skippable frame (pzstd starts every file with one).
-    The magic of a format tally does not read (bzip2, xz, lz4, zip) fails the object: read as
-    text, its bytes made a header line and no rows (ok, 0 rows) or rows of garbage. Anything
+    The magic of a format tally does not read (bzip2, xz, lz4, zip), and a UTF-16 or UTF-32 byte
+    order mark, fail the object: read as text, its bytes made a header line and no rows (ok, 0
+    rows) or rows of garbage. Anything
     else is plain text and goes straight through. Zero bytes after the last gzip member are
     padding (tar and some writers leave them; gzip -d ignores them) and are skipped; any other
     byte after them fails the object, as a member cut short does. */
@@ -155,6 +156,12 @@ s_start (tl_decomp_t *self)
     if (unread)
         return tl_err_set (self->e, TL_EPROTO, 0, "the object is compressed with %s, which tally does not read "
                            "(gzip and zstd only): decompress it, or recompress it with gzip or zstd", unread);
+    /* A UTF-16 (or UTF-32) byte order mark: read as bytes, its header matched no name and by
+       number its keys held NUL bytes ("\0x\0"), ok (rt14). No UTF-8 text starts with ff or fe. */
+    if (self->nhead >= 2 && ((h [0] == 0xff && h [1] == 0xfe) || (h [0] == 0xfe && h [1] == 0xff)
+                             || (self->nhead >= 4 && h [0] == 0 && h [1] == 0 && h [2] == 0xfe && h [3] == 0xff)))
+        return tl_err_set (self->e, TL_EPROTO, 0, "the object is UTF-16 or UTF-32 text (it starts with the byte order "
+                           "mark %02x %02x), which tally does not read: convert it to UTF-8", h [0], h [1]);
     if (self->nhead >= 2 && h [0] == 0x1f && h [1] == 0x8b) {
         self->kind = TL_DECOMP_GZIP;
         if (inflateInit2 (&self->z, 15 + 16) != Z_OK)

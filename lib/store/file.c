@@ -118,6 +118,11 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
         return tl_err_set (e, errno == ENOENT ? TL_ENOTFOUND : TL_EIO, 0, "%s: %s", path, strerror (errno));
     if (S_ISDIR (st.st_mode))
         return s_walk (path, out, 0, e);
+    /* A pipe (--input <(zcat x.gz), /dev/stdin) or a device has no size to cut by or pin to, and
+       was taken for an empty object: 0 rows, ok (rt14). */
+    if (!S_ISREG (st.st_mode))
+        return tl_err_set (e, TL_EINVAL, 0, "%s is not a regular file (a pipe, socket or device): tally reads files by "
+                           "their size and byte ranges, so write it to a file first", path);
     if (st.st_size == 0) {
         out->skipped_empty++;
         return 0;

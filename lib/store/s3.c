@@ -205,8 +205,8 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
             goto done;
         for (size_t i = 0; i < page.n && !rc; i++) {
             const char *k = page.v [i].key;
-            if (*pattern && fnmatch (pattern, k, FNM_PATHNAME) != 0)
-                continue;
+            if (*pattern && fnmatch (pattern, k, FNM_PATHNAME) != 0 && strcmp (k, keep) != 0)
+                continue;   /* (a key spelled as the pattern is kept: see below) */
             if (page.v [i].size == 0) {
                 out->skipped_empty++;   /* "folder" objects such as "trip data/" */
                 empty_hit |= strcmp (k, keep) == 0;
@@ -228,8 +228,10 @@ s_list (const tl_store_cfg_t *cfg, const char *uri, tl_objlist_t *out, tl_err_t 
     } while (*token && !rc);
     /* A key named in full that is an object is that object alone, not a prefix: s3://b/d/x.csv
        must not count d/x.csv.gz and d/x.csv.bak too, even when d/x.csv is empty (then there is
-       nothing to count). A key that is no object stays a prefix. */
-    if (!rc && !*pattern && keylen && keep [keylen - 1] != '/') {
+       nothing to count). A key that is no object stays a prefix. The same for a glob that is
+       itself the name of an object, as a local path is (rt14: s3://b/g/[x].csv counted g/x.csv
+       instead of the object g/[x].csv, and s3://b/g/a*b.csv counted g/aXb.csv beside it). */
+    if (!rc && keylen && keep [keylen - 1] != '/') {
         char full [2400];
         snprintf (full, sizeof full, "s3://%s/%s", s->bucket, keep);
         size_t hit = out->n;

@@ -58,6 +58,10 @@ s_run (const char *spec, int impl, const uint8_t *t, size_t n, size_t chunk, uin
 static void
 s_same (const s_out_t *a, const s_out_t *b)
 {
+    /* A failed object's counts are thrown away, and how far a scan got before its error (an
+       open quote past 1 MiB: TL_CSV_QUOTE_OPEN) depends on the chunking: only the error must agree. */
+    if (a->rc < 0 && a->rc == b->rc)
+        return;
     if (a->rc != b->rc || a->st.rows != b->st.rows || a->st.bad != b->st.bad || a->st.blank != b->st.blank
         || a->st.filtered != b->st.filtered
         || a->st.multiline != b->st.multiline || a->ml != b->ml || a->ml_at != b->ml_at || a->ml_line != b->ml_line
@@ -105,7 +109,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             a = s_run (spec, TL_CSV_SSE2, t, n, chunk, 0, cut);
         }
         s_out_t b = s_run (spec, TL_CSV_SCALAR, t, n, chunk, cut, UINT64_MAX);
-        if (b.rc != -200) {
+        if (b.rc != -200 && a.rc >= 0 && b.rc >= 0) {  /* (a range that fails is loud, not wrong) */
             int ml = a.st.multiline || b.st.multiline;
             if (ref.st.multiline && !ml)
                 abort ();

@@ -3,6 +3,7 @@
 # xz, lz4 or zip object was read as plain text: its bytes made one header line and no rows (a
 # .bz2: ok, 0 rows, exit 0), or rows of garbage by column number, or a misleading error (an xz
 # header "holds a carriage return"). Their magic now fails the object, naming the format.
+# So does a UTF-16/UTF-32 byte order mark (red team, session 14: by number, keys "\0x\0", ok).
 . "$(dirname "$0")/lib.sh"
 python3 - "$T/p.csv" <<'PY'
 import sys
@@ -34,3 +35,21 @@ for fmt in bzip2:bz2 xz:xz lz4:lz4 zip:zip; do
 done
 [ "$made" -ge 2 ] || fail "fewer than two of bzip2, xz, lz4, zip are installed"
 pass "$made formats tally does not read fail their object, naming the format (scan and run, by name and number)"
+
+python3 - "$T" <<'PY'
+import sys
+s = "a,b\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(1000))
+open(f"{sys.argv[1]}/le.csv", "wb").write(s.encode("utf-16"))
+open(f"{sys.argv[1]}/be.csv", "wb").write(b"\xfe\xff" + s.encode("utf-16-be"))
+open(f"{sys.argv[1]}/le32.csv", "wb").write(s.encode("utf-32"))
+PY
+for f in le be le32; do
+    for cmd in "scan" "run -q" "run -q --split-size 4K"; do
+        rc=0
+        # shellcheck disable=SC2086
+        "$TALLY" $cmd --input "$T/$f.csv" --group-by 2 > "$T/o.txt" 2> "$T/o.log" || rc=$?
+        [ "$rc" -ne 0 ] || fail "$cmd UTF-16/32 $f: exit 0 ($(head -3 "$T/o.txt" | tr '\n' ' '))"
+        grep -q "UTF-16 or UTF-32 text" "$T/o.log" || fail "$cmd UTF-16/32 $f: not explained: $(tail -2 "$T/o.log")"
+    done
+done
+pass "a UTF-16 or UTF-32 object fails, naming its byte order mark"
