@@ -69,6 +69,9 @@ tl_broker_list_inputs (tl_broker_t *b)
     }
     if (b->objs.skipped_empty)
         tl_info ("left out %zu empty object(s) (such as S3 \"folder\" markers)", b->objs.skipped_empty);
+    if (b->objs.skipped_special)
+        tl_warn ("left out %zu item(s) of the input folders that are not regular files (pipes, sockets, devices)",
+                 b->objs.skipped_special);
     if (b->missing)
         tl_warn ("%zu input(s) not found and left out (--skip-missing)", b->missing);
     /* Overlapping inputs must not count an object twice. */

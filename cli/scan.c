@@ -119,6 +119,9 @@ tl_scan_main (int argc, char **argv)
             return 1;
         }
     }
+    if (objs.skipped_special)
+        fprintf (stderr, "tally scan: left out %zu item(s) of the input folders that are not regular files (pipes, "
+                 "sockets, devices)\n", objs.skipped_special);
     /* An object named twice (overlapping inputs, ./x and x, a link) is counted once, as run does. */
     if (tl_objlist_dedup_files (&objs, s_same_object, NULL) != 0) {
         fprintf (stderr, "tally scan: out of memory\n");

@@ -93,7 +93,9 @@ s_walk (const char *dir, tl_objlist_t *out, int depth, tl_err_t *e)
             rc = tl_err_set (e, TL_EIO, 0, "%s: %s", path, strerror (errno));
         else if (S_ISDIR (st.st_mode))
             rc = s_walk (path, out, depth + 1, e);
-        else if (S_ISREG (st.st_mode)) {
+        else if (!S_ISREG (st.st_mode))
+            out->skipped_special++;     /* said by the caller, never left out in silence (rt14) */
+        else {
             if (st.st_size == 0)
                 out->skipped_empty++;
             else if (tl_objlist_push_version (out, path, (uint64_t) st.st_size, NULL, s_mtime_ns (&st)))

@@ -45,6 +45,7 @@ typedef struct {
     tl_object_t *v;
     size_t n, cap;
     size_t skipped_empty;   /* zero-byte objects ("folders") left out */
+    size_t skipped_special; /* in a folder: pipes, sockets and devices left out (no size to cut by) */
 } tl_objlist_t;
 
 typedef struct {

@@ -25,4 +25,16 @@ for cmd in "scan" "run -q"; do
     "$TALLY" $cmd --input "$T/in.csv" --group-by k --format csv > "$T/o.csv" 2> "$T/o.log" || fail "$cmd of a file failed"
     [ "$(tail -n +2 "$T/o.csv" | tr '\n' ' ')" = "2,2 1,1 " ] || fail "$cmd of a file: $(cat "$T/o.csv")"
 done
-pass "a pipe, /dev/stdin or a FIFO named as an input fails with its cause; a file counts"
+# In a folder, a FIFO is left out and said so (it was left out in silence): the files count.
+mkdir -p "$T/dir"
+cp "$T/in.csv" "$T/dir/a.csv"
+mkfifo "$T/dir/b.fifo"
+for cmd in "scan" "run"; do
+    # shellcheck disable=SC2086
+    timeout 60 "$TALLY" $cmd --input "$T/dir" --group-by k --format csv > "$T/d.csv" 2> "$T/d.log" ||
+        fail "$cmd of a folder with a FIFO failed: $(tail -2 "$T/d.log")"
+    [ "$(tail -n +2 "$T/d.csv" | tr '\n' ' ')" = "2,2 1,1 " ] || fail "$cmd of a folder with a FIFO: $(cat "$T/d.csv")"
+    grep -q "left out 1 item(s) of the input folders that are not regular files" "$T/d.log" ||
+        fail "$cmd: the FIFO in the folder was left out without a word"
+done
+pass "a pipe, /dev/stdin or a FIFO named as an input fails with its cause; a file counts; a FIFO in a folder is left out, said"
