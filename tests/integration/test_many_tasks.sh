@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Many small tasks (issue 16): `tally run` over generated data cut at --split-size 4K into
-# MANY_TASKS (default ~12,000; bench/tasks.sh runs 100,000 and more) tasks must equal the
+# MANY_TASKS (default ~8,400; bench/tasks.sh runs 100,000 and more) tasks must equal the
 # generator's ground truth, and the tasks must travel in batches (TASKS and DONES carry many
 # each: the broker's summary line says how many). Then the roles by hand with two mappers, one of
 # them SIGKILLed mid-job while it holds its spare tasks (short tasks give a mapper up to 256): the
 # broker re-queues them when its lease lapses, and the totals are still exact.
 . "$(dirname "$0")/lib.sh"
 
-rows=${MANY_TASKS_ROWS:-100000}     # per file, 4 files of ~120-byte rows: ~12,000 tasks of 4 KiB
+rows=${MANY_TASKS_ROWS:-70000}      # per file, 4 files of ~120-byte rows: ~8,400 tasks of 4 KiB
 "$TALLY" gen --out "$T/data" --files 4 --rows "$rows" --eras 2015 --seed 5 2> "$T/gen.log"
 TRUTH="$T/data.truth.json"
 
