@@ -642,56 +642,29 @@ tl_render_begin (FILE *f, const tl_msg_t *u, tl_fmt_t fmt)
     return s;
 }
 
-/*  The csv rows of u's groups, into s->o, then out to the file. */
+/*  One group's csv row into s->o. 0, or -1 if there is no memory. */
 static int
-s_csv_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+s_csv_row (tl_render_stream_t *s, const tl_msg_t *u, const tl_agg_entry_t *g)
 {
     const s_labels_t *l = &s->l;
     s_out_t *o = &s->o;
-    tl_agg_entry_t tmp;
     char v [64];
-    bool fail = s->fail || (!o->b && u->n_groups);
-    for (size_t i = 0; i < u->n_groups && !fail; i++) {
-        /* In the output order the keys are scattered over the table's arena: fetch ahead,
-           or every row waits for a cache (and TLB) miss; from a table, its entry (where
-           the key is) first. */
-        if (src->view)
-            tl_agg_view_prefetch_ahead (src->view, i);
-        else if (i + 20 < u->n_groups) {
-            const tl_agg_entry_t *ahead = &u->groups [i + 20];
-            __builtin_prefetch (ahead->key);
-            __builtin_prefetch (ahead->key + ahead->len - 1);
+    if (s_csv_key_count (o, g, l->q.nby) != 0)
+        return -1;
+    for (int a = 0; a < l->q.naggs; a++)
+        if (s_is_extra (l, a)) {
+            int vn = s_value (l, u, g, a, v, sizeof v) ? (int) strlen (v) : 0;
+            if (s_room (o, (size_t) vn + 1) != 0)
+                return -1;
+            o->b [o->n++] = ',';
+            memcpy (o->b + o->n, v, (size_t) vn);
+            o->n += (size_t) vn;
         }
-        const tl_agg_entry_t *g = s_at (src, i, &tmp);
-        if (s_csv_key_count (o, g, l->q.nby) != 0) {
-            fail = true;
-            break;
-        }
-        for (int a = 0; a < l->q.naggs; a++)
-            if (s_is_extra (l, a)) {
-                int vn = s_value (l, u, g, a, v, sizeof v) ? (int) strlen (v) : 0;
-                if (s_room (o, (size_t) vn + 1) != 0) {
-                    fail = true;
-                    break;
-                }
-                o->b [o->n++] = ',';
-                memcpy (o->b + o->n, v, (size_t) vn);
-                o->n += (size_t) vn;
-            }
-        if (fail || s_room (o, 1) != 0) {
-            fail = true;
-            break;
-        }
-        o->b [o->n++] = '\n';
-        s->n++;
-    }
-    if (o->b)
-        fwrite (o->b, 1, o->n, s->f);
-    o->n = 0;
-    if (fail && !s->fail)       /* loud, never a result cut short in silence */
-        fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
-    s->fail = fail;
-    return fail ? TL_ENOMEM : 0;
+    if (s_room (o, 1) != 0)
+        return -1;
+    o->b [o->n++] = '\n';
+    s->n++;
+    return 0;
 }
 
 /*  Whether n bytes are all ASCII (then valid UTF-8 without a closer look). */
@@ -807,20 +780,33 @@ s_json_group (tl_render_stream_t *s, const tl_msg_t *u, const tl_agg_entry_t *g)
     return s_jlit (o, any ? "}}" : "}");
 }
 
-/*  The json objects of u's groups, after the s->n written before: into s->o (as the csv rows,
-    a stdio call per piece was most of a big table's output), then out to the file. */
+/*  The rows of u's groups (csv lines, or json objects after the s->n written before), formatted
+    into s->o by hand (a stdio call per piece was most of a big table's output), then out to the
+    file. */
 static int
-s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
+s_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
 {
     s_out_t *o = &s->o;
     tl_agg_entry_t tmp;
     bool fail = s->fail || (!o->b && u->n_groups);
     for (size_t i = 0; i < u->n_groups && !fail; i++) {
+        /* In the output order the keys are scattered over the table's arena: fetch ahead,
+           or every row waits for a cache (and TLB) miss; from a table, its entry (where
+           the key is) first. */
         if (src->view)
             tl_agg_view_prefetch_ahead (src->view, i);
+        else if (i + 20 < u->n_groups) {
+            const tl_agg_entry_t *ahead = &u->groups [i + 20];
+            __builtin_prefetch (ahead->key);
+            __builtin_prefetch (ahead->key + ahead->len - 1);
+        }
         const tl_agg_entry_t *g = s_at (src, i, &tmp);
-        s->not_utf8 += !s_ascii (g->key, g->len) && !tl_utf8_valid (g->key, g->len);
-        fail = s_json_group (s, u, g) != 0;
+        if (s->fmt == TL_FMT_CSV)
+            fail = s_csv_row (s, u, g) != 0;
+        else {
+            s->not_utf8 += !s_ascii (g->key, g->len) && !tl_utf8_valid (g->key, g->len);
+            fail = s_json_group (s, u, g) != 0;
+        }
     }
     if (o->b)
         fwrite (o->b, 1, o->n, s->f);
@@ -829,14 +815,6 @@ s_json_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
         fputs ("tally: out of memory while writing the result: it is incomplete\n", stderr);
     s->fail = fail;
     return fail ? TL_ENOMEM : 0;
-}
-
-static int
-s_rows (tl_render_stream_t *s, const tl_msg_t *u, const s_src_t *src)
-{
-    if (s->fmt == TL_FMT_CSV)
-        return s_csv_rows (s, u, src);
-    return s_json_rows (s, u, src);
 }
 
 int
