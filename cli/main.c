@@ -26,16 +26,12 @@
     their CPU on this project's VMs (docs/NOTES.md, session 14). glibc (2.35 and later) reads its
     glibc.malloc.hugetlb tunable only when a process starts, from GLIBC_TUNABLES, so tally adds
     it there and executes itself again, once: the process keeps its pid, name, arguments and
-    descriptors. Not when TALLY_NO_HUGEPAGES is set (the switch for VMs where huge pages cost
-    more), not when the tunable is set already (by the user, or by the first exec), not under
+    descriptors. Not when the tunable is set already (by the user, or by the first exec), not under
     a sanitizer's or valgrind's allocator (which ignore it), and not when the exec fails. */
 static void
 s_malloc_huge_pages (char **argv)
 {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    const char *nh = getenv ("TALLY_NO_HUGEPAGES");
-    if (nh && *nh && strcmp (nh, "0") != 0)
-        return;
     const char *t = getenv ("GLIBC_TUNABLES");
     if (t && strstr (t, "glibc.malloc.hugetlb"))
         return;
@@ -109,7 +105,13 @@ main (int argc, char **argv)
                 CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
         return 0;
     }
-    s_malloc_huge_pages (argv);
+    /* TALLY_NO_HUGEPAGES=1 (for VMs where huge pages cost more): none for the tables
+       (lib/core/agg.h), nor for malloc. */
+    const char *nh = getenv ("TALLY_NO_HUGEPAGES");
+    if (nh && *nh && strcmp (nh, "0") != 0)
+        tl_agg_huge_pages (false);
+    else
+        s_malloc_huge_pages (argv);
     char *hargv [4];
     if (strcmp (cmd, "help") == 0 && argc >= 3) {
         /* tally help COMMAND is COMMAND --help. */
@@ -148,10 +150,6 @@ main (int argc, char **argv)
         return 2;
     }
     cmd = argv [1];
-    /* TALLY_NO_HUGEPAGES=1: no transparent huge pages for the tables (lib/core/agg.h). */
-    const char *nh = getenv ("TALLY_NO_HUGEPAGES");
-    if (nh && *nh && strcmp (nh, "0") != 0)
-        tl_agg_huge_pages (false);
     const char *lf = getenv ("TALLY_LOG_FORMAT");
     tl_log_set_json (lf && strcmp (lf, "json") == 0);
     /* czmq's own signal handling sets zsys_interrupted on SIGINT/SIGTERM; the roles poll it. */
